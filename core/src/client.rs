@@ -1,0 +1,350 @@
+//! The client: who we are to the authorization server, and where its endpoints are.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::Error;
+use crate::client_auth::{ClientAuthentication, ClientSecretBasic, ClientSecretPost, PublicClient};
+use crate::endpoint::check_endpoint;
+use crate::error::{ConfigError, EndpointKind};
+use crate::random::{Randomness, SystemRandom};
+use crate::secret::ClientSecret;
+
+/// An OAuth client: its identifier, how it authenticates, and the server's endpoints.
+///
+/// Cheap to clone (the data is shared), so every flow holds its own handle.
+///
+/// ```
+/// use grantline::Client;
+///
+/// let client = Client::builder("my-client")
+///     .token_endpoint("https://as.example/oauth2/token")
+///     .revocation_endpoint("https://as.example/oauth2/revoke")
+///     .client_secret_basic("s3cr3t")
+///     .build()?;
+/// assert_eq!(client.client_id(), "my-client");
+/// assert_eq!(client.auth_method(), "client_secret_basic");
+/// # Ok::<(), grantline::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client_id: String,
+    auth: Arc<dyn ClientAuthentication>,
+    endpoints: HashMap<EndpointKind, Url>,
+    randomness: Arc<dyn Randomness>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.inner.client_id)
+            .field("auth", &self.inner.auth)
+            .field("endpoints", &self.inner.endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Starts building a client with identifier `client_id`.
+    ///
+    /// ```
+    /// let builder = grantline::Client::builder("my-client");
+    /// # let _ = builder;
+    /// ```
+    #[must_use]
+    pub fn builder(client_id: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            client_id: client_id.into(),
+            auth: Arc::new(PublicClient),
+            endpoints: Vec::new(),
+            allow_insecure_http: false,
+            randomness: Arc::new(SystemRandom),
+        }
+    }
+
+    /// The client identifier.
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("c").build().unwrap();
+    /// assert_eq!(client.client_id(), "c");
+    /// ```
+    #[must_use]
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
+    /// The registered name of the client authentication method.
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("c").client_secret_post("s").build().unwrap();
+    /// assert_eq!(client.auth_method(), "client_secret_post");
+    /// ```
+    #[must_use]
+    pub fn auth_method(&self) -> &str {
+        self.inner.auth.method()
+    }
+
+    /// The URL of an endpoint, if the client has it.
+    ///
+    /// ```
+    /// use grantline::error::EndpointKind;
+    /// let client = grantline::Client::builder("c")
+    ///     .token_endpoint("https://as.example/token")
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(client.endpoint(EndpointKind::Token).is_some());
+    /// assert!(client.endpoint(EndpointKind::Revocation).is_none());
+    /// ```
+    #[must_use]
+    pub fn endpoint(&self, kind: EndpointKind) -> Option<&Url> {
+        self.inner.endpoints.get(&kind)
+    }
+
+    /// The URL of an endpoint a flow needs, or the typed error saying it is missing.
+    pub(crate) fn require_endpoint(&self, kind: EndpointKind) -> Result<&Url, Error> {
+        self.endpoint(kind)
+            .ok_or(Error::Config(ConfigError::MissingEndpoint(kind)))
+    }
+
+    pub(crate) fn auth(&self) -> &dyn ClientAuthentication {
+        &*self.inner.auth
+    }
+
+    /// The client's random source.
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("c").build().unwrap();
+    /// let mut bytes = [0u8; 8];
+    /// client.randomness().fill(&mut bytes).unwrap();
+    /// ```
+    #[must_use]
+    pub fn randomness(&self) -> &dyn Randomness {
+        &*self.inner.randomness
+    }
+}
+
+/// Builds a [`Client`]; endpoints are checked by [`build`](ClientBuilder::build).
+///
+/// ```
+/// let client = grantline::Client::builder("my-client")
+///     .token_endpoint("http://127.0.0.1:8080/token") // loopback: http is fine
+///     .build()?;
+/// # let _ = client;
+/// # Ok::<(), grantline::Error>(())
+/// ```
+#[must_use = "a builder does nothing until build() is called"]
+pub struct ClientBuilder {
+    client_id: String,
+    auth: Arc<dyn ClientAuthentication>,
+    endpoints: Vec<(EndpointKind, String)>,
+    allow_insecure_http: bool,
+    randomness: Arc<dyn Randomness>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("client_id", &self.client_id)
+            .field("auth", &self.auth)
+            .field("endpoints", &self.endpoints)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// Sets an endpoint of any kind.
+    ///
+    /// ```
+    /// use grantline::error::EndpointKind;
+    /// let client = grantline::Client::builder("c")
+    ///     .endpoint(EndpointKind::Introspection, "https://as.example/introspect")
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(client.endpoint(EndpointKind::Introspection).is_some());
+    /// ```
+    pub fn endpoint(mut self, kind: EndpointKind, url: impl Into<String>) -> Self {
+        self.endpoints.retain(|(k, _)| *k != kind);
+        self.endpoints.push((kind, url.into()));
+        self
+    }
+
+    /// Sets the token endpoint (RFC 6749 §3.2). A query component is kept.
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("c")
+    ///     .token_endpoint("https://broker.example:8443/oauth2/token?grant_type=client_credentials")
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn token_endpoint(self, url: impl Into<String>) -> Self {
+        self.endpoint(EndpointKind::Token, url)
+    }
+
+    /// Sets the revocation endpoint (RFC 7009).
+    ///
+    /// ```
+    /// let _ = grantline::Client::builder("c").revocation_endpoint("https://as.example/revoke");
+    /// ```
+    pub fn revocation_endpoint(self, url: impl Into<String>) -> Self {
+        self.endpoint(EndpointKind::Revocation, url)
+    }
+
+    /// Sets the introspection endpoint (RFC 7662).
+    ///
+    /// ```
+    /// let _ = grantline::Client::builder("c").introspection_endpoint("https://as.example/introspect");
+    /// ```
+    pub fn introspection_endpoint(self, url: impl Into<String>) -> Self {
+        self.endpoint(EndpointKind::Introspection, url)
+    }
+
+    /// Sets how the client authenticates. The default is [`PublicClient`] (`none`).
+    ///
+    /// ```
+    /// use grantline::client_auth::ClientSecretBasic;
+    /// let _ = grantline::Client::builder("c").auth(ClientSecretBasic::new("s"));
+    /// ```
+    pub fn auth(mut self, auth: impl ClientAuthentication + 'static) -> Self {
+        self.auth = Arc::new(auth);
+        self
+    }
+
+    /// Shorthand for `auth(ClientSecretBasic::new(secret))`.
+    ///
+    /// ```
+    /// let _ = grantline::Client::builder("c").client_secret_basic("s");
+    /// ```
+    pub fn client_secret_basic(self, secret: impl Into<ClientSecret>) -> Self {
+        self.auth(ClientSecretBasic::new(secret))
+    }
+
+    /// Shorthand for `auth(ClientSecretPost::new(secret))`.
+    ///
+    /// ```
+    /// let _ = grantline::Client::builder("c").client_secret_post("s");
+    /// ```
+    pub fn client_secret_post(self, secret: impl Into<ClientSecret>) -> Self {
+        self.auth(ClientSecretPost::new(secret))
+    }
+
+    /// Allows plain `http` endpoints on hosts that are not loopback addresses.
+    ///
+    /// Everything sent to such an endpoint (client secrets, tokens, codes) can be read and changed
+    /// by anyone on the network path. Use it only on a network you trust, such as a test cluster.
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("c")
+    ///     .token_endpoint("http://as.internal/token")
+    ///     .allow_insecure_http()
+    ///     .build();
+    /// assert!(client.is_ok());
+    /// ```
+    pub fn allow_insecure_http(mut self) -> Self {
+        self.allow_insecure_http = true;
+        self
+    }
+
+    /// Replaces the random source (for deterministic tests).
+    ///
+    /// ```
+    /// let _ = grantline::Client::builder("c").randomness(grantline::random::SystemRandom);
+    /// ```
+    pub fn randomness(mut self, randomness: impl Randomness + 'static) -> Self {
+        self.randomness = Arc::new(randomness);
+        self
+    }
+
+    /// Checks everything and builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidCredentials`] for an empty client id,
+    /// [`ConfigError::InvalidEndpoint`] for an endpoint that is not an absolute URL or has a
+    /// fragment or user info, and [`ConfigError::InsecureEndpoint`] for plain `http` to a host
+    /// that is not loopback without [`allow_insecure_http`](Self::allow_insecure_http).
+    ///
+    /// ```
+    /// use grantline::{Error, error::ConfigError};
+    /// let refused = grantline::Client::builder("c")
+    ///     .token_endpoint("http://as.example/token")
+    ///     .build();
+    /// assert!(matches!(refused, Err(Error::Config(ConfigError::InsecureEndpoint { .. }))));
+    /// ```
+    pub fn build(self) -> Result<Client, Error> {
+        if self.client_id.is_empty() {
+            return Err(ConfigError::InvalidCredentials("the client id is empty").into());
+        }
+        let mut endpoints = HashMap::with_capacity(self.endpoints.len());
+        for (kind, raw) in &self.endpoints {
+            let url = check_endpoint(*kind, raw, self.allow_insecure_http)?;
+            endpoints.insert(*kind, url);
+        }
+        Ok(Client {
+            inner: Arc::new(Inner {
+                client_id: self.client_id,
+                auth: self.auth,
+                endpoints,
+                randomness: self.randomness,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_endpoint_is_refused_at_build_time() {
+        let e = Client::builder("c")
+            .token_endpoint("https://as.example/token")
+            .revocation_endpoint("http://as.example/revoke")
+            .build()
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            Error::Config(ConfigError::InsecureEndpoint {
+                kind: EndpointKind::Revocation,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn an_empty_client_id_is_refused() {
+        assert!(matches!(
+            Client::builder("").build(),
+            Err(Error::Config(ConfigError::InvalidCredentials(_)))
+        ));
+    }
+
+    #[test]
+    fn a_missing_endpoint_is_a_typed_error() {
+        let client = Client::builder("c").build().unwrap();
+        assert!(matches!(
+            client.require_endpoint(EndpointKind::Token),
+            Err(Error::Config(ConfigError::MissingEndpoint(
+                EndpointKind::Token
+            )))
+        ));
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let client = Client::builder("c")
+            .client_secret_basic("hunter2")
+            .build()
+            .unwrap();
+        assert!(!format!("{client:?}").contains("hunter2"));
+        let builder = Client::builder("c").client_secret_post("hunter2");
+        assert!(!format!("{builder:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,456 @@
+//! Client authentication at the token endpoint and its siblings (RFC 6749 §2.3).
+//!
+//! A [`ClientAuthentication`] adds what proves the client's identity to an outgoing form request:
+//! a header, form parameters, or both. grantline ships:
+//!
+//! | type | `token_endpoint_auth_method` | what it sends |
+//! | --- | --- | --- |
+//! | [`ClientSecretBasic`] | `client_secret_basic` | `Authorization: Basic base64(urlenc(id):urlenc(secret))` |
+//! | [`ClientSecretPost`] | `client_secret_post` | `client_id` and `client_secret` in the form |
+//! | [`PublicClient`] | `none` | `client_id` in the form |
+//!
+//! JWT-based methods (`client_secret_jwt`, `private_key_jwt`, a signer in an HSM or cloud KMS)
+//! implement the same trait: [`AuthContext`] gives them the endpoint URL (the JWT's audience),
+//! the time (`iat`, `exp`) and a random source (`jti`).
+
+use base64::Engine as _;
+use http::{HeaderName, HeaderValue};
+use url::Url;
+use url::form_urlencoded::byte_serialize;
+
+use crate::error::{ConfigError, EndpointKind};
+use crate::random::Randomness;
+use crate::secret::ClientSecret;
+use crate::{Error, Now};
+
+/// A way for the client to prove who it is to the authorization server.
+///
+/// ```
+/// use grantline::client_auth::{AuthContext, AuthTarget, ClientAuthentication};
+///
+/// /// A vendor method that sends an API key header.
+/// #[derive(Debug)]
+/// struct ApiKey(String);
+///
+/// impl ClientAuthentication for ApiKey {
+///     fn method(&self) -> &str {
+///         "vendor_api_key"
+///     }
+///     fn authenticate(&self, ctx: &AuthContext<'_>, target: &mut AuthTarget) -> Result<(), grantline::Error> {
+///         target.add_param("client_id", ctx.client_id());
+///         target.set_sensitive_header(http::HeaderName::from_static("x-api-key"), &self.0)
+///     }
+/// }
+///
+/// let client = grantline::Client::builder("my-client")
+///     .token_endpoint("https://as.example/token")
+///     .auth(ApiKey("k".into()))
+///     .build()
+///     .unwrap();
+/// assert_eq!(client.auth_method(), "vendor_api_key");
+/// ```
+pub trait ClientAuthentication: std::fmt::Debug + Send + Sync {
+    /// The method's registered name (`client_secret_basic`, `private_key_jwt`, ...), as used in
+    /// server metadata and client registration.
+    fn method(&self) -> &str;
+
+    /// Adds the client's credentials to `target`, a request about to be sent to
+    /// `ctx.endpoint()`.
+    ///
+    /// Called each time a flow builds a request, so a method that must be fresh per request
+    /// (a JWT with a new `jti`) is.
+    ///
+    /// # Errors
+    ///
+    /// Credentials that cannot be sent this way ([`ConfigError::InvalidCredentials`]), or a
+    /// failing random source or signer.
+    fn authenticate(&self, ctx: &AuthContext<'_>, target: &mut AuthTarget) -> Result<(), Error>;
+}
+
+/// What a [`ClientAuthentication`] may need to know about the request it authenticates.
+///
+/// ```
+/// # use grantline::client_auth::AuthContext;
+/// fn audience(ctx: &AuthContext<'_>) -> String {
+///     ctx.endpoint().to_string()
+/// }
+/// # let _ = audience;
+/// ```
+#[derive(Debug)]
+pub struct AuthContext<'a> {
+    pub(crate) client_id: &'a str,
+    pub(crate) endpoint: &'a Url,
+    pub(crate) endpoint_kind: EndpointKind,
+    pub(crate) now: Now,
+    pub(crate) randomness: &'a dyn Randomness,
+}
+
+impl AuthContext<'_> {
+    /// The client identifier.
+    ///
+    /// ```
+    /// # fn f(ctx: &grantline::client_auth::AuthContext<'_>) -> String { ctx.client_id().to_owned() }
+    /// ```
+    #[must_use]
+    pub fn client_id(&self) -> &str {
+        self.client_id
+    }
+
+    /// The URL the request goes to (the audience of a client assertion).
+    ///
+    /// ```
+    /// # fn f(ctx: &grantline::client_auth::AuthContext<'_>) -> bool { ctx.endpoint().scheme() == "https" }
+    /// ```
+    #[must_use]
+    pub fn endpoint(&self) -> &Url {
+        self.endpoint
+    }
+
+    /// Which endpoint the request goes to.
+    ///
+    /// ```
+    /// # use grantline::error::EndpointKind;
+    /// # fn f(ctx: &grantline::client_auth::AuthContext<'_>) -> bool { ctx.endpoint_kind() == EndpointKind::Token }
+    /// ```
+    #[must_use]
+    pub fn endpoint_kind(&self) -> EndpointKind {
+        self.endpoint_kind
+    }
+
+    /// The time the request is built at (`iat` and `exp` of a client assertion).
+    ///
+    /// ```
+    /// # fn f(ctx: &grantline::client_auth::AuthContext<'_>) -> std::time::SystemTime { ctx.now().wall() }
+    /// ```
+    #[must_use]
+    pub fn now(&self) -> Now {
+        self.now
+    }
+
+    /// The client's random source (the `jti` of a client assertion).
+    ///
+    /// ```
+    /// # fn f(ctx: &grantline::client_auth::AuthContext<'_>) -> Result<[u8; 16], grantline::Error> {
+    /// let mut jti = [0u8; 16];
+    /// ctx.randomness().fill(&mut jti)?;
+    /// # Ok(jti) }
+    /// ```
+    #[must_use]
+    pub fn randomness(&self) -> &dyn Randomness {
+        self.randomness
+    }
+}
+
+/// The parts of an outgoing form request that client authentication may add to.
+///
+/// ```
+/// # use grantline::client_auth::AuthTarget;
+/// fn add_id(target: &mut AuthTarget) {
+///     target.add_param("client_id", "my-client");
+/// }
+/// # let _ = add_id;
+/// ```
+#[derive(Default)]
+pub struct AuthTarget {
+    pub(crate) headers: http::HeaderMap,
+    pub(crate) params: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for AuthTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthTarget")
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field(
+                "params",
+                &self.params.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl AuthTarget {
+    /// Adds a form parameter.
+    ///
+    /// ```
+    /// let mut target = grantline::client_auth::AuthTarget::default();
+    /// target.add_param("client_id", "c");
+    /// ```
+    pub fn add_param(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.params.push((name.into(), value.into()));
+    }
+
+    /// Sets a header whose value is a secret: it is marked sensitive, so `http`'s `Debug` hides
+    /// it and HTTP/2 encoders never index it.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidCredentials`] if `value` cannot be a header value (a control
+    /// character, for instance).
+    ///
+    /// ```
+    /// let mut target = grantline::client_auth::AuthTarget::default();
+    /// target.set_sensitive_header(http::header::AUTHORIZATION, "Basic abc").unwrap();
+    /// assert!(target.set_sensitive_header(http::header::AUTHORIZATION, "bad\nvalue").is_err());
+    /// ```
+    pub fn set_sensitive_header(&mut self, name: HeaderName, value: &str) -> Result<(), Error> {
+        let mut value = HeaderValue::from_str(value).map_err(|_| {
+            ConfigError::InvalidCredentials("the credentials cannot be put in an HTTP header")
+        })?;
+        value.set_sensitive(true);
+        self.headers.insert(name, value);
+        Ok(())
+    }
+}
+
+/// How [`ClientSecretBasic`] encodes the id and secret before base64.
+///
+/// ```
+/// use grantline::client_auth::{BasicEncoding, ClientSecretBasic};
+/// let auth = ClientSecretBasic::new("secret").encoding(BasicEncoding::Raw);
+/// # let _ = auth;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[allow(clippy::exhaustive_enums)]
+pub enum BasicEncoding {
+    /// Form-urlencode the id and the secret first, as RFC 6749 §2.3.1 requires. The default.
+    #[default]
+    FormUrlEncoded,
+    /// Send them as they are. Some servers (Amazon Cognito among them) reject the encoded form of
+    /// secrets holding special characters. A client id holding `:` cannot be sent raw.
+    Raw,
+}
+
+/// `client_secret_basic`: HTTP Basic authentication with the client id and secret.
+///
+/// Per RFC 6749 §2.3.1 both are `application/x-www-form-urlencoded` before they are joined
+/// with `:` and base64-encoded, so a secret holding `:`, `+`, `%`, a space or non-ASCII is read
+/// back correctly by a compliant server. [`BasicEncoding::Raw`] turns that off for servers that
+/// expect the raw form.
+///
+/// ```
+/// let client = grantline::Client::builder("my-client")
+///     .token_endpoint("https://as.example/token")
+///     .auth(grantline::client_auth::ClientSecretBasic::new("s3cr3t"))
+///     .build()
+///     .unwrap();
+/// assert_eq!(client.auth_method(), "client_secret_basic");
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClientSecretBasic {
+    secret: ClientSecret,
+    encoding: BasicEncoding,
+}
+
+impl ClientSecretBasic {
+    /// Basic authentication with `secret`, form-urlencoded as the RFC requires.
+    ///
+    /// ```
+    /// let auth = grantline::client_auth::ClientSecretBasic::new("s3cr3t");
+    /// assert!(!format!("{auth:?}").contains("s3cr3t"));
+    /// ```
+    #[must_use]
+    pub fn new(secret: impl Into<ClientSecret>) -> Self {
+        Self {
+            secret: secret.into(),
+            encoding: BasicEncoding::FormUrlEncoded,
+        }
+    }
+
+    /// Chooses how id and secret are encoded (see [`BasicEncoding`]).
+    ///
+    /// ```
+    /// use grantline::client_auth::{BasicEncoding, ClientSecretBasic};
+    /// let auth = ClientSecretBasic::new("s").encoding(BasicEncoding::Raw);
+    /// # let _ = auth;
+    /// ```
+    #[must_use]
+    pub fn encoding(mut self, encoding: BasicEncoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+}
+
+impl ClientAuthentication for ClientSecretBasic {
+    fn method(&self) -> &str {
+        "client_secret_basic"
+    }
+
+    fn authenticate(&self, ctx: &AuthContext<'_>, target: &mut AuthTarget) -> Result<(), Error> {
+        let credentials = match self.encoding {
+            BasicEncoding::FormUrlEncoded => format!(
+                "{}:{}",
+                byte_serialize(ctx.client_id.as_bytes()).collect::<String>(),
+                byte_serialize(self.secret.secret().as_bytes()).collect::<String>()
+            ),
+            BasicEncoding::Raw => {
+                if ctx.client_id.contains(':') {
+                    return Err(ConfigError::InvalidCredentials(
+                        "a client id holding `:` cannot be sent with raw Basic encoding",
+                    )
+                    .into());
+                }
+                format!("{}:{}", ctx.client_id, self.secret.secret())
+            }
+        };
+        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+        target.set_sensitive_header(http::header::AUTHORIZATION, &format!("Basic {encoded}"))
+    }
+}
+
+/// `client_secret_post`: the client id and secret as form parameters.
+///
+/// ```
+/// let auth = grantline::client_auth::ClientSecretPost::new("s3cr3t");
+/// assert!(!format!("{auth:?}").contains("s3cr3t"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClientSecretPost {
+    secret: ClientSecret,
+}
+
+impl ClientSecretPost {
+    /// Form-parameter authentication with `secret`.
+    ///
+    /// ```
+    /// let _ = grantline::client_auth::ClientSecretPost::new("s3cr3t");
+    /// ```
+    #[must_use]
+    pub fn new(secret: impl Into<ClientSecret>) -> Self {
+        Self {
+            secret: secret.into(),
+        }
+    }
+}
+
+impl ClientAuthentication for ClientSecretPost {
+    fn method(&self) -> &str {
+        "client_secret_post"
+    }
+
+    fn authenticate(&self, ctx: &AuthContext<'_>, target: &mut AuthTarget) -> Result<(), Error> {
+        target.add_param("client_id", ctx.client_id);
+        target.add_param("client_secret", self.secret.secret());
+        Ok(())
+    }
+}
+
+/// `none`: a public client, which only names itself with `client_id`.
+///
+/// ```
+/// let client = grantline::Client::builder("cli-app")
+///     .token_endpoint("https://as.example/token")
+///     .build()
+///     .unwrap();
+/// assert_eq!(client.auth_method(), "none");
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub struct PublicClient;
+
+impl ClientAuthentication for PublicClient {
+    fn method(&self) -> &str {
+        "none"
+    }
+
+    fn authenticate(&self, ctx: &AuthContext<'_>, target: &mut AuthTarget) -> Result<(), Error> {
+        target.add_param("client_id", ctx.client_id);
+        Ok(())
+    }
+}
+
+/// Parameter names that client authentication may set, which extra parameters must not.
+pub(crate) const AUTH_PARAMS: &[&str] = &[
+    "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::SystemRandom;
+
+    fn run(auth: &dyn ClientAuthentication, client_id: &str) -> Result<AuthTarget, Error> {
+        let endpoint = Url::parse("https://as.example/token").unwrap();
+        let ctx = AuthContext {
+            client_id,
+            endpoint: &endpoint,
+            endpoint_kind: EndpointKind::Token,
+            now: Now::system(),
+            randomness: &SystemRandom,
+        };
+        let mut target = AuthTarget::default();
+        auth.authenticate(&ctx, &mut target)?;
+        Ok(target)
+    }
+
+    fn basic_credentials(target: &AuthTarget) -> String {
+        let header = target.headers.get(http::header::AUTHORIZATION).unwrap();
+        assert!(header.is_sensitive());
+        let encoded = header.to_str().unwrap().strip_prefix("Basic ").unwrap();
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap();
+        String::from_utf8(decoded).unwrap()
+    }
+
+    #[test]
+    fn basic_form_encodes_id_and_secret() {
+        let secret = "a:b+c%d e\u{e9}\u{1F511}";
+        let target = run(&ClientSecretBasic::new(secret), "client:id é").unwrap();
+        let credentials = basic_credentials(&target);
+        assert_eq!(
+            credentials,
+            "client%3Aid+%C3%A9:a%3Ab%2Bc%25d+e%C3%A9%F0%9F%94%91"
+        );
+        // A compliant server splits on the first `:` and form-decodes each half.
+        let (id, secret_back) = credentials.split_once(':').unwrap();
+        let decode = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .unwrap()
+                .1
+                .into_owned()
+        };
+        assert_eq!(decode(id), "client:id é");
+        assert_eq!(decode(secret_back), secret);
+        assert!(target.params.is_empty(), "basic sends nothing in the form");
+    }
+
+    #[test]
+    fn basic_raw_sends_the_values_as_they_are() {
+        let auth = ClientSecretBasic::new("a:b+c%d e").encoding(BasicEncoding::Raw);
+        let target = run(&auth, "client").unwrap();
+        assert_eq!(basic_credentials(&target), "client:a:b+c%d e");
+        let refused = run(&auth, "client:id").unwrap_err();
+        assert!(matches!(
+            refused,
+            Error::Config(ConfigError::InvalidCredentials(_))
+        ));
+    }
+
+    #[test]
+    fn post_and_none_use_the_form() {
+        let target = run(&ClientSecretPost::new("s"), "c").unwrap();
+        assert_eq!(
+            target.params,
+            [
+                ("client_id".to_owned(), "c".to_owned()),
+                ("client_secret".to_owned(), "s".to_owned())
+            ]
+        );
+        assert!(target.headers.is_empty());
+        let target = run(&PublicClient, "c").unwrap();
+        assert_eq!(target.params, [("client_id".to_owned(), "c".to_owned())]);
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let basic = format!("{:?}", ClientSecretBasic::new("hunter2"));
+        let post = format!("{:?}", ClientSecretPost::new("hunter2"));
+        assert!(!basic.contains("hunter2") && !post.contains("hunter2"));
+        let target = run(&ClientSecretPost::new("hunter2"), "c").unwrap();
+        assert!(!format!("{target:?}").contains("hunter2"));
+    }
+}

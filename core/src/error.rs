@@ -1,0 +1,879 @@
+//! The one error type, with kinds you can match on.
+//!
+//! Every fallible function in grantline returns [`Error`]. Its variants say *whose* fault it is:
+//!
+//! | variant | meaning | what to do |
+//! | --- | --- | --- |
+//! | [`Error::OAuth`] | the server answered with an OAuth error (RFC 6749 §5.2) | match [`OAuthError::code`] |
+//! | [`Error::UnexpectedResponse`] | an answer that is not OAuth at all (HTML 500, empty 200, a redirect) | look at status and excerpt; often a wrong endpoint or a proxy |
+//! | [`Error::InvalidResponse`] | JSON that breaks the spec (no `access_token`, `expires_in` not a number) | report to the server's operator |
+//! | [`Error::Config`] | the client or request was set up wrong (missing endpoint, `http` endpoint) | fix the configuration |
+//! | [`Error::Misuse`] | a flow was driven out of order | fix the driver |
+//! | [`Error::Randomness`] | the operating system's random source failed | retry or abort |
+//!
+//! No message contains a secret or a whole response body: server-supplied text is escaped and
+//! cut to a bounded length.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderMap, StatusCode};
+
+/// Everything that can go wrong in grantline.
+///
+/// ```
+/// use grantline::{Error, error::ErrorCode};
+///
+/// fn explain(error: &Error) -> &'static str {
+///     match error {
+///         Error::OAuth(e) if e.code == ErrorCode::InvalidClient => "check the client secret",
+///         Error::OAuth(_) => "the server refused",
+///         Error::Config(_) => "fix the configuration",
+///         _ => "something else",
+///     }
+/// }
+/// # let _ = explain;
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with an OAuth error response.
+    OAuth(Box<OAuthError>),
+    /// The server answered with something that is not an OAuth response at all.
+    UnexpectedResponse(Box<UnexpectedResponse>),
+    /// The server answered with JSON that breaks the specification.
+    InvalidResponse(InvalidResponse),
+    /// The client or the request is configured wrong.
+    Config(ConfigError),
+    /// A flow or step was used out of order.
+    Misuse(Misuse),
+    /// The random number source failed.
+    Randomness(RandomnessError),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::OAuth(e) => e.fmt(f),
+            Error::UnexpectedResponse(e) => e.fmt(f),
+            Error::InvalidResponse(e) => e.fmt(f),
+            Error::Config(e) => e.fmt(f),
+            Error::Misuse(e) => e.fmt(f),
+            Error::Randomness(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Randomness(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl Error {
+    /// The OAuth error code, if the server sent one.
+    ///
+    /// ```
+    /// # use grantline::{Error, error::{ErrorCode, ConfigError, EndpointKind}};
+    /// let error = Error::Config(ConfigError::MissingEndpoint(EndpointKind::Token));
+    /// assert_eq!(error.oauth_code(), None);
+    /// ```
+    #[must_use]
+    pub fn oauth_code(&self) -> Option<&ErrorCode> {
+        match self {
+            Error::OAuth(e) => Some(&e.code),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of the answer this error came from, if it came from one.
+    ///
+    /// ```
+    /// # use grantline::{Error, error::{ConfigError, EndpointKind}};
+    /// let error = Error::Config(ConfigError::MissingEndpoint(EndpointKind::Token));
+    /// assert_eq!(error.status(), None);
+    /// ```
+    #[must_use]
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::OAuth(e) => Some(e.status),
+            Error::UnexpectedResponse(e) => Some(e.status),
+            _ => None,
+        }
+    }
+}
+
+impl From<OAuthError> for Error {
+    fn from(e: OAuthError) -> Self {
+        Error::OAuth(Box::new(e))
+    }
+}
+
+impl From<UnexpectedResponse> for Error {
+    fn from(e: UnexpectedResponse) -> Self {
+        Error::UnexpectedResponse(Box::new(e))
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e)
+    }
+}
+
+impl From<InvalidResponse> for Error {
+    fn from(e: InvalidResponse) -> Self {
+        Error::InvalidResponse(e)
+    }
+}
+
+impl From<Misuse> for Error {
+    fn from(e: Misuse) -> Self {
+        Error::Misuse(e)
+    }
+}
+
+/// An OAuth error response (RFC 6749 §5.2), with what a caller needs to react to it.
+///
+/// ```
+/// use grantline::error::{OAuthError, ErrorCode};
+///
+/// fn should_reauthenticate(e: &OAuthError) -> bool {
+///     e.code == ErrorCode::InvalidGrant
+/// }
+/// # let _ = should_reauthenticate;
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct OAuthError {
+    /// The `error` code.
+    pub code: ErrorCode,
+    /// The `error_description`, as sent (read it as untrusted text).
+    pub description: Option<String>,
+    /// The `error_uri`, as sent.
+    pub uri: Option<String>,
+    /// The HTTP status of the answer (a 200 when the server put an error in a success).
+    pub status: StatusCode,
+    /// The headers a caller needs next.
+    pub headers: ResponseHeaders,
+    /// Every other member of the error object.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the server answered with OAuth error `{}` (HTTP {})",
+            Escaped(self.code.as_str(), 64),
+            self.status.as_u16()
+        )?;
+        if let Some(description) = &self.description {
+            write!(f, ": {}", Escaped(description, 200))?;
+        }
+        Ok(())
+    }
+}
+
+/// An OAuth error code: the registered ones, and any other kept as sent.
+///
+/// ```
+/// use grantline::error::ErrorCode;
+///
+/// assert_eq!(ErrorCode::from("invalid_grant"), ErrorCode::InvalidGrant);
+/// assert_eq!(ErrorCode::from("vendor_specific").as_str(), "vendor_specific");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `invalid_request` (RFC 6749).
+    InvalidRequest,
+    /// `invalid_client` (RFC 6749).
+    InvalidClient,
+    /// `invalid_grant` (RFC 6749).
+    InvalidGrant,
+    /// `unauthorized_client` (RFC 6749).
+    UnauthorizedClient,
+    /// `unsupported_grant_type` (RFC 6749).
+    UnsupportedGrantType,
+    /// `invalid_scope` (RFC 6749).
+    InvalidScope,
+    /// `access_denied` (RFC 6749, RFC 8628, CIBA).
+    AccessDenied,
+    /// `unsupported_response_type` (RFC 6749).
+    UnsupportedResponseType,
+    /// `server_error` (RFC 6749).
+    ServerError,
+    /// `temporarily_unavailable` (RFC 6749).
+    TemporarilyUnavailable,
+    /// `authorization_pending` (RFC 8628, CIBA).
+    AuthorizationPending,
+    /// `slow_down` (RFC 8628, CIBA).
+    SlowDown,
+    /// `expired_token` (RFC 8628, CIBA).
+    ExpiredToken,
+    /// `invalid_target` (RFC 8707).
+    InvalidTarget,
+    /// `unsupported_token_type` (RFC 7009).
+    UnsupportedTokenType,
+    /// `invalid_token` (RFC 6750).
+    InvalidToken,
+    /// `insufficient_scope` (RFC 6750).
+    InsufficientScope,
+    /// `invalid_dpop_proof` (RFC 9449).
+    InvalidDpopProof,
+    /// `use_dpop_nonce` (RFC 9449).
+    UseDpopNonce,
+    /// `interaction_required` (OpenID Connect).
+    InteractionRequired,
+    /// `login_required` (OpenID Connect).
+    LoginRequired,
+    /// `consent_required` (OpenID Connect).
+    ConsentRequired,
+    /// `invalid_request_uri` (RFC 9101).
+    InvalidRequestUri,
+    /// `invalid_request_object` (RFC 9101).
+    InvalidRequestObject,
+    /// `invalid_client_metadata` (RFC 7591).
+    InvalidClientMetadata,
+    /// `invalid_redirect_uri` (RFC 7591).
+    InvalidRedirectUri,
+    /// `transaction_failed` (CIBA).
+    TransactionFailed,
+    /// Any other code, as sent.
+    Other(String),
+}
+
+const ERROR_CODES: &[(&str, ErrorCode)] = &[
+    ("invalid_request", ErrorCode::InvalidRequest),
+    ("invalid_client", ErrorCode::InvalidClient),
+    ("invalid_grant", ErrorCode::InvalidGrant),
+    ("unauthorized_client", ErrorCode::UnauthorizedClient),
+    ("unsupported_grant_type", ErrorCode::UnsupportedGrantType),
+    ("invalid_scope", ErrorCode::InvalidScope),
+    ("access_denied", ErrorCode::AccessDenied),
+    (
+        "unsupported_response_type",
+        ErrorCode::UnsupportedResponseType,
+    ),
+    ("server_error", ErrorCode::ServerError),
+    ("temporarily_unavailable", ErrorCode::TemporarilyUnavailable),
+    ("authorization_pending", ErrorCode::AuthorizationPending),
+    ("slow_down", ErrorCode::SlowDown),
+    ("expired_token", ErrorCode::ExpiredToken),
+    ("invalid_target", ErrorCode::InvalidTarget),
+    ("unsupported_token_type", ErrorCode::UnsupportedTokenType),
+    ("invalid_token", ErrorCode::InvalidToken),
+    ("insufficient_scope", ErrorCode::InsufficientScope),
+    ("invalid_dpop_proof", ErrorCode::InvalidDpopProof),
+    ("use_dpop_nonce", ErrorCode::UseDpopNonce),
+    ("interaction_required", ErrorCode::InteractionRequired),
+    ("login_required", ErrorCode::LoginRequired),
+    ("consent_required", ErrorCode::ConsentRequired),
+    ("invalid_request_uri", ErrorCode::InvalidRequestUri),
+    ("invalid_request_object", ErrorCode::InvalidRequestObject),
+    ("invalid_client_metadata", ErrorCode::InvalidClientMetadata),
+    ("invalid_redirect_uri", ErrorCode::InvalidRedirectUri),
+    ("transaction_failed", ErrorCode::TransactionFailed),
+];
+
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    ///
+    /// ```
+    /// assert_eq!(grantline::error::ErrorCode::SlowDown.as_str(), "slow_down");
+    /// ```
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        if let ErrorCode::Other(code) = self {
+            return code;
+        }
+        ERROR_CODES
+            .iter()
+            .find(|(_, known)| known == self)
+            .map_or("", |(name, _)| name)
+    }
+}
+
+impl From<&str> for ErrorCode {
+    fn from(code: &str) -> Self {
+        ERROR_CODES
+            .iter()
+            .find(|(name, _)| *name == code)
+            .map_or_else(
+                || ErrorCode::Other(code.to_owned()),
+                |(_, known)| known.clone(),
+            )
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Escaped(self.as_str(), 64).fmt(f)
+    }
+}
+
+/// The response headers a caller needs to take the next step after an error.
+///
+/// ```
+/// use grantline::error::ResponseHeaders;
+///
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("retry-after", "7".parse().unwrap());
+/// headers.insert("dpop-nonce", "n-1".parse().unwrap());
+/// let kept = ResponseHeaders::from_headers(&headers);
+/// assert_eq!(kept.dpop_nonce.as_deref(), Some("n-1"));
+/// assert_eq!(kept.retry_after, Some(grantline::error::RetryAfter::Delay(std::time::Duration::from_secs(7))));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResponseHeaders {
+    /// `WWW-Authenticate`, as sent (RFC 6750 §3, RFC 9449 §7.1).
+    pub www_authenticate: Option<String>,
+    /// `DPoP-Nonce` (RFC 9449 §8).
+    pub dpop_nonce: Option<String>,
+    /// `Retry-After` (RFC 9110 §10.2.3), when it could be read.
+    pub retry_after: Option<RetryAfter>,
+}
+
+impl ResponseHeaders {
+    /// Picks the headers grantline keeps out of a response's headers.
+    ///
+    /// Values that are not visible ASCII, and `Retry-After` values that are neither a number of
+    /// seconds nor an HTTP date, are left out.
+    ///
+    /// ```
+    /// let kept = grantline::error::ResponseHeaders::from_headers(&http::HeaderMap::new());
+    /// assert_eq!(kept, Default::default());
+    /// ```
+    #[must_use]
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| bounded(v, MAX_HEADER_KEPT))
+        };
+        Self {
+            www_authenticate: text("www-authenticate"),
+            dpop_nonce: text("dpop-nonce"),
+            retry_after: headers
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(RetryAfter::parse),
+        }
+    }
+}
+
+const MAX_HEADER_KEPT: usize = 4096;
+
+/// A `Retry-After` value: a delay, or a date.
+///
+/// ```
+/// use grantline::error::RetryAfter;
+/// use std::time::{Duration, SystemTime};
+///
+/// assert_eq!(RetryAfter::parse("120"), Some(RetryAfter::Delay(Duration::from_secs(120))));
+/// let date = RetryAfter::parse("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+/// assert_eq!(date, RetryAfter::At(SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777)));
+/// assert_eq!(RetryAfter::parse("soon"), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::exhaustive_enums)]
+pub enum RetryAfter {
+    /// Wait this long.
+    Delay(Duration),
+    /// Wait until this wall-clock time.
+    At(SystemTime),
+}
+
+impl RetryAfter {
+    /// Reads a `Retry-After` value: delta-seconds or an IMF-fixdate (RFC 9110 §5.6.7).
+    ///
+    /// ```
+    /// assert!(grantline::error::RetryAfter::parse("-1").is_none());
+    /// ```
+    #[must_use]
+    pub fn parse(value: &str) -> Option<Self> {
+        let value = value.trim();
+        if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+            // Very long numbers saturate rather than fail: the server asked for "a long time".
+            let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
+            return Some(RetryAfter::Delay(Duration::from_secs(seconds)));
+        }
+        parse_imf_fixdate(value).map(RetryAfter::At)
+    }
+
+    /// How long to wait from `now` (zero for a date in the past).
+    ///
+    /// ```
+    /// use grantline::error::RetryAfter;
+    /// use std::time::{Duration, SystemTime};
+    /// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
+    /// let at = RetryAfter::At(SystemTime::UNIX_EPOCH + Duration::from_secs(130));
+    /// assert_eq!(at.delay_from(now), Duration::from_secs(30));
+    /// ```
+    #[must_use]
+    pub fn delay_from(&self, now: SystemTime) -> Duration {
+        match self {
+            RetryAfter::Delay(delay) => *delay,
+            RetryAfter::At(at) => at.duration_since(now).unwrap_or(Duration::ZERO),
+        }
+    }
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT`.
+fn parse_imf_fixdate(value: &str) -> Option<SystemTime> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mut parts = value.split(' ');
+    let _weekday = parts.next().filter(|d| d.len() == 4 && d.ends_with(','))?;
+    let day: u64 = parts.next().filter(|d| d.len() == 2)?.parse().ok()?;
+    let month = parts.next()?;
+    let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
+    let year: u64 = parts.next().filter(|y| y.len() == 4)?.parse().ok()?;
+    let mut clock = parts.next().filter(|t| t.len() == 8)?.split(':');
+    let hour: u64 = clock.next()?.parse().ok()?;
+    let minute: u64 = clock.next()?.parse().ok()?;
+    let second: u64 = clock.next()?.parse().ok()?;
+    if parts.next()? != "GMT" || parts.next().is_some() {
+        return None;
+    }
+    if !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 || year < 1970 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm), for years from 1970.
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = (era * 146_097 + doe).checked_sub(719_468)?;
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second;
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
+}
+
+/// An answer that is not an OAuth response: wrong content type, not JSON, not an object, empty,
+/// a redirect, or an error status without an OAuth error object.
+///
+/// Keeps only a short excerpt of the body, so a huge or hostile body never ends up in a log whole.
+///
+/// ```
+/// use grantline::error::UnexpectedResponse;
+///
+/// let response = http::Response::builder()
+///     .status(500)
+///     .header("content-type", "text/html")
+///     .body(b"<html>Internal Server Error</html>".to_vec())
+///     .unwrap();
+/// let e = UnexpectedResponse::from_response(&response, "the body is not JSON");
+/// assert_eq!(e.status, 500);
+/// assert_eq!(e.content_type.as_deref(), Some("text/html"));
+/// assert!(e.excerpt.starts_with("<html>"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnexpectedResponse {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// What was wrong with it.
+    pub reason: &'static str,
+    /// The body's length in bytes.
+    pub body_len: usize,
+    /// The first bytes of the body (at most [`UnexpectedResponse::EXCERPT_LEN`]), as lossy UTF-8.
+    pub excerpt: String,
+    /// The headers a caller needs next.
+    pub headers: ResponseHeaders,
+}
+
+impl UnexpectedResponse {
+    /// The most bytes of a body kept in [`excerpt`](Self::excerpt).
+    pub const EXCERPT_LEN: usize = 256;
+
+    /// Describes `response` as unexpected, for `reason`.
+    ///
+    /// ```
+    /// let response = http::Response::new(Vec::new());
+    /// let e = grantline::error::UnexpectedResponse::from_response(&response, "the body is empty");
+    /// assert_eq!(e.body_len, 0);
+    /// ```
+    #[must_use]
+    pub fn from_response(response: &http::Response<Vec<u8>>, reason: &'static str) -> Self {
+        let body = response.body();
+        let cut = body.get(..Self::EXCERPT_LEN).unwrap_or(body);
+        Self {
+            status: response.status(),
+            content_type: response
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| bounded(v, 128)),
+            reason,
+            body_len: body.len(),
+            excerpt: String::from_utf8_lossy(cut).into_owned(),
+            headers: ResponseHeaders::from_headers(response.headers()),
+        }
+    }
+}
+
+impl fmt::Display for UnexpectedResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unexpected answer from the server (HTTP {}, ",
+            self.status.as_u16()
+        )?;
+        match &self.content_type {
+            Some(ct) => write!(f, "{}", Escaped(ct, 64))?,
+            None => f.write_str("no content type")?,
+        }
+        write!(f, ", {} bytes): {}", self.body_len, self.reason)
+    }
+}
+
+/// A response that parsed but breaks the specification: a required field missing, or a field
+/// of the wrong type.
+///
+/// ```
+/// let e = grantline::error::InvalidResponse::new("expires_in", "is not a non-negative number");
+/// assert_eq!(e.to_string(), "invalid response from the server: `expires_in` is not a non-negative number");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InvalidResponse {
+    /// The field at fault.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub problem: &'static str,
+}
+
+impl InvalidResponse {
+    /// A field and its problem.
+    ///
+    /// ```
+    /// let e = grantline::error::InvalidResponse::new("access_token", "is missing");
+    /// assert_eq!(e.field, "access_token");
+    /// ```
+    #[must_use]
+    pub const fn new(field: &'static str, problem: &'static str) -> Self {
+        Self { field, problem }
+    }
+}
+
+impl fmt::Display for InvalidResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid response from the server: `{}` {}",
+            self.field, self.problem
+        )
+    }
+}
+
+/// Which endpoint of the authorization server a message is about.
+///
+/// ```
+/// assert_eq!(grantline::error::EndpointKind::Token.to_string(), "token endpoint");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EndpointKind {
+    /// The token endpoint (RFC 6749 §3.2).
+    Token,
+    /// The authorization endpoint (RFC 6749 §3.1).
+    Authorization,
+    /// The revocation endpoint (RFC 7009).
+    Revocation,
+    /// The introspection endpoint (RFC 7662).
+    Introspection,
+    /// The device authorization endpoint (RFC 8628).
+    DeviceAuthorization,
+    /// The pushed authorization request endpoint (RFC 9126).
+    PushedAuthorization,
+    /// The backchannel authentication endpoint (CIBA).
+    BackchannelAuthentication,
+    /// The UserInfo endpoint (OpenID Connect).
+    Userinfo,
+    /// The JWK Set document (RFC 7517).
+    Jwks,
+    /// The dynamic client registration endpoint (RFC 7591).
+    Registration,
+    /// The end-session (logout) endpoint (OpenID Connect RP-initiated logout).
+    EndSession,
+    /// A server metadata document (RFC 8414, OpenID Connect discovery).
+    Metadata,
+}
+
+impl fmt::Display for EndpointKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EndpointKind::Token => "token endpoint",
+            EndpointKind::Authorization => "authorization endpoint",
+            EndpointKind::Revocation => "revocation endpoint",
+            EndpointKind::Introspection => "introspection endpoint",
+            EndpointKind::DeviceAuthorization => "device authorization endpoint",
+            EndpointKind::PushedAuthorization => "pushed authorization request endpoint",
+            EndpointKind::BackchannelAuthentication => "backchannel authentication endpoint",
+            EndpointKind::Userinfo => "userinfo endpoint",
+            EndpointKind::Jwks => "JWK Set URL",
+            EndpointKind::Registration => "registration endpoint",
+            EndpointKind::EndSession => "end-session endpoint",
+            EndpointKind::Metadata => "metadata URL",
+        })
+    }
+}
+
+/// A configuration mistake, found before anything was sent.
+///
+/// ```
+/// use grantline::error::{ConfigError, EndpointKind};
+/// let e = ConfigError::MissingEndpoint(EndpointKind::Revocation);
+/// assert!(e.to_string().contains("revocation endpoint"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The flow needs an endpoint the client was not given.
+    MissingEndpoint(EndpointKind),
+    /// An endpoint is not a valid absolute URL, or has a fragment or user info.
+    InvalidEndpoint {
+        /// Which endpoint.
+        kind: EndpointKind,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An endpoint uses plain `http` on a host that is not a loopback address, and
+    /// [`ClientBuilder::allow_insecure_http`](crate::ClientBuilder::allow_insecure_http) was not
+    /// set.
+    InsecureEndpoint {
+        /// Which endpoint.
+        kind: EndpointKind,
+        /// Its host.
+        host: String,
+    },
+    /// A request parameter has a value the specification does not allow.
+    InvalidParameter {
+        /// The parameter.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An extra parameter tried to set one that grantline sets itself (`grant_type`,
+    /// `client_id`, `client_secret`, ...). Use the dedicated builder method instead.
+    ReservedParameter(String),
+    /// The client identifier or secret cannot be sent with the chosen authentication method.
+    InvalidCredentials(&'static str),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::MissingEndpoint(kind) => write!(
+                f,
+                "the client has no {kind}: set it when building the client, or build the client from server metadata"
+            ),
+            ConfigError::InvalidEndpoint { kind, reason } => {
+                write!(f, "the {kind} is not usable: {reason}")
+            }
+            ConfigError::InsecureEndpoint { kind, host } => write!(
+                f,
+                "the {kind} uses plain http on `{}`, which is not a loopback address: use https, or opt in with allow_insecure_http",
+                Escaped(host, 128)
+            ),
+            ConfigError::InvalidParameter { name, reason } => {
+                write!(f, "parameter `{}` is invalid: {reason}", Escaped(name, 64))
+            }
+            ConfigError::ReservedParameter(name) => write!(
+                f,
+                "parameter `{}` is set by grantline itself and cannot be given as an extra parameter",
+                Escaped(name, 64)
+            ),
+            ConfigError::InvalidCredentials(reason) => {
+                write!(f, "the client credentials cannot be sent: {reason}")
+            }
+        }
+    }
+}
+
+/// A flow or step used out of order (the caller's mistake, not the server's).
+///
+/// ```
+/// let e = grantline::error::Misuse::AlreadyDone;
+/// assert!(e.to_string().contains("already"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Misuse {
+    /// `next` was called after the flow returned `Done`.
+    AlreadyDone,
+    /// `next` was called after the flow failed.
+    AlreadyFailed,
+    /// A response was handed in when no request was outstanding.
+    UnexpectedResponse,
+}
+
+impl fmt::Display for Misuse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Misuse::AlreadyDone => "the flow is already done: start a new one",
+            Misuse::AlreadyFailed => "the flow already failed: start a new one",
+            Misuse::UnexpectedResponse => {
+                "a response was given to a flow that has no request outstanding: call next() first"
+            }
+        })
+    }
+}
+
+/// The operating system's random source failed.
+///
+/// ```
+/// # use grantline::error::RandomnessError;
+/// let e = RandomnessError::new("entropy source unavailable");
+/// assert!(e.to_string().contains("random"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RandomnessError {
+    detail: String,
+}
+
+impl RandomnessError {
+    /// A failure of the random source, described by `detail`.
+    ///
+    /// ```
+    /// let _ = grantline::error::RandomnessError::new("no entropy");
+    /// ```
+    #[must_use]
+    pub fn new(detail: impl Into<String>) -> Self {
+        Self {
+            detail: detail.into(),
+        }
+    }
+}
+
+impl fmt::Display for RandomnessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the random number source failed: {}",
+            Escaped(&self.detail, 200)
+        )
+    }
+}
+
+impl std::error::Error for RandomnessError {}
+
+/// Displays untrusted text with control characters escaped, cut at `max` characters.
+pub(crate) struct Escaped<'a>(pub(crate) &'a str, pub(crate) usize);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, c) in self.0.chars().enumerate() {
+            if i == self.1 {
+                return f.write_str("…");
+            }
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' || c == '\u{202e}' {
+                write!(f, "{}", c.escape_unicode())?;
+            } else {
+                fmt::Write::write_char(f, c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `text` cut to at most `max` bytes on a character boundary.
+pub(crate) fn bounded(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_known_code_round_trips() {
+        for (name, code) in ERROR_CODES {
+            assert_eq!(ErrorCode::from(*name), *code);
+            assert_eq!(code.as_str(), *name);
+        }
+        assert_eq!(
+            ErrorCode::from("custom"),
+            ErrorCode::Other("custom".to_owned())
+        );
+    }
+
+    #[test]
+    fn escaped_neutralises_injected_text() {
+        let shown = Escaped("bad\r\nSet-Cookie: x\u{1b}[31m", 200).to_string();
+        assert!(!shown.contains('\n'));
+        assert!(!shown.contains('\r'));
+        assert!(!shown.contains('\u{1b}'));
+        assert_eq!(Escaped("abcdef", 3).to_string(), "abc…");
+    }
+
+    #[test]
+    fn bounded_respects_char_boundaries() {
+        assert_eq!(bounded("ééé", 3), "é");
+        assert_eq!(bounded("abc", 10), "abc");
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(
+            RetryAfter::parse(" 5 "),
+            Some(RetryAfter::Delay(Duration::from_secs(5)))
+        );
+        assert_eq!(
+            RetryAfter::parse("99999999999999999999999"),
+            Some(RetryAfter::Delay(Duration::from_secs(u64::MAX)))
+        );
+        assert_eq!(
+            RetryAfter::parse("Thu, 01 Jan 1970 00:00:10 GMT"),
+            Some(RetryAfter::At(
+                SystemTime::UNIX_EPOCH + Duration::from_secs(10)
+            ))
+        );
+        assert_eq!(
+            RetryAfter::parse("Wed, 29 Feb 2024 12:00:00 GMT"),
+            Some(RetryAfter::At(
+                SystemTime::UNIX_EPOCH + Duration::from_secs(1_709_208_000)
+            ))
+        );
+        for bad in [
+            "",
+            "1.5",
+            "Thu, 01 Foo 1970 00:00:10 GMT",
+            "tomorrow",
+            "Thu, 01 Jan 1970 25:00:00 GMT",
+        ] {
+            assert_eq!(RetryAfter::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn unexpected_response_keeps_a_bounded_excerpt() {
+        let body = vec![b'x'; 10_000];
+        let response = http::Response::builder().status(502).body(body).unwrap();
+        let e = UnexpectedResponse::from_response(&response, "the body is not JSON");
+        assert_eq!(e.excerpt.len(), UnexpectedResponse::EXCERPT_LEN);
+        assert_eq!(e.body_len, 10_000);
+        assert!(!e.to_string().contains("xxxx"));
+    }
+}

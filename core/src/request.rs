@@ -1,0 +1,220 @@
+//! Building form POST requests to the server's endpoints, and the one-shot flow that sends one.
+//!
+//! Every endpoint that takes a client-authenticated form (token, revocation, introspection, and
+//! later device authorization, PAR and CIBA) goes through [`EndpointCall`]; every exchange that
+//! sends once and parses once is a [`OneShot`]. Flows are thin named wrappers around these.
+
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderValue, Method};
+use url::form_urlencoded;
+
+use crate::client_auth::{AUTH_PARAMS, AuthContext, AuthTarget};
+use crate::error::{ConfigError, EndpointKind, Misuse};
+use crate::flow::Step;
+use crate::{Client, Error, Now};
+
+/// Form parameters, in order. Values may be secrets: never print them.
+pub(crate) type Params = Vec<(String, String)>;
+
+/// A client-authenticated form POST to one endpoint, rebuilt on every call (so per-request
+/// credentials such as a JWT's `jti` are fresh).
+#[derive(Clone)]
+pub(crate) struct EndpointCall {
+    client: Client,
+    kind: EndpointKind,
+    params: Params,
+}
+
+impl std::fmt::Debug for EndpointCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndpointCall")
+            .field("client_id", &self.client.client_id())
+            .field("endpoint", &self.kind)
+            .field(
+                "params",
+                &self.params.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl EndpointCall {
+    /// A call to `kind` with the flow's own `params` and the caller's `extra` ones.
+    ///
+    /// Fails when the client lacks the endpoint, or when an extra parameter would override one
+    /// that grantline sets (the flow's own, or client authentication's).
+    pub(crate) fn new(
+        client: &Client,
+        kind: EndpointKind,
+        mut params: Params,
+        extra: &[(String, String)],
+    ) -> Result<Self, Error> {
+        client.require_endpoint(kind)?;
+        for (name, value) in extra {
+            let taken =
+                AUTH_PARAMS.contains(&name.as_str()) || params.iter().any(|(n, _)| n == name);
+            if taken {
+                return Err(ConfigError::ReservedParameter(name.clone()).into());
+            }
+            params.push((name.clone(), value.clone()));
+        }
+        // Extra parameters may repeat among themselves (`resource` does), so they are only
+        // checked against what grantline sets.
+        Ok(Self {
+            client: client.clone(),
+            kind,
+            params,
+        })
+    }
+
+    /// The request, with client authentication applied at `now`.
+    pub(crate) fn build(&self, now: Now) -> Result<http::Request<Vec<u8>>, Error> {
+        let endpoint = self.client.require_endpoint(self.kind)?;
+        let ctx = AuthContext {
+            client_id: self.client.client_id(),
+            endpoint,
+            endpoint_kind: self.kind,
+            now,
+            randomness: self.client.randomness(),
+        };
+        let mut target = AuthTarget::default();
+        self.client.auth().authenticate(&ctx, &mut target)?;
+
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in self.params.iter().chain(&target.params) {
+            form.append_pair(name, value);
+        }
+        let body = form.finish().into_bytes();
+
+        let mut builder = http::Request::builder()
+            .method(Method::POST)
+            .uri(endpoint.as_str())
+            .header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+            )
+            .header(ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(headers) = builder.headers_mut() {
+            headers.extend(target.headers);
+        }
+        builder.body(body).map_err(|_| {
+            Error::Config(ConfigError::InvalidEndpoint {
+                kind: self.kind,
+                reason: "it cannot be used as an HTTP request URI",
+            })
+        })
+    }
+}
+
+/// Parses a response into a flow's output.
+pub(crate) type Parser<T> = fn(&http::Response<Vec<u8>>, Now) -> Result<T, Error>;
+
+/// A flow that sends one request and parses one response.
+pub(crate) struct OneShot<T> {
+    call: EndpointCall,
+    parse: Parser<T>,
+    state: State<T>,
+}
+
+enum State<T> {
+    /// Nothing sent yet, or a request is out and may be sent again.
+    Ready { awaiting: bool },
+    /// The output is ready to hand out.
+    Finished(T),
+    /// The output was handed out.
+    Done,
+    /// The server's answer was an error.
+    Failed,
+}
+
+impl<T> std::fmt::Debug for OneShot<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            State::Ready { awaiting: false } => "ready",
+            State::Ready { awaiting: true } => "awaiting response",
+            State::Finished(_) => "finished",
+            State::Done => "done",
+            State::Failed => "failed",
+        };
+        f.debug_struct("OneShot")
+            .field("call", &self.call)
+            .field("state", &state)
+            .finish()
+    }
+}
+
+impl<T> OneShot<T> {
+    pub(crate) fn new(call: EndpointCall, parse: Parser<T>) -> Self {
+        Self {
+            call,
+            parse,
+            state: State::Ready { awaiting: false },
+        }
+    }
+
+    pub(crate) fn next(&mut self, now: Now) -> Result<Step<T>, Error> {
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Ready { awaiting } => match self.call.build(now) {
+                Ok(request) => {
+                    self.state = State::Ready { awaiting: true };
+                    Ok(Step::Send(request))
+                }
+                Err(e) => {
+                    self.state = State::Ready { awaiting };
+                    Err(e)
+                }
+            },
+            State::Finished(output) => Ok(Step::Done(output)),
+            State::Done => Err(Misuse::AlreadyDone.into()),
+            State::Failed => {
+                self.state = State::Failed;
+                Err(Misuse::AlreadyFailed.into())
+            }
+        }
+    }
+
+    pub(crate) fn handle_response(
+        &mut self,
+        response: &http::Response<Vec<u8>>,
+        now: Now,
+    ) -> Result<(), Error> {
+        if !matches!(self.state, State::Ready { awaiting: true }) {
+            return Err(Misuse::UnexpectedResponse.into());
+        }
+        match (self.parse)(response, now) {
+            Ok(output) => {
+                self.state = State::Finished(output);
+                Ok(())
+            }
+            Err(e) => {
+                self.state = State::Failed;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Implements [`Flow`](crate::Flow) for a public wrapper around a [`OneShot`] in field `0`.
+macro_rules! one_shot_flow {
+    ($flow:ty, $output:ty) => {
+        impl $crate::Flow for $flow {
+            type Output = $output;
+
+            fn next(
+                &mut self,
+                now: $crate::Now,
+            ) -> Result<$crate::Step<Self::Output>, $crate::Error> {
+                self.0.next(now)
+            }
+
+            fn handle_response(
+                &mut self,
+                response: http::Response<Vec<u8>>,
+                now: $crate::Now,
+            ) -> Result<(), $crate::Error> {
+                self.0.handle_response(&response, now)
+            }
+        }
+    };
+}
+pub(crate) use one_shot_flow;
