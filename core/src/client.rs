@@ -57,7 +57,6 @@ impl Client {
     /// let builder = grantline::Client::builder("my-client");
     /// # let _ = builder;
     /// ```
-    #[must_use]
     pub fn builder(client_id: impl Into<String>) -> ClientBuilder {
         ClientBuilder {
             client_id: client_id.into(),

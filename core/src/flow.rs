@@ -5,30 +5,37 @@
 //! (a transport crate, a test, your own HTTP stack) runs this loop, and nothing else:
 //!
 //! ```
-//! use grantline::{Flow, Now, Step};
+//! use grantline::{Flow, Now, Recovery, Step};
 //! use std::time::Duration;
 //!
-//! /// Runs any flow with a caller-supplied `send` function.
+//! enum RunError<E> {
+//!     Flow(grantline::Error),
+//!     Transport(E),
+//! }
+//!
+//! /// Runs any flow with a caller-supplied `send` and `sleep`.
 //! fn run<F: Flow, E>(
 //!     mut flow: F,
 //!     mut send: impl FnMut(http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, E>,
 //!     mut sleep: impl FnMut(Duration),
-//! ) -> Result<F::Output, grantline::Error> {
+//! ) -> Result<F::Output, RunError<E>> {
 //!     loop {
-//!         match flow.next(Now::system())? {
+//!         match flow.next(Now::system()).map_err(RunError::Flow)? {
 //!             Step::Send(request) => match send(request) {
-//!                 Ok(response) => flow.handle_response(response, Now::system())?,
-//!                 Err(_) => match flow.handle_transport_error(Now::system()) {
-//!                     grantline::Recovery::Retry => continue,
-//!                     grantline::Recovery::GiveUp => panic!("report the transport error here"),
-//!                 },
+//!                 Ok(response) => flow
+//!                     .handle_response(response, Now::system())
+//!                     .map_err(RunError::Flow)?,
+//!                 Err(e) => {
+//!                     if flow.handle_transport_error(Now::system()) == Recovery::GiveUp {
+//!                         return Err(RunError::Transport(e));
+//!                     }
+//!                 }
 //!             },
 //!             Step::Wait(duration) => sleep(duration),
 //!             Step::Done(output) => return Ok(output),
 //!         }
 //!     }
 //! }
-//! # let _ = run::<grantline::grant::TokenFlow, ()>;
 //! ```
 //!
 //! # The contract

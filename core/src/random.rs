@@ -48,7 +48,7 @@ pub trait Randomness: std::fmt::Debug + Send + Sync {
 /// assert_ne!(a, b);
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
-#[non_exhaustive]
+#[allow(clippy::exhaustive_structs)]
 pub struct SystemRandom;
 
 impl Randomness for SystemRandom {

@@ -50,9 +50,10 @@ impl EndpointCall {
         extra: &[(String, String)],
     ) -> Result<Self, Error> {
         client.require_endpoint(kind)?;
+        let own = params.len();
         for (name, value) in extra {
-            let taken =
-                AUTH_PARAMS.contains(&name.as_str()) || params.iter().any(|(n, _)| n == name);
+            let taken = AUTH_PARAMS.contains(&name.as_str())
+                || params.iter().take(own).any(|(n, _)| n == name);
             if taken {
                 return Err(ConfigError::ReservedParameter(name.clone()).into());
             }

@@ -164,7 +164,9 @@ pub(crate) mod field {
             return Ok(Some(Duration::from_secs(whole)));
         }
         match number.as_f64() {
-            Some(f) if f.is_finite() && f >= 0.0 => Ok(Some(Duration::from_secs_f64(f.min(1e15)))),
+            Some(f) if f.is_finite() && f >= 0.0 => {
+                Ok(Some(Duration::from_secs_f64(f.min(1e15).floor())))
+            }
             _ => Err(invalid()),
         }
     }

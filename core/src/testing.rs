@@ -30,16 +30,20 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::flow::{Flow, Recovery, Step};
 use crate::{Error, Now};
 
+/// A scripted answer computed from the request.
+type Answer = Box<dyn FnOnce(&http::Request<Vec<u8>>) -> http::Response<Vec<u8>> + Send>;
+
 /// One scripted answer.
 enum Reply {
     Response(http::Response<Vec<u8>>),
-    Dynamic(Box<dyn FnOnce(&http::Request<Vec<u8>>) -> http::Response<Vec<u8>> + Send>),
+    Dynamic(Answer),
     TransportFailure,
 }
 
 /// What happened while a flow ran.
 #[derive(Debug)]
 #[non_exhaustive]
+#[allow(clippy::large_enum_variant)] // a transcript is test data; boxing would only add noise
 pub enum Event {
     /// The flow sent this request.
     Sent(http::Request<Vec<u8>>),
