@@ -43,11 +43,12 @@
 //! let token = loop {
 //!     match flow.next(Now::system())? {
 //!         Step::Send(request) => flow.handle_response(send(request).unwrap(), Now::system())?,
-//!         Step::Wait(duration) => std::thread::sleep(duration),
+//!         Step::Wait(duration) => your_sleep(duration),
 //!         Step::Done(token) => break token,
 //!     }
 //! };
 //! assert_eq!(token.access_token().secret(), "at");
+//! # fn your_sleep(_: std::time::Duration) {}
 //! # Ok::<(), grantline::Error>(())
 //! ```
 //!

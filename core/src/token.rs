@@ -545,7 +545,7 @@ mod tests {
 
     fn now() -> Now {
         Now::new(
-            std::time::Instant::now(),
+            Now::system().monotonic(),
             SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
         )
     }
