@@ -1,1 +1,404 @@
-//! placeholder
+//! # grantline-reqwest: the async transport for grantline, on reqwest 0.13
+//!
+//! [`grantline`] is a sans-IO OAuth 2 client: it builds [`http::Request`]s, reads
+//! [`http::Response`]s and never touches a socket or a clock. This crate is the async half: a
+//! [`Transport`] that sends those requests with a [`reqwest::Client`] ([`Transport::execute`]),
+//! and drives any [`grantline::Flow`] to its end ([`Transport::run`]), sleeping with
+//! [`tokio::time::sleep`] when the flow asks to wait.
+//!
+//! The transport knows nothing about OAuth: no JSON, no error codes, no polling intervals. Every
+//! decision is the flow's. `grantline`, `http` and `reqwest` are re-exported, so this crate is
+//! the one dependency to add.
+//!
+//! ## Quickstart
+//!
+//! A client-credentials token, inside any tokio runtime:
+//!
+//! ```no_run
+//! use grantline_reqwest::Transport;
+//! use grantline_reqwest::grantline::{Client, grant::TokenRequest};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let client = Client::builder("my-service")
+//!         .token_endpoint("https://as.example/oauth2/token")
+//!         .client_secret_basic("s3cr3t")
+//!         .build()?;
+//!     let transport = Transport::new()?;
+//!
+//!     let token = transport
+//!         .run(client.request_token(TokenRequest::client_credentials().scope("read"))?)
+//!         .await?;
+//!     let _bearer = token.access_token().secret();
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## Your own `reqwest::ClientBuilder`
+//!
+//! Proxies, extra CA certificates, client certificates and timeouts are yours to set: configure
+//! a [`reqwest::ClientBuilder`] and hand it to [`Transport::from_builder`]. The transport only
+//! turns redirects off (see below). Set a timeout: without one, a server that never answers keeps
+//! the request waiting forever.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use grantline_reqwest::{Transport, reqwest};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let ca = reqwest::Certificate::from_pem(&std::fs::read("corporate-ca.pem")?)?;
+//! let builder = reqwest::Client::builder()
+//!     .proxy(reqwest::Proxy::https("http://proxy.internal:3128")?)
+//!     .tls_certs_merge([ca])
+//!     .connect_timeout(Duration::from_secs(5))
+//!     .timeout(Duration::from_secs(30));
+//! let transport = Transport::from_builder(builder)?;
+//! # let _ = transport;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Guarantees
+//!
+//! - **Redirects are never followed.** A token request carries credentials (a client secret in
+//!   the body, an assertion, a refresh token). A `reqwest::Client` follows redirects by default,
+//!   and on a 307 or 308 it sends the same body to the new location before the caller sees
+//!   anything. [`Transport::new`] and [`Transport::from_builder`] build the client with
+//!   [`reqwest::redirect::Policy::none()`], so a 3xx comes back as a response, and the flow
+//!   reports it as an unexpected answer. A client passed to [`Transport::from_client`] must not
+//!   follow redirects either; as a second guard, a response whose final URL differs from the
+//!   request's is refused with [`TransportErrorKind::Redirected`].
+//! - **Bodies are capped.** A response body is read chunk by chunk, and refused with
+//!   [`TransportErrorKind::BodyTooLarge`] as soon as it would pass the limit
+//!   ([`DEFAULT_BODY_LIMIT`], 1 MiB, unless [`Transport::body_limit`] says otherwise). A hostile
+//!   or misconfigured server cannot make the transport allocate more than that.
+//! - **Every status is a response.** [`Transport::execute`] returns 4xx and 5xx answers as
+//!   responses: OAuth errors live in them, and reading them is the flow's job.
+//! - **Errors carry no secrets.** [`TransportError`]'s message shows no URL, header or body, and
+//!   the `reqwest::Error` it keeps as its source has its URL removed.
+//! - **Cancellation is dropping.** [`Transport::run`] returns a future; drop it (through
+//!   [`tokio::time::timeout`] or `tokio::select!`) and the flow stops where it was.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod error;
+
+pub use error::{Error, TransportError, TransportErrorKind};
+pub use grantline;
+pub use http;
+pub use reqwest;
+
+use grantline::{Flow, Now, Recovery, Step};
+
+/// The default cap on a response body: 1 MiB.
+///
+/// Token, revocation and introspection responses are a few kilobytes at most; even a token
+/// response carrying a large ID token stays far below this. A body that is bigger is almost
+/// certainly not an OAuth answer (a wrong endpoint, a proxy's error page, a hostile server), and
+/// the cap keeps it from being read into memory whole. Raise it with [`Transport::body_limit`] for
+/// an endpoint that really sends more.
+///
+/// ```
+/// assert_eq!(grantline_reqwest::DEFAULT_BODY_LIMIT, 1_048_576);
+/// ```
+pub const DEFAULT_BODY_LIMIT: u64 = 1024 * 1024;
+
+/// The most bytes reserved up front for a body whose length is announced; larger bodies (within
+/// the limit) grow as they arrive, so a `Content-Length` alone never costs the whole limit.
+const INITIAL_CAPACITY: usize = 64 * 1024;
+
+/// Sends grantline's requests with a [`reqwest::Client`] and runs its flows.
+///
+/// Cheap to clone: clones share the client's connection pool.
+///
+/// ```
+/// use grantline_reqwest::Transport;
+///
+/// let transport = Transport::new()?.body_limit(64 * 1024);
+/// let shared = transport.clone();
+/// # let _ = shared;
+/// # Ok::<(), grantline_reqwest::TransportError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Transport {
+    client: reqwest::Client,
+    body_limit: u64,
+}
+
+impl Transport {
+    /// A transport on a new `reqwest::Client` that follows no redirects, with reqwest's other
+    /// defaults (no timeout: prefer [`from_builder`](Self::from_builder) with one).
+    ///
+    /// # Errors
+    ///
+    /// [`TransportErrorKind::Builder`] when reqwest cannot build a client (its TLS backend failed
+    /// to initialise).
+    ///
+    /// ```
+    /// let transport = grantline_reqwest::Transport::new()?;
+    /// # let _ = transport;
+    /// # Ok::<(), grantline_reqwest::TransportError>(())
+    /// ```
+    pub fn new() -> Result<Self, TransportError> {
+        Self::from_builder(reqwest::Client::builder())
+    }
+
+    /// A transport on a client built from your own `builder` (proxies, CA certificates,
+    /// timeouts, user agent...), with redirects turned off.
+    ///
+    /// The transport sets [`redirect(Policy::none())`](reqwest::ClientBuilder::redirect) on the
+    /// builder, whatever redirect policy it had: a followed redirect would re-send credentials to
+    /// another location.
+    ///
+    /// # Errors
+    ///
+    /// [`TransportErrorKind::Builder`] when [`reqwest::ClientBuilder::build`] fails.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let builder = grantline_reqwest::reqwest::Client::builder()
+    ///     .timeout(Duration::from_secs(30))
+    ///     .user_agent("my-service/1.0");
+    /// let transport = grantline_reqwest::Transport::from_builder(builder)?;
+    /// # let _ = transport;
+    /// # Ok::<(), grantline_reqwest::TransportError>(())
+    /// ```
+    pub fn from_builder(builder: reqwest::ClientBuilder) -> Result<Self, TransportError> {
+        let client = builder
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(TransportError::from_builder)?;
+        Ok(Self::from_client(client))
+    }
+
+    /// A transport on a client you built yourself. **The client must not follow redirects**:
+    /// build it with [`redirect(Policy::none())`](reqwest::ClientBuilder::redirect).
+    ///
+    /// A redirect policy is fixed when a `reqwest::Client` is built and cannot be read back, so
+    /// the transport cannot check it. A client that follows a 307 or 308 re-sends the request body
+    /// (a client secret, an assertion, a refresh token) to the new location before the transport
+    /// sees anything. As a second guard, the transport refuses any response whose final URL
+    /// differs from the request's with [`TransportErrorKind::Redirected`], but by then the
+    /// request went out. Prefer [`from_builder`](Self::from_builder), which turns redirects off
+    /// for you.
+    ///
+    /// ```
+    /// use grantline_reqwest::{Transport, reqwest};
+    ///
+    /// let client = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()?;
+    /// let transport = Transport::from_client(client);
+    /// # let _ = transport;
+    /// # Ok::<(), reqwest::Error>(())
+    /// ```
+    #[must_use]
+    pub fn from_client(client: reqwest::Client) -> Self {
+        Self {
+            client,
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// The same transport with a response body cap of `bytes` (default [`DEFAULT_BODY_LIMIT`]).
+    ///
+    /// A response whose body would pass the cap fails with
+    /// [`TransportErrorKind::BodyTooLarge`]; a body of exactly `bytes` is accepted.
+    ///
+    /// ```
+    /// let transport = grantline_reqwest::Transport::new()?.body_limit(16 * 1024);
+    /// # let _ = transport;
+    /// # Ok::<(), grantline_reqwest::TransportError>(())
+    /// ```
+    #[must_use]
+    pub fn body_limit(mut self, bytes: u64) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// The `reqwest::Client` the transport sends with (it follows no redirects, unless one was
+    /// passed to [`from_client`](Self::from_client) that does).
+    ///
+    /// ```
+    /// let transport = grantline_reqwest::Transport::new()?;
+    /// let _client: &grantline_reqwest::reqwest::Client = transport.client();
+    /// # Ok::<(), grantline_reqwest::TransportError>(())
+    /// ```
+    #[must_use]
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Sends `request` and reads the whole response, up to the body limit.
+    ///
+    /// Every status comes back as a response: a 400 or a 500 is not an error here (OAuth errors
+    /// are in such responses, and the flow reads them). A redirect is not followed: the 3xx
+    /// itself comes back. Status, version and headers are copied into the returned
+    /// [`http::Response`].
+    ///
+    /// # Errors
+    ///
+    /// A [`TransportError`] when no usable response arrived: [`Connect`](TransportErrorKind::Connect),
+    /// [`Timeout`](TransportErrorKind::Timeout), [`BodyTooLarge`](TransportErrorKind::BodyTooLarge)
+    /// (refused early when `Content-Length` announces too much, otherwise as soon as the bytes
+    /// read would pass the limit), [`Redirected`](TransportErrorKind::Redirected),
+    /// [`InvalidRequest`](TransportErrorKind::InvalidRequest), [`Body`](TransportErrorKind::Body)
+    /// or [`Other`](TransportErrorKind::Other).
+    ///
+    /// ```no_run
+    /// use grantline_reqwest::{Transport, grantline::{Client, Flow, Now, Step, grant::TokenRequest}};
+    ///
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = Client::builder("svc")
+    ///     .token_endpoint("https://as.example/token")
+    ///     .client_secret_basic("s3cr3t")
+    ///     .build()?;
+    /// let mut flow = client.request_token(TokenRequest::client_credentials())?;
+    /// let Step::Send(request) = flow.next(Now::system())? else { unreachable!() };
+    ///
+    /// let response = Transport::new()?.execute(request).await?;
+    /// // A 401 is a response too: the flow turns it into an OAuth error.
+    /// flow.handle_response(response, Now::system())?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn execute(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        let request = reqwest::Request::try_from(request).map_err(TransportError::from_request)?;
+        let url = request.url().clone();
+        let mut response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(TransportError::from_request)?;
+        if *response.url() != url {
+            return Err(TransportError::new(TransportErrorKind::Redirected));
+        }
+
+        let status = response.status();
+        let version = response.version();
+        let headers = std::mem::take(response.headers_mut());
+        let body = read_body(&mut response, self.body_limit).await?;
+
+        let mut out = http::Response::new(body);
+        *out.status_mut() = status;
+        *out.version_mut() = version;
+        *out.headers_mut() = headers;
+        Ok(out)
+    }
+
+    /// Drives `flow` to its end: sends each request it asks for, sleeps each wait it asks for,
+    /// and returns its output.
+    ///
+    /// The loop is grantline's, and only that: `next` → `Send` ([`execute`](Self::execute), then
+    /// `handle_response`) or `Wait` ([`tokio::time::sleep`]) or `Done`. When a request gets no
+    /// answer, the flow decides: [`Recovery::Retry`] goes on, [`Recovery::GiveUp`] returns the
+    /// transport error. The time given to the flow is read with [`Now::system`] at each step.
+    ///
+    /// The returned future is `Send` when `F` is, so it can be spawned.
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the future cancels the flow: nothing runs in the background, and a request in
+    /// flight is abandoned. For a deadline on the whole exchange (a device flow that could poll
+    /// for minutes, say), wrap it in [`tokio::time::timeout`] or race it in `tokio::select!`.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use grantline_reqwest::{Transport, grantline::{Client, grant::TokenRequest}};
+    ///
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = Client::builder("svc")
+    ///     .token_endpoint("https://as.example/token")
+    ///     .client_secret_basic("s3cr3t")
+    ///     .build()?;
+    /// let transport = Transport::new()?;
+    /// let flow = client.request_token(TokenRequest::client_credentials())?;
+    ///
+    /// match tokio::time::timeout(Duration::from_secs(10), transport.run(flow)).await {
+    ///     Ok(result) => {
+    ///         let token = result?;
+    ///         # let _ = token;
+    ///     }
+    ///     Err(_elapsed) => { /* the flow was dropped, and with it the request in flight */ }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Flow`] with the flow's error (the server's OAuth error, an unexpected or invalid
+    /// answer, a configuration mistake), or [`Error::Transport`] when a request got no usable
+    /// answer and the flow gave up.
+    pub async fn run<F: Flow>(&self, mut flow: F) -> Result<F::Output, Error> {
+        loop {
+            // The step is taken apart before any await, so the future never holds an
+            // `F::Output` across one: it is `Send` whenever `F` is.
+            let action = match flow.next(Now::system())? {
+                Step::Send(request) => Action::Send(request),
+                Step::Wait(duration) => Action::Sleep(duration),
+                Step::Done(output) => return Ok(output),
+            };
+            match action {
+                Action::Sleep(duration) => tokio::time::sleep(duration).await,
+                Action::Send(request) => match self.execute(request).await {
+                    Ok(response) => flow.handle_response(response, Now::system())?,
+                    Err(error) => match flow.handle_transport_error(Now::system()) {
+                        Recovery::Retry => {}
+                        Recovery::GiveUp => return Err(Error::Transport(error)),
+                    },
+                },
+            }
+        }
+    }
+}
+
+/// What [`Transport::run`] does with a step that is not `Done`.
+///
+/// Lives for one turn of the loop, like [`Step`] (which allows the same lint).
+#[allow(clippy::large_enum_variant)]
+enum Action {
+    Send(http::Request<Vec<u8>>),
+    Sleep(std::time::Duration),
+}
+
+/// Reads `response`'s body, refusing it as soon as it would pass `limit` bytes.
+///
+/// Never reserves more than `limit` bytes: the buffer grows by doubling, capped at the limit.
+async fn read_body(
+    response: &mut reqwest::Response,
+    limit: u64,
+) -> Result<Vec<u8>, TransportError> {
+    let too_large = || TransportError::new(TransportErrorKind::BodyTooLarge { limit });
+    // On a 32-bit target a limit past usize::MAX cannot be reached anyway.
+    let max = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut body = match response.content_length() {
+        Some(announced) if announced > limit => return Err(too_large()),
+        Some(announced) => Vec::with_capacity(
+            usize::try_from(announced).map_or(INITIAL_CAPACITY, |n| n.min(INITIAL_CAPACITY)),
+        ),
+        None => Vec::new(),
+    };
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(TransportError::from_request)?
+    {
+        let needed = body
+            .len()
+            .checked_add(chunk.len())
+            .filter(|needed| *needed <= max)
+            .ok_or_else(too_large)?;
+        if needed > body.capacity() {
+            let target = body.capacity().saturating_mul(2).clamp(needed, max);
+            body.reserve_exact(target - body.len());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
