@@ -1,1 +1,87 @@
-//! placeholder
+//! # grantline-ureq: the blocking transport for grantline
+//!
+//! [`grantline`] is a sans-IO OAuth 2 client: it builds [`http::Request`]s and reads
+//! [`http::Response`]s, and never touches a socket or a clock. This crate is the thin blocking
+//! edge that does: [`Transport::execute`] sends one request on a [`ureq::Agent`], and
+//! [`Transport::run`] drives any [`grantline::Flow`] to its end (sending what it asks for,
+//! sleeping when it says wait, reading the clock for it).
+//!
+//! The transport holds no OAuth knowledge: every decision (what to send, what an answer means,
+//! how long to wait, whether to retry) is the flow's. The crate re-exports [`grantline`],
+//! [`http`] and [`ureq`], so one dependency is enough.
+//!
+//! ## Quickstart: a client credentials token
+//!
+//! ```no_run
+//! use grantline_ureq::Transport;
+//! use grantline_ureq::grantline::{Client, grant::TokenRequest};
+//!
+//! let client = Client::builder("my-service")
+//!     .token_endpoint("https://as.example/oauth2/token")
+//!     .client_secret_basic("s3cr3t")
+//!     .build()?;
+//! let transport = Transport::new();
+//!
+//! let token = transport.run(client.request_token(TokenRequest::client_credentials().scope("read"))?)?;
+//! let bearer = token.access_token().secret();
+//! # let _ = bearer;
+//! # Ok::<(), grantline_ureq::Error>(())
+//! ```
+//!
+//! ## Your own agent: proxy, CA certificates, timeouts
+//!
+//! Sockets, TLS, proxies, timeouts and connection pools are the [`ureq::Agent`]'s, and so yours:
+//! configure one and hand it to [`Transport::with_agent`].
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use grantline_ureq::{Transport, ureq};
+//! use ureq::tls::{Certificate, RootCerts, TlsConfig};
+//!
+//! let pem = std::fs::read("corporate-ca.pem")?;
+//! let ca = Certificate::from_pem(&pem)?;
+//! let agent = ureq::Agent::config_builder()
+//!     .proxy(Some(ureq::Proxy::new("http://proxy.internal:3128")?))
+//!     .tls_config(TlsConfig::builder().root_certs(RootCerts::new_with_certs(&[ca])).build())
+//!     .timeout_global(Some(Duration::from_secs(30)))
+//!     .build()
+//!     .new_agent();
+//! let transport = Transport::with_agent(agent);
+//! # let _ = transport;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Guarantees
+//!
+//! Whatever the agent's own settings, every request [`Transport::execute`] sends is configured so
+//! that:
+//!
+//! - **No redirect is followed.** A 3xx comes back as the response it is, and the flow reports it
+//!   (as [`grantline::Error::UnexpectedResponse`] for a token request). Following it would re-send
+//!   client credentials or a grant to a place the server's operator did not configure as an
+//!   endpoint.
+//! - **Every status is a response.** A 400 or a 500 is handed to the flow, which turns an OAuth
+//!   error object into [`grantline::Error::OAuth`]; it is never a transport error.
+//! - **Bodies are capped.** At most [`DEFAULT_BODY_LIMIT`] bytes (or what
+//!   [`Transport::body_limit`] sets) are read and allocated; a longer body is a
+//!   [`TransportErrorKind::BodyTooLarge`] error.
+//!
+//! ## Cancellation
+//!
+//! [`Transport::run_cancellable`] takes a [`Cancellation`] that another thread may trigger: a
+//! flow waiting to poll again wakes at once, and no further request is sent.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod cancel;
+mod error;
+mod transport;
+
+pub use cancel::Cancellation;
+pub use error::{Error, TransportError, TransportErrorKind};
+pub use transport::{DEFAULT_BODY_LIMIT, Transport};
+
+pub use grantline;
+pub use http;
+pub use ureq;
