@@ -316,11 +316,17 @@ fn a_201_success_is_accepted() {
 }
 
 #[test]
-fn errors_keep_their_cause_as_source() {
+fn errors_are_transparent_wrappers() {
     let error = token_error(400, "application/json", r#"{"error":"invalid_client"}"#);
-    let source = std::error::Error::source(&error).unwrap();
-    let inner = source.downcast_ref::<grantline::Error>().unwrap();
+    let Error::Flow(inner) = &error else {
+        panic!("expected a flow error, got {error:?}")
+    };
     assert_eq!(inner.oauth_code(), Some(&ErrorCode::InvalidClient));
+    // The wrapper shows the inner message and hands on the inner source, so a printed chain
+    // says everything once.
+    assert_eq!(error.to_string(), inner.to_string());
+    assert!(error.to_string().contains("invalid_client"));
+    assert!(std::error::Error::source(&error).is_none());
 }
 
 // 3. Redirects are never followed.

@@ -10,8 +10,9 @@ use std::fmt;
 /// (or a configuration mistake found before anything was sent), [`Error::Transport`] is a
 /// request that got no answer grantline could read.
 ///
-/// `Display` shows the inner error's message, and [`source`](std::error::Error::source) returns
-/// the inner error itself.
+/// `Display` shows the inner error's message and [`source`](std::error::Error::source) continues
+/// with the inner error's own source (for a transport error, the `reqwest::Error`), so a printed
+/// chain says everything once.
 ///
 /// ```
 /// use grantline_reqwest::{Error, TransportErrorKind, grantline};
@@ -41,6 +42,7 @@ pub enum Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A transparent wrapper: the inner error's message, and its source as ours.
         match self {
             Error::Flow(e) => e.fmt(f),
             Error::Transport(e) => e.fmt(f),
@@ -51,8 +53,8 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Flow(e) => Some(e),
-            Error::Transport(e) => Some(e),
+            Error::Flow(e) => e.source(),
+            Error::Transport(e) => e.source(),
         }
     }
 }

@@ -5,9 +5,9 @@ use std::io;
 
 /// Everything that can stop [`Transport::run`](crate::Transport::run).
 ///
-/// Match the variant to learn whose problem it is; each one keeps its cause, reachable through
-/// [`source`](std::error::Error::source) (print the whole chain, for instance with `{:#}` in
-/// `anyhow`, to see the details).
+/// Match the variant to learn whose problem it is. `Display` shows the inner error's message and
+/// [`source`](std::error::Error::source) continues with the inner error's own source (for a
+/// transport error, the `ureq::Error`), so a printed chain says everything once.
 ///
 /// ```
 /// use grantline_ureq::{Error, TransportErrorKind, grantline};
@@ -40,10 +40,10 @@ pub enum Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The cause is the source, so it is not repeated here.
+        // A transparent wrapper: the inner error's message, and its source as ours.
         match self {
-            Error::Flow(_) => f.write_str("the OAuth flow failed"),
-            Error::Transport(_) => f.write_str("an HTTP request to the server got no answer"),
+            Error::Flow(e) => e.fmt(f),
+            Error::Transport(e) => e.fmt(f),
             Error::Cancelled => f.write_str("the OAuth exchange was cancelled before it finished"),
         }
     }
@@ -52,8 +52,8 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Flow(e) => Some(e),
-            Error::Transport(e) => Some(e),
+            Error::Flow(e) => e.source(),
+            Error::Transport(e) => e.source(),
             Error::Cancelled => None,
         }
     }
