@@ -205,6 +205,24 @@ impl ClientBuilder {
         self.endpoint(EndpointKind::Introspection, url)
     }
 
+    /// Sets the device authorization endpoint (RFC 8628 §3.1).
+    ///
+    /// ```
+    /// let _ = grantline::Client::builder("c").device_authorization_endpoint("https://as.example/device");
+    /// ```
+    pub fn device_authorization_endpoint(self, url: impl Into<String>) -> Self {
+        self.endpoint(EndpointKind::DeviceAuthorization, url)
+    }
+
+    /// Sets the backchannel authentication endpoint (CIBA §7).
+    ///
+    /// ```
+    /// let _ = grantline::Client::builder("c").backchannel_authentication_endpoint("https://as.example/bc-authorize");
+    /// ```
+    pub fn backchannel_authentication_endpoint(self, url: impl Into<String>) -> Self {
+        self.endpoint(EndpointKind::BackchannelAuthentication, url)
+    }
+
     /// Sets how the client authenticates. The default is [`PublicClient`] (`none`).
     ///
     /// ```

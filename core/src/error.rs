@@ -10,6 +10,7 @@
 //! | [`Error::Config`] | the client or request was set up wrong (missing endpoint, `http` endpoint) | fix the configuration |
 //! | [`Error::Misuse`] | a flow was driven out of order | fix the driver |
 //! | [`Error::Randomness`] | the operating system's random source failed | retry or abort |
+//! | [`Error::Expired`] | a device code or backchannel request expired before approval | start again |
 //!
 //! No message contains a secret or a whole response body: server-supplied text is escaped and
 //! cut to a bounded length.
@@ -49,6 +50,9 @@ pub enum Error {
     Misuse(Misuse),
     /// The random number source failed.
     Randomness(RandomnessError),
+    /// A grant expired before the person approved it (a device code, a backchannel
+    /// authentication request); the flow stopped without sending another request.
+    Expired(Expired),
 }
 
 impl fmt::Display for Error {
@@ -60,6 +64,7 @@ impl fmt::Display for Error {
             Error::Config(e) => e.fmt(f),
             Error::Misuse(e) => e.fmt(f),
             Error::Randomness(e) => e.fmt(f),
+            Error::Expired(e) => e.fmt(f),
         }
     }
 }
@@ -731,6 +736,40 @@ impl fmt::Display for Misuse {
                 "a response was given to a flow that has no request outstanding: call next() first"
             }
         })
+    }
+}
+
+/// What expired before a polling flow finished.
+///
+/// ```
+/// let e = grantline::error::Expired::DeviceCode;
+/// assert!(e.to_string().contains("device code"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Expired {
+    /// The device code (RFC 8628 §3.2 `expires_in`).
+    DeviceCode,
+    /// The backchannel authentication request (CIBA §7.3 `expires_in`).
+    BackchannelRequest,
+}
+
+impl fmt::Display for Expired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Expired::DeviceCode => {
+                "the device code expired before the user approved the request: start a new device authorization"
+            }
+            Expired::BackchannelRequest => {
+                "the backchannel authentication request expired before the user approved it: send a new one"
+            }
+        })
+    }
+}
+
+impl From<Expired> for Error {
+    fn from(e: Expired) -> Self {
+        Error::Expired(e)
     }
 }
 

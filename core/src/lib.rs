@@ -12,6 +12,8 @@
 //! - Token endpoint grants ([`grant`]): client credentials, refresh token, password, token
 //!   exchange (RFC 8693), JWT bearer (RFC 7523), custom grants.
 //! - Revocation ([`revocation`], RFC 7009) and introspection ([`introspection`], RFC 7662).
+//! - The device authorization grant ([`device`], RFC 8628) and CIBA poll mode ([`ciba`]), on
+//!   one polling engine that obeys `slow_down`, `Retry-After` and expiry ([`polling`]).
 //!
 //! ## Out of scope
 //! - Sockets, TLS, proxies, timeouts, connection pools: the transport's (and so yours).
@@ -62,12 +64,15 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+pub mod ciba;
 pub mod client_auth;
 pub mod clock;
+pub mod device;
 pub mod error;
 pub mod flow;
 pub mod grant;
 pub mod introspection;
+pub mod polling;
 pub mod random;
 pub mod revocation;
 pub mod secret;
