@@ -508,7 +508,10 @@ async fn connection_refused_is_a_connect_error_without_the_url() {
         chain = current.source();
         depth += 1;
     }
-    assert!(depth >= 2, "run error (showing the transport error) -> reqwest error");
+    assert!(
+        depth >= 2,
+        "run error (showing the transport error) -> reqwest error"
+    );
     assert!(!format!("{e:?}").contains("secret=x"));
 }
 
