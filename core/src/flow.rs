@@ -46,7 +46,7 @@
 //! - `Wait(duration)` is computed from the `now` passed in; waking early is harmless (the flow
 //!   answers `Wait` again with what remains), waking late is harmless too.
 //! - `Done` is returned once. After it, or after a flow failed, `next` returns
-//!   [`Error::Misuse`](crate::Error::Misuse).
+//!   [`Error::Misuse`].
 //! - `Flow` is object safe, so flows can be stored as `Box<dyn Flow<Output = T>>`.
 
 use std::time::Duration;
@@ -82,7 +82,7 @@ pub trait Flow {
     /// # Errors
     ///
     /// The server's OAuth error, an answer that could not be understood, or a response that
-    /// arrived when no request was outstanding ([`Error::Misuse`](crate::Error::Misuse)).
+    /// arrived when no request was outstanding ([`Error::Misuse`]).
     fn handle_response(&mut self, response: http::Response<Vec<u8>>, now: Now)
     -> Result<(), Error>;
 

@@ -7,7 +7,7 @@
 //! - `slow_down`: the interval grows by 5 seconds, for every later poll too;
 //! - a `Retry-After` header is honoured when it asks for longer than the interval;
 //! - a failed request (no answer, or a 429/503 answer) backs off exponentially from the interval
-//!   (never below it, at most [`MAX_BACKOFF`] unless the interval itself is longer);
+//!   (never below it, at most two minutes unless the interval itself is longer);
 //! - when the grant's `expires_in` has passed, or the next allowed poll would fall after it, the
 //!   flow stops with [`Error::Expired`] without sending anything;
 //! - any other answer (a token, `access_denied`, `expired_token`, any other error) ends the flow.

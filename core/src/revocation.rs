@@ -2,7 +2,7 @@
 //!
 //! Revocation endpoints rarely say much: any 2xx means the token is revoked (or was never
 //! valid, which RFC 7009 §2.2 treats the same). An OAuth error (`unsupported_token_type`,
-//! `invalid_client`, ...) is an [`Error::OAuth`](crate::Error::OAuth); an error status without one is
+//! `invalid_client`, ...) is an [`Error::OAuth`]; an error status without one is
 //! reported as [`RevocationOutcome::NotConfirmed`], since the token may or may not be revoked.
 //!
 //! ```
