@@ -113,3 +113,90 @@ impl Now {
         }
     }
 }
+
+/// Where a driver gets its time from, and how long it really sleeps for a flow's wait.
+///
+/// Transports read time through a `Clock` so that it stays an input there too: the default
+/// [`SystemClock`] reads the system clocks; a [`ScaledClock`] runs time faster (a demo, or a
+/// test that must see a five-second `slow_down` from the server's side without waiting five
+/// seconds); your own implementation can do anything else.
+///
+/// ```
+/// use grantline::clock::{Clock, SystemClock};
+/// use std::time::Duration;
+///
+/// let clock = SystemClock;
+/// assert_eq!(clock.real_duration(Duration::from_secs(5)), Duration::from_secs(5));
+/// let _now = clock.now();
+/// ```
+pub trait Clock: std::fmt::Debug + Send + Sync {
+    /// The current time, as flows see it.
+    fn now(&self) -> Now;
+
+    /// How long the driver really waits when a flow asks to wait `wait`.
+    fn real_duration(&self, wait: Duration) -> Duration {
+        wait
+    }
+}
+
+/// The system's clocks, through [`Now::system`].
+///
+/// ```
+/// use grantline::clock::{Clock, SystemClock};
+/// assert!(SystemClock.now().wall() > std::time::SystemTime::UNIX_EPOCH);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+#[allow(clippy::exhaustive_structs)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Now {
+        Now::system()
+    }
+}
+
+/// A clock that runs `factor` times faster than the system's, from the moment it was made.
+///
+/// A flow's `Wait(5 s)` then takes 5 s / `factor` of real time, and the flow sees 5 s pass:
+/// intervals keep their proportions, so a server can still measure them.
+///
+/// ```
+/// use grantline::clock::{Clock, ScaledClock};
+/// use std::time::Duration;
+///
+/// let clock = ScaledClock::new(100);
+/// assert_eq!(clock.real_duration(Duration::from_secs(5)), Duration::from_millis(50));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ScaledClock {
+    origin: Now,
+    factor: u32,
+}
+
+impl ScaledClock {
+    /// Time runs `factor` times faster (a factor of 0 counts as 1).
+    ///
+    /// ```
+    /// let _ = grantline::clock::ScaledClock::new(10);
+    /// ```
+    #[must_use]
+    pub fn new(factor: u32) -> Self {
+        Self {
+            origin: Now::system(),
+            factor: factor.max(1),
+        }
+    }
+}
+
+impl Clock for ScaledClock {
+    fn now(&self) -> Now {
+        let real = Now::system()
+            .monotonic()
+            .saturating_duration_since(self.origin.monotonic());
+        self.origin.advance(real.saturating_mul(self.factor))
+    }
+
+    fn real_duration(&self, wait: Duration) -> Duration {
+        wait / self.factor
+    }
+}

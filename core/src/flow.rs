@@ -187,3 +187,34 @@ pub enum Recovery {
     /// The flow cannot recover: the driver reports its transport error.
     GiveUp,
 }
+
+/// What a driver reports to an observer while it runs a flow, so a UI can show progress (the
+/// flow itself answers the details, such as a polling flow's `status`).
+///
+/// ```
+/// use grantline::flow::Progress;
+///
+/// fn show(progress: &Progress) -> String {
+///     match progress {
+///         Progress::Sending => "asking the server...".to_owned(),
+///         Progress::Waiting(d) => format!("next try in {}s", d.as_secs()),
+///         Progress::Received(status) => format!("answer: {status}"),
+///         Progress::TransportFailed => "no answer, backing off".to_owned(),
+///         _ => String::new(),
+///     }
+/// }
+/// # let _ = show;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Progress {
+    /// A request is about to be sent.
+    Sending,
+    /// The server answered with this status; the flow has taken the answer.
+    Received(http::StatusCode),
+    /// The request got no answer; the flow decided to try again.
+    TransportFailed,
+    /// The driver is about to wait this long (flow time: see
+    /// [`Clock::real_duration`](crate::clock::Clock::real_duration)).
+    Waiting(Duration),
+}

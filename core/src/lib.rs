@@ -90,7 +90,7 @@ pub mod testing;
 pub use client::{Client, ClientBuilder};
 pub use clock::Now;
 pub use error::Error;
-pub use flow::{Flow, Recovery, Step};
+pub use flow::{Flow, Progress, Recovery, Step};
 pub use http;
 pub use scope::Scope;
 pub use token::{TokenResponse, TokenType};

@@ -1,5 +1,8 @@
-//! Integration tests for grantline live in `tests/`; this library only compiles the README's
-//! examples, so the README cannot drift from the API.
+//! Integration tests for grantline live in `tests/`; this library holds what the runnable
+//! examples share (a local demo authorization server) and compiles the README's examples, so the
+//! README cannot drift from the API.
+
+pub mod demo;
 
 #[doc = include_str!("../../README.md")]
 mod readme {}

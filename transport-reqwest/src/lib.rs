@@ -89,7 +89,10 @@ pub use grantline;
 pub use http;
 pub use reqwest;
 
-use grantline::{Flow, Now, Recovery, Step};
+use std::sync::Arc;
+
+use grantline::clock::{Clock, SystemClock};
+use grantline::{Flow, Progress, Recovery, Step};
 
 /// The default cap on a response body: 1 MiB.
 ///
@@ -124,6 +127,7 @@ const INITIAL_CAPACITY: usize = 64 * 1024;
 pub struct Transport {
     client: reqwest::Client,
     body_limit: u64,
+    clock: Arc<dyn Clock>,
 }
 
 impl Transport {
@@ -199,6 +203,7 @@ impl Transport {
         Self {
             client,
             body_limit: DEFAULT_BODY_LIMIT,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -297,7 +302,7 @@ impl Transport {
     /// The loop is grantline's, and only that: `next` → `Send` ([`execute`](Self::execute), then
     /// `handle_response`) or `Wait` ([`tokio::time::sleep`]) or `Done`. When a request gets no
     /// answer, the flow decides: [`Recovery::Retry`] goes on, [`Recovery::GiveUp`] returns the
-    /// transport error. The time given to the flow is read with [`Now::system`] at each step.
+    /// transport error. The time given to the flow is read from the transport's [`clock`](Self::clock) at each step.
     ///
     /// The returned future is `Send` when `F` is, so it can be spawned.
     ///
@@ -335,26 +340,108 @@ impl Transport {
     /// [`Error::Flow`] with the flow's error (the server's OAuth error, an unexpected or invalid
     /// answer, a configuration mistake), or [`Error::Transport`] when a request got no usable
     /// answer and the flow gave up.
-    pub async fn run<F: Flow>(&self, mut flow: F) -> Result<F::Output, Error> {
+    pub async fn run<F: Flow>(&self, flow: F) -> Result<F::Output, Error> {
+        self.run_with(flow, |_, _| {}).await
+    }
+
+    /// Like [`run`](Self::run), and tells `observer` what happens as it happens, with the flow,
+    /// so a UI can show progress (a polling flow's `status`, say).
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Self::run).
+    ///
+    /// ```no_run
+    /// use grantline_reqwest::{Transport, grantline};
+    /// use grantline::{Client, Progress, device::DeviceAuthorizationRequest};
+    ///
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = Client::builder("tv-app")
+    ///     .device_authorization_endpoint("https://as.example/device")
+    ///     .token_endpoint("https://as.example/token")
+    ///     .build()?;
+    /// let transport = Transport::new()?;
+    /// let authorization = transport
+    ///     .run(client.device_authorization(DeviceAuthorizationRequest::new())?)
+    ///     .await?;
+    /// println!("Open {} and enter {}", authorization.verification_uri(), authorization.user_code());
+    /// let flow = client.device_token(authorization)?;
+    /// let token = transport
+    ///     .run_with(flow, |flow, progress| {
+    ///         if let Progress::Waiting(_) = progress {
+    ///             let status = flow.status(transport.now());
+    ///             eprintln!("{} polls, {}s left", status.polls, status.time_left.as_secs());
+    ///         }
+    ///     })
+    ///     .await?;
+    /// # let _ = token;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn run_with<F: Flow>(
+        &self,
+        mut flow: F,
+        mut observer: impl FnMut(&F, Progress),
+    ) -> Result<F::Output, Error> {
         loop {
             // The step is taken apart before any await, so the future never holds an
-            // `F::Output` across one: it is `Send` whenever `F` is.
-            let action = match flow.next(Now::system())? {
+            // `F::Output` across one: it is `Send` whenever `F` (and the observer) is.
+            let action = match flow.next(self.clock.now())? {
                 Step::Send(request) => Action::Send(request),
                 Step::Wait(duration) => Action::Sleep(duration),
                 Step::Done(output) => return Ok(output),
             };
             match action {
-                Action::Sleep(duration) => tokio::time::sleep(duration).await,
-                Action::Send(request) => match self.execute(request).await {
-                    Ok(response) => flow.handle_response(response, Now::system())?,
-                    Err(error) => match flow.handle_transport_error(Now::system()) {
-                        Recovery::Retry => {}
-                        Recovery::GiveUp => return Err(Error::Transport(error)),
-                    },
-                },
+                Action::Sleep(duration) => {
+                    observer(&flow, Progress::Waiting(duration));
+                    tokio::time::sleep(self.clock.real_duration(duration)).await;
+                }
+                Action::Send(request) => {
+                    observer(&flow, Progress::Sending);
+                    match self.execute(request).await {
+                        Ok(response) => {
+                            let status = response.status();
+                            flow.handle_response(response, self.clock.now())?;
+                            observer(&flow, Progress::Received(status));
+                        }
+                        Err(error) => match flow.handle_transport_error(self.clock.now()) {
+                            Recovery::Retry => observer(&flow, Progress::TransportFailed),
+                            Recovery::GiveUp => return Err(Error::Transport(error)),
+                        },
+                    }
+                }
             }
         }
+    }
+
+    /// The time on the transport's clock: what its flows are given as `now` (for a progress
+    /// display that asks a flow for its status, say).
+    ///
+    /// ```
+    /// let transport = grantline_reqwest::Transport::new()?;
+    /// let _now = transport.now();
+    /// # Ok::<(), grantline_reqwest::TransportError>(())
+    /// ```
+    #[must_use]
+    pub fn now(&self) -> grantline::Now {
+        self.clock.now()
+    }
+
+    /// Sets the clock flows are run on (the system's by default).
+    ///
+    /// A [`ScaledClock`](grantline::clock::ScaledClock) runs polling faster than real time, for a
+    /// demo or a test that checks intervals from the server's side.
+    ///
+    /// ```
+    /// use grantline_reqwest::{Transport, grantline::clock::ScaledClock};
+    /// let transport = Transport::new()?.clock(ScaledClock::new(100));
+    /// # let _ = transport;
+    /// # Ok::<(), grantline_reqwest::TransportError>(())
+    /// ```
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
     }
 }
 

@@ -1,8 +1,10 @@
 //! The transport: one `execute` for a request, one `run` loop for a flow.
 
 use std::io::{self, Read};
+use std::sync::Arc;
 
-use grantline::{Flow, Now, Recovery, Step};
+use grantline::clock::{Clock, SystemClock};
+use grantline::{Flow, Progress, Recovery, Step};
 
 use crate::{Cancellation, Error, TransportError};
 
@@ -41,6 +43,7 @@ const READ_CHUNK: usize = 8 * 1024;
 pub struct Transport {
     agent: ureq::Agent,
     body_limit: u64,
+    clock: Arc<dyn Clock>,
 }
 
 impl Default for Transport {
@@ -85,7 +88,36 @@ impl Transport {
         Self {
             agent,
             body_limit: DEFAULT_BODY_LIMIT,
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The time on the transport's clock: what its flows are given as `now` (for a progress
+    /// display that asks a flow for its status, say).
+    ///
+    /// ```
+    /// let transport = grantline_ureq::Transport::new();
+    /// let _now = transport.now();
+    /// ```
+    #[must_use]
+    pub fn now(&self) -> grantline::Now {
+        self.clock.now()
+    }
+
+    /// Sets the clock flows are run on (the system's by default).
+    ///
+    /// A [`ScaledClock`](grantline::clock::ScaledClock) runs polling faster than real time, for a
+    /// demo or a test that checks intervals from the server's side.
+    ///
+    /// ```
+    /// use grantline_ureq::{Transport, grantline::clock::ScaledClock};
+    /// let transport = Transport::new().clock(ScaledClock::new(100));
+    /// # let _ = transport;
+    /// ```
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
     }
 
     /// Sets the most bytes of a response body read (and allocated); a longer body is a
@@ -215,25 +247,68 @@ impl Transport {
     /// ```
     pub fn run_cancellable<F: Flow>(
         &self,
-        mut flow: F,
+        flow: F,
         cancel: &Cancellation,
     ) -> Result<F::Output, Error> {
+        self.run_with(flow, cancel, |_, _| {})
+    }
+
+    /// Like [`run_cancellable`](Self::run_cancellable), and tells `observer` what happens as it
+    /// happens, with the flow, so a UI can show progress (a polling flow's `status`, say).
+    ///
+    /// # Errors
+    ///
+    /// As [`run_cancellable`](Self::run_cancellable).
+    ///
+    /// ```no_run
+    /// use grantline_ureq::{Cancellation, Transport, grantline};
+    /// use grantline::{Client, Progress, device::DeviceAuthorizationRequest};
+    ///
+    /// let client = Client::builder("tv-app")
+    ///     .device_authorization_endpoint("https://as.example/device")
+    ///     .token_endpoint("https://as.example/token")
+    ///     .build()?;
+    /// let transport = Transport::new();
+    /// let authorization = transport.run(client.device_authorization(DeviceAuthorizationRequest::new())?)?;
+    /// println!("Open {} and enter {}", authorization.verification_uri(), authorization.user_code());
+    /// let flow = client.device_token(authorization)?;
+    /// let token = transport.run_with(flow, &Cancellation::new(), |flow, progress| {
+    ///     if let Progress::Waiting(_) = progress {
+    ///         let status = flow.status(transport.now());
+    ///         eprintln!("{} polls, {}s left", status.polls, status.time_left.as_secs());
+    ///     }
+    /// })?;
+    /// # let _ = token;
+    /// # Ok::<(), grantline_ureq::Error>(())
+    /// ```
+    pub fn run_with<F: Flow>(
+        &self,
+        mut flow: F,
+        cancel: &Cancellation,
+        mut observer: impl FnMut(&F, Progress),
+    ) -> Result<F::Output, Error> {
         loop {
-            match flow.next(Now::system())? {
+            match flow.next(self.clock.now())? {
                 Step::Send(request) => {
                     if cancel.is_cancelled() {
                         return Err(Error::Cancelled);
                     }
+                    observer(&flow, Progress::Sending);
                     match self.execute(request) {
-                        Ok(response) => flow.handle_response(response, Now::system())?,
-                        Err(error) => match flow.handle_transport_error(Now::system()) {
-                            Recovery::Retry => {}
+                        Ok(response) => {
+                            let status = response.status();
+                            flow.handle_response(response, self.clock.now())?;
+                            observer(&flow, Progress::Received(status));
+                        }
+                        Err(error) => match flow.handle_transport_error(self.clock.now()) {
+                            Recovery::Retry => observer(&flow, Progress::TransportFailed),
                             Recovery::GiveUp => return Err(Error::Transport(error)),
                         },
                     }
                 }
                 Step::Wait(duration) => {
-                    if cancel.sleep(duration) {
+                    observer(&flow, Progress::Waiting(duration));
+                    if cancel.sleep(self.clock.real_duration(duration)) {
                         return Err(Error::Cancelled);
                     }
                 }
