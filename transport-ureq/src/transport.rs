@@ -183,7 +183,7 @@ impl Transport {
     /// Drives `flow` to its end: sends what it asks for, sleeps when it says wait, and returns
     /// its output.
     ///
-    /// Reads the clock ([`Now::system`]) for every step, as the flow's contract wants. When a
+    /// Reads the transport's [`clock`](Self::clock) for every step, as the flow's contract wants. When a
     /// request gets no answer, the flow decides ([`Flow::handle_transport_error`]): a polling
     /// flow retries after a back-off, a one-shot exchange gives up and the error is returned.
     /// This is [`run_cancellable`](Self::run_cancellable) with a signal nobody cancels.
