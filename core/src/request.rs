@@ -107,12 +107,70 @@ impl EndpointCall {
     }
 }
 
+/// An unauthenticated `GET` of a document (server metadata, a JWK Set), with
+/// `Accept: application/json`.
+#[derive(Debug, Clone)]
+pub(crate) struct DocumentCall {
+    url: url::Url,
+    kind: EndpointKind,
+}
+
+impl DocumentCall {
+    pub(crate) fn new(url: url::Url, kind: EndpointKind) -> Self {
+        Self { url, kind }
+    }
+
+    pub(crate) fn build(&self) -> Result<http::Request<Vec<u8>>, Error> {
+        http::Request::builder()
+            .method(Method::GET)
+            .uri(self.url.as_str())
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .body(Vec::new())
+            .map_err(|_| {
+                Error::Config(ConfigError::InvalidEndpoint {
+                    kind: self.kind,
+                    reason: "it cannot be used as an HTTP request URI",
+                })
+            })
+    }
+}
+
+/// What a one-shot flow sends.
+#[derive(Debug, Clone)]
+pub(crate) enum Call {
+    /// A client-authenticated form POST.
+    Form(EndpointCall),
+    /// A plain GET of a document.
+    Document(DocumentCall),
+}
+
+impl Call {
+    fn build(&self, now: Now) -> Result<http::Request<Vec<u8>>, Error> {
+        match self {
+            Call::Form(call) => call.build(now),
+            Call::Document(call) => call.build(),
+        }
+    }
+}
+
+impl From<EndpointCall> for Call {
+    fn from(call: EndpointCall) -> Self {
+        Call::Form(call)
+    }
+}
+
+impl From<DocumentCall> for Call {
+    fn from(call: DocumentCall) -> Self {
+        Call::Document(call)
+    }
+}
+
 /// Parses a response into a flow's output.
 pub(crate) type Parser<T> = fn(&http::Response<Vec<u8>>, Now) -> Result<T, Error>;
 
 /// A flow that sends one request and parses one response.
 pub(crate) struct OneShot<T> {
-    call: EndpointCall,
+    call: Call,
     parse: Parser<T>,
     state: State<T>,
 }
@@ -145,9 +203,9 @@ impl<T> std::fmt::Debug for OneShot<T> {
 }
 
 impl<T> OneShot<T> {
-    pub(crate) fn new(call: EndpointCall, parse: Parser<T>) -> Self {
+    pub(crate) fn new(call: impl Into<Call>, parse: Parser<T>) -> Self {
         Self {
-            call,
+            call: call.into(),
             parse,
             state: State::Ready { awaiting: false },
         }
