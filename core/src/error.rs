@@ -11,6 +11,7 @@
 //! | [`Error::Misuse`] | a flow was driven out of order | fix the driver |
 //! | [`Error::Randomness`] | the operating system's random source failed | retry or abort |
 //! | [`Error::Expired`] | a device code or backchannel request expired before approval | start again |
+//! | [`Error::Validation`] | a wrong issuer, a callback with a wrong `state` or `iss` (a possible attack) | start again; do not use anything from that answer |
 //!
 //! No message contains a secret or a whole response body: server-supplied text is escaped and
 //! cut to a bounded length.
@@ -53,6 +54,9 @@ pub enum Error {
     /// A grant expired before the person approved it (a device code, a backchannel
     /// authentication request); the flow stopped without sending another request.
     Expired(Expired),
+    /// A check on what the server or the browser sent failed: an issuer that does not match,
+    /// a callback with the wrong `state` or `iss`, a malformed callback.
+    Validation(ValidationError),
 }
 
 impl fmt::Display for Error {
@@ -65,6 +69,7 @@ impl fmt::Display for Error {
             Error::Misuse(e) => e.fmt(f),
             Error::Randomness(e) => e.fmt(f),
             Error::Expired(e) => e.fmt(f),
+            Error::Validation(e) => e.fmt(f),
         }
     }
 }
@@ -678,6 +683,9 @@ pub enum ConfigError {
     ReservedParameter(String),
     /// The client identifier or secret cannot be sent with the chosen authentication method.
     InvalidCredentials(&'static str),
+    /// The server requires pushed authorization requests (RFC 9126 §5): use
+    /// [`AuthorizationRequest::into_pushed`](crate::authorization::AuthorizationRequest::into_pushed).
+    ParRequired,
 }
 
 impl fmt::Display for ConfigError {
@@ -706,6 +714,9 @@ impl fmt::Display for ConfigError {
             ConfigError::InvalidCredentials(reason) => {
                 write!(f, "the client credentials cannot be sent: {reason}")
             }
+            ConfigError::ParRequired => f.write_str(
+                "the server requires pushed authorization requests: push the request first (into_pushed) and send the person to the URL it returns",
+            ),
         }
     }
 }
@@ -736,6 +747,95 @@ impl fmt::Display for Misuse {
                 "a response was given to a flow that has no request outstanding: call next() first"
             }
         })
+    }
+}
+
+/// A failed check on what the server or the browser sent.
+///
+/// Each of these can be an attack (a forged callback, an authorization server mix-up): when one
+/// occurs, discard the answer and start again.
+///
+/// ```
+/// use grantline::error::ValidationError;
+/// assert!(ValidationError::StateMismatch.to_string().contains("state"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ValidationError {
+    /// The metadata document names another issuer than the one it was fetched for
+    /// (RFC 8414 §3.3, OpenID Connect Discovery §4.3).
+    IssuerMismatch {
+        /// The issuer expected.
+        expected: String,
+        /// The issuer the document named.
+        received: String,
+    },
+    /// The callback has no `state`.
+    StateMissing,
+    /// The callback's `state` is not the one sent (a forged or replayed callback).
+    StateMismatch,
+    /// The callback's `iss` is not the expected issuer (RFC 9207: a mix-up attack).
+    IssuerParameterMismatch {
+        /// The issuer expected.
+        expected: String,
+        /// The `iss` received.
+        received: String,
+    },
+    /// The callback has no `iss`, but the server says it always sends one (RFC 9207).
+    IssuerParameterMissing,
+    /// A parameter appears more than once in the callback.
+    DuplicateParameter(String),
+    /// The callback has no `code` and no `error`.
+    CodeMissing,
+    /// The callback URL is not at the registered redirect URI.
+    RedirectUriMismatch,
+    /// The callback could not be read at all.
+    MalformedCallback(&'static str),
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValidationError::IssuerMismatch { expected, received } => write!(
+                f,
+                "the metadata names issuer `{}`, not the expected `{}`: do not use this server's metadata",
+                Escaped(received, 200),
+                Escaped(expected, 200)
+            ),
+            ValidationError::StateMissing => {
+                f.write_str("the callback has no state: it did not come from this authorization request")
+            }
+            ValidationError::StateMismatch => f.write_str(
+                "the callback's state does not match the request's: it was forged or belongs to another login; start again",
+            ),
+            ValidationError::IssuerParameterMismatch { expected, received } => write!(
+                f,
+                "the callback's iss is `{}`, not `{}`: a possible mix-up attack; start again",
+                Escaped(received, 200),
+                Escaped(expected, 200)
+            ),
+            ValidationError::IssuerParameterMissing => f.write_str(
+                "the callback has no iss, though the server says it always sends one (RFC 9207): start again",
+            ),
+            ValidationError::DuplicateParameter(name) => write!(
+                f,
+                "the callback has the parameter `{}` more than once",
+                Escaped(name, 64)
+            ),
+            ValidationError::CodeMissing => f.write_str("the callback has neither a code nor an error"),
+            ValidationError::RedirectUriMismatch => {
+                f.write_str("the callback URL is not at the redirect URI the request was sent with")
+            }
+            ValidationError::MalformedCallback(reason) => {
+                write!(f, "the callback cannot be read: {reason}")
+            }
+        }
+    }
+}
+
+impl From<ValidationError> for Error {
+    fn from(e: ValidationError) -> Self {
+        Error::Validation(e)
     }
 }
 
