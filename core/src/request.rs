@@ -165,8 +165,10 @@ impl From<DocumentCall> for Call {
     }
 }
 
-/// Parses a response into a flow's output.
-pub(crate) type Parser<T> = fn(&http::Response<Vec<u8>>, Now) -> Result<T, Error>;
+/// Parses a response into a flow's output (a closure, so a parser can carry what it checks
+/// against, such as an expected issuer).
+pub(crate) type Parser<T> =
+    Box<dyn Fn(&http::Response<Vec<u8>>, Now) -> Result<T, Error> + Send + Sync>;
 
 /// A flow that sends one request and parses one response.
 pub(crate) struct OneShot<T> {
@@ -203,10 +205,13 @@ impl<T> std::fmt::Debug for OneShot<T> {
 }
 
 impl<T> OneShot<T> {
-    pub(crate) fn new(call: impl Into<Call>, parse: Parser<T>) -> Self {
+    pub(crate) fn new(
+        call: impl Into<Call>,
+        parse: impl Fn(&http::Response<Vec<u8>>, Now) -> Result<T, Error> + Send + Sync + 'static,
+    ) -> Self {
         Self {
             call: call.into(),
-            parse,
+            parse: Box::new(parse),
             state: State::Ready { awaiting: false },
         }
     }
