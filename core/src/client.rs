@@ -7,6 +7,7 @@ use url::Url;
 
 use crate::Error;
 use crate::client_auth::{ClientAuthentication, ClientSecretBasic, ClientSecretPost, PublicClient};
+use crate::discovery::ServerMetadata;
 use crate::endpoint::check_endpoint;
 use crate::error::{ConfigError, EndpointKind};
 use crate::random::{Randomness, SystemRandom};
@@ -38,6 +39,8 @@ struct Inner {
     auth: Arc<dyn ClientAuthentication>,
     endpoints: HashMap<EndpointKind, Url>,
     randomness: Arc<dyn Randomness>,
+    issuer: Option<String>,
+    metadata: Option<Arc<ServerMetadata>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -46,6 +49,7 @@ impl std::fmt::Debug for Client {
             .field("client_id", &self.inner.client_id)
             .field("auth", &self.inner.auth)
             .field("endpoints", &self.inner.endpoints)
+            .field("issuer", &self.inner.issuer)
             .finish_non_exhaustive()
     }
 }
@@ -64,7 +68,32 @@ impl Client {
             endpoints: Vec::new(),
             allow_insecure_http: false,
             randomness: Arc::new(SystemRandom),
+            issuer: None,
+            metadata: None,
         }
+    }
+
+    /// The authorization server's issuer identifier, if known (set explicitly or from
+    /// metadata). With it, callbacks are checked for `iss` (RFC 9207).
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("c").issuer("https://as.example").build().unwrap();
+    /// assert_eq!(client.issuer(), Some("https://as.example"));
+    /// ```
+    #[must_use]
+    pub fn issuer(&self) -> Option<&str> {
+        self.inner.issuer.as_deref()
+    }
+
+    /// The server metadata the client was built from, if any.
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("c").build().unwrap();
+    /// assert!(client.metadata().is_none());
+    /// ```
+    #[must_use]
+    pub fn metadata(&self) -> Option<&ServerMetadata> {
+        self.inner.metadata.as_deref()
     }
 
     /// The client identifier.
@@ -144,6 +173,8 @@ pub struct ClientBuilder {
     endpoints: Vec<(EndpointKind, String)>,
     allow_insecure_http: bool,
     randomness: Arc<dyn Randomness>,
+    issuer: Option<String>,
+    metadata: Option<ServerMetadata>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -221,6 +252,32 @@ impl ClientBuilder {
     /// ```
     pub fn backchannel_authentication_endpoint(self, url: impl Into<String>) -> Self {
         self.endpoint(EndpointKind::BackchannelAuthentication, url)
+    }
+
+    /// Sets the authorization server's issuer identifier, so that callbacks are checked for
+    /// `iss` (RFC 9207). [`Client::from_metadata`] sets it from the metadata.
+    ///
+    /// ```
+    /// let _ = grantline::Client::builder("c").issuer("https://as.example");
+    /// ```
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Keeps the server's metadata: its issuer, and what it requires (pushed authorization
+    /// requests, the `iss` response parameter). Endpoints are not taken from it: use
+    /// [`Client::from_metadata`] for that.
+    ///
+    /// ```
+    /// let _ = grantline::Client::builder("c").server_metadata(Default::default());
+    /// ```
+    pub fn server_metadata(mut self, metadata: ServerMetadata) -> Self {
+        if self.issuer.is_none() && !metadata.issuer.is_empty() {
+            self.issuer = Some(metadata.issuer.clone());
+        }
+        self.metadata = Some(metadata);
+        self
     }
 
     /// Sets how the client authenticates. The default is [`PublicClient`] (`none`).
@@ -310,6 +367,8 @@ impl ClientBuilder {
                 auth: self.auth,
                 endpoints,
                 randomness: self.randomness,
+                issuer: self.issuer,
+                metadata: self.metadata.map(Arc::new),
             }),
         })
     }

@@ -68,6 +68,7 @@ pub mod ciba;
 pub mod client_auth;
 pub mod clock;
 pub mod device;
+pub mod discovery;
 pub mod error;
 pub mod flow;
 pub mod grant;
