@@ -12,6 +12,7 @@
 //! | [`Error::Randomness`] | the operating system's random source failed | retry or abort |
 //! | [`Error::Expired`] | a device code or backchannel request expired before approval | start again |
 //! | [`Error::Validation`] | a wrong issuer, a callback with a wrong `state` or `iss` (a possible attack) | start again; do not use anything from that answer |
+//! | [`Error::Jose`] | a JWT, JWS or JWK was refused, or an ID token broke a validation rule | see [`JoseError`]; never use the token |
 //!
 //! No message contains a secret or a whole response body: server-supplied text is escaped and
 //! cut to a bounded length.
@@ -20,6 +21,9 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, StatusCode};
+
+mod jose;
+pub use self::jose::JoseError;
 
 /// Everything that can go wrong in grantline.
 ///
@@ -57,6 +61,9 @@ pub enum Error {
     /// A check on what the server or the browser sent failed: an issuer that does not match,
     /// a callback with the wrong `state` or `iss`, a malformed callback.
     Validation(ValidationError),
+    /// A JWS, JWK or JWT was refused (signature, algorithm, key) or an ID token or userinfo
+    /// answer broke an OpenID Connect validation rule: see [`JoseError`] for each rule.
+    Jose(JoseError),
 }
 
 impl fmt::Display for Error {
@@ -70,6 +77,7 @@ impl fmt::Display for Error {
             Error::Randomness(e) => e.fmt(f),
             Error::Expired(e) => e.fmt(f),
             Error::Validation(e) => e.fmt(f),
+            Error::Jose(e) => e.fmt(f),
         }
     }
 }
@@ -78,6 +86,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Randomness(e) => Some(e),
+            Error::Jose(e) => Some(e),
             _ => None,
         }
     }
