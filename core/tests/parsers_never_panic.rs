@@ -126,4 +126,71 @@ proptest! {
     fn retry_after_never_panics(value in ".{0,40}") {
         let _ = grantline::error::RetryAfter::parse(&value);
     }
+
+    #[test]
+    fn metadata_device_and_ciba_parsers_never_panic(status in statuses(), ct in content_types(), body in bodies()) {
+        let response = response(status, ct, body);
+        let now = Now::system();
+        if let Err(e) = grantline::discovery::ServerMetadata::from_response(&response, now) {
+            check_bounded(&e);
+        }
+        if let Err(e) = grantline::device::DeviceAuthorization::from_response(&response, now) {
+            check_bounded(&e);
+        }
+        if let Err(e) = grantline::ciba::BackchannelAuthentication::from_response(&response, now) {
+            check_bounded(&e);
+        }
+    }
+
+    #[test]
+    fn the_callback_parser_never_panics(input in callbacks()) {
+        let client = callback_client();
+        let (_url, pending) = client
+            .authorization_request("http://127.0.0.1:8080/cb")
+            .state("s1")
+            .into_redirect()
+            .unwrap();
+        match pending.validate_callback(input.as_str()) {
+            Ok(_) => prop_assert!(input.contains("s1")),
+            Err(e) => check_bounded(&e),
+        }
+    }
+}
+
+fn callback_client() -> grantline::Client {
+    grantline::Client::builder("c")
+        .issuer("https://as.example")
+        .endpoint(
+            grantline::error::EndpointKind::Authorization,
+            "https://as.example/authorize",
+        )
+        .build()
+        .unwrap()
+}
+
+/// Arbitrary strings, and strings made of callback-like pieces.
+fn callbacks() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("code=abc".to_owned()),
+        Just("state=s1".to_owned()),
+        Just("state=s2".to_owned()),
+        Just("iss=https%3A%2F%2Fas.example".to_owned()),
+        Just("error=access_denied".to_owned()),
+        Just("%".to_owned()),
+        Just("&".to_owned()),
+        Just("=".to_owned()),
+        Just("#".to_owned()),
+        Just("?".to_owned()),
+        ".{0,6}",
+    ];
+    let prefix = prop_oneof![
+        Just(String::new()),
+        Just("http://127.0.0.1:8080/cb?".to_owned()),
+        Just("http://127.0.0.1:8080/cb#".to_owned()),
+        Just(" ?".to_owned()),
+    ];
+    prop_oneof![
+        ".{0,200}",
+        (prefix, prop::collection::vec(piece, 0..8)).prop_map(|(p, parts)| p + &parts.join("&")),
+    ]
 }

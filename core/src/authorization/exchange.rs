@@ -1,0 +1,162 @@
+//! Exchanging the code for tokens (RFC 6749 §4.1.3).
+
+use super::pending::PendingAuthorization;
+use crate::error::{ConfigError, EndpointKind};
+use crate::request::{EndpointCall, OneShot};
+use crate::secret::Assertion;
+use crate::{Client, Error, TokenResponse};
+
+/// A validated authorization code, ready to be exchanged once.
+///
+/// Made by [`PendingAuthorization::validate_callback`]; consumed by [`Client::exchange_code`],
+/// so a code cannot be exchanged twice through it. `Debug` hides the code.
+///
+/// ```
+/// # let client = grantline::Client::builder("app")
+/// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+/// #     .build()?;
+/// let (url, pending) = client.authorization_request("https://app.example/cb").scope("openid").into_redirect()?;
+/// let state = pending.state().to_owned();
+/// let code = pending.validate_callback(format!("code=SplxlOBeZQQYbYS6WxSbIA&state={state}").as_str())?;
+/// assert!(code.nonce().is_some());
+/// assert!(!format!("{code:?}").contains("SplxlOBeZQQYbYS6WxSbIA"));
+/// # let _ = url;
+/// # Ok::<(), grantline::Error>(())
+/// ```
+pub struct AuthorizationCode {
+    pub(super) code: Assertion,
+    pending: PendingAuthorization,
+}
+
+impl std::fmt::Debug for AuthorizationCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizationCode")
+            .field("code", &"[redacted]")
+            .field("pending", &self.pending)
+            .finish()
+    }
+}
+
+impl AuthorizationCode {
+    pub(crate) fn new(code: String, pending: PendingAuthorization) -> Self {
+        Self {
+            code: Assertion::new(code),
+            pending,
+        }
+    }
+
+    /// The `nonce` the request carried (the ID token must carry it too).
+    ///
+    /// ```
+    /// # fn f(code: &grantline::authorization::AuthorizationCode) -> Option<&str> { code.nonce() }
+    /// ```
+    #[must_use]
+    pub fn nonce(&self) -> Option<&str> {
+        self.pending.nonce()
+    }
+
+    /// The issuer the response was checked against, if known (the ID token's `iss`).
+    ///
+    /// ```
+    /// # fn f(code: &grantline::authorization::AuthorizationCode) -> Option<&str> { code.issuer() }
+    /// ```
+    #[must_use]
+    pub fn issuer(&self) -> Option<&str> {
+        self.pending.issuer()
+    }
+}
+
+impl Client {
+    /// A flow that exchanges `code` at the token endpoint, with its redirect URI and PKCE
+    /// verifier, authenticated as this client.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::MissingEndpoint`] without a token endpoint;
+    /// [`ConfigError::InvalidParameter`] when the code was obtained for another client.
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app")
+    /// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+    /// #     .build()?;
+    /// let (_url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
+    /// let state = pending.state().to_owned();
+    /// let code = pending.validate_callback(format!("code=c&state={state}").as_str())?;
+    /// assert!(client.exchange_code(code).is_err()); // this client has no token endpoint
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn exchange_code(&self, code: AuthorizationCode) -> Result<CodeExchangeFlow, Error> {
+        if code.pending.client_id() != self.client_id() {
+            return Err(ConfigError::InvalidParameter {
+                name: "client_id".to_owned(),
+                reason: "the code was obtained for another client",
+            }
+            .into());
+        }
+        let mut params = vec![
+            ("grant_type".to_owned(), "authorization_code".to_owned()),
+            ("code".to_owned(), code.code.secret().to_owned()),
+            (
+                "redirect_uri".to_owned(),
+                code.pending.redirect_uri().to_owned(),
+            ),
+        ];
+        if let Some(verifier) = code.pending.code_verifier() {
+            params.push(("code_verifier".to_owned(), verifier.to_owned()));
+        }
+        let call = EndpointCall::new(self, EndpointKind::Token, params, &[])?;
+        Ok(CodeExchangeFlow {
+            inner: OneShot::new(call, TokenResponse::from_response),
+            nonce: code.pending.nonce().map(str::to_owned),
+            issuer: code.pending.issuer().map(str::to_owned),
+        })
+    }
+}
+
+/// A flow that exchanges an authorization code for tokens. Made by [`Client::exchange_code`].
+///
+/// It carries the `nonce` and the issuer forward, for validating the ID token.
+#[derive(Debug)]
+pub struct CodeExchangeFlow {
+    inner: OneShot<TokenResponse>,
+    nonce: Option<String>,
+    issuer: Option<String>,
+}
+
+impl CodeExchangeFlow {
+    /// The `nonce` the ID token must carry, if one was sent.
+    ///
+    /// ```
+    /// # fn f(flow: &grantline::authorization::CodeExchangeFlow) -> Option<&str> { flow.nonce() }
+    /// ```
+    #[must_use]
+    pub fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
+    }
+
+    /// The issuer the ID token must name, if known.
+    ///
+    /// ```
+    /// # fn f(flow: &grantline::authorization::CodeExchangeFlow) -> Option<&str> { flow.issuer() }
+    /// ```
+    #[must_use]
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+}
+
+impl crate::Flow for CodeExchangeFlow {
+    type Output = TokenResponse;
+
+    fn next(&mut self, now: crate::Now) -> Result<crate::Step<TokenResponse>, Error> {
+        self.inner.next(now)
+    }
+
+    fn handle_response(
+        &mut self,
+        response: http::Response<Vec<u8>>,
+        now: crate::Now,
+    ) -> Result<(), Error> {
+        self.inner.handle_response(&response, now)
+    }
+}

@@ -1,0 +1,227 @@
+//! The state kept between sending the person away and their coming back.
+
+use serde::{Deserialize, Serialize};
+
+use super::callback::Callback;
+use super::exchange::AuthorizationCode;
+use super::pkce::{PkceMethod, constant_time_eq};
+use crate::error::{ErrorCode, OAuthError, ResponseHeaders, ValidationError};
+use crate::{Client, Error};
+
+/// What an authorization request must remember until the callback: `state`, `nonce`, the PKCE
+/// verifier, the redirect URI and the issuer.
+///
+/// It serializes (a web application keeps it in its session store across the browser round
+/// trip) and is consumed by [`validate_callback`](Self::validate_callback), so one request is
+/// validated once. `Debug` shows none of its secrets.
+///
+/// ```
+/// # let client = grantline::Client::builder("app")
+/// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+/// #     .build()?;
+/// let (_url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
+/// let shown = format!("{pending:?}");
+/// assert!(!shown.contains(pending.state()));
+/// # Ok::<(), grantline::Error>(())
+/// ```
+#[derive(Serialize, Deserialize)]
+pub struct PendingAuthorization {
+    client_id: String,
+    redirect_uri: String,
+    state: String,
+    nonce: Option<String>,
+    code_verifier: Option<String>,
+    pkce_method: Option<PkceMethod>,
+    issuer: Option<String>,
+    iss_required: bool,
+}
+
+impl std::fmt::Debug for PendingAuthorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingAuthorization")
+            .field("client_id", &self.client_id)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("state", &"[redacted]")
+            .field("nonce", &self.nonce.as_ref().map(|_| "[redacted]"))
+            .field(
+                "code_verifier",
+                &self.code_verifier.as_ref().map(|_| "[redacted]"),
+            )
+            .field("pkce_method", &self.pkce_method)
+            .field("issuer", &self.issuer)
+            .field("iss_required", &self.iss_required)
+            .finish()
+    }
+}
+
+impl PendingAuthorization {
+    pub(crate) fn new(
+        client: &Client,
+        redirect_uri: String,
+        state: String,
+        nonce: Option<String>,
+        pkce: Option<(PkceMethod, String)>,
+        iss_required: bool,
+    ) -> Self {
+        let (pkce_method, code_verifier) = match pkce {
+            Some((method, verifier)) => (Some(method), Some(verifier)),
+            None => (None, None),
+        };
+        Self {
+            client_id: client.client_id().to_owned(),
+            redirect_uri,
+            state,
+            nonce,
+            code_verifier,
+            pkce_method,
+            issuer: client.issuer().map(str::to_owned),
+            iss_required,
+        }
+    }
+
+    /// The `state` sent (to key a session store by, for instance).
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app")
+    /// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+    /// #     .build()?;
+    /// let (url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
+    /// assert!(url.query_pairs().any(|(k, v)| k == "state" && v == pending.state()));
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[must_use]
+    pub fn state(&self) -> &str {
+        &self.state
+    }
+
+    /// The `nonce` sent, if any (the ID token must carry it).
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app")
+    /// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+    /// #     .build()?;
+    /// let (_url, pending) = client.authorization_request("https://app.example/cb").scope("openid").into_redirect()?;
+    /// assert!(pending.nonce().is_some());
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[must_use]
+    pub fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
+    }
+
+    /// The redirect URI the request was sent with.
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app")
+    /// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+    /// #     .build()?;
+    /// let (_url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
+    /// assert_eq!(pending.redirect_uri(), "https://app.example/cb");
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[must_use]
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// Checks the authorization response and, if it is sound, yields the code to exchange.
+    ///
+    /// The checks, in order: the callback is readable and has no duplicate parameter; a URL
+    /// callback is at the redirect URI; `state` matches (compared in constant time); `iss`, when
+    /// present, equals the issuer, and is present when the server says it always sends it
+    /// (RFC 9207); an `error` becomes [`Error::OAuth`]; the `code` is there.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] for a failed check (discard the response: it may be an attack),
+    /// [`Error::OAuth`] when the server answered with an error (`access_denied`, ...; its
+    /// `status` is 302, the redirect that carried it).
+    ///
+    /// ```
+    /// use grantline::{Error, error::{ErrorCode, ValidationError}};
+    /// # let client = grantline::Client::builder("app")
+    /// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+    /// #     .build()?;
+    /// let (_url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
+    /// let e = pending.validate_callback("https://app.example/cb?code=x&state=forged").unwrap_err();
+    /// assert!(matches!(e, Error::Validation(ValidationError::StateMismatch)));
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn validate_callback(
+        self,
+        callback: impl Into<Callback>,
+    ) -> Result<AuthorizationCode, Error> {
+        let params = callback.into().parameters(&self.redirect_uri)?;
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+
+        let error = get("error");
+        match get("state") {
+            Some(state) if !constant_time_eq(state.as_bytes(), self.state.as_bytes()) => {
+                return Err(ValidationError::StateMismatch.into());
+            }
+            Some(_) => {}
+            // An error without state is only reported: it can carry no code, so it grants
+            // nothing to whoever forged it.
+            None if error.is_some() => {}
+            None => return Err(ValidationError::StateMissing.into()),
+        }
+
+        match (get("iss"), &self.issuer) {
+            (Some(received), Some(expected)) if received != expected => {
+                return Err(ValidationError::IssuerParameterMismatch {
+                    expected: expected.clone(),
+                    received: received.to_owned(),
+                }
+                .into());
+            }
+            (None, _) if self.iss_required => {
+                return Err(ValidationError::IssuerParameterMissing.into());
+            }
+            _ => {}
+        }
+
+        if let Some(code) = error {
+            let mut extra = serde_json::Map::new();
+            for (name, value) in &params {
+                if !matches!(
+                    name.as_str(),
+                    "error" | "error_description" | "error_uri" | "state" | "iss"
+                ) {
+                    extra.insert(name.clone(), serde_json::Value::String(value.clone()));
+                }
+            }
+            return Err(OAuthError {
+                code: ErrorCode::from(code),
+                description: get("error_description").map(str::to_owned),
+                uri: get("error_uri").map(str::to_owned),
+                status: http::StatusCode::FOUND,
+                headers: ResponseHeaders::default(),
+                extra,
+            }
+            .into());
+        }
+
+        let code = match get("code") {
+            Some(code) if !code.is_empty() => code.to_owned(),
+            _ => return Err(ValidationError::CodeMissing.into()),
+        };
+        Ok(AuthorizationCode::new(code, self))
+    }
+
+    pub(crate) fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    pub(crate) fn code_verifier(&self) -> Option<&str> {
+        self.code_verifier.as_deref()
+    }
+
+    pub(crate) fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+}

@@ -1,0 +1,470 @@
+//! The authorization request: the URL a person opens (RFC 6749 §4.1.1).
+
+use std::time::Duration;
+
+use url::Url;
+
+use super::pending::PendingAuthorization;
+use super::pkce::{PkceMethod, check_verifier, random_token};
+use super::pushed::PushFlow;
+use crate::error::{ConfigError, EndpointKind};
+use crate::request::{EndpointCall, Params};
+use crate::{Client, Error, Scope};
+
+/// Parameters grantline sets itself, which [`AuthorizationRequest::param`] refuses.
+const RESERVED: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "request_uri",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+];
+
+/// How PKCE is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pkce {
+    On(PkceMethod),
+    Off,
+}
+
+/// An authorization request being built. Made by [`Client::authorization_request`].
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let client = grantline::Client::builder("app")
+///     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+///     .build()?;
+/// let (url, _pending) = client
+///     .authorization_request("https://app.example/callback")
+///     .scope("openid email")
+///     .prompt("login consent")
+///     .max_age(Duration::from_secs(3600))
+///     .login_hint("alice@example.com")
+///     .ui_locales("fr-CA fr en")
+///     .acr_values("urn:mace:incommon:iap:silver")
+///     .claims(r#"{"id_token":{"email_verified":null}}"#)
+///     .resource("https://api.example/")
+///     .response_mode("form_post")
+///     .param("audience", "api")
+///     .into_redirect()?;
+/// let names: Vec<_> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+/// for expected in ["response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
+///                  "code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint",
+///                  "ui_locales", "acr_values", "claims", "resource", "response_mode", "audience"] {
+///     assert!(names.iter().any(|n| n == expected), "{expected}");
+/// }
+/// # Ok::<(), grantline::Error>(())
+/// ```
+#[derive(Clone)]
+#[must_use = "an authorization request does nothing until into_redirect or into_pushed"]
+pub struct AuthorizationRequest {
+    client: Client,
+    redirect_uri: String,
+    scope: Option<Scope>,
+    state: Option<String>,
+    nonce: Option<String>,
+    code_verifier: Option<String>,
+    pkce: Pkce,
+    params: Params,
+    invalid: Option<ConfigError>,
+}
+
+impl std::fmt::Debug for AuthorizationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizationRequest")
+            .field("client_id", &self.client.client_id())
+            .field("redirect_uri", &self.redirect_uri)
+            .field("scope", &self.scope)
+            .field("pkce", &self.pkce)
+            .field(
+                "params",
+                &self.params.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Starts an authorization request that will come back to `redirect_uri`.
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("app").build()?;
+    /// let request = client.authorization_request("http://127.0.0.1:8765/callback");
+    /// # let _ = request;
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn authorization_request(&self, redirect_uri: impl Into<String>) -> AuthorizationRequest {
+        AuthorizationRequest {
+            client: self.clone(),
+            redirect_uri: redirect_uri.into(),
+            scope: None,
+            state: None,
+            nonce: None,
+            code_verifier: None,
+            pkce: Pkce::On(PkceMethod::S256),
+            params: Params::new(),
+            invalid: None,
+        }
+    }
+}
+
+impl AuthorizationRequest {
+    /// Sets the scope. With `openid` in it, a `nonce` is generated (unless given).
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app").build().unwrap();
+    /// let _ = client.authorization_request("https://app.example/cb").scope(["openid", "profile"]);
+    /// ```
+    pub fn scope(mut self, scope: impl Into<Scope>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// Uses this `state` instead of a generated one (at least 128 bits of entropy, please).
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app").build().unwrap();
+    /// let _ = client.authorization_request("https://app.example/cb").state("af0ifjsldkj-3x9r-2c");
+    /// ```
+    pub fn state(mut self, state: impl Into<String>) -> Self {
+        self.state = Some(state.into());
+        self
+    }
+
+    /// Uses this `nonce` (sent even without `openid` in scope).
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app").build().unwrap();
+    /// let _ = client.authorization_request("https://app.example/cb").nonce("n-0S6_WzA2Mj");
+    /// ```
+    pub fn nonce(mut self, nonce: impl Into<String>) -> Self {
+        self.nonce = Some(nonce.into());
+        self
+    }
+
+    /// Uses this PKCE code verifier instead of a generated one (43 to 128 unreserved
+    /// characters, RFC 7636 §4.1).
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app").build().unwrap();
+    /// let _ = client
+    ///     .authorization_request("https://app.example/cb")
+    ///     .code_verifier("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+    /// ```
+    pub fn code_verifier(mut self, verifier: impl Into<String>) -> Self {
+        self.code_verifier = Some(verifier.into());
+        self
+    }
+
+    /// Uses PKCE with the `plain` method. Only for a server that cannot do `S256`: a `plain`
+    /// challenge is the verifier itself, so it protects nothing if the request is seen.
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app").build().unwrap();
+    /// let _ = client.authorization_request("https://app.example/cb").insecure_pkce_plain();
+    /// ```
+    pub fn insecure_pkce_plain(mut self) -> Self {
+        self.pkce = Pkce::On(PkceMethod::Plain);
+        self
+    }
+
+    /// Sends no PKCE at all. Only for a server that rejects it: without PKCE a stolen code can
+    /// be exchanged by whoever steals it.
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app").build().unwrap();
+    /// let _ = client.authorization_request("https://app.example/cb").insecure_without_pkce();
+    /// ```
+    pub fn insecure_without_pkce(mut self) -> Self {
+        self.pkce = Pkce::Off;
+        self
+    }
+
+    fn push(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.params.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// `prompt`: space-separated `none`, `login`, `consent`, `select_account`, `create`.
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app").build().unwrap();
+    /// let _ = client.authorization_request("https://app.example/cb").prompt("consent");
+    /// ```
+    pub fn prompt(self, prompt: impl Into<String>) -> Self {
+        self.push("prompt", prompt)
+    }
+
+    /// `max_age`: the longest time since the person last authenticated (whole seconds).
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app").build().unwrap();
+    /// let _ = client.authorization_request("https://app.example/cb").max_age(std::time::Duration::from_secs(600));
+    /// ```
+    pub fn max_age(self, max_age: Duration) -> Self {
+        self.push("max_age", max_age.as_secs().to_string())
+    }
+
+    /// `login_hint`: who is expected to log in.
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app").build().unwrap();
+    /// let _ = client.authorization_request("https://app.example/cb").login_hint("alice@example.com");
+    /// ```
+    pub fn login_hint(self, hint: impl Into<String>) -> Self {
+        self.push("login_hint", hint)
+    }
+
+    /// `ui_locales`: preferred languages, space-separated BCP 47 tags.
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app").build().unwrap();
+    /// let _ = client.authorization_request("https://app.example/cb").ui_locales("de en");
+    /// ```
+    pub fn ui_locales(self, locales: impl Into<String>) -> Self {
+        self.push("ui_locales", locales)
+    }
+
+    /// `acr_values`: requested authentication context classes, space-separated.
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app").build().unwrap();
+    /// let _ = client.authorization_request("https://app.example/cb").acr_values("mfa");
+    /// ```
+    pub fn acr_values(self, values: impl Into<String>) -> Self {
+        self.push("acr_values", values)
+    }
+
+    /// `claims` (OpenID Connect §5.5): a JSON object, checked to be one.
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app").build().unwrap();
+    /// let _ = client.authorization_request("https://app.example/cb")
+    ///     .claims(r#"{"userinfo":{"email":{"essential":true}}}"#);
+    /// ```
+    pub fn claims(mut self, claims: impl Into<String>) -> Self {
+        let claims = claims.into();
+        if !matches!(
+            serde_json::from_str(&claims),
+            Ok(serde_json::Value::Object(_))
+        ) {
+            self.invalid.get_or_insert(ConfigError::InvalidParameter {
+                name: "claims".to_owned(),
+                reason: "it is not a JSON object",
+            });
+        }
+        self.push("claims", claims)
+    }
+
+    /// `resource` (RFC 8707): an absolute URI without fragment. Repeatable.
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app").build().unwrap();
+    /// let _ = client.authorization_request("https://app.example/cb").resource("https://api.example/");
+    /// ```
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        let resource = resource.into();
+        let valid = Url::parse(&resource).is_ok_and(|u| u.fragment().is_none());
+        if !valid {
+            self.invalid.get_or_insert(ConfigError::InvalidParameter {
+                name: "resource".to_owned(),
+                reason: "it must be an absolute URI without a fragment",
+            });
+        }
+        self.push("resource", resource)
+    }
+
+    /// `response_mode`: `query`, `fragment`, `form_post`, ...
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app").build().unwrap();
+    /// let _ = client.authorization_request("https://app.example/cb").response_mode("form_post");
+    /// ```
+    pub fn response_mode(self, mode: impl Into<String>) -> Self {
+        self.push("response_mode", mode)
+    }
+
+    /// Any other parameter. Names grantline sets itself (`state`, `code_challenge`, ...) are
+    /// refused when the request is turned into a URL.
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app").build().unwrap();
+    /// let _ = client.authorization_request("https://app.example/cb").param("organization", "acme");
+    /// ```
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let name = name.into();
+        if RESERVED.contains(&name.as_str()) {
+            self.invalid
+                .get_or_insert(ConfigError::ReservedParameter(name.clone()));
+        }
+        self.params.push((name, value.into()));
+        self
+    }
+
+    /// Checks the request, generates what was not given, and returns the parameters and the
+    /// state to keep.
+    fn prepare(self) -> Result<(Client, Params, PendingAuthorization), Error> {
+        if let Some(invalid) = self.invalid {
+            return Err(invalid.into());
+        }
+        let redirect =
+            Url::parse(&self.redirect_uri).map_err(|_| ConfigError::InvalidParameter {
+                name: "redirect_uri".to_owned(),
+                reason: "it is not an absolute URI",
+            })?;
+        if redirect.fragment().is_some() {
+            return Err(ConfigError::InvalidParameter {
+                name: "redirect_uri".to_owned(),
+                reason: "it must not have a fragment (RFC 6749 §3.1.2)",
+            }
+            .into());
+        }
+        let randomness = self.client.randomness();
+        let state = match self.state {
+            Some(state) if state.is_empty() => {
+                return Err(ConfigError::InvalidParameter {
+                    name: "state".to_owned(),
+                    reason: "it is empty",
+                }
+                .into());
+            }
+            Some(state) => state,
+            None => random_token(randomness)?,
+        };
+        let openid = self.scope.as_ref().is_some_and(|s| s.contains("openid"));
+        let nonce = match self.nonce {
+            Some(nonce) => Some(nonce),
+            None if openid => Some(random_token(randomness)?),
+            None => None,
+        };
+        let pkce = match self.pkce {
+            Pkce::On(method) => {
+                let verifier = match self.code_verifier {
+                    Some(verifier) => {
+                        check_verifier(&verifier)?;
+                        verifier
+                    }
+                    None => random_token(randomness)?,
+                };
+                Some((method, verifier))
+            }
+            Pkce::Off => None,
+        };
+
+        let mut params: Params = vec![
+            ("response_type".to_owned(), "code".to_owned()),
+            ("client_id".to_owned(), self.client.client_id().to_owned()),
+            ("redirect_uri".to_owned(), self.redirect_uri.clone()),
+        ];
+        if let Some(scope) = self.scope.as_ref().filter(|s| !s.is_empty()) {
+            params.push(("scope".to_owned(), scope.to_string()));
+        }
+        params.push(("state".to_owned(), state.clone()));
+        if let Some(nonce) = &nonce {
+            params.push(("nonce".to_owned(), nonce.clone()));
+        }
+        if let Some((method, verifier)) = &pkce {
+            params.push(("code_challenge".to_owned(), method.challenge(verifier)));
+            params.push((
+                "code_challenge_method".to_owned(),
+                method.as_str().to_owned(),
+            ));
+        }
+        params.extend(self.params);
+
+        let metadata = self.client.metadata();
+        let pending = PendingAuthorization::new(
+            &self.client,
+            self.redirect_uri,
+            state,
+            nonce,
+            pkce,
+            metadata.is_some_and(|m| m.authorization_response_iss_parameter_supported),
+        );
+        Ok((self.client, params, pending))
+    }
+
+    /// The URL to send the person to, and the state to keep until they come back.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::MissingEndpoint`] without an authorization endpoint;
+    /// [`ConfigError::ParRequired`] when the server's metadata requires pushed requests;
+    /// [`ConfigError::InvalidParameter`] or [`ConfigError::ReservedParameter`] for a bad
+    /// parameter; [`Error::Randomness`] if the random source fails.
+    ///
+    /// ```
+    /// use grantline::{Error, error::{ConfigError, EndpointKind}};
+    /// let client = grantline::Client::builder("app").build()?;
+    /// let e = client.authorization_request("https://app.example/cb").into_redirect().unwrap_err();
+    /// assert!(matches!(e, Error::Config(ConfigError::MissingEndpoint(EndpointKind::Authorization))));
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn into_redirect(self) -> Result<(Url, PendingAuthorization), Error> {
+        let mut url = self
+            .client
+            .require_endpoint(EndpointKind::Authorization)?
+            .clone();
+        if self
+            .client
+            .metadata()
+            .is_some_and(|m| m.require_pushed_authorization_requests)
+        {
+            return Err(ConfigError::ParRequired.into());
+        }
+        let (_, params, pending) = self.prepare()?;
+        url.query_pairs_mut().extend_pairs(&params);
+        Ok((url, pending))
+    }
+
+    /// Pushes the request to the server first (RFC 9126): the flow yields a URL that carries
+    /// only `client_id` and `request_uri`, so nothing of the request shows in the browser.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::MissingEndpoint`] without a pushed authorization request endpoint or an
+    /// authorization endpoint, and the errors of [`into_redirect`](Self::into_redirect) for bad
+    /// parameters.
+    ///
+    /// ```
+    /// use grantline::{error::EndpointKind, testing::Driver};
+    /// let client = grantline::Client::builder("app")
+    ///     .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+    ///     .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
+    ///     .client_secret_basic("s")
+    ///     .build()?;
+    /// let (flow, _pending) = client.authorization_request("https://app.example/cb").into_pushed()?;
+    /// let mut driver = Driver::new()
+    ///     .reply_json(201, r#"{"request_uri":"urn:ietf:params:oauth:request_uri:6esc_11ACC5bwc014ltc14eY22c","expires_in":60}"#);
+    /// let pushed = driver.run(flow).unwrap();
+    /// assert_eq!(
+    ///     pushed.url().as_str(),
+    ///     "https://as.example/authorize?client_id=app&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3A6esc_11ACC5bwc014ltc14eY22c"
+    /// );
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn into_pushed(self) -> Result<(PushFlow, PendingAuthorization), Error> {
+        let authorization = self
+            .client
+            .require_endpoint(EndpointKind::Authorization)?
+            .clone();
+        self.client
+            .require_endpoint(EndpointKind::PushedAuthorization)?;
+        let (client, mut params, pending) = self.prepare()?;
+        // Client authentication names the client; a second client_id would be a duplicate.
+        params.retain(|(name, _)| name != "client_id");
+        let call = EndpointCall::new(&client, EndpointKind::PushedAuthorization, params, &[])?;
+        Ok((
+            PushFlow::new(call, authorization, client.client_id().to_owned()),
+            pending,
+        ))
+    }
+}

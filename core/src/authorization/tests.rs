@@ -1,0 +1,618 @@
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use base64::Engine as _;
+use sha2::Digest as _;
+
+use super::*;
+use crate::discovery::ServerMetadata;
+use crate::error::{ConfigError, EndpointKind, ErrorCode, ValidationError};
+use crate::random::Randomness;
+use crate::testing::Driver;
+use crate::{Client, Error};
+
+/// Each fill gives bytes of one value, counting up: 0x00..., then 0x01..., and so on.
+#[derive(Debug, Default)]
+struct Counting(AtomicU8);
+
+impl Randomness for Counting {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
+        dest.fill(self.0.fetch_add(1, Ordering::SeqCst));
+        Ok(())
+    }
+}
+
+const REDIRECT: &str = "http://127.0.0.1:8080/callback";
+const ISSUER: &str = "https://as.example";
+
+fn builder() -> crate::ClientBuilder {
+    Client::builder("app")
+        .issuer(ISSUER)
+        .endpoint(
+            EndpointKind::Authorization,
+            "https://as.example/authorize?tenant=t",
+        )
+        .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
+        .token_endpoint("https://as.example/token")
+        .client_secret_basic("s3cr3t")
+}
+
+fn client() -> Client {
+    builder().build().unwrap()
+}
+
+fn query(url: &url::Url) -> Vec<(String, String)> {
+    url.query_pairs().into_owned().collect()
+}
+
+fn get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn start(scope: &str) -> (url::Url, PendingAuthorization) {
+    client()
+        .authorization_request(REDIRECT)
+        .scope(scope)
+        .into_redirect()
+        .unwrap()
+}
+
+// Authorization request.
+
+#[test]
+fn the_url_carries_every_required_parameter_and_keeps_the_endpoint_query() {
+    let (url, pending) = start("openid profile");
+    assert_eq!(url.path(), "/authorize");
+    let q = query(&url);
+    assert_eq!(q[0], ("tenant".to_owned(), "t".to_owned()));
+    assert_eq!(get(&q, "response_type"), Some("code"));
+    assert_eq!(get(&q, "client_id"), Some("app"));
+    assert_eq!(get(&q, "redirect_uri"), Some(REDIRECT));
+    assert_eq!(get(&q, "scope"), Some("openid profile"));
+    assert_eq!(get(&q, "state"), Some(pending.state()));
+    assert_eq!(get(&q, "nonce"), pending.nonce());
+    assert_eq!(get(&q, "code_challenge_method"), Some("S256"));
+    let verifier = pending.code_verifier().unwrap();
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    assert_eq!(get(&q, "code_challenge"), Some(challenge.as_str()));
+}
+
+#[test]
+fn generated_values_have_256_bits_and_are_base64url() {
+    let (_, a) = start("openid");
+    let (_, b) = start("openid");
+    for value in [a.state(), a.nonce().unwrap(), a.code_verifier().unwrap()] {
+        assert_eq!(value.len(), 43, "32 bytes in base64url");
+        assert!(
+            value
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
+    }
+    assert_ne!(a.state(), b.state());
+    assert_ne!(a.nonce(), b.nonce());
+    assert_ne!(a.code_verifier(), b.code_verifier());
+}
+
+#[test]
+fn randomness_is_an_input() {
+    let client = builder().randomness(Counting::default()).build().unwrap();
+    let (url, pending) = client
+        .authorization_request(REDIRECT)
+        .scope("openid")
+        .into_redirect()
+        .unwrap();
+    let b64 = |byte: u8| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([byte; 32]);
+    assert_eq!(pending.state(), b64(0));
+    assert_eq!(pending.nonce(), Some(b64(1).as_str()));
+    assert_eq!(pending.code_verifier(), Some(b64(2).as_str()));
+    assert!(url.as_str().contains(&format!("state={}", b64(0))));
+}
+
+#[test]
+fn nonce_only_with_openid_unless_given() {
+    let (url, pending) = start("profile");
+    assert!(pending.nonce().is_none());
+    assert!(get(&query(&url), "nonce").is_none());
+    let (url, pending) = client()
+        .authorization_request(REDIRECT)
+        .nonce("my-nonce")
+        .into_redirect()
+        .unwrap();
+    assert_eq!(pending.nonce(), Some("my-nonce"));
+    assert_eq!(get(&query(&url), "nonce"), Some("my-nonce"));
+}
+
+#[test]
+fn supplied_values_are_used_and_checked() {
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let (url, pending) = client()
+        .authorization_request(REDIRECT)
+        .state("my-state")
+        .code_verifier(verifier)
+        .into_redirect()
+        .unwrap();
+    let q = query(&url);
+    assert_eq!(get(&q, "state"), Some("my-state"));
+    assert_eq!(
+        get(&q, "code_challenge"),
+        Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
+    );
+    assert_eq!(pending.code_verifier(), Some(verifier));
+    for bad in ["short", &"x".repeat(129), &format!("{}/", "a".repeat(50))] {
+        let e = client()
+            .authorization_request(REDIRECT)
+            .code_verifier(bad)
+            .into_redirect()
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Config(ConfigError::InvalidParameter { ref name, .. }) if name == "code_verifier")
+        );
+    }
+    let e = client()
+        .authorization_request(REDIRECT)
+        .state("")
+        .into_redirect()
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Config(ConfigError::InvalidParameter { ref name, .. }) if name == "state")
+    );
+}
+
+#[test]
+fn pkce_plain_and_off_need_their_named_opt_ins() {
+    let (url, pending) = client()
+        .authorization_request(REDIRECT)
+        .insecure_pkce_plain()
+        .into_redirect()
+        .unwrap();
+    let q = query(&url);
+    assert_eq!(get(&q, "code_challenge_method"), Some("plain"));
+    assert_eq!(get(&q, "code_challenge"), pending.code_verifier());
+
+    let (url, pending) = client()
+        .authorization_request(REDIRECT)
+        .insecure_without_pkce()
+        .into_redirect()
+        .unwrap();
+    let q = query(&url);
+    assert!(get(&q, "code_challenge").is_none());
+    assert!(get(&q, "code_challenge_method").is_none());
+    assert!(pending.code_verifier().is_none());
+}
+
+#[test]
+fn bad_parameters_are_refused_with_a_reason() {
+    let reserved = client()
+        .authorization_request(REDIRECT)
+        .param("state", "x")
+        .into_redirect()
+        .unwrap_err();
+    assert!(
+        matches!(reserved, Error::Config(ConfigError::ReservedParameter(ref n)) if n == "state")
+    );
+    let claims = client()
+        .authorization_request(REDIRECT)
+        .claims("[1]")
+        .into_redirect()
+        .unwrap_err();
+    assert!(
+        matches!(claims, Error::Config(ConfigError::InvalidParameter { ref name, .. }) if name == "claims")
+    );
+    let resource = client()
+        .authorization_request(REDIRECT)
+        .resource("relative")
+        .into_redirect()
+        .unwrap_err();
+    assert!(
+        matches!(resource, Error::Config(ConfigError::InvalidParameter { ref name, .. }) if name == "resource")
+    );
+    for redirect in ["not a uri", "https://app.example/cb#frag"] {
+        let e = client()
+            .authorization_request(redirect)
+            .into_redirect()
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Config(ConfigError::InvalidParameter { ref name, .. }) if name == "redirect_uri")
+        );
+    }
+}
+
+#[test]
+fn a_missing_endpoint_is_a_typed_error() {
+    let client = Client::builder("app").build().unwrap();
+    let e = client
+        .authorization_request(REDIRECT)
+        .into_redirect()
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        Error::Config(ConfigError::MissingEndpoint(EndpointKind::Authorization))
+    ));
+    let no_par = Client::builder("app")
+        .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+        .build()
+        .unwrap();
+    let e = no_par
+        .authorization_request(REDIRECT)
+        .into_pushed()
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        Error::Config(ConfigError::MissingEndpoint(
+            EndpointKind::PushedAuthorization
+        ))
+    ));
+}
+
+fn metadata(require_par: bool, iss_supported: bool) -> ServerMetadata {
+    let mut metadata = ServerMetadata::default();
+    metadata.issuer = ISSUER.to_owned();
+    metadata.authorization_endpoint = Some("https://as.example/authorize".to_owned());
+    metadata.pushed_authorization_request_endpoint = Some("https://as.example/par".to_owned());
+    metadata.token_endpoint = Some("https://as.example/token".to_owned());
+    metadata.require_pushed_authorization_requests = require_par;
+    metadata.authorization_response_iss_parameter_supported = iss_supported;
+    metadata
+}
+
+#[test]
+fn when_par_is_required_the_plain_path_refuses() {
+    let client = Client::from_metadata("app", &metadata(true, false))
+        .build()
+        .unwrap();
+    let e = client
+        .authorization_request(REDIRECT)
+        .into_redirect()
+        .unwrap_err();
+    assert!(matches!(e, Error::Config(ConfigError::ParRequired)));
+    assert!(client.authorization_request(REDIRECT).into_pushed().is_ok());
+}
+
+#[test]
+fn pending_state_survives_serialization_and_hides_its_secrets() {
+    let (_, pending) = start("openid");
+    let shown = format!("{pending:?}");
+    for secret in [
+        pending.state(),
+        pending.nonce().unwrap(),
+        pending.code_verifier().unwrap(),
+    ] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    let state = pending.state().to_owned();
+    let stored = serde_json::to_string(&pending).unwrap();
+    let restored: PendingAuthorization = serde_json::from_str(&stored).unwrap();
+    assert!(
+        restored
+            .validate_callback(format!("{REDIRECT}?code=c&state={state}").as_str())
+            .is_ok()
+    );
+}
+
+// Pushed authorization requests.
+
+#[test]
+fn par_pushes_the_parameters_and_yields_a_short_url() {
+    let (flow, pending) = client()
+        .authorization_request(REDIRECT)
+        .scope("openid")
+        .login_hint("alice")
+        .into_pushed()
+        .unwrap();
+    let mut driver = Driver::new().reply_json(
+        201,
+        r#"{"request_uri":"urn:ietf:params:oauth:request_uri:abc","expires_in":60}"#,
+    );
+    let pushed = driver.run(flow).unwrap();
+    let request = driver.transcript().requests().next().unwrap();
+    assert_eq!(request.uri(), "https://as.example/par");
+    assert!(request.headers()["authorization"].is_sensitive());
+    let form = driver.transcript().form(0).unwrap();
+    assert_eq!(get(&form, "state"), Some(pending.state()));
+    assert_eq!(get(&form, "login_hint"), Some("alice"));
+    assert_eq!(get(&form, "response_type"), Some("code"));
+    assert!(
+        get(&form, "client_id").is_none(),
+        "basic auth names the client"
+    );
+    assert_eq!(
+        query(pushed.url()),
+        [
+            ("tenant".to_owned(), "t".to_owned()),
+            ("client_id".to_owned(), "app".to_owned()),
+            (
+                "request_uri".to_owned(),
+                "urn:ietf:params:oauth:request_uri:abc".to_owned()
+            )
+        ]
+    );
+}
+
+#[test]
+fn par_errors_are_typed() {
+    let (flow, _) = client()
+        .authorization_request(REDIRECT)
+        .into_pushed()
+        .unwrap();
+    let mut driver = Driver::new().reply_json(201, r#"{"expires_in":60}"#);
+    let e = driver.run(flow).unwrap_err();
+    assert!(matches!(e.flow_error(), Some(Error::InvalidResponse(e)) if e.field == "request_uri"));
+    let (flow, _) = client()
+        .authorization_request(REDIRECT)
+        .into_pushed()
+        .unwrap();
+    let mut driver = Driver::new().reply_json(400, r#"{"error":"invalid_request"}"#);
+    let e = driver.run(flow).unwrap_err();
+    assert_eq!(
+        e.flow_error().and_then(Error::oauth_code),
+        Some(&ErrorCode::InvalidRequest)
+    );
+}
+
+// Callback validation.
+
+fn callback(pending: PendingAuthorization, input: &str) -> Result<AuthorizationCode, Error> {
+    pending.validate_callback(input)
+}
+
+fn validation(result: Result<AuthorizationCode, Error>) -> ValidationError {
+    match result {
+        Err(Error::Validation(e)) => e,
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_shape_of_callback_is_read() {
+    let code = "SplxlOBeZQQYbYS6WxSbIA+/=";
+    let enc = "SplxlOBeZQQYbYS6WxSbIA%2B%2F%3D";
+    let shapes = |state: &str| {
+        vec![
+            format!("  {REDIRECT}?code={enc}&state={state}&iss=https%3A%2F%2Fas.example \n"),
+            format!("{REDIRECT}?state={state}&code={enc}"),
+            format!("{REDIRECT}#code={enc}&state={state}"),
+            format!("?code={enc}&state={state}"),
+            format!("code={enc}&state={state}"),
+            format!("#state={state}&code={enc}"),
+        ]
+    };
+    let (_, probe) = start("openid");
+    let count = shapes(probe.state()).len();
+    for i in 0..count {
+        let (_, pending) = start("openid");
+        let input = shapes(pending.state())[i].clone();
+        let code_out = callback(pending, &input).unwrap();
+        assert_eq!(code_out.code.secret(), code, "{input}");
+    }
+    let (_, pending) = start("openid");
+    let body = format!("code={enc}&state={}", pending.state());
+    let validated = pending
+        .validate_callback(Callback::form_post(body.as_bytes()))
+        .unwrap();
+    assert_eq!(validated.code.secret(), code);
+}
+
+#[test]
+fn state_must_match() {
+    let (_, pending) = start("openid");
+    assert_eq!(
+        validation(callback(pending, &format!("{REDIRECT}?code=c"))),
+        ValidationError::StateMissing
+    );
+    let (_, pending) = start("openid");
+    let wrong = format!("{REDIRECT}?code=c&state={}x", pending.state());
+    assert_eq!(
+        validation(callback(pending, &wrong)),
+        ValidationError::StateMismatch
+    );
+    let (_, pending) = start("openid");
+    let truncated = format!("{REDIRECT}?code=c&state={}", &pending.state()[..42]);
+    assert_eq!(
+        validation(callback(pending, &truncated)),
+        ValidationError::StateMismatch
+    );
+}
+
+#[test]
+fn iss_is_checked_when_present_and_required_when_advertised() {
+    let (_, pending) = start("openid");
+    let s = pending.state().to_owned();
+    let mixup = format!("{REDIRECT}?code=c&state={s}&iss=https%3A%2F%2Fevil.example");
+    assert!(matches!(
+        validation(callback(pending, &mixup)),
+        ValidationError::IssuerParameterMismatch { .. }
+    ));
+
+    let strict = Client::from_metadata("app", &metadata(false, true))
+        .build()
+        .unwrap();
+    let (_, pending) = strict
+        .authorization_request(REDIRECT)
+        .into_redirect()
+        .unwrap();
+    let s = pending.state().to_owned();
+    assert_eq!(
+        validation(callback(pending, &format!("{REDIRECT}?code=c&state={s}"))),
+        ValidationError::IssuerParameterMissing
+    );
+    let (_, pending) = strict
+        .authorization_request(REDIRECT)
+        .into_redirect()
+        .unwrap();
+    let s = pending.state().to_owned();
+    assert!(
+        callback(
+            pending,
+            &format!("{REDIRECT}?code=c&state={s}&iss=https%3A%2F%2Fas.example")
+        )
+        .is_ok()
+    );
+
+    // Without a known issuer there is nothing to compare with.
+    let anonymous = Client::builder("app")
+        .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+        .build()
+        .unwrap();
+    let (_, pending) = anonymous
+        .authorization_request(REDIRECT)
+        .into_redirect()
+        .unwrap();
+    let s = pending.state().to_owned();
+    assert!(
+        callback(
+            pending,
+            &format!("{REDIRECT}?code=c&state={s}&iss=anything")
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn an_error_response_is_the_typed_oauth_error() {
+    let (_, pending) = start("openid");
+    let s = pending.state().to_owned();
+    let input = format!(
+        "{REDIRECT}?error=access_denied&error_description=The+user+said+no&error_uri=https%3A%2F%2Fas.example%2Fe&state={s}&extra=1"
+    );
+    let Err(Error::OAuth(e)) = callback(pending, &input) else {
+        panic!("expected an OAuth error")
+    };
+    assert_eq!(e.code, ErrorCode::AccessDenied);
+    assert_eq!(e.description.as_deref(), Some("The user said no"));
+    assert_eq!(e.uri.as_deref(), Some("https://as.example/e"));
+    assert_eq!(e.status, http::StatusCode::FOUND);
+    assert_eq!(e.extra["extra"], "1");
+
+    // An error with a wrong state is a forgery, not the server's answer.
+    let (_, pending) = start("openid");
+    let forged = format!("{REDIRECT}?error=access_denied&state=nope");
+    assert_eq!(
+        validation(callback(pending, &forged)),
+        ValidationError::StateMismatch
+    );
+    // An error without state is still reported (it grants nothing).
+    let (_, pending) = start("openid");
+    let bare = format!("{REDIRECT}?error=invalid_request");
+    assert!(matches!(callback(pending, &bare), Err(Error::OAuth(_))));
+}
+
+#[test]
+fn malformed_callbacks_are_refused() {
+    let (_, pending) = start("openid");
+    let s = pending.state().to_owned();
+    assert_eq!(
+        validation(callback(
+            pending,
+            &format!("{REDIRECT}?code=a&code=b&state={s}")
+        )),
+        ValidationError::DuplicateParameter("code".to_owned())
+    );
+    let (_, pending) = start("openid");
+    let s = pending.state().to_owned();
+    assert_eq!(
+        validation(callback(
+            pending,
+            &format!("{REDIRECT}?code=a&state={s}&state={s}")
+        )),
+        ValidationError::DuplicateParameter("state".to_owned())
+    );
+    for missing in ["", "&code="] {
+        let (_, pending) = start("openid");
+        let s = pending.state().to_owned();
+        assert_eq!(
+            validation(callback(pending, &format!("{REDIRECT}?state={s}{missing}"))),
+            ValidationError::CodeMissing
+        );
+    }
+    for elsewhere in [
+        "http://127.0.0.1:8081/callback",
+        "http://127.0.0.2:8080/callback",
+        "http://127.0.0.1:8080/callback2",
+        "https://127.0.0.1:8080/callback",
+        "http://evil.example/callback",
+    ] {
+        let (_, pending) = start("openid");
+        let s = pending.state().to_owned();
+        assert_eq!(
+            validation(callback(pending, &format!("{elsewhere}?code=c&state={s}"))),
+            ValidationError::RedirectUriMismatch,
+            "{elsewhere}"
+        );
+    }
+    for empty in ["", "   ", "?", "#", REDIRECT] {
+        let (_, pending) = start("openid");
+        assert!(
+            matches!(
+                validation(callback(pending, empty)),
+                ValidationError::MalformedCallback(_)
+            ),
+            "{empty:?}"
+        );
+    }
+}
+
+// Code exchange.
+
+fn validated(scope: &str) -> (AuthorizationCode, String) {
+    let (_, pending) = start(scope);
+    let verifier = pending.code_verifier().unwrap().to_owned();
+    let s = pending.state().to_owned();
+    (
+        callback(pending, &format!("{REDIRECT}?code=the-code&state={s}")).unwrap(),
+        verifier,
+    )
+}
+
+#[test]
+fn the_exchange_sends_code_redirect_uri_and_verifier() {
+    let (code, verifier) = validated("openid");
+    let nonce = code.nonce().unwrap().to_owned();
+    let flow = client().exchange_code(code).unwrap();
+    assert_eq!(flow.nonce(), Some(nonce.as_str()));
+    assert_eq!(flow.issuer(), Some(ISSUER));
+    let mut driver = Driver::new().reply_json(200, r#"{"access_token":"at","id_token":"h.p.s"}"#);
+    let token = driver.run(flow).unwrap();
+    assert_eq!(token.id_token().unwrap().secret(), "h.p.s");
+    let form = driver.transcript().form(0).unwrap();
+    assert_eq!(
+        form,
+        [
+            ("grant_type".to_owned(), "authorization_code".to_owned()),
+            ("code".to_owned(), "the-code".to_owned()),
+            ("redirect_uri".to_owned(), REDIRECT.to_owned()),
+            ("code_verifier".to_owned(), verifier),
+        ]
+    );
+    assert!(
+        driver.transcript().requests().next().unwrap().headers()["authorization"].is_sensitive()
+    );
+}
+
+#[test]
+fn the_exchange_refuses_another_client_and_reports_server_errors() {
+    let (code, _) = validated("profile");
+    let other = Client::builder("other")
+        .token_endpoint("https://as.example/token")
+        .build()
+        .unwrap();
+    assert!(matches!(
+        other.exchange_code(code),
+        Err(Error::Config(ConfigError::InvalidParameter { .. }))
+    ));
+    let (code, _) = validated("profile");
+    let mut driver = Driver::new().reply_json(
+        400,
+        r#"{"error":"invalid_grant","error_description":"code reused"}"#,
+    );
+    let e = driver
+        .run(client().exchange_code(code).unwrap())
+        .unwrap_err();
+    assert_eq!(
+        e.flow_error().and_then(Error::oauth_code),
+        Some(&ErrorCode::InvalidGrant)
+    );
+}
