@@ -3,6 +3,7 @@
 //! README cannot drift from the API.
 
 pub mod demo;
+pub mod mini_as;
 
 #[doc = include_str!("../../README.md")]
 mod readme {}

@@ -249,14 +249,15 @@ fn a_missing_endpoint_is_a_typed_error() {
 }
 
 fn metadata(require_par: bool, iss_supported: bool) -> ServerMetadata {
-    let mut metadata = ServerMetadata::default();
-    metadata.issuer = ISSUER.to_owned();
-    metadata.authorization_endpoint = Some("https://as.example/authorize".to_owned());
-    metadata.pushed_authorization_request_endpoint = Some("https://as.example/par".to_owned());
-    metadata.token_endpoint = Some("https://as.example/token".to_owned());
-    metadata.require_pushed_authorization_requests = require_par;
-    metadata.authorization_response_iss_parameter_supported = iss_supported;
-    metadata
+    ServerMetadata {
+        issuer: ISSUER.to_owned(),
+        authorization_endpoint: Some("https://as.example/authorize".to_owned()),
+        pushed_authorization_request_endpoint: Some("https://as.example/par".to_owned()),
+        token_endpoint: Some("https://as.example/token".to_owned()),
+        require_pushed_authorization_requests: require_par,
+        authorization_response_iss_parameter_supported: iss_supported,
+        ..ServerMetadata::default()
+    }
 }
 
 #[test]
