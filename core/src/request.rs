@@ -82,8 +82,15 @@ impl EndpointCall {
         self.client.auth().authenticate(&ctx, &mut target)?;
 
         let mut form = form_urlencoded::Serializer::new(String::new());
-        for (name, value) in self.params.iter().chain(&target.params) {
+        for (name, value) in &self.params {
             form.append_pair(name, value);
+        }
+        // A parameter the flow already sends with the same value (PAR's `client_id`) is not
+        // sent twice.
+        for (name, value) in &target.params {
+            if !self.params.iter().any(|(n, v)| n == name && v == value) {
+                form.append_pair(name, value);
+            }
         }
         let body = form.finish().into_bytes();
 

@@ -458,9 +458,9 @@ impl AuthorizationRequest {
             .clone();
         self.client
             .require_endpoint(EndpointKind::PushedAuthorization)?;
-        let (client, mut params, pending) = self.prepare()?;
-        // Client authentication names the client; a second client_id would be a duplicate.
-        params.retain(|(name, _)| name != "client_id");
+        // The pushed parameters keep `client_id` (RFC 9126 §2.1; oidc-provider requires it even
+        // with Basic authentication); client authentication does not add it a second time.
+        let (client, params, pending) = self.prepare()?;
         let call = EndpointCall::new(&client, EndpointKind::PushedAuthorization, params, &[])?;
         Ok((
             PushFlow::new(call, authorization, client.client_id().to_owned()),

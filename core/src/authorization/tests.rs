@@ -316,9 +316,10 @@ fn par_pushes_the_parameters_and_yields_a_short_url() {
     assert_eq!(get(&form, "state"), Some(pending.state()));
     assert_eq!(get(&form, "login_hint"), Some("alice"));
     assert_eq!(get(&form, "response_type"), Some("code"));
-    assert!(
-        get(&form, "client_id").is_none(),
-        "basic auth names the client"
+    assert_eq!(
+        form.iter().filter(|(n, _)| n == "client_id").count(),
+        1,
+        "client_id is pushed once"
     );
     assert_eq!(
         query(pushed.url()),
@@ -352,6 +353,23 @@ fn par_errors_are_typed() {
         e.flow_error().and_then(Error::oauth_code),
         Some(&ErrorCode::InvalidRequest)
     );
+}
+
+#[test]
+fn par_sends_client_id_once_whatever_the_authentication() {
+    let public = Client::builder("app")
+        .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+        .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
+        .build()
+        .unwrap();
+    let (flow, _) = public
+        .authorization_request(REDIRECT)
+        .into_pushed()
+        .unwrap();
+    let mut driver = Driver::new().reply_json(201, r#"{"request_uri":"urn:x","expires_in":60}"#);
+    driver.run(flow).unwrap();
+    let form = driver.transcript().form(0).unwrap();
+    assert_eq!(form.iter().filter(|(n, _)| n == "client_id").count(), 1);
 }
 
 // Callback validation.
