@@ -75,6 +75,8 @@ pub mod flow;
 pub mod grant;
 pub mod introspection;
 pub mod polling;
+#[cfg(feature = "jose")]
+pub mod jose;
 pub mod random;
 pub mod revocation;
 pub mod secret;

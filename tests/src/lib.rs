@@ -3,6 +3,8 @@
 //! README cannot drift from the API.
 
 pub mod demo;
+#[cfg(feature = "interop")]
+pub mod interop;
 pub mod mini_as;
 
 #[doc = include_str!("../../README.md")]

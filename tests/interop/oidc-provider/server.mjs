@@ -1,0 +1,176 @@
+// The oidc-provider test server for grantline's interop suite.
+//
+// Listens on 127.0.0.1 on a free port, prints one JSON line {"issuer": ...} on stdout when it is
+// ready, and exits when its stdin closes (so it never outlives the test process that started
+// it). Every feature grantline's flows need is on; the static clients cover every client
+// authentication method. Test-only routes under /__test/ let a test play the person who approves
+// a CIBA request. See ../../../../shared/peers.md for the facts this configuration relies on.
+
+import http from 'node:http';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import Provider, { errors } from 'oidc-provider';
+
+const here = new URL('.', import.meta.url);
+const clientKey = JSON.parse(fs.readFileSync(new URL('../keys/client-rs256.public.jwk.json', here)));
+
+const REDIRECT_URIS = ['http://127.0.0.1:9/callback', 'http://127.0.0.1:8765/callback'];
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const DEVICE = 'urn:ietf:params:oauth:grant-type:device_code';
+const CIBA = 'urn:openid:params:grant-type:ciba';
+export const API_RESOURCE = 'https://api.grantline.test/';
+
+const ALL_GRANTS = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE, CIBA, TOKEN_EXCHANGE];
+
+const confidential = (client_id, client_secret, method, extra = {}) => ({
+  client_id,
+  client_secret,
+  token_endpoint_auth_method: method,
+  grant_types: ALL_GRANTS,
+  response_types: ['code'],
+  redirect_uris: REDIRECT_URIS,
+  post_logout_redirect_uris: ['http://127.0.0.1:9/logged-out'],
+  backchannel_token_delivery_mode: 'poll',
+  ...extra,
+});
+
+const clients = [
+  // A secret with characters that need form-encoding in Basic authentication (RFC 6749 §2.3.1).
+  confidential('basic-client', 'basic secret:+%/~!', 'client_secret_basic'),
+  confidential('post-client', 'post-secret', 'client_secret_post'),
+  confidential('jwt-client', 'jwt-secret-that-is-long-enough-for-hs256-0123456789', 'client_secret_jwt'),
+  confidential('pkjwt-client', undefined, 'private_key_jwt', { jwks: { keys: [clientKey] } }),
+  {
+    client_id: 'public-client',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token', DEVICE],
+    response_types: ['code'],
+    redirect_uris: REDIRECT_URIS,
+  },
+];
+for (const c of clients) if (c.client_secret === undefined) delete c.client_secret;
+
+// CIBA requests triggered and not yet decided, by login hint.
+const cibaRequests = new Map();
+
+const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'server-rs256', alg: 'RS256', use: 'sig' };
+
+const config = {
+  clients,
+  jwks: { keys: [signingKey] },
+  cookies: { keys: ['grantline-interop-cookie-key'] },
+  findAccount: async (ctx, sub) => ({
+    accountId: sub,
+    claims: async () => ({ sub, name: `Test user ${sub}`, email: `${sub}@grantline.test`, email_verified: true }),
+  }),
+  claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'] },
+  scopes: ['openid', 'offline_access', 'profile', 'email', 'api:read', 'api:write'],
+  // Refresh tokens whenever the client may use them (without the offline_access + consent dance).
+  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+  features: {
+    clientCredentials: { enabled: true },
+    introspection: { enabled: true },
+    revocation: { enabled: true },
+    deviceFlow: { enabled: true },
+    jwtUserinfo: { enabled: true },
+    requestObjects: { enabled: true },
+    registration: { enabled: true, initialAccessToken: 'grantline-initial-access-token' },
+    registrationManagement: { enabled: true },
+    dPoP: { enabled: true, nonceSecret: crypto.randomBytes(32), requireNonce: () => true },
+    resourceIndicators: {
+      enabled: true,
+      useGrantedResource: () => true,
+      getResourceServerInfo: async (ctx, resource) => {
+        if (resource !== API_RESOURCE) throw new errors.InvalidTarget();
+        return {
+          scope: 'api:read api:write',
+          audience: resource,
+          accessTokenFormat: 'jwt',
+          accessTokenTTL: 3600,
+          jwt: { sign: { alg: 'RS256' } },
+        };
+      },
+    },
+    ciba: {
+      enabled: true,
+      deliveryModes: ['poll'],
+      processLoginHint: async (ctx, loginHint) => loginHint,
+      processLoginHintToken: async (ctx, loginHintToken) => loginHintToken,
+      validateRequestContext: async () => {},
+      verifyUserCode: async () => {},
+      triggerAuthenticationDevice: async (ctx, request, account) => {
+        cibaRequests.set(account.accountId, request.jti);
+      },
+    },
+  },
+};
+
+const server = http.createServer();
+server.listen(0, '127.0.0.1', () => {
+  const { port } = server.address();
+  const issuer = `http://127.0.0.1:${port}`;
+  const provider = new Provider(issuer, config);
+
+  // Token exchange (RFC 8693): not built in, so a small custom grant trades a valid access token
+  // of this server for a new one.
+  provider.registerGrantType(
+    TOKEN_EXCHANGE,
+    async (ctx) => {
+      const { subject_token: subject, subject_token_type: type } = ctx.oidc.params;
+      if (type !== 'urn:ietf:params:oauth:token-type:access_token') {
+        throw new errors.InvalidRequest('unsupported subject_token_type');
+      }
+      const found = (await provider.AccessToken.find(subject)) ?? (await provider.ClientCredentials.find(subject));
+      if (!found || found.isExpired) throw new errors.InvalidGrant('subject_token is not an active access token');
+      const token = new provider.ClientCredentials({ client: ctx.oidc.client, scope: '' });
+      const value = await token.save();
+      ctx.body = {
+        access_token: value,
+        issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        token_type: 'Bearer',
+        expires_in: token.expiration,
+      };
+    },
+    ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'audience', 'resource'],
+  );
+
+  const callback = provider.callback();
+  server.on('request', async (req, res) => {
+    const url = new URL(req.url, issuer);
+    if (url.pathname.startsWith('/__test/ciba/')) {
+      const hint = url.searchParams.get('login_hint');
+      const id = cibaRequests.get(hint);
+      res.setHeader('content-type', 'application/json');
+      if (!id) {
+        res.statusCode = 404;
+        res.end(JSON.stringify({ error: 'no pending CIBA request for that login_hint' }));
+        return;
+      }
+      cibaRequests.delete(hint);
+      try {
+        if (url.pathname === '/__test/ciba/approve') {
+          const clientId = url.searchParams.get('client_id');
+          const grant = new provider.Grant({ accountId: hint, clientId });
+          grant.addOIDCScope(url.searchParams.get('scope') || 'openid');
+          await provider.backchannelResult(id, await grant.save());
+        } else {
+          await provider.backchannelResult(id, new errors.AccessDenied('the user denied the request'));
+        }
+        res.end(JSON.stringify({ ok: true }));
+      } catch (e) {
+        res.statusCode = 500;
+        res.end(JSON.stringify({ error: String(e) }));
+      }
+      return;
+    }
+    callback(req, res);
+  });
+
+  process.stdout.write(`${JSON.stringify({ issuer, api_resource: API_RESOURCE })}\n`);
+});
+
+// Stop when the process that started us goes away.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.on('error', () => process.exit(0));
+process.stdin.resume();

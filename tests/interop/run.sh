@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The interop suite: installs the real authorization servers (tests/interop/setup.sh), then runs
+# every interop test against them through both transports. The test harness starts each server on
+# 127.0.0.1 once per test binary and stops it when the tests end.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+"$here/setup.sh"
+cd "$here/../.."
+cargo test -p grantline-tests --features interop --test 'interop_*' "$@"

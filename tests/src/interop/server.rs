@@ -1,0 +1,119 @@
+//! Starting the interop servers.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long a server may take to print its ready line.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A server process and what it said when it was ready.
+#[derive(Debug)]
+pub(crate) struct Running {
+    _child: Child,
+    /// Held open: the launcher exits when it closes.
+    _stdin: ChildStdin,
+    pub(crate) ready: serde_json::Value,
+}
+
+/// The interop directory: `tests/interop`.
+pub(crate) fn interop_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
+}
+
+/// Runs `command` in `dir` and waits for its JSON ready line on stdout.
+///
+/// # Panics
+///
+/// When the server cannot be started or does not become ready: the interop tests cannot run.
+pub(crate) fn start(mut command: Command, what: &str, setup_hint: &str) -> Running {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what} ({e}); {setup_hint}"));
+    let stdin = child.stdin.take().expect("stdin is piped");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next();
+        let _ = tx.send(first);
+        // Keep draining so the server never blocks on a full pipe.
+        for _ in lines {}
+    });
+    let line = match rx.recv_timeout(START_TIMEOUT) {
+        Ok(Some(Ok(line))) => line,
+        other => {
+            let _ = child.kill();
+            panic!("{what} did not become ready ({other:?}); {setup_hint}");
+        }
+    };
+    let ready = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("{what} printed {line:?} instead of its ready line: {e}"));
+    Running {
+        _child: child,
+        _stdin: stdin,
+        ready,
+    }
+}
+
+/// The oidc-provider (npm) test server: `tests/interop/oidc-provider/server.mjs`.
+#[derive(Debug)]
+pub struct OidcProvider {
+    running: Running,
+}
+
+impl OidcProvider {
+    /// Its issuer identifier (`http://127.0.0.1:PORT`).
+    pub fn issuer(&self) -> &str {
+        self.running.ready["issuer"].as_str().unwrap_or_default()
+    }
+
+    /// The resource indicator for which it issues JWT access tokens with API scopes.
+    pub fn api_resource(&self) -> &str {
+        self.running.ready["api_resource"]
+            .as_str()
+            .unwrap_or_default()
+    }
+
+    /// Approves (or denies) the pending CIBA request for `login_hint`, as the person would on
+    /// their authentication device.
+    pub fn decide_ciba(&self, login_hint: &str, client_id: &str, approve: bool) {
+        let action = if approve { "approve" } else { "deny" };
+        let mut url = url::Url::parse(&format!("{}/__test/ciba/{action}", self.issuer()))
+            .expect("the issuer is a URL");
+        url.query_pairs_mut()
+            .append_pair("login_hint", login_hint)
+            .append_pair("client_id", client_id)
+            .append_pair("scope", "openid");
+        let response = Browser::new().get(url.as_str());
+        assert_eq!(response.status, 200, "CIBA {action}: {}", response.body);
+    }
+}
+
+use super::Browser;
+
+/// The oidc-provider server for this test process, started on first use.
+pub fn oidc_provider() -> &'static OidcProvider {
+    static SERVER: OnceLock<OidcProvider> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let dir = interop_dir().join("oidc-provider");
+        let hint = "run tests/interop/setup.sh first (it installs the servers)";
+        assert!(
+            dir.join("node_modules").join("oidc-provider").exists(),
+            "oidc-provider is not installed in {}; {hint}",
+            dir.display()
+        );
+        let mut command = Command::new("node");
+        command.arg("server.mjs").current_dir(&dir);
+        OidcProvider {
+            running: start(command, "the oidc-provider test server", hint),
+        }
+    })
+}

@@ -1,0 +1,359 @@
+//! Every flow grantline has, against the real oidc-provider (npm, OpenID Certified), through both
+//! transports. Run with `tests/interop/run.sh` (it installs the server first).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod interop_common;
+
+use grantline::ciba::{BackchannelAuthenticationRequest, UserHint};
+use grantline::device::DeviceAuthorizationRequest;
+use grantline::discovery::{DiscoveryFlow, ServerMetadata};
+use grantline::error::{ErrorCode, ValidationError};
+use grantline::grant::TokenRequest;
+use grantline::token::TargetToken;
+use grantline::{Client, ClientBuilder, Error, Progress, TokenType};
+use grantline_tests::interop::{Browser, oidc_provider};
+use interop_common::{REDIRECT, REDIRECT_PREFIX, RunError, Runner, runners};
+
+const BASIC: (&str, &str) = ("basic-client", "basic secret:+%/~!");
+const POST: (&str, &str) = ("post-client", "post-secret");
+
+fn metadata(runner: &Runner) -> ServerMetadata {
+    runner
+        .run(DiscoveryFlow::openid(oidc_provider().issuer()).unwrap())
+        .unwrap()
+}
+
+fn builder(runner: &Runner, client_id: &str) -> ClientBuilder {
+    Client::from_metadata(client_id, &metadata(runner))
+}
+
+fn basic(runner: &Runner) -> Client {
+    builder(runner, BASIC.0)
+        .client_secret_basic(BASIC.1)
+        .build()
+        .unwrap()
+}
+
+fn oauth_code(e: RunError) -> ErrorCode {
+    match e {
+        RunError::Flow(e) => e.oauth_code().cloned().unwrap_or_else(|| panic!("{e:?}")),
+        RunError::Transport(e) => panic!("transport: {e}"),
+    }
+}
+
+#[test]
+fn discovery_finds_every_endpoint_and_checks_the_issuer() {
+    for runner in runners() {
+        let metadata = metadata(&runner);
+        assert_eq!(metadata.issuer, oidc_provider().issuer());
+        for endpoint in [
+            &metadata.authorization_endpoint,
+            &metadata.token_endpoint,
+            &metadata.jwks_uri,
+            &metadata.device_authorization_endpoint,
+            &metadata.pushed_authorization_request_endpoint,
+            &metadata.backchannel_authentication_endpoint,
+            &metadata.introspection_endpoint,
+            &metadata.revocation_endpoint,
+            &metadata.userinfo_endpoint,
+            &metadata.registration_endpoint,
+            &metadata.end_session_endpoint,
+        ] {
+            assert!(endpoint.is_some(), "{}: {metadata:?}", runner.name());
+        }
+        assert!(metadata.authorization_response_iss_parameter_supported);
+        // The same server under another name is refused: its metadata names its real issuer.
+        let renamed = oidc_provider().issuer().replace("127.0.0.1", "localhost");
+        let e = runner
+            .run(DiscoveryFlow::openid(&renamed).unwrap())
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            RunError::Flow(Error::Validation(ValidationError::IssuerMismatch { .. }))
+        ));
+    }
+}
+
+#[test]
+fn client_credentials_with_basic_and_post_and_a_resource() {
+    for runner in runners() {
+        let token = runner
+            .run(
+                basic(&runner)
+                    .request_token(TokenRequest::client_credentials())
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(token.token_type(), &TokenType::Bearer);
+        assert!(token.expires_at().is_some());
+
+        let post = builder(&runner, POST.0)
+            .client_secret_post(POST.1)
+            .build()
+            .unwrap();
+        let token = runner
+            .run(
+                post.request_token(
+                    TokenRequest::client_credentials()
+                        .resource(oidc_provider().api_resource())
+                        .scope("api:read"),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+        assert!(
+            token.access_token().secret().starts_with("eyJ"),
+            "a JWT access token for the API"
+        );
+        assert_eq!(token.scope().unwrap().to_string(), "api:read");
+
+        // A wrong secret, and an unknown resource, are the server's typed errors.
+        let wrong = builder(&runner, BASIC.0)
+            .client_secret_basic("wrong")
+            .build()
+            .unwrap();
+        let e = runner
+            .run(
+                wrong
+                    .request_token(TokenRequest::client_credentials())
+                    .unwrap(),
+            )
+            .unwrap_err();
+        assert_eq!(oauth_code(e), ErrorCode::InvalidClient);
+        let e = runner
+            .run(
+                basic(&runner)
+                    .request_token(
+                        TokenRequest::client_credentials().resource("https://elsewhere.test/"),
+                    )
+                    .unwrap(),
+            )
+            .unwrap_err();
+        assert_eq!(oauth_code(e), ErrorCode::InvalidTarget);
+    }
+}
+
+/// The authorization code flow through the browser, returning the token response.
+fn code_flow(runner: &Runner, client: &Client, push: bool) -> grantline::TokenResponse {
+    let request = client
+        .authorization_request(REDIRECT)
+        .scope("openid profile email");
+    let (url, pending) = if push {
+        let (flow, pending) = request.into_pushed().unwrap();
+        (runner.run(flow).unwrap().url().clone(), pending)
+    } else {
+        request.into_redirect().unwrap()
+    };
+    let callback = Browser::new().oidc_provider_authorize(url.as_str(), "alice", REDIRECT_PREFIX);
+    let code = pending.validate_callback(callback.as_str()).unwrap();
+    runner.run(client.exchange_code(code).unwrap()).unwrap()
+}
+
+#[test]
+fn authorization_code_with_pkce_then_refresh() {
+    for runner in runners() {
+        let client = basic(&runner);
+        let token = code_flow(&runner, &client, false);
+        assert!(token.id_token().is_some());
+        let refresh = token.refresh_token().unwrap().clone();
+        let renewed = runner
+            .run(
+                client
+                    .request_token(TokenRequest::refresh_token(refresh))
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_ne!(renewed.access_token(), token.access_token());
+    }
+}
+
+#[test]
+fn a_public_client_with_pkce_and_a_pushed_request() {
+    for runner in runners() {
+        let public = builder(&runner, "public-client").build().unwrap();
+        let token = code_flow(&runner, &public, false);
+        assert!(token.refresh_token().is_some());
+        let pushed = code_flow(&runner, &basic(&runner), true);
+        assert!(pushed.id_token().is_some());
+    }
+}
+
+#[test]
+fn a_forged_callback_is_refused_before_any_exchange() {
+    for runner in runners() {
+        let client = basic(&runner);
+        let (url, pending) = client
+            .authorization_request(REDIRECT)
+            .scope("openid")
+            .into_redirect()
+            .unwrap();
+        let (_, other) = client
+            .authorization_request(REDIRECT)
+            .into_redirect()
+            .unwrap();
+        let callback =
+            Browser::new().oidc_provider_authorize(url.as_str(), "alice", REDIRECT_PREFIX);
+        // The real callback presented to another pending request: its state does not match.
+        assert!(matches!(
+            other.validate_callback(callback.as_str()),
+            Err(Error::Validation(ValidationError::StateMismatch))
+        ));
+        // The real one with its iss changed: a mix-up.
+        let mixed = callback.replace("iss=http", "iss=https");
+        assert!(matches!(
+            pending.validate_callback(mixed.as_str()),
+            Err(Error::Validation(
+                ValidationError::IssuerParameterMismatch { .. }
+            ))
+        ));
+    }
+}
+
+#[test]
+fn device_flow_through_pending_to_success() {
+    for runner in runners() {
+        let public = builder(&runner, "public-client").build().unwrap();
+        let authorization = runner
+            .run(
+                public
+                    .device_authorization(
+                        DeviceAuthorizationRequest::new().scope("openid offline_access"),
+                    )
+                    .unwrap(),
+            )
+            .unwrap();
+        let user_code = authorization.user_code().to_owned();
+        let verification = authorization.verification_uri().to_owned();
+        let mut approved = false;
+        let mut statuses = Vec::new();
+        let token = runner
+            .run_with(
+                public.device_token(authorization).unwrap(),
+                &mut |progress| {
+                    if let Progress::Received(status) = progress {
+                        statuses.push(status.as_u16());
+                        if !approved {
+                            // The person enters the code after the first poll was pending.
+                            Browser::new().oidc_provider_device(&verification, &user_code, "bob");
+                            approved = true;
+                        }
+                    }
+                },
+            )
+            .unwrap();
+        assert!(token.refresh_token().is_some());
+        assert_eq!(
+            statuses.first(),
+            Some(&400),
+            "the first poll was authorization_pending"
+        );
+        assert_eq!(statuses.last(), Some(&200));
+    }
+}
+
+#[test]
+fn ciba_poll_mode_approved_and_denied() {
+    for runner in runners() {
+        let client = basic(&runner);
+        for approve in [true, false] {
+            let hint = format!("carol-{}-{approve}", runner.name());
+            let pending = runner
+                .run(
+                    client
+                        .backchannel_authentication(
+                            BackchannelAuthenticationRequest::new(UserHint::LoginHint(
+                                hint.clone(),
+                            ))
+                            .binding_message("W4SCT"),
+                        )
+                        .unwrap(),
+                )
+                .unwrap();
+            let mut decided = false;
+            let result = runner.run_with(client.ciba_token(pending).unwrap(), &mut |progress| {
+                if matches!(progress, Progress::Received(_)) && !decided {
+                    oidc_provider().decide_ciba(&hint, BASIC.0, approve);
+                    decided = true;
+                }
+            });
+            if approve {
+                assert!(result.unwrap().id_token().is_some());
+            } else {
+                assert_eq!(oauth_code(result.unwrap_err()), ErrorCode::AccessDenied);
+            }
+        }
+    }
+}
+
+#[test]
+fn revocation_then_introspection_shows_inactive() {
+    for runner in runners() {
+        let client = basic(&runner);
+        let token = runner
+            .run(
+                client
+                    .request_token(TokenRequest::client_credentials())
+                    .unwrap(),
+            )
+            .unwrap();
+        let info = runner
+            .run(
+                client
+                    .introspect(TargetToken::from(token.access_token()))
+                    .unwrap(),
+            )
+            .unwrap();
+        assert!(info.active());
+        assert_eq!(info.client_id(), Some(BASIC.0));
+        let outcome = runner
+            .run(client.revoke(token.access_token()).unwrap())
+            .unwrap();
+        assert!(outcome.is_revoked());
+        let info = runner
+            .run(
+                client
+                    .introspect(TargetToken::from(token.access_token()))
+                    .unwrap(),
+            )
+            .unwrap();
+        assert!(!info.active());
+    }
+}
+
+#[test]
+fn token_exchange_trades_an_access_token() {
+    for runner in runners() {
+        let client = basic(&runner);
+        let subject = runner
+            .run(
+                client
+                    .request_token(TokenRequest::client_credentials())
+                    .unwrap(),
+            )
+            .unwrap();
+        let exchanged = runner
+            .run(
+                client
+                    .request_token(TokenRequest::token_exchange(
+                        subject.access_token().secret(),
+                        "access_token",
+                    ))
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            exchanged.issued_token_type(),
+            Some("urn:ietf:params:oauth:token-type:access_token")
+        );
+        assert_ne!(exchanged.access_token(), subject.access_token());
+        let e = runner
+            .run(
+                client
+                    .request_token(TokenRequest::token_exchange("not-a-token", "access_token"))
+                    .unwrap(),
+            )
+            .unwrap_err();
+        assert_eq!(oauth_code(e), ErrorCode::InvalidGrant);
+    }
+}
