@@ -23,6 +23,9 @@ use crate::random::Randomness;
 use crate::secret::ClientSecret;
 use crate::{Error, Now};
 
+#[cfg(feature = "jose")]
+pub use crate::jose::{ClientSecretJwt, PrivateKeyJwt};
+
 /// A way for the client to prove who it is to the authorization server.
 ///
 /// ```
