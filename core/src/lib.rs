@@ -65,6 +65,7 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 pub mod authorization;
+pub mod api;
 pub mod ciba;
 pub mod client_auth;
 pub mod clock;
@@ -81,6 +82,8 @@ pub mod random;
 pub mod revocation;
 pub mod secret;
 pub mod token;
+pub mod token_manager;
+pub mod www_authenticate;
 
 mod client;
 mod endpoint;
