@@ -64,8 +64,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
-pub mod authorization;
 pub mod api;
+pub mod authorization;
 pub mod ciba;
 pub mod client_auth;
 pub mod clock;
