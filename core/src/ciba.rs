@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use crate::error::{ConfigError, EndpointKind, Expired, InvalidResponse};
-use crate::polling::{DEFAULT_INTERVAL, Poller, PollingStatus, polling_flow};
+use crate::polling::{Poller, PollingStatus, interval_from, polling_flow};
 use crate::request::{EndpointCall, OneShot, Params, one_shot_flow};
 use crate::response::{Object, field, success_object};
 use crate::{Client, Error, Now, Scope};
@@ -282,7 +282,7 @@ impl BackchannelAuthentication {
         let auth_req_id = field::required_string(&mut object, "auth_req_id")?;
         let expires_in = field::seconds(&mut object, "expires_in")?
             .ok_or(InvalidResponse::new("expires_in", "is missing"))?;
-        let interval = field::seconds(&mut object, "interval")?.unwrap_or(DEFAULT_INTERVAL);
+        let interval = interval_from(field::seconds(&mut object, "interval")?);
         Ok(Self {
             auth_req_id,
             expires_in,

@@ -47,7 +47,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use crate::error::{EndpointKind, Expired, InvalidResponse};
-use crate::polling::{DEFAULT_INTERVAL, Poller, PollingStatus, polling_flow};
+use crate::polling::{Poller, PollingStatus, interval_from, polling_flow};
 use crate::request::{EndpointCall, OneShot, Params, one_shot_flow};
 use crate::response::{Object, field, success_object};
 use crate::{Client, Error, Now, Scope};
@@ -166,7 +166,7 @@ impl DeviceAuthorization {
         let verification_uri_complete = field::string(&mut object, "verification_uri_complete")?;
         let expires_in = field::seconds(&mut object, "expires_in")?
             .ok_or(InvalidResponse::new("expires_in", "is missing"))?;
-        let interval = field::seconds(&mut object, "interval")?.unwrap_or(DEFAULT_INTERVAL);
+        let interval = interval_from(field::seconds(&mut object, "interval")?);
         Ok(Self {
             device_code,
             user_code,

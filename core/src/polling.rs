@@ -2,7 +2,8 @@
 //! (CIBA §7.3, §11): one piece of code, two grants.
 //!
 //! The rules it enforces:
-//! - the first poll waits one interval after the authorization was received;
+//! - the first poll waits one interval after the authorization was received; an interval under
+//!   one second (or none) counts as the default five seconds;
 //! - `authorization_pending`: wait the interval, poll again;
 //! - `slow_down`: the interval grows by 5 seconds, for every later poll too;
 //! - a `Retry-After` header is honoured when it asks for longer than the interval;
@@ -27,6 +28,16 @@ pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(120);
 
 /// The interval when the server names none (RFC 8628 §3.2, CIBA §7.3).
 pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The polling interval a server's answer asks for: the default when it names none, and also
+/// when it names less than a second (an `interval` of 0 would have the client hammer the token
+/// endpoint; no real server means that).
+pub(crate) fn interval_from(sent: Option<Duration>) -> Duration {
+    match sent {
+        Some(interval) if interval >= Duration::from_secs(1) => interval,
+        _ => DEFAULT_INTERVAL,
+    }
+}
 
 /// Where a polling flow stands: what a UI shows while the person approves.
 ///

@@ -511,3 +511,55 @@ fn a_failed_poll_flow_gives_up_on_misuse() {
         Err(Error::Misuse(Misuse::AlreadyFailed))
     ));
 }
+
+#[test]
+fn an_interval_under_a_second_counts_as_the_default() {
+    for sent in [Some(0), None] {
+        let mut driver = Driver::new()
+            .reply_json(400, PENDING)
+            .reply_json(200, TOKEN);
+        let flow = client()
+            .device_token(authorization(&driver, 600, sent))
+            .unwrap();
+        driver.run(flow).unwrap();
+        assert_eq!(waits(&driver), [secs(5), secs(5)], "{sent:?}");
+    }
+}
+
+#[test]
+fn a_device_code_that_expires_at_once_sends_nothing() {
+    let mut driver = Driver::new().reply_json(200, TOKEN);
+    let flow = client()
+        .device_token(authorization(&driver, 0, Some(5)))
+        .unwrap();
+    let e = driver.run(flow).unwrap_err();
+    assert!(matches!(
+        e.flow_error(),
+        Some(Error::Expired(Expired::DeviceCode))
+    ));
+    assert_eq!(driver.transcript().requests().count(), 0);
+}
+
+#[test]
+fn a_slow_down_storm_never_hammers() {
+    // Every answer is slow_down: each poll waits 5 s longer than the last, until expiry.
+    let mut driver = Driver::new();
+    for _ in 0..50 {
+        driver = driver.reply_json(400, SLOW_DOWN);
+    }
+    let flow = client()
+        .device_token(authorization(&driver, 300, Some(5)))
+        .unwrap();
+    let e = driver.run(flow).unwrap_err();
+    assert!(matches!(
+        e.flow_error(),
+        Some(Error::Expired(Expired::DeviceCode))
+    ));
+    let observed = waits(&driver);
+    // 5, 10, 15, ... : within 300 s only ten polls fit.
+    assert!(
+        observed.windows(2).all(|w| w[1] == w[0] + secs(5)),
+        "{observed:?}"
+    );
+    assert!(driver.transcript().requests().count() <= 10);
+}
