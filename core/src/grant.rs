@@ -36,10 +36,10 @@
 
 use std::fmt;
 
-use crate::error::{ConfigError, EndpointKind};
+use crate::error::{ConfigError, EndpointKind, InvalidResponse};
 use crate::request::{EndpointCall, OneShot, Params, one_shot_flow};
 use crate::secret::{Assertion, Password, RefreshToken};
-use crate::{Client, Error, Scope, TokenResponse};
+use crate::{Client, Error, Scope, TokenResponse, TokenType};
 
 /// A token type identifier for token exchange (RFC 8693 §3).
 ///
@@ -223,6 +223,7 @@ pub struct TokenRequest {
     resources: Vec<String>,
     audiences: Vec<String>,
     extra: Params,
+    expected_token_type: Option<TokenType>,
 }
 
 impl fmt::Debug for TokenRequest {
@@ -248,7 +249,21 @@ impl TokenRequest {
             resources: Vec::new(),
             audiences: Vec::new(),
             extra: Vec::new(),
+            expected_token_type: None,
         }
+    }
+
+    /// Refuses a token of any other type than `token_type` (compared case-insensitively): an
+    /// application that can only use `Bearer` tokens should not be handed a `mac` or `N_A` one.
+    /// The answer is then [`Error::InvalidResponse`] for `token_type`.
+    ///
+    /// ```
+    /// use grantline::{TokenType, grant::TokenRequest};
+    /// let _ = TokenRequest::client_credentials().expect_token_type(TokenType::Bearer);
+    /// ```
+    pub fn expect_token_type(mut self, token_type: TokenType) -> Self {
+        self.expected_token_type = Some(token_type);
+        self
     }
 
     /// The client credentials grant (RFC 6749 §4.4).
@@ -461,7 +476,18 @@ impl Client {
     pub fn request_token(&self, request: TokenRequest) -> Result<TokenFlow, Error> {
         let params = request.params()?;
         let call = EndpointCall::new(self, EndpointKind::Token, params, &request.extra)?;
-        Ok(TokenFlow(OneShot::new(call, TokenResponse::from_response)))
+        let expected = request.expected_token_type;
+        Ok(TokenFlow(OneShot::new(call, move |response, now| {
+            let token = TokenResponse::from_response(response, now)?;
+            match &expected {
+                Some(expected) if token.token_type() != expected => Err(InvalidResponse::new(
+                    "token_type",
+                    "is not the token type this request expects",
+                )
+                .into()),
+                _ => Ok(token),
+            }
+        })))
     }
 }
 
@@ -720,6 +746,35 @@ mod tests {
             Err(Error::Misuse(crate::error::Misuse::AlreadyFailed))
         ));
         assert_eq!(flow.handle_transport_error(now), crate::Recovery::GiveUp);
+    }
+
+    #[test]
+    fn an_unexpected_token_type_is_refused_when_asked() {
+        let answer = |body: &str| {
+            http::Response::builder()
+                .status(200)
+                .body(body.as_bytes().to_vec())
+                .unwrap()
+        };
+        let now = Now::system();
+        let mut flow = client()
+            .request_token(
+                TokenRequest::client_credentials().expect_token_type(crate::TokenType::Bearer),
+            )
+            .unwrap();
+        let _ = flow.next(now).unwrap();
+        let e = flow
+            .handle_response(answer(r#"{"access_token":"a","token_type":"mac"}"#), now)
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidResponse(ref e) if e.field == "token_type"));
+        let mut flow = client()
+            .request_token(
+                TokenRequest::client_credentials().expect_token_type(crate::TokenType::Bearer),
+            )
+            .unwrap();
+        let _ = flow.next(now).unwrap();
+        flow.handle_response(answer(r#"{"access_token":"a","token_type":"BEARER"}"#), now)
+            .unwrap();
     }
 
     #[test]
