@@ -509,7 +509,9 @@ pub struct UnexpectedResponse {
     pub reason: &'static str,
     /// The body's length in bytes.
     pub body_len: usize,
-    /// The first bytes of the body (at most [`UnexpectedResponse::EXCERPT_LEN`]), as lossy UTF-8.
+    /// The first bytes of the body (at most [`UnexpectedResponse::EXCERPT_LEN`]), as lossy UTF-8,
+    /// with the values of credential fields (`access_token`, `refresh_token`, `client_secret`,
+    /// ...) replaced by `[redacted]`.
     pub excerpt: String,
     /// The headers a caller needs next.
     pub headers: ResponseHeaders,
@@ -539,7 +541,7 @@ impl UnexpectedResponse {
                 .map(|v| bounded(v, 128)),
             reason,
             body_len: body.len(),
-            excerpt: String::from_utf8_lossy(cut).into_owned(),
+            excerpt: redact(&String::from_utf8_lossy(cut)),
             headers: ResponseHeaders::from_headers(response.headers()),
         }
     }
@@ -920,6 +922,87 @@ impl fmt::Display for RandomnessError {
 
 impl std::error::Error for RandomnessError {}
 
+/// Names whose values are credentials, wherever they appear in a body.
+const CREDENTIAL_FIELDS: &[&str] = &[
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+    "code",
+    "code_verifier",
+    "device_code",
+    "auth_req_id",
+    "password",
+    "assertion",
+    "client_assertion",
+    "subject_token",
+    "actor_token",
+    "registration_access_token",
+];
+
+/// Replaces the values of credential fields in a body excerpt, in JSON (`"name": "value"`) and
+/// form (`name=value`) shapes, so an unexpected answer that carries a token does not put it in
+/// an error.
+pub(crate) fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'scan: while !rest.is_empty() {
+        for name in CREDENTIAL_FIELDS {
+            // JSON: "name" : "value"
+            if let Some(after) = rest
+                .strip_prefix('"')
+                .and_then(|r| r.strip_prefix(name))
+                .and_then(|r| r.strip_prefix('"'))
+            {
+                let trimmed = after.trim_start();
+                if let Some(value) = trimmed
+                    .strip_prefix(':')
+                    .map(str::trim_start)
+                    .and_then(|v| v.strip_prefix('"'))
+                {
+                    out.push('"');
+                    out.push_str(name);
+                    out.push_str("\":\"[redacted]\"");
+                    // Skip the string value, honouring escapes; an unterminated one ends the text.
+                    let mut chars = value.char_indices();
+                    let mut end = value.len();
+                    while let Some((i, c)) = chars.next() {
+                        match c {
+                            '\\' => {
+                                chars.next();
+                            }
+                            '"' => {
+                                end = i + 1;
+                                break;
+                            }
+                            _ => {}
+                        }
+                    }
+                    rest = value.get(end..).unwrap_or_default();
+                    continue 'scan;
+                }
+            }
+            // Form: name=value at the start or after & (the previous character is checked below).
+            if let Some(value) = rest.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
+                let at_boundary = out.is_empty() || out.ends_with('&') || out.ends_with('?');
+                if at_boundary {
+                    out.push_str(name);
+                    out.push_str("=[redacted]");
+                    let end = value.find('&').unwrap_or(value.len());
+                    rest = value.get(end..).unwrap_or_default();
+                    continue 'scan;
+                }
+            }
+        }
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.push(c);
+        }
+        rest = chars.as_str();
+    }
+    out
+}
+
 /// Displays untrusted text with control characters escaped, cut at `max` characters.
 pub(crate) struct Escaped<'a>(pub(crate) &'a str, pub(crate) usize);
 
@@ -1013,6 +1096,43 @@ mod tests {
         ] {
             assert_eq!(RetryAfter::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn excerpts_never_carry_credentials() {
+        let cases = [
+            (
+                r#"[{"access_token":"AT-1","x":1}]"#,
+                r#"[{"access_token":"[redacted]","x":1}]"#,
+            ),
+            (
+                r#"{"refresh_token" : "R\"T", "ok":true}"#,
+                r#"{"refresh_token":"[redacted]", "ok":true}"#,
+            ),
+            (
+                "access_token=AT-2&scope=a",
+                "access_token=[redacted]&scope=a",
+            ),
+            (
+                "x=1&client_secret=S&code=C",
+                "x=1&client_secret=[redacted]&code=[redacted]",
+            ),
+            ("barcode=123", "barcode=123"),
+            (
+                r#"{"access_token":"unterminated"#,
+                r#"{"access_token":"[redacted]""#,
+            ),
+            ("plain <html> text", "plain <html> text"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(redact(input), expected, "{input}");
+        }
+        let response = http::Response::builder()
+            .status(200)
+            .body(br#"["access_token", {"access_token":"SECRET-TOKEN"}]"#.to_vec())
+            .unwrap();
+        let e = UnexpectedResponse::from_response(&response, "the body is JSON but not an object");
+        assert!(!format!("{e:?}").contains("SECRET-TOKEN"));
     }
 
     #[test]
