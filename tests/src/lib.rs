@@ -3,6 +3,7 @@
 //! README cannot drift from the API.
 
 pub mod demo;
+pub mod hostile;
 #[cfg(feature = "interop")]
 pub mod interop;
 pub mod mini_as;

@@ -38,7 +38,7 @@ fn basic(runner: &Runner) -> Client {
 fn oauth_code(e: RunError) -> ErrorCode {
     match e {
         RunError::Flow(e) => e.oauth_code().cloned().unwrap_or_else(|| panic!("{e:?}")),
-        RunError::Transport(e) => panic!("transport: {e}"),
+        RunError::Transport { message, .. } => panic!("transport: {message}"),
     }
 }
 
@@ -215,7 +215,7 @@ fn device_flow_through_pending_to_success() {
     for runner in runners() {
         let public = builder(&runner, "public-client").build().unwrap();
         let authorization = runner
-            .run(
+            .run_fast(
                 public
                     .device_authorization(
                         DeviceAuthorizationRequest::new().scope("openid offline_access"),
@@ -259,7 +259,7 @@ fn ciba_poll_mode_approved_and_denied() {
         for approve in [true, false] {
             let hint = format!("carol-{}-{approve}", runner.name());
             let pending = runner
-                .run(
+                .run_fast(
                     client
                         .backchannel_authentication(
                             BackchannelAuthenticationRequest::new(UserHint::LoginHint(

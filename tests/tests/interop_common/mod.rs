@@ -18,8 +18,8 @@ const POLLING_SPEED: u32 = 20;
 pub(crate) enum RunError {
     /// The flow's own error.
     Flow(grantline::Error),
-    /// The transport's, as text.
-    Transport(String),
+    /// The transport's: its message, and whether the body was over the limit.
+    Transport { message: String, too_large: bool },
 }
 
 /// One transport, ready to run flows.
@@ -86,7 +86,17 @@ impl Runner {
         }
     }
 
-    /// Runs a polling flow on a fast clock, telling `observer` each step.
+    /// Runs a flow on the fast clock. The steps of one grant must all run on the same clock:
+    /// a device authorization received on the fast clock is polled on the fast clock.
+    pub(crate) fn run_fast<F>(&self, flow: F) -> Result<F::Output, RunError>
+    where
+        F: Flow + Send,
+    {
+        self.run_with(flow, &mut |_| {})
+    }
+
+    /// Runs a flow on the fast clock (see [`run_fast`](Self::run_fast)), telling `observer`
+    /// each step.
     pub(crate) fn run_with<F>(
         &self,
         flow: F,
@@ -111,13 +121,43 @@ impl Runner {
 fn ureq_error(e: grantline_ureq::Error) -> RunError {
     match e {
         grantline_ureq::Error::Flow(e) => RunError::Flow(e),
-        other => RunError::Transport(other.to_string()),
+        grantline_ureq::Error::Transport(t) => RunError::Transport {
+            message: format!("{t} / {t:?}"),
+            too_large: matches!(
+                t.kind(),
+                grantline_ureq::TransportErrorKind::BodyTooLarge { .. }
+            ),
+        },
+        other => RunError::Transport {
+            message: format!("{other} / {other:?}"),
+            too_large: false,
+        },
     }
 }
 
 fn reqwest_error(e: grantline_reqwest::Error) -> RunError {
     match e {
         grantline_reqwest::Error::Flow(e) => RunError::Flow(e),
-        other => RunError::Transport(other.to_string()),
+        grantline_reqwest::Error::Transport(t) => RunError::Transport {
+            message: format!("{t} / {t:?}"),
+            too_large: matches!(
+                t.kind(),
+                grantline_reqwest::TransportErrorKind::BodyTooLarge { .. }
+            ),
+        },
+        other => RunError::Transport {
+            message: format!("{other} / {other:?}"),
+            too_large: false,
+        },
+    }
+}
+
+impl RunError {
+    /// Everything the error says, in `Display` and `Debug`.
+    pub(crate) fn all_text(&self) -> String {
+        match self {
+            RunError::Flow(e) => format!("{e} / {e:?}"),
+            RunError::Transport { message, .. } => message.clone(),
+        }
     }
 }
