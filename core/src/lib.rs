@@ -78,6 +78,7 @@ pub mod introspection;
 pub mod polling;
 #[cfg(feature = "jose")]
 pub mod jose;
+pub mod oidc;
 pub mod random;
 pub mod revocation;
 pub mod secret;
