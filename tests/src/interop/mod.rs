@@ -12,3 +12,6 @@ mod server;
 
 pub use browser::{Browser, Page};
 pub use server::{OidcProvider, oidc_provider};
+
+mod django;
+pub use django::{Django, DjangoApp, django};
