@@ -280,6 +280,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Sets the dynamic client registration endpoint (RFC 7591).
+    ///
+    /// ```
+    /// let _ = grantline::Client::builder("c").registration_endpoint("https://as.example/register");
+    /// ```
+    pub fn registration_endpoint(self, url: impl Into<String>) -> Self {
+        self.endpoint(EndpointKind::Registration, url)
+    }
+
     /// Sets how the client authenticates. The default is [`PublicClient`] (`none`).
     ///
     /// ```

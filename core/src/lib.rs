@@ -80,6 +80,7 @@ pub mod polling;
 pub mod jose;
 pub mod oidc;
 pub mod random;
+pub mod registration;
 pub mod revocation;
 pub mod secret;
 pub mod token;

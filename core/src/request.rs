@@ -114,31 +114,84 @@ impl EndpointCall {
     }
 }
 
-/// An unauthenticated `GET` of a document (server metadata, a JWK Set), with
-/// `Accept: application/json`.
-#[derive(Debug, Clone)]
+/// A request that is not a client-authenticated form: an unauthenticated `GET` of a document
+/// (server metadata, a JWK Set), or a JSON request with a bearer token (client registration and
+/// its management, RFC 7591/7592). Always with `Accept: application/json`.
+#[derive(Clone)]
 pub(crate) struct DocumentCall {
     url: url::Url,
     kind: EndpointKind,
+    method: Method,
+    bearer: Option<String>,
+    json: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for DocumentCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentCall")
+            .field("method", &self.method)
+            .field("url", &self.url.as_str())
+            .field("bearer", &self.bearer.as_ref().map(|_| "[redacted]"))
+            .field("json", &self.json.as_ref().map(Vec::len))
+            .finish()
+    }
 }
 
 impl DocumentCall {
+    /// `GET url`.
     pub(crate) fn new(url: url::Url, kind: EndpointKind) -> Self {
-        Self { url, kind }
+        Self {
+            url,
+            kind,
+            method: Method::GET,
+            bearer: None,
+            json: None,
+        }
+    }
+
+    /// With another method.
+    pub(crate) fn method(mut self, method: Method) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// With `Authorization: Bearer token` (marked sensitive).
+    pub(crate) fn bearer(mut self, token: Option<String>) -> Self {
+        self.bearer = token;
+        self
+    }
+
+    /// With a JSON body.
+    pub(crate) fn json(mut self, body: Vec<u8>) -> Self {
+        self.json = Some(body);
+        self
     }
 
     pub(crate) fn build(&self) -> Result<http::Request<Vec<u8>>, Error> {
-        http::Request::builder()
-            .method(Method::GET)
-            .uri(self.url.as_str())
-            .header(ACCEPT, HeaderValue::from_static("application/json"))
-            .body(Vec::new())
-            .map_err(|_| {
-                Error::Config(ConfigError::InvalidEndpoint {
-                    kind: self.kind,
-                    reason: "it cannot be used as an HTTP request URI",
-                })
+        let invalid = |_| {
+            Error::Config(ConfigError::InvalidEndpoint {
+                kind: self.kind,
+                reason: "it cannot be used as an HTTP request URI",
             })
+        };
+        let mut builder = http::Request::builder()
+            .method(self.method.clone())
+            .uri(self.url.as_str())
+            .header(ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(token) = &self.bearer {
+            let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                ConfigError::InvalidCredentials("the token cannot be put in an HTTP header")
+            })?;
+            value.set_sensitive(true);
+            builder = builder.header(http::header::AUTHORIZATION, value);
+        }
+        match &self.json {
+            Some(body) => builder
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(body.clone())
+                .map_err(invalid),
+            None => builder.body(Vec::new()).map_err(invalid),
+        }
     }
 }
 

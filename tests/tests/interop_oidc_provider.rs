@@ -357,3 +357,74 @@ fn token_exchange_trades_an_access_token() {
         assert_eq!(oauth_code(e), ErrorCode::InvalidGrant);
     }
 }
+
+#[test]
+fn dynamic_registration_then_management() {
+    use grantline::registration::{ClientMetadata, RegistrationRequest};
+    for runner in runners() {
+        let metadata = metadata(&runner);
+        let bootstrap = Client::from_metadata("bootstrap", &metadata)
+            .build()
+            .unwrap();
+        let requested = ClientMetadata::new()
+            .client_name(format!("grantline interop {}", runner.name()))
+            .redirect_uris([REDIRECT])
+            .grant_types(["authorization_code", "client_credentials"])
+            .response_types(["code"])
+            .token_endpoint_auth_method("client_secret_basic");
+        // Without the initial access token the server refuses.
+        let e = runner
+            .run(
+                RegistrationRequest::new(requested.clone())
+                    .into_flow_for(&bootstrap)
+                    .unwrap(),
+            )
+            .unwrap_err();
+        assert_eq!(oauth_code(e), ErrorCode::InvalidToken);
+
+        let registered = runner
+            .run(
+                RegistrationRequest::new(requested.clone())
+                    .initial_access_token("grantline-initial-access-token")
+                    .into_flow_for(&bootstrap)
+                    .unwrap(),
+            )
+            .unwrap();
+        assert!(registered.client_secret().is_some());
+        let read = runner.run(registered.read().unwrap()).unwrap();
+        assert_eq!(read.client_id(), registered.client_id());
+        let updated = runner
+            .run(
+                read.update(requested.client_name("renamed by grantline"))
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            updated.metadata().get("client_name").unwrap(),
+            "renamed by grantline"
+        );
+
+        // The new client works...
+        let client = updated
+            .configure(Client::from_metadata(updated.client_id(), &metadata))
+            .build()
+            .unwrap();
+        runner
+            .run(
+                client
+                    .request_token(TokenRequest::client_credentials())
+                    .unwrap(),
+            )
+            .unwrap();
+        // ...until it is deleted.
+        runner.run(updated.delete().unwrap()).unwrap();
+        let e = runner
+            .run(
+                client
+                    .request_token(TokenRequest::client_credentials())
+                    .unwrap(),
+            )
+            .unwrap_err();
+        assert_eq!(oauth_code(e), ErrorCode::InvalidClient);
+    }
+}

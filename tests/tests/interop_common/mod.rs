@@ -1,6 +1,8 @@
 //! What the interop test files share: the two transports behind one runner, so every flow is
 //! run through both.
 
+#![allow(dead_code)] // each test binary uses a different part of this shared module
+
 use grantline::clock::ScaledClock;
 use grantline::{Flow, Progress};
 
