@@ -408,7 +408,7 @@ impl IdTokenValidator {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        if !audience.iter().any(|a| *a == self.client_id) {
+        if !audience.contains(&self.client_id) {
             return Err(JoseError::AudienceMismatch);
         }
         if audience
