@@ -1,0 +1,662 @@
+//! The command line, as clap derive types: global options (server, client, connection, output,
+//! profile) usable before or after the subcommand, and one type per subcommand.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use grantline::secret::{ClientSecret, Password};
+use serde::{Deserialize, Serialize};
+
+const EXAMPLES: &str = "\
+Examples:
+  grantline --issuer https://as.example --client-id svc --client-secret-file secret.txt \\
+      token client-credentials --scope read --resource https://api.example/
+  grantline --issuer https://as.example --client-id cli authorize --scope 'openid profile'
+  grantline --issuer https://as.example --client-id tv device --scope openid
+  grantline profile add work --issuer https://as.example --client-id svc --client-secret-file s.txt
+  grantline token --profile work | jq -r .access_token
+
+Exit codes: 0 ok, 1 internal, 2 usage, 3 configuration, 4 network, 5 OAuth error,
+6 invalid_client, 7 invalid_grant, 8 access_denied, 9 expired, 10 unexpected response,
+11 invalid response, 12 validation failed, 13 invalid JWT, 14 interrupted.";
+
+/// `grantline`: every OAuth 2 and OpenID Connect flow from a terminal.
+#[derive(Debug, Parser)]
+#[command(
+    name = "grantline",
+    version,
+    about = "Every OAuth 2 and OpenID Connect flow from a terminal",
+    long_about = "Every OAuth 2 and OpenID Connect flow from a terminal.\n\n\
+        Results (the server's JSON) go to stdout: pretty on a terminal, one compact line \
+        otherwise, so `grantline token ... | jq -r .access_token` works. Prompts, progress and \
+        errors go to stderr. Configure the server with --issuer (discovery) or explicit \
+        endpoints, or save everything in a profile (`grantline profile add`).",
+    after_help = EXAMPLES,
+    max_term_width = 100
+)]
+pub(crate) struct Cli {
+    /// Options shared by every subcommand.
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every subcommand takes, before or after its name.
+#[derive(Debug, Args, Default)]
+pub(crate) struct GlobalArgs {
+    /// The authorization server's issuer: its metadata is discovered (OpenID Connect, then
+    /// RFC 8414) and gives every endpoint
+    #[arg(long, global = true, value_name = "URL", help_heading = "Server")]
+    pub(crate) issuer: Option<String>,
+    /// Token endpoint (overrides the metadata's)
+    #[arg(long, global = true, value_name = "URL", help_heading = "Server")]
+    pub(crate) token_endpoint: Option<String>,
+    /// Authorization endpoint
+    #[arg(long, global = true, value_name = "URL", help_heading = "Server")]
+    pub(crate) authorization_endpoint: Option<String>,
+    /// Device authorization endpoint (RFC 8628)
+    #[arg(long, global = true, value_name = "URL", help_heading = "Server")]
+    pub(crate) device_authorization_endpoint: Option<String>,
+    /// Pushed authorization request endpoint (RFC 9126)
+    #[arg(long, global = true, value_name = "URL", help_heading = "Server")]
+    pub(crate) par_endpoint: Option<String>,
+    /// Backchannel authentication endpoint (CIBA)
+    #[arg(long, global = true, value_name = "URL", help_heading = "Server")]
+    pub(crate) backchannel_authentication_endpoint: Option<String>,
+    /// Revocation endpoint (RFC 7009)
+    #[arg(long, global = true, value_name = "URL", help_heading = "Server")]
+    pub(crate) revocation_endpoint: Option<String>,
+    /// Introspection endpoint (RFC 7662)
+    #[arg(long, global = true, value_name = "URL", help_heading = "Server")]
+    pub(crate) introspection_endpoint: Option<String>,
+    /// Userinfo endpoint (OpenID Connect)
+    #[arg(long, global = true, value_name = "URL", help_heading = "Server")]
+    pub(crate) userinfo_endpoint: Option<String>,
+
+    /// The client identifier
+    #[arg(
+        long,
+        global = true,
+        env = "GRANTLINE_CLIENT_ID",
+        value_name = "ID",
+        help_heading = "Client"
+    )]
+    pub(crate) client_id: Option<String>,
+    /// The client secret. Prefer the environment variable or --client-secret-file: a value on
+    /// the command line shows in the process list. Never printed, masked in --verbose
+    #[arg(
+        long,
+        global = true,
+        env = "GRANTLINE_CLIENT_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET",
+        help_heading = "Client",
+        conflicts_with = "client_secret_file"
+    )]
+    pub(crate) client_secret: Option<ClientSecret>,
+    /// Read the client secret from this file (its first line; `-` reads stdin)
+    #[arg(long, global = true, value_name = "PATH", help_heading = "Client")]
+    pub(crate) client_secret_file: Option<PathBuf>,
+    /// How the client authenticates: basic (client_secret_basic, the default with a secret),
+    /// post (client_secret_post) or none (a public client, the default without a secret)
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "METHOD",
+        help_heading = "Client"
+    )]
+    pub(crate) auth_method: Option<AuthMethod>,
+
+    /// Which HTTP transport runs the flows
+    #[arg(long, global = true, value_enum, help_heading = "Connection")]
+    pub(crate) transport: Option<TransportKind>,
+    /// Trust only the CA certificates in this PEM file (repeatable), e.g. a self-signed broker's
+    #[arg(long, global = true, value_name = "PATH", help_heading = "Connection")]
+    pub(crate) ca_cert: Vec<PathBuf>,
+    /// Send every request through this HTTP proxy
+    #[arg(long, global = true, value_name = "URL", help_heading = "Connection")]
+    pub(crate) proxy: Option<String>,
+    /// Give up on a request after this many seconds
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        help_heading = "Connection"
+    )]
+    pub(crate) timeout: Option<u64>,
+    /// Allow plain http endpoints on hosts that are not loopback addresses. Everything sent to
+    /// them (secrets, tokens, codes) can be read on the network: use only on a trusted network
+    #[arg(long, global = true, help_heading = "Connection")]
+    pub(crate) insecure_http: bool,
+
+    /// Output format of the result on stdout
+    #[arg(
+        long,
+        short = 'o',
+        global = true,
+        value_enum,
+        default_value_t = OutputFormat::Json,
+        help_heading = "Output"
+    )]
+    pub(crate) output: OutputFormat,
+    /// Print each HTTP exchange on stderr, secrets masked and JWTs decoded
+    #[arg(long, short = 'v', global = true, help_heading = "Output")]
+    pub(crate) verbose: bool,
+
+    /// Use the settings (and the cached token) of this profile; options given on the command
+    /// line win over the profile's
+    #[arg(
+        long,
+        global = true,
+        env = "GRANTLINE_PROFILE",
+        value_name = "NAME",
+        help_heading = "Profile"
+    )]
+    pub(crate) profile: Option<String>,
+
+    /// Testing aid: run the flows' clock this many times faster (polling intervals shrink
+    /// accordingly, and the server sees the same proportions). Not for real use.
+    #[arg(long, global = true, env = "GRANTLINE_TIME_SCALE", hide = true)]
+    pub(crate) time_scale: Option<u32>,
+}
+
+/// How the client authenticates at the token endpoint and its siblings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum AuthMethod {
+    /// `client_secret_basic`: HTTP Basic with the form-encoded id and secret.
+    #[value(alias = "client_secret_basic")]
+    Basic,
+    /// `client_secret_post`: id and secret in the form.
+    #[value(alias = "client_secret_post")]
+    Post,
+    /// `none`: a public client, only `client_id` is sent.
+    None,
+}
+
+/// The HTTP transport that runs the flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum TransportKind {
+    /// grantline-ureq: blocking, ureq 3.
+    #[cfg(feature = "ureq")]
+    Ureq,
+    /// grantline-reqwest: async, reqwest 0.13 on a tokio runtime.
+    #[cfg(feature = "reqwest")]
+    Reqwest,
+}
+
+impl TransportKind {
+    /// The default: ureq when it is built in.
+    pub(crate) fn default_kind() -> Self {
+        #[cfg(feature = "ureq")]
+        return TransportKind::Ureq;
+        #[cfg(not(feature = "ureq"))]
+        return TransportKind::Reqwest;
+    }
+}
+
+/// How the result is printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum OutputFormat {
+    /// The server's JSON: pretty on a terminal, one compact line otherwise.
+    #[default]
+    Json,
+    /// One `name: value` line per field.
+    Text,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Fetch the server's metadata (OpenID Connect discovery, then RFC 8414) and print it
+    #[command(
+        after_help = "Example:\n  grantline --issuer https://as.example discover | jq .token_endpoint"
+    )]
+    Discover,
+    /// Get a token from the token endpoint; without a grant, print the profile's cached token
+    /// (renewed when it expired)
+    Token(TokenArgs),
+    /// The authorization code flow with PKCE: open the browser, catch the redirect on
+    /// 127.0.0.1, exchange the code
+    Authorize(AuthorizeArgs),
+    /// The device authorization grant (RFC 8628): show a code to enter on another device, poll
+    /// until it is approved
+    Device(DeviceArgs),
+    /// Client-initiated backchannel authentication (CIBA, poll mode): ask the server to
+    /// authenticate a user on their own device, poll until they approve
+    Ciba(CibaArgs),
+    /// Ask the introspection endpoint about a token (RFC 7662)
+    Introspect(IntrospectArgs),
+    /// Revoke a token (RFC 7009)
+    Revoke(RevokeArgs),
+    /// Call the userinfo endpoint with an access token (OpenID Connect)
+    Userinfo(UserinfoArgs),
+    /// Show a JWT's header and claims (the signature is not verified)
+    Decode(DecodeArgs),
+    /// Manage profiles: saved server and client settings, with the secret in the OS keyring
+    Profile(ProfileArgs),
+}
+
+/// `grantline token`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    grantline --issuer https://as.example --client-id svc token client-credentials --scope read\n  \
+    grantline token --profile work                 # the cached token, renewed when needed\n  \
+    grantline token --profile work | jq -r .access_token\n\n\
+    Output: the token response with `expires_at` (unix seconds) and `expires_in` (seconds left).")]
+pub(crate) struct TokenArgs {
+    /// The grant; without one, `--profile` is required and its cached token is printed
+    #[command(subcommand)]
+    pub(crate) grant: Option<GrantCommand>,
+}
+
+/// The token endpoint grants.
+#[derive(Debug, Subcommand)]
+pub(crate) enum GrantCommand {
+    /// The client credentials grant (RFC 6749 §4.4)
+    #[command(
+        after_help = "Example:\n  grantline --issuer https://as.example --client-id svc --client-secret-file s.txt \\\n      token client-credentials --scope 'read write' --resource https://api.example/"
+    )]
+    ClientCredentials(GrantOptions),
+    /// The refresh token grant (RFC 6749 §6)
+    #[command(
+        after_help = "Examples:\n  grantline --issuer https://as.example --client-id app token refresh \"$REFRESH_TOKEN\"\n  echo \"$REFRESH_TOKEN\" | grantline ... token refresh -\n  grantline token refresh --profile work        # the profile's cached refresh token"
+    )]
+    Refresh(RefreshArgs),
+    /// The resource owner password grant (RFC 6749 §4.3; deprecated, for legacy servers)
+    #[command(
+        after_help = "Example:\n  GRANTLINE_PASSWORD=... grantline --issuer https://as.example --client-id app token password --username alice"
+    )]
+    Password(PasswordArgs),
+    /// Token exchange (RFC 8693)
+    #[command(
+        after_help = "Example:\n  grantline --issuer https://as.example --client-id gw token exchange --subject-token \"$AT\" \\\n      --subject-token-type access_token --audience backend"
+    )]
+    Exchange(ExchangeArgs),
+    /// The JWT bearer grant (RFC 7523)
+    #[command(
+        after_help = "Example:\n  grantline --issuer https://as.example --client-id svc token jwt-bearer --assertion @assertion.jwt"
+    )]
+    JwtBearer(JwtBearerArgs),
+}
+
+/// Options every token request takes.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct GrantOptions {
+    /// Scope to ask for (repeatable, or space-separated)
+    #[arg(long, value_name = "SCOPE")]
+    pub(crate) scope: Vec<String>,
+    /// Resource indicator, an absolute URI (RFC 8707; repeatable)
+    #[arg(long, value_name = "URI")]
+    pub(crate) resource: Vec<String>,
+    /// Audience (repeatable)
+    #[arg(long, value_name = "AUDIENCE")]
+    pub(crate) audience: Vec<String>,
+    /// Any other form parameter, as name=value (repeatable)
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub(crate) param: Vec<(String, String)>,
+}
+
+/// `grantline token refresh`.
+#[derive(Debug, Args)]
+pub(crate) struct RefreshArgs {
+    /// The refresh token: the value, `-` to read it from stdin, or `@PATH` to read a file;
+    /// without it, the profile's cached refresh token
+    #[arg(value_name = "REFRESH_TOKEN")]
+    pub(crate) refresh_token: Option<String>,
+    /// Options of every token request.
+    #[command(flatten)]
+    pub(crate) options: GrantOptions,
+}
+
+/// `grantline token password`.
+#[derive(Debug, Args)]
+pub(crate) struct PasswordArgs {
+    /// The resource owner's username
+    #[arg(long)]
+    pub(crate) username: String,
+    /// The password (prefer the environment variable; without either, it is asked for on the
+    /// terminal without echo)
+    #[arg(long, env = "GRANTLINE_PASSWORD", hide_env_values = true)]
+    pub(crate) password: Option<Password>,
+    /// Options of every token request.
+    #[command(flatten)]
+    pub(crate) options: GrantOptions,
+}
+
+/// `grantline token exchange`.
+#[derive(Debug, Args)]
+pub(crate) struct ExchangeArgs {
+    /// The token to exchange: the value, `-` for stdin or `@PATH`
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) subject_token: String,
+    /// Its type: access_token, refresh_token, id_token, jwt, saml1, saml2 or a full URN
+    #[arg(long, value_name = "TYPE", default_value = "access_token")]
+    pub(crate) subject_token_type: String,
+    /// A token for the acting party: the value, `-` for stdin or `@PATH`
+    #[arg(long, value_name = "TOKEN", requires = "actor_token_type")]
+    pub(crate) actor_token: Option<String>,
+    /// The actor token's type
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) actor_token_type: Option<String>,
+    /// The type of token wanted back
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) requested_token_type: Option<String>,
+    /// Options of every token request.
+    #[command(flatten)]
+    pub(crate) options: GrantOptions,
+}
+
+/// `grantline token jwt-bearer`.
+#[derive(Debug, Args)]
+pub(crate) struct JwtBearerArgs {
+    /// The signed JWT assertion: the value, `-` for stdin or `@PATH`
+    #[arg(long, value_name = "JWT")]
+    pub(crate) assertion: String,
+    /// Options of every token request.
+    #[command(flatten)]
+    pub(crate) options: GrantOptions,
+}
+
+/// `grantline authorize`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    grantline --issuer https://as.example --client-id cli authorize --scope 'openid profile'\n  \
+    grantline --issuer https://as.example --client-id cli authorize --par --no-browser\n  \
+    grantline ... authorize --paste --redirect-uri https://app.example/cb   # copy the URL back by hand\n\n\
+    Without --paste, a one-shot listener on 127.0.0.1 (the port of --redirect-uri, or a free one)\n\
+    catches the browser's redirect. With --no-browser, or when stderr is not a terminal, the URL is\n\
+    printed on stderr (also as an `authorization_url=URL` line when stderr is not a terminal).")]
+pub(crate) struct AuthorizeArgs {
+    /// Scope to ask for (repeatable, or space-separated)
+    #[arg(long, value_name = "SCOPE")]
+    pub(crate) scope: Vec<String>,
+    /// The redirect URI; for the listener, http on 127.0.0.1, [::1] or localhost (port 0 or none
+    /// picks a free port). Default: http://127.0.0.1:<free port>/callback
+    #[arg(long, value_name = "URI")]
+    pub(crate) redirect_uri: Option<String>,
+    /// Push the request first (RFC 9126): the browser's URL carries only a request_uri
+    #[arg(long)]
+    pub(crate) par: bool,
+    /// Do not open a browser: print the URL on stderr
+    #[arg(long)]
+    pub(crate) no_browser: bool,
+    /// Do not listen: read the URL the browser was redirected to from stdin
+    #[arg(long)]
+    pub(crate) paste: bool,
+    /// How long to wait for the browser's redirect, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub(crate) wait: u64,
+    /// Resource indicator (RFC 8707; repeatable)
+    #[arg(long, value_name = "URI")]
+    pub(crate) resource: Vec<String>,
+    /// `prompt` (none, login, consent, select_account)
+    #[arg(long)]
+    pub(crate) prompt: Option<String>,
+    /// `login_hint`: who is expected to log in
+    #[arg(long)]
+    pub(crate) login_hint: Option<String>,
+    /// Any other authorization request parameter, as name=value (repeatable)
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub(crate) param: Vec<(String, String)>,
+}
+
+/// `grantline device`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  \
+    grantline --issuer https://as.example --client-id tv device --scope openid\n\n\
+    The user code and verification URI go to stderr (with a QR code when stderr is a terminal).\n\
+    When stderr is not a terminal they are also printed as `user_code=CODE`, `verification_uri=URI`\n\
+    and `verification_uri_complete=URI` lines, for scripts. The token goes to stdout.")]
+pub(crate) struct DeviceArgs {
+    /// Scope to ask for (repeatable, or space-separated)
+    #[arg(long, value_name = "SCOPE")]
+    pub(crate) scope: Vec<String>,
+    /// Any other device authorization parameter, as name=value (repeatable)
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub(crate) param: Vec<(String, String)>,
+    /// Never draw the QR code
+    #[arg(long)]
+    pub(crate) no_qr: bool,
+}
+
+/// `grantline ciba`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  \
+    grantline --issuer https://as.example --client-id desk --client-secret-file s.txt \\\n      \
+    ciba --login-hint alice@example.com --binding-message W4SCT")]
+#[command(group(clap::ArgGroup::new("hint").required(true).args(["login_hint", "login_hint_token", "id_token_hint"])))]
+pub(crate) struct CibaArgs {
+    /// Who to authenticate, as the server knows them
+    #[arg(long)]
+    pub(crate) login_hint: Option<String>,
+    /// Who to authenticate, as a token (the value, `-` for stdin or `@PATH`)
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) login_hint_token: Option<String>,
+    /// Who to authenticate, as an ID token they had (the value, `-` for stdin or `@PATH`)
+    #[arg(long, value_name = "JWT")]
+    pub(crate) id_token_hint: Option<String>,
+    /// Scope (default: openid)
+    #[arg(long, value_name = "SCOPE")]
+    pub(crate) scope: Vec<String>,
+    /// A short message shown on both devices
+    #[arg(long)]
+    pub(crate) binding_message: Option<String>,
+    /// A code the user set up with the server
+    #[arg(long)]
+    pub(crate) user_code: Option<String>,
+    /// Ask for the request to expire after this many seconds
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) requested_expiry: Option<u64>,
+    /// `acr_values`
+    #[arg(long)]
+    pub(crate) acr_values: Option<String>,
+    /// Any other parameter, as name=value (repeatable)
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub(crate) param: Vec<(String, String)>,
+}
+
+/// A `token_type_hint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TokenHint {
+    /// `access_token`.
+    AccessToken,
+    /// `refresh_token`.
+    RefreshToken,
+}
+
+/// `grantline introspect`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  \
+    grantline --issuer https://as.example --client-id rs --client-secret-file s.txt introspect \"$AT\" | jq .active")]
+pub(crate) struct IntrospectArgs {
+    /// The token: the value, `-` to read stdin, or `@PATH`
+    pub(crate) token: String,
+    /// What kind of token it is
+    #[arg(long, value_enum)]
+    pub(crate) token_type_hint: Option<TokenHint>,
+}
+
+/// `grantline revoke`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  \
+    grantline --issuer https://as.example --client-id app revoke --token-type-hint refresh_token \"$RT\"")]
+pub(crate) struct RevokeArgs {
+    /// The token: the value, `-` to read stdin, or `@PATH`
+    pub(crate) token: String,
+    /// What kind of token it is
+    #[arg(long, value_enum)]
+    pub(crate) token_type_hint: Option<TokenHint>,
+}
+
+/// `grantline userinfo`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  \
+    grantline --issuer https://as.example userinfo \"$ACCESS_TOKEN\" | jq .email\n  \
+    grantline userinfo --profile work              # with the profile's cached token")]
+pub(crate) struct UserinfoArgs {
+    /// The access token: the value, `-` to read stdin, or `@PATH`; without it, the profile's
+    /// cached token
+    pub(crate) token: Option<String>,
+}
+
+/// `grantline decode`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  \
+    grantline decode eyJhbGciOi...   # or: grantline token ... | jq -r .id_token | grantline decode -")]
+pub(crate) struct DecodeArgs {
+    /// The JWT: the value, `-` to read stdin, or `@PATH`
+    pub(crate) jwt: String,
+}
+
+/// `grantline profile`.
+#[derive(Debug, Args)]
+pub(crate) struct ProfileArgs {
+    /// What to do with profiles.
+    #[command(subcommand)]
+    pub(crate) action: ProfileCommand,
+}
+
+/// Profile management.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProfileCommand {
+    /// Save the server, client and connection options given on this command line as a profile
+    #[command(after_help = "Examples:\n  \
+        grantline profile add work --issuer https://as.example --client-id svc \\\n      \
+        --client-secret-file secret.txt --grant client-credentials --scope read\n  \
+        grantline profile add laptop --issuer https://as.example --client-id cli   # then: grantline authorize --profile laptop\n\n\
+        The profile lives in the configuration directory ($GRANTLINE_CONFIG_DIR, else the\n\
+        platform's, e.g. ~/.config/grantline/profiles.json). The client secret goes to the OS\n\
+        keyring where one answers, else to secrets.json, readable by the user only.")]
+    Add(ProfileAddArgs),
+    /// List the profiles
+    List,
+    /// Show a profile's settings (never its secret)
+    Show {
+        /// The profile's name
+        name: String,
+    },
+    /// Delete a profile, its secret and its cached token
+    Remove {
+        /// The profile's name
+        name: String,
+    },
+}
+
+/// `grantline profile add`.
+#[derive(Debug, Args)]
+pub(crate) struct ProfileAddArgs {
+    /// The profile's name (letters, digits, `.`, `_` and `-`)
+    pub(crate) name: String,
+    /// The grant `grantline token --profile` runs when there is no usable token and no refresh
+    /// token
+    #[arg(long, value_enum)]
+    pub(crate) grant: Option<ProfileGrant>,
+    /// Default scope for the profile's token requests (repeatable)
+    #[arg(long, value_name = "SCOPE")]
+    pub(crate) scope: Vec<String>,
+    /// Default resource indicators (repeatable)
+    #[arg(long, value_name = "URI")]
+    pub(crate) resource: Vec<String>,
+    /// Default audiences (repeatable)
+    #[arg(long, value_name = "AUDIENCE")]
+    pub(crate) audience: Vec<String>,
+    /// Default redirect URI for `authorize`
+    #[arg(long, value_name = "URI")]
+    pub(crate) redirect_uri: Option<String>,
+    /// Where the client secret goes: the OS keyring, a file only you can read, or the keyring
+    /// when one answers and the file otherwise
+    #[arg(long, value_enum, env = "GRANTLINE_SECRET_STORE", default_value_t = SecretStoreChoice::Auto)]
+    pub(crate) secret_store: SecretStoreChoice,
+    /// Replace an existing profile of that name
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+/// The grant a profile renews its token with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum ProfileGrant {
+    /// The client credentials grant, run again whenever the token expired.
+    ClientCredentials,
+}
+
+/// Where a profile's client secret is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum SecretStoreChoice {
+    /// The OS keyring when one answers, else the file.
+    #[default]
+    Auto,
+    /// The OS keyring, or fail.
+    Keyring,
+    /// `secrets.json` in the configuration directory, readable by the user only.
+    File,
+}
+
+/// Parses `name=value`.
+fn parse_param(raw: &str) -> Result<(String, String), String> {
+    match raw.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("`{raw}` is not name=value")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_go_before_or_after_the_subcommand() {
+        let before = Cli::try_parse_from([
+            "grantline",
+            "--client-id",
+            "x",
+            "token",
+            "client-credentials",
+        ])
+        .unwrap();
+        let after = Cli::try_parse_from([
+            "grantline",
+            "token",
+            "client-credentials",
+            "--client-id",
+            "x",
+        ])
+        .unwrap();
+        assert_eq!(before.global.client_id.as_deref(), Some("x"));
+        assert_eq!(after.global.client_id.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn params_are_name_value() {
+        assert_eq!(
+            parse_param("a=b=c").unwrap(),
+            ("a".to_owned(), "b=c".to_owned())
+        );
+        assert!(parse_param("=x").is_err());
+        assert!(parse_param("novalue").is_err());
+    }
+
+    #[test]
+    fn the_secret_does_not_show_in_debug() {
+        let cli = Cli::try_parse_from([
+            "grantline",
+            "--client-secret",
+            "hunter2",
+            "token",
+            "client-credentials",
+        ])
+        .unwrap();
+        assert!(!format!("{cli:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,276 @@
+//! The transport that runs the flows: grantline-ureq or grantline-reqwest, configured from the
+//! connection options (`--ca-cert`, `--proxy`, `--timeout`), behind one blocking interface.
+//!
+//! This is also the example of choosing a transport at run time: both implement the same
+//! `run_with` loop over the same flows, so the rest of the program does not know which one runs.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use grantline::clock::{Clock, ScaledClock, SystemClock};
+use grantline::{Flow, Now, Progress};
+
+use crate::args::TransportKind;
+use crate::error::CliError;
+
+/// The connection options.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Connection {
+    /// PEM files of the only CA certificates to trust.
+    pub(crate) ca_certs: Vec<PathBuf>,
+    /// An HTTP proxy for every request.
+    pub(crate) proxy: Option<String>,
+    /// The time limit of one request.
+    pub(crate) timeout: Option<Duration>,
+    /// Run the clock this many times faster (a testing aid).
+    pub(crate) time_scale: Option<u32>,
+}
+
+/// A configured transport.
+#[derive(Debug)]
+pub(crate) struct Backend {
+    inner: Inner,
+    clock: Box<dyn Clock>,
+}
+
+#[derive(Debug)]
+enum Inner {
+    #[cfg(feature = "ureq")]
+    Ureq(grantline_ureq::Transport),
+    #[cfg(feature = "reqwest")]
+    Reqwest {
+        transport: grantline_reqwest::Transport,
+        runtime: tokio::runtime::Runtime,
+    },
+}
+
+impl Backend {
+    /// The transport `kind`, configured with `connection`.
+    ///
+    /// # Errors
+    ///
+    /// A configuration error for an unreadable or invalid CA file or proxy URL.
+    pub(crate) fn new(kind: TransportKind, connection: &Connection) -> Result<Self, CliError> {
+        let certs = read_certs(&connection.ca_certs)?;
+        let (clock, transport_clock): (Box<dyn Clock>, TransportClock) =
+            match connection.time_scale.filter(|scale| *scale > 1) {
+                Some(scale) => {
+                    let clock = ScaledClock::new(scale);
+                    (Box::new(clock), TransportClock::Scaled(clock))
+                }
+                None => (Box::new(SystemClock), TransportClock::System),
+            };
+        let inner = match kind {
+            #[cfg(feature = "ureq")]
+            TransportKind::Ureq => {
+                Inner::Ureq(ureq_transport(connection, &certs, transport_clock)?)
+            }
+            #[cfg(feature = "reqwest")]
+            TransportKind::Reqwest => {
+                let (transport, runtime) = reqwest_transport(connection, &certs, transport_clock)?;
+                Inner::Reqwest { transport, runtime }
+            }
+        };
+        Ok(Self { inner, clock })
+    }
+
+    /// The time, as the flows see it.
+    pub(crate) fn now(&self) -> Now {
+        self.clock.now()
+    }
+
+    /// How long a wait of `flow_time` really takes.
+    pub(crate) fn real_duration(&self, flow_time: Duration) -> Duration {
+        self.clock.real_duration(flow_time)
+    }
+
+    /// Runs `flow` to its end, telling `observer` what happens.
+    ///
+    /// # Errors
+    ///
+    /// The flow's error, or a network error when the flow gave up after a failed request.
+    pub(crate) fn run<F: Flow>(
+        &self,
+        flow: F,
+        observer: impl FnMut(&F, Progress),
+    ) -> Result<F::Output, CliError> {
+        match &self.inner {
+            #[cfg(feature = "ureq")]
+            Inner::Ureq(transport) => transport
+                .run_with(flow, &grantline_ureq::Cancellation::new(), observer)
+                .map_err(|e| match e {
+                    grantline_ureq::Error::Flow(e) => CliError::Flow(e),
+                    grantline_ureq::Error::Transport(e) => CliError::network(&e),
+                    other => CliError::Interrupted(other.to_string()),
+                }),
+            #[cfg(feature = "reqwest")]
+            Inner::Reqwest { transport, runtime } => runtime
+                .block_on(transport.run_with(flow, observer))
+                .map_err(|e| match e {
+                    grantline_reqwest::Error::Flow(e) => CliError::Flow(e),
+                    grantline_reqwest::Error::Transport(e) => CliError::network(&e),
+                    other => CliError::Internal(other.to_string()),
+                }),
+        }
+    }
+
+    /// Sends one request, for the exchanges that are not flows yet (userinfo).
+    ///
+    /// # Errors
+    ///
+    /// A network error when no answer came.
+    pub(crate) fn execute(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, CliError> {
+        match &self.inner {
+            #[cfg(feature = "ureq")]
+            Inner::Ureq(transport) => transport
+                .execute(request)
+                .map_err(|e| CliError::network(&e)),
+            #[cfg(feature = "reqwest")]
+            Inner::Reqwest { transport, runtime } => runtime
+                .block_on(transport.execute(request))
+                .map_err(|e| CliError::network(&e)),
+        }
+    }
+}
+
+/// The clock handed to the transport: the same as the backend's own.
+#[derive(Debug, Clone, Copy)]
+enum TransportClock {
+    System,
+    Scaled(ScaledClock),
+}
+
+/// The DER bytes of every certificate in the PEM files.
+fn read_certs(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, CliError> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject as _;
+
+    let mut certs = Vec::new();
+    for path in paths {
+        let pem = std::fs::read(path).map_err(|e| {
+            CliError::config(format!("cannot read the CA file {}: {e}", path.display()))
+        })?;
+        let before = certs.len();
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| {
+                CliError::config(format!(
+                    "the CA file {} is not valid PEM: {e}",
+                    path.display()
+                ))
+            })?;
+            certs.push(cert.to_vec());
+        }
+        if certs.len() == before {
+            return Err(CliError::config(format!(
+                "the CA file {} holds no PEM certificate",
+                path.display()
+            )));
+        }
+    }
+    Ok(certs)
+}
+
+#[cfg(feature = "ureq")]
+fn ureq_transport(
+    connection: &Connection,
+    certs: &[Vec<u8>],
+    clock: TransportClock,
+) -> Result<grantline_ureq::Transport, CliError> {
+    use grantline_ureq::ureq;
+    use ureq::tls::{Certificate, RootCerts, TlsConfig};
+
+    let mut config = ureq::Agent::config_builder();
+    if let Some(proxy) = &connection.proxy {
+        let proxy = ureq::Proxy::new(proxy)
+            .map_err(|e| CliError::config(format!("the proxy URL is not usable: {e}")))?;
+        config = config.proxy(Some(proxy));
+    }
+    if let Some(timeout) = connection.timeout {
+        config = config.timeout_global(Some(timeout));
+    }
+    if !certs.is_empty() {
+        let roots: Vec<Certificate<'static>> = certs
+            .iter()
+            .map(|der| Certificate::from_der(der).to_owned())
+            .collect();
+        config = config.tls_config(
+            TlsConfig::builder()
+                .root_certs(RootCerts::new_with_certs(&roots))
+                .build(),
+        );
+    }
+    let transport = grantline_ureq::Transport::with_agent(config.build().new_agent());
+    Ok(match clock {
+        TransportClock::System => transport,
+        TransportClock::Scaled(clock) => transport.clock(clock),
+    })
+}
+
+#[cfg(feature = "reqwest")]
+fn reqwest_transport(
+    connection: &Connection,
+    certs: &[Vec<u8>],
+    clock: TransportClock,
+) -> Result<(grantline_reqwest::Transport, tokio::runtime::Runtime), CliError> {
+    use grantline_reqwest::reqwest;
+
+    let mut builder = reqwest::Client::builder();
+    if let Some(proxy) = &connection.proxy {
+        let proxy = reqwest::Proxy::all(proxy)
+            .map_err(|e| CliError::config(format!("the proxy URL is not usable: {e}")))?;
+        builder = builder.proxy(proxy);
+    }
+    if let Some(timeout) = connection.timeout {
+        builder = builder.timeout(timeout).connect_timeout(timeout);
+    }
+    if !certs.is_empty() {
+        let roots = certs
+            .iter()
+            .map(|der| reqwest::Certificate::from_der(der))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| CliError::config(format!("a CA certificate is not usable: {e}")))?;
+        builder = builder.tls_certs_only(roots);
+    }
+    let transport = grantline_reqwest::Transport::from_builder(builder)
+        .map_err(|e| CliError::config(format!("cannot set up the HTTP client: {e}")))?;
+    let transport = match clock {
+        TransportClock::System => transport,
+        TransportClock::Scaled(clock) => transport.clock(clock),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Internal(format!("cannot start the async runtime: {e}")))?;
+    Ok((transport, runtime))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ca_files_must_hold_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "not a certificate").unwrap();
+        assert!(matches!(read_certs(&[path]), Err(CliError::Config(_))));
+        let path = dir.path().join("two.pem");
+        std::fs::write(
+            &path,
+            "junk\n-----BEGIN CERTIFICATE-----\nAAEC\nAw==\n-----END CERTIFICATE-----\n\
+             -----BEGIN CERTIFICATE-----\nBAU=\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        assert_eq!(
+            read_certs(&[path]).unwrap(),
+            vec![vec![0, 1, 2, 3], vec![4, 5]]
+        );
+        assert!(matches!(
+            read_certs(&[dir.path().join("missing.pem")]),
+            Err(CliError::Config(_))
+        ));
+    }
+}

@@ -1,0 +1,118 @@
+//! `grantline device` and `grantline ciba`: a grant approved somewhere else, then polling.
+//!
+//! Both run grantline's polling flows, which keep the interval, add 5 s for every `slow_down`
+//! (for good), honour `Retry-After`, back off after network failures and stop at the grant's
+//! expiry. This module only shows what happens.
+
+use std::time::Duration;
+
+use grantline::ciba::{BackchannelAuthenticationRequest, UserHint};
+use grantline::device::DeviceAuthorizationRequest;
+
+use super::{Context, scope_or_profile};
+use crate::args::{CibaArgs, DeviceArgs};
+use crate::error::CliError;
+use crate::observe::Observed;
+use crate::progress::{PollProgress, show_device_code};
+use crate::settings::read_value;
+
+/// Runs `device`.
+pub(crate) fn run_device(cx: &Context, args: &DeviceArgs) -> Result<(), CliError> {
+    let backend = cx.settings.backend()?;
+    let client = cx.settings.client(&backend)?;
+    let mut request = DeviceAuthorizationRequest::new();
+    if let Some(scope) = scope_or_profile(cx, &args.scope) {
+        request = request.scope(scope);
+    }
+    for (name, value) in &args.param {
+        request = request.param(name.clone(), value.clone());
+    }
+    let verbose = cx.settings.verbose;
+    let authorization = backend.run(
+        Observed::new(client.device_authorization(request)?, verbose),
+        |_, _| {},
+    )?;
+    show_device_code(&authorization, !args.no_qr);
+
+    let flow = client.device_token(authorization)?;
+    let progress = PollProgress::start("waiting for approval", verbose);
+    let token = backend.run(Observed::new(flow, verbose), |flow, event| {
+        let status = flow.inner().status(backend.now());
+        progress.update(
+            &status,
+            backend.real_duration(status.time_left),
+            event,
+            flow.last_error_code(),
+        );
+    });
+    progress.finish();
+    let token = token?;
+    eprintln!("grantline: approved");
+    cx.finish_with_token(&backend, &token)
+}
+
+/// Runs `ciba`.
+pub(crate) fn run_ciba(cx: &Context, args: &CibaArgs) -> Result<(), CliError> {
+    let backend = cx.settings.backend()?;
+    let client = cx.settings.client(&backend)?;
+    let hint = match (
+        &args.login_hint,
+        &args.login_hint_token,
+        &args.id_token_hint,
+    ) {
+        (Some(hint), _, _) => UserHint::LoginHint(hint.clone()),
+        (None, Some(token), _) => UserHint::LoginHintToken(read_value(token, "login hint token")?),
+        (None, None, Some(token)) => UserHint::IdTokenHint(read_value(token, "ID token hint")?),
+        (None, None, None) => {
+            return Err(CliError::config(
+                "say who to authenticate: --login-hint, --login-hint-token or --id-token-hint",
+            ));
+        }
+    };
+    let mut request = BackchannelAuthenticationRequest::new(hint);
+    if let Some(scope) = scope_or_profile(cx, &args.scope) {
+        request = request.scope(scope);
+    }
+    if let Some(message) = &args.binding_message {
+        request = request.binding_message(message.clone());
+    }
+    if let Some(code) = &args.user_code {
+        request = request.user_code(code.clone());
+    }
+    if let Some(expiry) = args.requested_expiry {
+        request = request.requested_expiry(Duration::from_secs(expiry));
+    }
+    if let Some(acr) = &args.acr_values {
+        request = request.acr_values(acr.clone());
+    }
+    for (name, value) in &args.param {
+        request = request.param(name.clone(), value.clone());
+    }
+    let verbose = cx.settings.verbose;
+    let pending = backend.run(
+        Observed::new(client.backchannel_authentication(request)?, verbose),
+        |_, _| {},
+    )?;
+    match &args.binding_message {
+        Some(message) => eprintln!(
+            "grantline: the server asked the user to approve on their device; check it shows: {message}"
+        ),
+        None => eprintln!("grantline: the server asked the user to approve on their device"),
+    }
+
+    let flow = client.ciba_token(pending)?;
+    let progress = PollProgress::start("waiting for the user to approve", verbose);
+    let token = backend.run(Observed::new(flow, verbose), |flow, event| {
+        let status = flow.inner().status(backend.now());
+        progress.update(
+            &status,
+            backend.real_duration(status.time_left),
+            event,
+            flow.last_error_code(),
+        );
+    });
+    progress.finish();
+    let token = token?;
+    eprintln!("grantline: approved");
+    cx.finish_with_token(&backend, &token)
+}

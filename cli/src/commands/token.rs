@@ -1,0 +1,204 @@
+//! `grantline token`: the token endpoint grants, and a profile's cached token.
+//!
+//! `grantline token --profile NAME` (no grant) prints the profile's cached token while it is
+//! valid for at least [`LEEWAY`] more, and renews it otherwise: with its refresh token when it
+//! has one, else with the profile's grant (`--grant client-credentials` at `profile add`). The
+//! renewed token replaces the cached one, so a script can call it before every request.
+
+use std::io::IsTerminal as _;
+use std::time::Duration;
+
+use grantline::error::ErrorCode;
+use grantline::grant::TokenRequest;
+use grantline::secret::Password;
+use grantline::{Client, TokenResponse};
+
+use super::{Context, scope_or_profile, token_document};
+use crate::args::{GrantCommand, GrantOptions, ProfileGrant, TokenArgs};
+use crate::backend::Backend;
+use crate::error::CliError;
+use crate::observe::Observed;
+use crate::settings::read_value;
+
+/// How long a cached token must still be valid to be handed out: the token manager's
+/// default, so a token is never printed just before it expires.
+pub(crate) const LEEWAY: Duration = Duration::from_secs(30);
+
+/// Runs `token`.
+pub(crate) fn run(cx: &Context, args: TokenArgs) -> Result<(), CliError> {
+    let Some(grant) = args.grant else {
+        return cached(cx);
+    };
+    let backend = cx.settings.backend()?;
+    let client = cx.settings.client(&backend)?;
+    let request = match grant {
+        GrantCommand::ClientCredentials(options) => {
+            with_options(cx, TokenRequest::client_credentials(), &options)
+        }
+        GrantCommand::Refresh(args) => {
+            let refresh_token = match &args.refresh_token {
+                Some(raw) => read_value(raw, "refresh token")?,
+                None => profile_refresh_token(cx)?,
+            };
+            with_options(
+                cx,
+                TokenRequest::refresh_token(refresh_token),
+                &args.options,
+            )
+        }
+        GrantCommand::Password(args) => {
+            let password = match args.password {
+                Some(password) => password,
+                None => prompt_password()?,
+            };
+            with_options(
+                cx,
+                TokenRequest::password(args.username, password),
+                &args.options,
+            )
+        }
+        GrantCommand::Exchange(args) => {
+            let subject = read_value(&args.subject_token, "subject token")?;
+            let mut request =
+                TokenRequest::token_exchange(subject, args.subject_token_type.as_str());
+            if let (Some(actor), Some(actor_type)) = (&args.actor_token, &args.actor_token_type) {
+                request =
+                    request.actor_token(read_value(actor, "actor token")?, actor_type.as_str());
+            }
+            if let Some(requested) = &args.requested_token_type {
+                request = request.requested_token_type(requested.as_str());
+            }
+            with_options(cx, request, &args.options)
+        }
+        GrantCommand::JwtBearer(args) => {
+            let assertion = read_value(&args.assertion, "assertion")?;
+            with_options(cx, TokenRequest::jwt_bearer(assertion), &args.options)
+        }
+    };
+    let token = request_token(cx, &backend, &client, request)?;
+    cx.finish_with_token(&backend, &token)
+}
+
+/// Sends one token request.
+pub(crate) fn request_token(
+    cx: &Context,
+    backend: &Backend,
+    client: &Client,
+    request: TokenRequest,
+) -> Result<TokenResponse, CliError> {
+    let flow = client.request_token(request)?;
+    backend.run(Observed::new(flow, cx.settings.verbose), |_, _| {})
+}
+
+/// Adds scope, resources, audiences and extra parameters: the command line's, else the
+/// profile's defaults.
+fn with_options(cx: &Context, mut request: TokenRequest, options: &GrantOptions) -> TokenRequest {
+    let saved = cx.settings.saved();
+    if let Some(scope) = scope_or_profile(cx, &options.scope) {
+        request = request.scope(scope);
+    }
+    let resources = if options.resource.is_empty() {
+        saved.map(|p| p.resource.clone()).unwrap_or_default()
+    } else {
+        options.resource.clone()
+    };
+    for resource in resources {
+        request = request.resource(resource);
+    }
+    let audiences = if options.audience.is_empty() {
+        saved.map(|p| p.audience.clone()).unwrap_or_default()
+    } else {
+        options.audience.clone()
+    };
+    for audience in audiences {
+        request = request.audience(audience);
+    }
+    for (name, value) in &options.param {
+        request = request.param(name.clone(), value.clone());
+    }
+    request
+}
+
+/// The profile's cached refresh token, for `token refresh` without an argument.
+fn profile_refresh_token(cx: &Context) -> Result<String, CliError> {
+    let name = cx.settings.profile_name().ok_or_else(|| {
+        CliError::config("no refresh token: pass it (or `-` to read stdin), or use --profile NAME")
+    })?;
+    cx.config()?
+        .cached_token(name)
+        .and_then(|t| t.refresh_token().map(|r| r.secret().to_owned()))
+        .ok_or_else(|| CliError::config(format!("profile `{name}` has no cached refresh token")))
+}
+
+/// Asks for the password on the terminal, without echo.
+fn prompt_password() -> Result<Password, CliError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::config(
+            "no password: pass --password or set GRANTLINE_PASSWORD",
+        ));
+    }
+    rpassword::prompt_password("Password: ")
+        .map(Password::new)
+        .map_err(|e| CliError::config(format!("cannot read the password: {e}")))
+}
+
+/// `token --profile NAME`: the cached token, or a renewed one.
+fn cached(cx: &Context) -> Result<(), CliError> {
+    let (name, profile) = cx.settings.profile.as_ref().ok_or_else(|| {
+        CliError::config(
+            "`grantline token` needs a grant (e.g. `token client-credentials`) or --profile NAME for the cached token",
+        )
+    })?;
+    let config = cx.config()?;
+    let backend = cx.settings.backend()?;
+    let cached = config.cached_token(name);
+    if let Some(token) = &cached {
+        if !token.is_expired(backend.now().wall(), LEEWAY) {
+            return cx
+                .output
+                .print(&token_document(token, backend.now().wall()));
+        }
+    }
+
+    let client = cx.settings.client(&backend)?;
+    if let Some(refresh_token) = cached.as_ref().and_then(TokenResponse::refresh_token) {
+        let request = TokenRequest::refresh_token(refresh_token.clone());
+        match request_token(cx, &backend, &client, request) {
+            Ok(token) => {
+                // A server that does not rotate refresh tokens sends none back: keep ours.
+                let token = if token.refresh_token().is_none() {
+                    token.with_refresh_token(Some(refresh_token.clone()))
+                } else {
+                    token
+                };
+                return cx.finish_with_token(&backend, &token);
+            }
+            Err(CliError::Flow(e))
+                if e.oauth_code() == Some(&ErrorCode::InvalidGrant) && profile.grant.is_some() =>
+            {
+                eprintln!(
+                    "grantline: the refresh token was refused (invalid_grant); running the profile's grant"
+                );
+            }
+            Err(e) => return Err(e),
+        }
+    }
+
+    match profile.grant {
+        Some(ProfileGrant::ClientCredentials) => {
+            let request = with_options(
+                cx,
+                TokenRequest::client_credentials(),
+                &GrantOptions::default(),
+            );
+            let token = request_token(cx, &backend, &client, request)?;
+            cx.finish_with_token(&backend, &token)
+        }
+        None if cached.is_some() => Err(CliError::Expired(format!(
+            "the token of profile `{name}` expired and it has no refresh token: sign in again with `grantline authorize --profile {name}` (or `device`), or give the profile a grant (`profile add {name} --grant client-credentials --force ...`)"
+        ))),
+        None => Err(CliError::config(format!(
+            "profile `{name}` has no token yet: get one with `grantline authorize --profile {name}` (or `device`, or `token client-credentials --profile {name}`)"
+        ))),
+    }
+}

@@ -1,0 +1,319 @@
+//! Profiles and the token cache, in the user's configuration directory.
+//!
+//! - The directory: `$GRANTLINE_CONFIG_DIR` when set (tests use it, so they never touch the
+//!   real configuration), else the platform's configuration directory plus `grantline`
+//!   (`~/.config/grantline` on Linux, `~/Library/Application Support/grantline` on macOS,
+//!   `%APPDATA%\grantline` on Windows).
+//! - `profiles.json`: every profile's settings, never a secret.
+//! - `secrets.json`: client secrets that are not in the OS keyring (see [`crate::secrets`]).
+//! - `tokens/NAME.json`: the last token of each profile, as grantline's `TokenResponse`
+//!   serializes it (with `expires_at` in unix seconds).
+//!
+//! The directory is created readable by the user only (0700) and every file is written
+//! readable by the user only (0600), through a temporary file and a rename, so a reader never
+//! sees half a file.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use grantline::TokenResponse;
+use serde::{Deserialize, Serialize};
+
+use crate::args::{AuthMethod, ProfileGrant, TransportKind};
+use crate::error::CliError;
+use crate::secrets::SecretLocation;
+
+/// The environment variable that moves the configuration directory.
+pub(crate) const CONFIG_DIR_ENV: &str = "GRANTLINE_CONFIG_DIR";
+
+/// A saved set of server, client and connection settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct Profile {
+    /// The issuer, for discovery.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) issuer: Option<String>,
+    /// Endpoints given explicitly, by option name (`token`, `authorization`, ...).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) endpoints: BTreeMap<String, String>,
+    /// The client identifier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) client_id: Option<String>,
+    /// How the client authenticates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) auth_method: Option<AuthMethod>,
+    /// Where the client secret is, if the profile has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) client_secret: Option<SecretLocation>,
+    /// The transport.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) transport: Option<TransportKind>,
+    /// CA files to trust.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) ca_cert: Vec<PathBuf>,
+    /// The HTTP proxy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) proxy: Option<String>,
+    /// Request timeout in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) timeout: Option<u64>,
+    /// Plain http to hosts that are not loopback allowed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) insecure_http: bool,
+    /// The grant `token --profile` renews with when there is no refresh token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) grant: Option<ProfileGrant>,
+    /// Default scope.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) scope: Vec<String>,
+    /// Default resource indicators.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) resource: Vec<String>,
+    /// Default audiences.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) audience: Vec<String>,
+    /// Default redirect URI for `authorize`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) redirect_uri: Option<String>,
+}
+
+/// The contents of `profiles.json`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Profiles {
+    /// Profiles by name.
+    #[serde(default)]
+    pub(crate) profiles: BTreeMap<String, Profile>,
+}
+
+/// The configuration directory.
+#[derive(Debug, Clone)]
+pub(crate) struct ConfigDir {
+    path: PathBuf,
+}
+
+impl ConfigDir {
+    /// `$GRANTLINE_CONFIG_DIR`, else the platform's configuration directory plus `grantline`.
+    ///
+    /// # Errors
+    ///
+    /// A configuration error when the platform has no configuration directory.
+    pub(crate) fn locate() -> Result<Self, CliError> {
+        if let Some(dir) = std::env::var_os(CONFIG_DIR_ENV).filter(|d| !d.is_empty()) {
+            return Ok(Self {
+                path: PathBuf::from(dir),
+            });
+        }
+        let base = dirs::config_dir().ok_or_else(|| {
+            CliError::config(format!(
+                "no configuration directory on this system: set {CONFIG_DIR_ENV}"
+            ))
+        })?;
+        Ok(Self {
+            path: base.join("grantline"),
+        })
+    }
+
+    /// A configuration directory at `path` (tests).
+    #[cfg(test)]
+    pub(crate) fn locate_in(path: &Path) -> Self {
+        Self {
+            path: path.to_owned(),
+        }
+    }
+
+    /// The directory itself.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Every profile (none when the file does not exist yet).
+    ///
+    /// # Errors
+    ///
+    /// A configuration error when the file cannot be read or parsed.
+    pub(crate) fn profiles(&self) -> Result<Profiles, CliError> {
+        match read_json(&self.path.join("profiles.json"))? {
+            Some(profiles) => Ok(profiles),
+            None => Ok(Profiles::default()),
+        }
+    }
+
+    /// One profile.
+    ///
+    /// # Errors
+    ///
+    /// A configuration error when it does not exist.
+    pub(crate) fn profile(&self, name: &str) -> Result<Profile, CliError> {
+        self.profiles()?.profiles.remove(name).ok_or_else(|| {
+            CliError::config(format!(
+                "no profile named `{name}` in {}: create it with `grantline profile add {name} ...`",
+                self.path.display()
+            ))
+        })
+    }
+
+    /// Replaces `profiles.json`.
+    ///
+    /// # Errors
+    ///
+    /// A configuration error when it cannot be written.
+    pub(crate) fn save_profiles(&self, profiles: &Profiles) -> Result<(), CliError> {
+        write_json(&self.path, "profiles.json", profiles)
+    }
+
+    /// The profile's cached token, if there is one and it can be read.
+    pub(crate) fn cached_token(&self, name: &str) -> Option<TokenResponse> {
+        read_json(&self.tokens_dir().join(format!("{name}.json")))
+            .ok()
+            .flatten()
+    }
+
+    /// Caches the profile's token.
+    ///
+    /// # Errors
+    ///
+    /// A configuration error when it cannot be written.
+    pub(crate) fn save_token(&self, name: &str, token: &TokenResponse) -> Result<(), CliError> {
+        write_json(&self.tokens_dir(), &format!("{name}.json"), token)
+    }
+
+    /// Forgets the profile's cached token.
+    pub(crate) fn remove_token(&self, name: &str) {
+        let _ = std::fs::remove_file(self.tokens_dir().join(format!("{name}.json")));
+    }
+
+    fn tokens_dir(&self) -> PathBuf {
+        self.path.join("tokens")
+    }
+}
+
+/// Profile names are file names and keyring entry names: keep them plain.
+///
+/// # Errors
+///
+/// A configuration error for an empty, long or odd name.
+pub(crate) fn check_profile_name(name: &str) -> Result<(), CliError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::config(format!(
+            "`{}` is not a usable profile name: use up to 64 letters, digits, `.`, `_` and `-`",
+            crate::error::one_line(name)
+        )))
+    }
+}
+
+/// Reads a JSON file; `None` when it does not exist.
+pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, CliError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(CliError::config(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| CliError::config(format!("{} is not valid: {e}", path.display())))
+}
+
+/// Writes `value` as `dir/name`, readable by the user only, atomically.
+pub(crate) fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), CliError> {
+    let fail = |e: std::io::Error| {
+        CliError::config(format!("cannot write {}: {e}", dir.join(name).display()))
+    };
+    create_private_dir(dir).map_err(fail)?;
+    let mut bytes = serde_json::to_vec_pretty(value)
+        .map_err(|e| CliError::Internal(format!("cannot serialize {name}: {e}")))?;
+    bytes.push(b'\n');
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = private_file(&temp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&temp, dir.join(name))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result.map_err(fail)
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked() {
+        for good in ["work", "a.b_c-1", "X"] {
+            assert!(check_profile_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", ".hidden", "a/b", "../x", "a b", &"x".repeat(65)] {
+            assert!(check_profile_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn files_are_private_and_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ConfigDir {
+            path: dir.path().join("nested"),
+        };
+        assert!(config.profiles().unwrap().profiles.is_empty());
+        let mut profiles = Profiles::default();
+        profiles.profiles.insert(
+            "work".to_owned(),
+            Profile {
+                issuer: Some("https://as.example".to_owned()),
+                client_id: Some("svc".to_owned()),
+                ..Profile::default()
+            },
+        );
+        config.save_profiles(&profiles).unwrap();
+        assert_eq!(
+            config.profile("work").unwrap().client_id.as_deref(),
+            Some("svc")
+        );
+        assert!(matches!(config.profile("other"), Err(CliError::Config(_))));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&config.path.join("profiles.json")), 0o600);
+            assert_eq!(mode(&config.path), 0o700);
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! Reading a JWT for display: its header and claims, base64url-decoded, **never verified**.
+//!
+//! This is what `grantline decode` prints and what `--verbose` shows under each token it masks.
+//! Nothing here decides anything: a decoded token is shown to a person, never trusted.
+
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use serde_json::{Map, Value, json};
+
+/// The parts of a compact JWS or JWE, decoded for display.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Decoded {
+    /// The protected header (JSON).
+    pub(crate) header: Value,
+    /// The claims: JSON when the payload is JSON, else the payload as text; `None` for a JWE,
+    /// whose payload is encrypted.
+    pub(crate) claims: Option<Value>,
+    /// Whether the token is a JWE (five parts).
+    pub(crate) encrypted: bool,
+}
+
+/// Decodes `token` for display, or says why it is not a JWT.
+///
+/// # Errors
+///
+/// A message for a token that is not three (JWS) or five (JWE) base64url parts with a JSON
+/// header.
+pub(crate) fn decode(token: &str) -> Result<Decoded, String> {
+    let token = token.trim();
+    let parts: Vec<&str> = token.split('.').collect();
+    let encrypted = match parts.len() {
+        3 => false,
+        5 => true,
+        n => {
+            return Err(format!(
+                "not a JWT: it has {n} dot-separated parts, not 3 (JWS) or 5 (JWE)"
+            ));
+        }
+    };
+    let b64 = |part: &str, what: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part.trim_end_matches('='))
+            .map_err(|_| format!("not a JWT: the {what} is not base64url"))
+    };
+    let header_bytes = b64(parts.first().copied().unwrap_or_default(), "header")?;
+    let header: Value = serde_json::from_slice(&header_bytes)
+        .map_err(|_| "not a JWT: the header is not JSON".to_owned())?;
+    if !header.is_object() {
+        return Err("not a JWT: the header is not a JSON object".to_owned());
+    }
+    let claims = if encrypted {
+        None
+    } else {
+        let payload = b64(parts.get(1).copied().unwrap_or_default(), "payload")?;
+        Some(match serde_json::from_slice::<Value>(&payload) {
+            Ok(value) => value,
+            Err(_) => Value::String(String::from_utf8_lossy(&payload).into_owned()),
+        })
+    };
+    Ok(Decoded {
+        header,
+        claims,
+        encrypted,
+    })
+}
+
+/// Whether `text` looks like a compact JWS (three base64url parts, a JSON header): the test
+/// `--verbose` uses before decoding a token it masked.
+pub(crate) fn looks_like_jwt(text: &str) -> bool {
+    text.starts_with("ey") && decode(text).is_ok()
+}
+
+impl Decoded {
+    /// The document `grantline decode` prints: header, claims, readable times, and a reminder
+    /// that nothing was verified.
+    pub(crate) fn to_document(&self, now: SystemTime) -> Value {
+        let mut doc = Map::new();
+        doc.insert("header".to_owned(), self.header.clone());
+        if let Some(claims) = &self.claims {
+            doc.insert("claims".to_owned(), claims.clone());
+            let times = readable_times(claims, now);
+            if !times.is_empty() {
+                doc.insert("times".to_owned(), Value::Object(times));
+            }
+        }
+        doc.insert(
+            "signature".to_owned(),
+            json!(if self.encrypted {
+                "encrypted (JWE): the payload cannot be shown"
+            } else {
+                "not verified"
+            }),
+        );
+        Value::Object(doc)
+    }
+}
+
+/// `exp`, `iat`, `nbf` and `auth_time` as UTC dates, with how far they are from `now`.
+fn readable_times(claims: &Value, now: SystemTime) -> Map<String, Value> {
+    let mut out = Map::new();
+    for name in ["exp", "iat", "nbf", "auth_time"] {
+        let Some(secs) = claims.get(name).and_then(Value::as_u64) else {
+            continue;
+        };
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+        let relative = match at.duration_since(now) {
+            Ok(ahead) => format!("in {}", human_duration(ahead)),
+            Err(e) => format!("{} ago", human_duration(e.duration())),
+        };
+        out.insert(
+            name.to_owned(),
+            Value::String(format!("{} ({relative})", utc_date(secs))),
+        );
+    }
+    out
+}
+
+/// `2024-05-01T12:00:00Z` for unix seconds.
+pub(crate) fn utc_date(secs: u64) -> String {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// `1h 2m 3s`, `4m 5s`, `6s`.
+pub(crate) fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m {s}s"),
+        _ => format!("{h}h {m}m {s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(json: &str) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+
+    #[test]
+    fn a_jws_is_decoded() {
+        let token = format!(
+            "{}.{}.c2ln",
+            b64(r#"{"alg":"RS256","kid":"k1"}"#),
+            b64(r#"{"sub":"alice","exp":1700000000}"#)
+        );
+        assert!(looks_like_jwt(&token));
+        let decoded = decode(&token).unwrap();
+        assert_eq!(decoded.header["kid"], "k1");
+        assert_eq!(decoded.claims.as_ref().unwrap()["sub"], "alice");
+        let doc = decoded.to_document(SystemTime::UNIX_EPOCH + Duration::from_secs(1_699_999_000));
+        assert_eq!(doc["signature"], "not verified");
+        assert_eq!(doc["times"]["exp"], "2023-11-14T22:13:20Z (in 16m 40s)");
+    }
+
+    #[test]
+    fn a_jwe_shows_its_header_only() {
+        let token = format!("{}.a.b.c.d", b64(r#"{"alg":"RSA-OAEP","enc":"A256GCM"}"#));
+        let decoded = decode(&token).unwrap();
+        assert!(decoded.encrypted && decoded.claims.is_none());
+    }
+
+    #[test]
+    fn what_is_not_a_jwt_is_refused() {
+        for bad in [
+            "",
+            "abc",
+            "a.b",
+            "!!.e30.x",
+            &format!("{}.e30.x", b64("[1]")),
+        ] {
+            assert!(decode(bad).is_err(), "{bad}");
+            assert!(!looks_like_jwt(bad));
+        }
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(utc_date(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_date(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(human_duration(Duration::from_secs(3723)), "1h 2m 3s");
+    }
+}

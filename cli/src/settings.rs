@@ -1,0 +1,443 @@
+//! The effective settings of one run: the command line over the profile, and the grantline
+//! [`Client`] they describe.
+
+use std::io::{BufRead as _, IsTerminal as _};
+use std::path::Path;
+use std::time::Duration;
+
+use grantline::Client;
+use grantline::discovery::{DiscoveryFlow, ServerMetadata};
+use grantline::error::EndpointKind;
+use grantline::secret::ClientSecret;
+
+use crate::args::{AuthMethod, GlobalArgs, TransportKind};
+use crate::backend::{Backend, Connection};
+use crate::config::{ConfigDir, Profile};
+use crate::error::CliError;
+use crate::observe::Observed;
+use crate::secrets;
+
+/// Every endpoint option: its name in a profile, its kind, and the command-line value.
+fn endpoint_options(args: &GlobalArgs) -> [(&'static str, EndpointKind, Option<&String>); 8] {
+    [
+        ("token", EndpointKind::Token, args.token_endpoint.as_ref()),
+        (
+            "authorization",
+            EndpointKind::Authorization,
+            args.authorization_endpoint.as_ref(),
+        ),
+        (
+            "device_authorization",
+            EndpointKind::DeviceAuthorization,
+            args.device_authorization_endpoint.as_ref(),
+        ),
+        (
+            "par",
+            EndpointKind::PushedAuthorization,
+            args.par_endpoint.as_ref(),
+        ),
+        (
+            "backchannel_authentication",
+            EndpointKind::BackchannelAuthentication,
+            args.backchannel_authentication_endpoint.as_ref(),
+        ),
+        (
+            "revocation",
+            EndpointKind::Revocation,
+            args.revocation_endpoint.as_ref(),
+        ),
+        (
+            "introspection",
+            EndpointKind::Introspection,
+            args.introspection_endpoint.as_ref(),
+        ),
+        (
+            "userinfo",
+            EndpointKind::Userinfo,
+            args.userinfo_endpoint.as_ref(),
+        ),
+    ]
+}
+
+/// The settings of this run.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    /// The issuer to discover, if any.
+    pub(crate) issuer: Option<String>,
+    /// Explicit endpoints (they win over discovered ones).
+    pub(crate) endpoints: Vec<(EndpointKind, String)>,
+    /// The client identifier.
+    pub(crate) client_id: Option<String>,
+    /// The client secret.
+    pub(crate) client_secret: Option<ClientSecret>,
+    /// The authentication method, if chosen.
+    pub(crate) auth_method: Option<AuthMethod>,
+    /// The transport.
+    pub(crate) transport: TransportKind,
+    /// The connection options.
+    pub(crate) connection: Connection,
+    /// Plain http allowed to hosts that are not loopback.
+    pub(crate) insecure_http: bool,
+    /// `--verbose`.
+    pub(crate) verbose: bool,
+    /// The profile in use, with its saved settings.
+    pub(crate) profile: Option<(String, Profile)>,
+}
+
+impl Settings {
+    /// The command line over the profile (if `--profile` was given).
+    ///
+    /// # Errors
+    ///
+    /// A configuration error for an unknown profile or an unreadable secret.
+    pub(crate) fn resolve(args: &GlobalArgs, config: Option<&ConfigDir>) -> Result<Self, CliError> {
+        let profile = match (&args.profile, config) {
+            (Some(name), Some(config)) => Some((name.clone(), config.profile(name)?)),
+            _ => None,
+        };
+        let saved = profile.as_ref().map(|(_, p)| p);
+
+        let mut endpoints = Vec::new();
+        for (name, kind, given) in endpoint_options(args) {
+            let value = given
+                .cloned()
+                .or_else(|| saved.and_then(|p| p.endpoints.get(name).cloned()));
+            if let Some(url) = value {
+                endpoints.push((kind, url));
+            }
+        }
+
+        let client_secret = match (&args.client_secret, &args.client_secret_file) {
+            (Some(secret), _) => Some(secret.clone()),
+            (None, Some(path)) => Some(read_secret_file(path)?),
+            (None, None) => match (&profile, config) {
+                (Some((name, p)), Some(config)) => match p.client_secret {
+                    Some(location) => Some(secrets::load(config, name, location)?),
+                    None => None,
+                },
+                _ => None,
+            },
+        };
+
+        let timeout = args.timeout.or_else(|| saved.and_then(|p| p.timeout));
+        let ca_certs = if args.ca_cert.is_empty() {
+            saved.map(|p| p.ca_cert.clone()).unwrap_or_default()
+        } else {
+            args.ca_cert.clone()
+        };
+        Ok(Self {
+            issuer: args
+                .issuer
+                .clone()
+                .or_else(|| saved.and_then(|p| p.issuer.clone())),
+            endpoints,
+            client_id: args
+                .client_id
+                .clone()
+                .or_else(|| saved.and_then(|p| p.client_id.clone())),
+            client_secret,
+            auth_method: args
+                .auth_method
+                .or_else(|| saved.and_then(|p| p.auth_method)),
+            transport: args
+                .transport
+                .or_else(|| saved.and_then(|p| p.transport))
+                .unwrap_or_else(TransportKind::default_kind),
+            connection: Connection {
+                ca_certs,
+                proxy: args
+                    .proxy
+                    .clone()
+                    .or_else(|| saved.and_then(|p| p.proxy.clone())),
+                timeout: timeout.map(Duration::from_secs),
+                time_scale: args.time_scale,
+            },
+            insecure_http: args.insecure_http || saved.is_some_and(|p| p.insecure_http),
+            verbose: args.verbose,
+            profile,
+        })
+    }
+
+    /// The settings to save as a profile: what the command line gave.
+    pub(crate) fn profile_from_args(args: &GlobalArgs) -> Profile {
+        let mut endpoints = std::collections::BTreeMap::new();
+        for (name, _, given) in endpoint_options(args) {
+            if let Some(url) = given {
+                endpoints.insert(name.to_owned(), url.clone());
+            }
+        }
+        Profile {
+            issuer: args.issuer.clone(),
+            endpoints,
+            client_id: args.client_id.clone(),
+            auth_method: args.auth_method,
+            client_secret: None,
+            transport: args.transport,
+            ca_cert: args.ca_cert.clone(),
+            proxy: args.proxy.clone(),
+            timeout: args.timeout,
+            insecure_http: args.insecure_http,
+            ..Profile::default()
+        }
+    }
+
+    /// The profile's name, if one is in use.
+    pub(crate) fn profile_name(&self) -> Option<&str> {
+        self.profile.as_ref().map(|(name, _)| name.as_str())
+    }
+
+    /// The profile's saved settings, if one is in use.
+    pub(crate) fn saved(&self) -> Option<&Profile> {
+        self.profile.as_ref().map(|(_, p)| p)
+    }
+
+    /// The configured transport.
+    ///
+    /// # Errors
+    ///
+    /// A configuration error for an unusable CA file or proxy.
+    pub(crate) fn backend(&self) -> Result<Backend, CliError> {
+        Backend::new(self.transport, &self.connection)
+    }
+
+    /// Fetches and checks the issuer's metadata: OpenID Connect discovery first, RFC 8414 when
+    /// the server has no OpenID configuration (a 404). Returns the metadata and the document as
+    /// the server sent it.
+    ///
+    /// # Errors
+    ///
+    /// A configuration error without `--issuer`, and the discovery flow's errors.
+    pub(crate) fn discover(
+        &self,
+        backend: &Backend,
+    ) -> Result<(ServerMetadata, serde_json::Value), CliError> {
+        let issuer = self.issuer.as_deref().ok_or_else(|| {
+            CliError::config("no issuer: pass --issuer URL (or use a profile that has one)")
+        })?;
+        let openid = self.run_discovery(backend, DiscoveryFlow::openid(issuer)?);
+        match openid {
+            Err(CliError::Flow(grantline::Error::UnexpectedResponse(e)))
+                if e.status == http::StatusCode::NOT_FOUND =>
+            {
+                self.run_discovery(backend, DiscoveryFlow::oauth(issuer)?)
+            }
+            other => other,
+        }
+    }
+
+    fn run_discovery(
+        &self,
+        backend: &Backend,
+        flow: DiscoveryFlow,
+    ) -> Result<(ServerMetadata, serde_json::Value), CliError> {
+        let flow = if self.insecure_http {
+            flow.allow_insecure_http()
+        } else {
+            flow
+        };
+        let mut document = serde_json::Value::Null;
+        let metadata = backend.run(Observed::new(flow, self.verbose), |flow, _| {
+            if let Some(body) = flow.last_body() {
+                document = serde_json::from_slice(body).unwrap_or_default();
+            }
+        })?;
+        Ok((metadata, document))
+    }
+
+    /// The grantline client these settings describe (discovering the issuer's metadata first
+    /// when there is one).
+    ///
+    /// # Errors
+    ///
+    /// A configuration error without a client id, for a secret with `--auth-method none` or
+    /// a missing secret with `basic`/`post`; discovery's errors; the builder's (an `http`
+    /// endpoint without `--insecure-http`).
+    pub(crate) fn client(&self, backend: &Backend) -> Result<Client, CliError> {
+        let client_id = self.client_id.clone().ok_or_else(|| {
+            CliError::config(
+                "no client id: pass --client-id (or GRANTLINE_CLIENT_ID, or use a profile)",
+            )
+        })?;
+        let (mut builder, metadata) = match &self.issuer {
+            Some(_) => {
+                let (metadata, _) = self.discover(backend)?;
+                (Client::from_metadata(client_id, &metadata), Some(metadata))
+            }
+            None => (Client::builder(client_id), None),
+        };
+        for (kind, url) in &self.endpoints {
+            builder = builder.endpoint(*kind, url.clone());
+        }
+        if self.insecure_http {
+            builder = builder.allow_insecure_http();
+        }
+        let method = match (self.auth_method, &self.client_secret) {
+            (Some(method), _) => method,
+            (None, None) => AuthMethod::None,
+            // client_secret_basic is the default (RFC 6749 §2.3.1), unless the server says it
+            // only takes client_secret_post.
+            (None, Some(_)) => match &metadata {
+                Some(m)
+                    if !m.token_endpoint_auth_methods_supported.is_empty()
+                        && !m
+                            .token_endpoint_auth_methods_supported
+                            .iter()
+                            .any(|x| x == "client_secret_basic")
+                        && m.token_endpoint_auth_methods_supported
+                            .iter()
+                            .any(|x| x == "client_secret_post") =>
+                {
+                    AuthMethod::Post
+                }
+                _ => AuthMethod::Basic,
+            },
+        };
+        builder = match (method, &self.client_secret) {
+            (AuthMethod::Basic, Some(secret)) => builder.client_secret_basic(secret.clone()),
+            (AuthMethod::Post, Some(secret)) => builder.client_secret_post(secret.clone()),
+            (AuthMethod::None, None) => builder,
+            (AuthMethod::None, Some(_)) => {
+                return Err(CliError::config(
+                    "a client secret was given with --auth-method none: drop one of them",
+                ));
+            }
+            (AuthMethod::Basic | AuthMethod::Post, None) => {
+                return Err(CliError::config(
+                    "this authentication method needs a client secret: pass --client-secret-file PATH or set GRANTLINE_CLIENT_SECRET",
+                ));
+            }
+        };
+        Ok(builder.build()?)
+    }
+}
+
+/// The first line of a secret file (`-` reads stdin).
+fn read_secret_file(path: &Path) -> Result<ClientSecret, CliError> {
+    let text = if path == Path::new("-") {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+            CliError::config(format!("cannot read the client secret from stdin: {e}"))
+        })?;
+        line
+    } else {
+        std::fs::read_to_string(path).map_err(|e| {
+            CliError::config(format!(
+                "cannot read the client secret file {}: {e}",
+                path.display()
+            ))
+        })?
+    };
+    let secret = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('\r');
+    if secret.is_empty() {
+        return Err(CliError::config(format!(
+            "the client secret file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(ClientSecret::new(secret))
+}
+
+/// A token-like argument: the value itself, `-` for the first line of stdin, or `@PATH` for a
+/// file's contents (trimmed).
+///
+/// # Errors
+///
+/// A configuration error when stdin or the file cannot be read, or the value is empty.
+pub(crate) fn read_value(raw: &str, what: &str) -> Result<String, CliError> {
+    let value = if raw == "-" {
+        if std::io::stdin().is_terminal() {
+            eprintln!("grantline: paste the {what} and press Enter:");
+        }
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| CliError::config(format!("cannot read the {what} from stdin: {e}")))?;
+        line.trim().to_owned()
+    } else if let Some(path) = raw.strip_prefix('@') {
+        std::fs::read_to_string(path)
+            .map_err(|e| CliError::config(format!("cannot read the {what} from {path}: {e}")))?
+            .trim()
+            .to_owned()
+    } else {
+        raw.to_owned()
+    };
+    if value.is_empty() {
+        return Err(CliError::config(format!("the {what} is empty")));
+    }
+    Ok(value)
+}
+
+/// Joins repeated `--scope` values into one space-separated scope.
+pub(crate) fn join_scope(scopes: &[String]) -> Option<String> {
+    let joined = scopes
+        .iter()
+        .flat_map(|s| s.split_whitespace())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!joined.is_empty()).then_some(joined)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_are_joined() {
+        assert_eq!(
+            join_scope(&["openid profile".to_owned(), "email".to_owned()]).as_deref(),
+            Some("openid profile email")
+        );
+        assert_eq!(join_scope(&[]), None);
+    }
+
+    #[test]
+    fn values_come_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t");
+        std::fs::write(&path, "  tok\n").unwrap();
+        assert_eq!(
+            read_value(&format!("@{}", path.display()), "token").unwrap(),
+            "tok"
+        );
+        assert_eq!(read_value("plain", "token").unwrap(), "plain");
+        assert!(read_value("", "token").is_err());
+        std::fs::write(&path, "first\nsecond\n").unwrap();
+        assert_eq!(read_secret_file(&path).unwrap().secret(), "first");
+    }
+
+    #[test]
+    fn the_command_line_wins_over_the_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ConfigDir::locate_in(dir.path());
+        let mut profiles = crate::config::Profiles::default();
+        profiles.profiles.insert(
+            "p".to_owned(),
+            Profile {
+                issuer: Some("https://saved.example".to_owned()),
+                client_id: Some("saved".to_owned()),
+                endpoints: [("token".to_owned(), "https://saved.example/t".to_owned())].into(),
+                timeout: Some(7),
+                ..Profile::default()
+            },
+        );
+        config.save_profiles(&profiles).unwrap();
+        let args = GlobalArgs {
+            client_id: Some("given".to_owned()),
+            profile: Some("p".to_owned()),
+            ..GlobalArgs::default()
+        };
+        let settings = Settings::resolve(&args, Some(&config)).unwrap();
+        assert_eq!(settings.client_id.as_deref(), Some("given"));
+        assert_eq!(settings.issuer.as_deref(), Some("https://saved.example"));
+        assert_eq!(settings.connection.timeout, Some(Duration::from_secs(7)));
+        assert_eq!(
+            settings.endpoints,
+            vec![(EndpointKind::Token, "https://saved.example/t".to_owned())]
+        );
+    }
+}
