@@ -795,3 +795,18 @@ fn logout_urls_keep_the_endpoint_query_and_refuse_reserved_extras() {
     let shown = format!("{request:?}");
     assert!(!shown.contains("secret.id.token") && !shown.contains("st4te"));
 }
+
+#[test]
+fn flows_and_keys_can_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send::<grantline::oidc::IdTokenVerification<'static>>();
+    send::<UserinfoFlow>();
+    send::<grantline::oidc::JwksFetch>();
+    send_sync::<JwksCache>();
+    send_sync::<IdTokenValidator>();
+    send_sync::<SigningKey>();
+    send_sync::<JwkSet>();
+    send_sync::<grantline::client_auth::PrivateKeyJwt>();
+    send_sync::<grantline::client_auth::ClientSecretJwt>();
+}
