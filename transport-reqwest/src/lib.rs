@@ -82,9 +82,17 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+mod api_client;
+mod auth;
 mod error;
+#[cfg(feature = "reqwest-middleware")]
+mod middleware;
 
+pub use api_client::{ApiClient, ApiError, ApiRequest, StatusError};
+pub use auth::{Auth, AuthClient, AuthClientError, AuthError};
 pub use error::{Error, TransportError, TransportErrorKind};
+#[cfg(feature = "reqwest-middleware")]
+pub use middleware::AuthMiddleware;
 pub use grantline;
 pub use http;
 pub use reqwest;

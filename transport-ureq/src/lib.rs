@@ -74,10 +74,14 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+mod api_client;
+mod auth;
 mod cancel;
 mod error;
 mod transport;
 
+pub use api_client::{ApiClient, ApiError, ApiRequest, StatusError};
+pub use auth::{Auth, AuthError, AuthMiddleware};
 pub use cancel::Cancellation;
 pub use error::{Error, TransportError, TransportErrorKind};
 pub use transport::{DEFAULT_BODY_LIMIT, Transport};

@@ -1,0 +1,697 @@
+//! The API client: a base URL, an auth handler, relative paths, JSON, and errors for error
+//! statuses.
+
+use std::fmt;
+
+use grantline::api::{ApiPath, BaseUrl};
+use http::header::ACCEPT;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+
+use crate::auth::SendError;
+use crate::{Auth, AuthError, TransportError, TransportErrorKind};
+
+/// How much of an error response's body [`StatusError`] keeps: 64 KiB.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// A client for one API: every request goes to a path under its [`BaseUrl`], carries the
+/// [`Auth`] handler's token, and fails with [`ApiError::Status`] on a 4xx or 5xx unless asked
+/// otherwise (requests_oauth2client's `ApiClient`, for async Rust).
+///
+/// **Confinement.** No request leaves the base URL: paths are joined by [`BaseUrl::join`]
+/// (which refuses `..`, `//host`, absolute URLs, encoded dot segments and backslashes), the
+/// final URL is checked again before sending, and redirects are not followed: the client is
+/// built with [`reqwest::redirect::Policy::none()`], and a response from any other URL is refused
+/// ([`TransportErrorKind::Redirected`]) should a client passed to [`client`](Self::client) follow
+/// one.
+///
+/// **Renewal and retry.** The token is renewed before it expires (single flight across tasks).
+/// On a `401` with `WWW-Authenticate: Bearer error="invalid_token"` the client renews once and
+/// sends the request once more if [`reqwest::Request::try_clone`] can copy it: an empty body,
+/// bytes or JSON can; a streamed body cannot, and its `401` is returned.
+///
+/// Cloning is cheap (the client and the auth handler are shared).
+///
+/// ```no_run
+/// use grantline_reqwest::{ApiClient, Auth, Transport};
+/// use grantline_reqwest::grantline::{Client, token_manager::TokenManager};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Session { id: String }
+///
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = Client::builder("dcv-client")
+///     .token_endpoint("https://broker.example:8443/oauth2/token?grant_type=client_credentials")
+///     .client_secret_basic("s3cr3t")
+///     .build()?;
+/// let auth = Auth::new(Transport::new()?, TokenManager::client_credentials(client)?);
+/// let api = ApiClient::new("https://broker.example:8443/")?.auth(auth);
+///
+/// let sessions: Vec<Session> = api
+///     .post("describeSessions")
+///     .json(&serde_json::json!({ "SessionIds": ["s-1"] }))
+///     .recv_json()
+///     .await?;
+/// # let _ = sessions;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct ApiClient {
+    base: BaseUrl,
+    client: reqwest::Client,
+    auth: Option<Auth>,
+    error_for_status: bool,
+}
+
+impl fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiClient")
+            .field("base", &self.base)
+            .field("auth", &self.auth.is_some())
+            .field("error_for_status", &self.error_for_status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiClient {
+    /// A client for the API at `base_url` (`https`, or `http` on a loopback address), on a new
+    /// `reqwest::Client` that follows no redirects, without authentication until
+    /// [`auth`](Self::auth) is set.
+    ///
+    /// # Errors
+    ///
+    /// [`ApiError::Path`] if the base URL is not usable (see [`BaseUrl::new`]),
+    /// [`ApiError::Transport`] if reqwest cannot build a client.
+    ///
+    /// ```
+    /// let api = grantline_reqwest::ApiClient::new("https://api.example/v1")?;
+    /// assert_eq!(api.base_url().as_url().path(), "/v1");
+    /// # Ok::<(), grantline_reqwest::ApiError>(())
+    /// ```
+    pub fn new(base_url: &str) -> Result<Self, ApiError> {
+        Self::with_base(BaseUrl::new(base_url).map_err(ApiError::Path)?)
+    }
+
+    /// A client for the API at `base`, on a new `reqwest::Client` that follows no redirects.
+    ///
+    /// # Errors
+    ///
+    /// [`ApiError::Transport`] if reqwest cannot build a client.
+    ///
+    /// ```
+    /// use grantline_reqwest::{ApiClient, grantline::api::BaseUrl};
+    /// let api = ApiClient::with_base(BaseUrl::allowing_insecure_http("http://api.internal/")?)?;
+    /// # let _ = api;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_base(base: BaseUrl) -> Result<Self, ApiError> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ApiError::Transport(TransportError::from_builder(e)))?;
+        Ok(Self {
+            base,
+            client,
+            auth: None,
+            error_for_status: true,
+        })
+    }
+
+    /// Sends with a client built from your `builder` (proxies, CA certificates, timeouts), with
+    /// redirects turned off.
+    ///
+    /// # Errors
+    ///
+    /// [`ApiError::Transport`] if the builder fails.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use grantline_reqwest::{ApiClient, reqwest};
+    /// let api = ApiClient::new("https://api.example/")?
+    ///     .client_builder(reqwest::Client::builder().timeout(Duration::from_secs(30)))?;
+    /// # let _ = api;
+    /// # Ok::<(), grantline_reqwest::ApiError>(())
+    /// ```
+    pub fn client_builder(mut self, builder: reqwest::ClientBuilder) -> Result<Self, ApiError> {
+        self.client = builder
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ApiError::Transport(TransportError::from_builder(e)))?;
+        Ok(self)
+    }
+
+    /// Sends with `client`, which **must not follow redirects** (build it with
+    /// [`redirect(Policy::none())`](reqwest::ClientBuilder::redirect)): a followed redirect
+    /// sends a request outside the base URL before the API client can see it. A response from
+    /// another URL than the one requested is refused with
+    /// [`TransportErrorKind::Redirected`], but by then the request went out.
+    ///
+    /// ```
+    /// use grantline_reqwest::{ApiClient, reqwest};
+    /// let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    /// let api = ApiClient::new("https://api.example/")?.client(client);
+    /// # let _ = api;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn client(mut self, client: reqwest::Client) -> Self {
+        self.client = client;
+        self
+    }
+
+    /// Authenticates every request with `auth`'s token.
+    ///
+    /// ```
+    /// use grantline_reqwest::{ApiClient, Auth, Transport, grantline::token_manager::TokenManager};
+    /// let auth = Auth::new(Transport::new()?, TokenManager::bearer("t")?);
+    /// let api = ApiClient::new("https://api.example/")?.auth(auth);
+    /// # let _ = api;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// Returns error statuses (4xx, 5xx) as responses instead of [`ApiError::Status`], for every
+    /// request (one request can ask again with [`ApiRequest::error_for_status`]).
+    ///
+    /// ```
+    /// let api = grantline_reqwest::ApiClient::new("https://api.example/")?.allow_error_status();
+    /// # let _ = api;
+    /// # Ok::<(), grantline_reqwest::ApiError>(())
+    /// ```
+    #[must_use]
+    pub fn allow_error_status(mut self) -> Self {
+        self.error_for_status = false;
+        self
+    }
+
+    /// The API's base URL.
+    ///
+    /// ```
+    /// let api = grantline_reqwest::ApiClient::new("https://api.example/v1/")?;
+    /// assert_eq!(api.base_url().to_string(), "https://api.example/v1/");
+    /// # Ok::<(), grantline_reqwest::ApiError>(())
+    /// ```
+    #[must_use]
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.base
+    }
+
+    /// A request with `method` to `path` (a string such as `"users/42?x=1"`, or segments such as
+    /// `["users", id]`), relative to the base URL.
+    ///
+    /// A path that would leave the base makes [`send`](ApiRequest::send) fail with
+    /// [`ApiError::Path`], before anything is sent.
+    ///
+    /// ```
+    /// use grantline_reqwest::{ApiClient, ApiError, reqwest::Method};
+    /// # let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// let api = ApiClient::new("https://api.example/v1")?;
+    /// let error = runtime.block_on(api.request(Method::GET, "../admin").send()).unwrap_err();
+    /// assert!(matches!(error, ApiError::Path(_)));
+    /// # Ok::<(), ApiError>(())
+    /// ```
+    pub fn request(&self, method: Method, path: impl ApiPath) -> ApiRequest<'_> {
+        let builder = self
+            .base
+            .join(path)
+            .map(|url| self.client.request(method, url))
+            .map_err(ApiError::Path);
+        ApiRequest {
+            api: self,
+            builder,
+            error_for_status: self.error_for_status,
+            accept_set: false,
+        }
+    }
+
+    /// A `GET` request to `path`.
+    ///
+    /// ```no_run
+    /// # async fn f(api: grantline_reqwest::ApiClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let text = api.get(["users", "42"]).send().await?.text().await?;
+    /// # let _ = text;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get(&self, path: impl ApiPath) -> ApiRequest<'_> {
+        self.request(Method::GET, path)
+    }
+
+    /// A `POST` request to `path`.
+    ///
+    /// ```no_run
+    /// # async fn f(api: grantline_reqwest::ApiClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let status = api.post("users").json(&serde_json::json!({"name": "ada"})).send().await?.status();
+    /// # let _ = status;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn post(&self, path: impl ApiPath) -> ApiRequest<'_> {
+        self.request(Method::POST, path)
+    }
+
+    /// A `PUT` request to `path`.
+    ///
+    /// ```no_run
+    /// # async fn f(api: grantline_reqwest::ApiClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// api.put("users/42/avatar").body(vec![0_u8; 16]).send().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn put(&self, path: impl ApiPath) -> ApiRequest<'_> {
+        self.request(Method::PUT, path)
+    }
+
+    /// A `PATCH` request to `path`.
+    ///
+    /// ```no_run
+    /// # async fn f(api: grantline_reqwest::ApiClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// api.patch("users/42").json(&serde_json::json!({"name": "ada"})).send().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn patch(&self, path: impl ApiPath) -> ApiRequest<'_> {
+        self.request(Method::PATCH, path)
+    }
+
+    /// A `DELETE` request to `path`.
+    ///
+    /// ```no_run
+    /// # async fn f(api: grantline_reqwest::ApiClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// api.delete("users/42").send().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn delete(&self, path: impl ApiPath) -> ApiRequest<'_> {
+        self.request(Method::DELETE, path)
+    }
+}
+
+/// A request being built by an [`ApiClient`]; [`send`](Self::send) sends it.
+///
+/// Builder errors (an invalid header, a value that does not serialize) are reported by `send`.
+///
+/// ```no_run
+/// # async fn f(api: grantline_reqwest::ApiClient) -> Result<(), Box<dyn std::error::Error>> {
+/// let response = api
+///     .get("search")
+///     .query("q", "a&b")
+///     .header(grantline_reqwest::http::header::ACCEPT_LANGUAGE, "fr")
+///     .send()
+///     .await?;
+/// # let _ = response;
+/// # Ok(())
+/// # }
+/// ```
+#[must_use = "a request does nothing until it is sent"]
+pub struct ApiRequest<'a> {
+    api: &'a ApiClient,
+    builder: Result<reqwest::RequestBuilder, ApiError>,
+    error_for_status: bool,
+    accept_set: bool,
+}
+
+impl fmt::Debug for ApiRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiRequest")
+            .field("api", &self.api)
+            .field("error_for_status", &self.error_for_status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiRequest<'_> {
+    fn map(mut self, f: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder) -> Self {
+        self.builder = self.builder.map(f);
+        self
+    }
+
+    /// Appends the query parameter `name=value` (form-encoded).
+    ///
+    /// ```
+    /// # let api = grantline_reqwest::ApiClient::new("https://api.example/")?;
+    /// let request = api.get("items").query("page", "2").query("tag", "a b");
+    /// # let _ = request;
+    /// # Ok::<(), grantline_reqwest::ApiError>(())
+    /// ```
+    pub fn query(self, name: &str, value: &str) -> Self {
+        self.map(|b| b.query(&[(name, value)]))
+    }
+
+    /// Adds a header. `Authorization` is replaced by the auth handler's when there is one.
+    ///
+    /// ```
+    /// # let api = grantline_reqwest::ApiClient::new("https://api.example/")?;
+    /// let request = api.get("items").header("x-request-id", "42");
+    /// # let _ = request;
+    /// # Ok::<(), grantline_reqwest::ApiError>(())
+    /// ```
+    pub fn header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        K: TryInto<HeaderName>,
+        V: TryInto<HeaderValue>,
+    {
+        match (name.try_into(), value.try_into()) {
+            (Ok(name), Ok(value)) => {
+                self.accept_set |= name == ACCEPT;
+                self.map(|b| b.header(name, value))
+            }
+            _ => {
+                if self.builder.is_ok() {
+                    self.builder = Err(ApiError::InvalidHeader);
+                }
+                self
+            }
+        }
+    }
+
+    /// Sends `value` as a JSON body (`Content-Type: application/json`), and asks for JSON back
+    /// unless an `Accept` header was set.
+    ///
+    /// ```
+    /// # let api = grantline_reqwest::ApiClient::new("https://api.example/")?;
+    /// let request = api.post("items").json(&serde_json::json!({"name": "x"}));
+    /// # let _ = request;
+    /// # Ok::<(), grantline_reqwest::ApiError>(())
+    /// ```
+    pub fn json<T: serde::Serialize + ?Sized>(self, value: &T) -> Self {
+        self.map(|b| b.json(value)).accept_json()
+    }
+
+    /// Adds `Accept: application/json` unless an `Accept` header was set.
+    fn accept_json(mut self) -> Self {
+        if !self.accept_set {
+            self.accept_set = true;
+            self = self.map(|b| b.header(ACCEPT, HeaderValue::from_static("application/json")));
+        }
+        self
+    }
+
+    /// Sends `body`: bytes and strings can be replayed (a `401` `invalid_token` is retried), a
+    /// stream ([`reqwest::Body::wrap_stream`], with reqwest's `stream` feature) cannot.
+    ///
+    /// ```
+    /// # let api = grantline_reqwest::ApiClient::new("https://api.example/")?;
+    /// let request = api.put("blob").header("content-type", "application/octet-stream").body(b"abc".to_vec());
+    /// # let _ = request;
+    /// # Ok::<(), grantline_reqwest::ApiError>(())
+    /// ```
+    pub fn body(self, body: impl Into<reqwest::Body>) -> Self {
+        self.map(|b| b.body(body))
+    }
+
+    /// A timeout for this request (from the start of the connection to the end of the body).
+    ///
+    /// ```
+    /// # let api = grantline_reqwest::ApiClient::new("https://api.example/")?;
+    /// let request = api.get("slow").timeout(std::time::Duration::from_secs(60));
+    /// # let _ = request;
+    /// # Ok::<(), grantline_reqwest::ApiError>(())
+    /// ```
+    pub fn timeout(self, timeout: std::time::Duration) -> Self {
+        self.map(|b| b.timeout(timeout))
+    }
+
+    /// Returns an error status (4xx, 5xx) as a response rather than [`ApiError::Status`].
+    ///
+    /// ```no_run
+    /// # async fn f(api: grantline_reqwest::ApiClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = api.get("maybe-missing").allow_error_status().send().await?;
+    /// let found = response.status() != 404;
+    /// # let _ = found;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn allow_error_status(mut self) -> Self {
+        self.error_for_status = false;
+        self
+    }
+
+    /// Fails with [`ApiError::Status`] on an error status, even if the client allows them.
+    ///
+    /// ```
+    /// # let api = grantline_reqwest::ApiClient::new("https://api.example/")?.allow_error_status();
+    /// let request = api.get("must-exist").error_for_status();
+    /// # let _ = request;
+    /// # Ok::<(), grantline_reqwest::ApiError>(())
+    /// ```
+    pub fn error_for_status(mut self) -> Self {
+        self.error_for_status = true;
+        self
+    }
+
+    /// Sends the request (renewing the token first if needed, and once more after a `401`
+    /// `invalid_token` when the request can be copied) and returns the response, whose body is
+    /// still to be read.
+    ///
+    /// # Errors
+    ///
+    /// [`ApiError::Path`] for a path outside the base (nothing is sent),
+    /// [`ApiError::InvalidHeader`] or [`ApiError::Request`] for a request that does not build, [`ApiError::Auth`] when no token could be had,
+    /// [`ApiError::Transport`] when the request got no answer (or came back from another URL),
+    /// [`ApiError::Status`] for a 4xx or 5xx (unless allowed).
+    ///
+    /// ```no_run
+    /// use grantline_reqwest::{ApiClient, ApiError};
+    /// # async fn f(api: ApiClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// match api.get("items/7").send().await {
+    ///     Ok(response) => { let _ = response.text().await?; }
+    ///     Err(ApiError::Status(e)) if e.status() == 404 => { /* not there */ }
+    ///     Err(e) => return Err(e.into()),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn send(self) -> Result<reqwest::Response, ApiError> {
+        let api = self.api;
+        let request = self
+            .builder?
+            .build()
+            .map_err(|e| ApiError::Request(e.without_url()))?;
+        // The join already checked the path; the query added since cannot change it, but a
+        // second look costs nothing next to a request.
+        if !api.base.contains(request.url()) {
+            return Err(ApiError::Path(grantline::Error::Config(
+                grantline::error::ConfigError::InvalidParameter {
+                    name: "path".to_owned(),
+                    reason: "it leads outside the API's base URL",
+                },
+            )));
+        }
+        let url = request.url().clone();
+        let response = match &api.auth {
+            Some(auth) => auth
+                .execute(&api.client, request)
+                .await
+                .map_err(|e| match e {
+                    SendError::Auth(e) => ApiError::Auth(e),
+                    SendError::Http(e) => ApiError::Transport(TransportError::from_request(e)),
+                })?,
+            None => api
+                .client
+                .execute(request)
+                .await
+                .map_err(|e| ApiError::Transport(TransportError::from_request(e)))?,
+        };
+        if *response.url() != url {
+            return Err(ApiError::Transport(TransportError::new(
+                TransportErrorKind::Redirected,
+            )));
+        }
+        let status = response.status();
+        if self.error_for_status && (status.is_client_error() || status.is_server_error()) {
+            return Err(ApiError::Status(StatusError::read(response).await));
+        }
+        Ok(response)
+    }
+
+    /// Sends the request and reads the response body as JSON into `T`.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send), plus [`ApiError::Body`] when the body is not the JSON `T`
+    /// expects.
+    ///
+    /// ```no_run
+    /// #[derive(serde::Deserialize)]
+    /// struct Item { name: String }
+    /// # async fn f(api: grantline_reqwest::ApiClient) -> Result<(), grantline_reqwest::ApiError> {
+    /// let item: Item = api.get("items/7").recv_json().await?;
+    /// # let _ = item.name;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn recv_json<T: serde::de::DeserializeOwned>(self) -> Result<T, ApiError> {
+        let response = self.accept_json().send().await?;
+        response
+            .json()
+            .await
+            .map_err(|e| ApiError::Body(e.without_url()))
+    }
+}
+
+/// An error status (4xx or 5xx) from the API, with its headers and the start of its body (at
+/// most 64 KiB).
+///
+/// `Display` shows the status only; `Debug` shows the status and the body's length, never the
+/// body (it may echo what was sent).
+///
+/// ```no_run
+/// use grantline_reqwest::{ApiClient, ApiError};
+/// # async fn f(api: ApiClient) {
+/// if let Err(ApiError::Status(e)) = api.get("items/7").send().await {
+///     eprintln!("{e}: {}", String::from_utf8_lossy(e.body()));
+/// }
+/// # }
+/// ```
+pub struct StatusError(Box<StatusParts>);
+
+/// Boxed, so that the errors that carry it stay small.
+struct StatusParts {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl StatusError {
+    async fn read(mut response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        let mut body = Vec::new();
+        while let Ok(Some(chunk)) = response.chunk().await {
+            let room = ERROR_BODY_LIMIT - body.len();
+            body.extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or_default());
+            if body.len() >= ERROR_BODY_LIMIT {
+                break;
+            }
+        }
+        Self(Box::new(StatusParts {
+            status,
+            headers,
+            body,
+        }))
+    }
+
+    /// The status.
+    ///
+    /// ```no_run
+    /// # fn f(e: grantline_reqwest::StatusError) {
+    /// assert!(e.status().is_client_error() || e.status().is_server_error());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        self.0.status
+    }
+
+    /// The response headers.
+    ///
+    /// ```no_run
+    /// # fn f(e: grantline_reqwest::StatusError) {
+    /// let _retry_after = e.headers().get("retry-after");
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn headers(&self) -> &HeaderMap {
+        &self.0.headers
+    }
+
+    /// The body, or its first 64 KiB (what could be read).
+    ///
+    /// ```no_run
+    /// # fn f(e: grantline_reqwest::StatusError) {
+    /// let _text = String::from_utf8_lossy(e.body());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn body(&self) -> &[u8] {
+        &self.0.body
+    }
+}
+
+impl fmt::Debug for StatusError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StatusError")
+            .field("status", &self.0.status)
+            .field("body_len", &self.0.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for StatusError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the API answered with HTTP {}", self.0.status)
+    }
+}
+
+impl std::error::Error for StatusError {}
+
+/// Everything an [`ApiClient`] request can fail with.
+///
+/// ```
+/// use grantline_reqwest::ApiError;
+///
+/// fn advice(e: &ApiError) -> &'static str {
+///     match e {
+///         ApiError::Path(_) => "fix the path: it leaves the API",
+///         ApiError::Auth(_) => "no token: check the client's credentials and the authorization server",
+///         ApiError::Status(s) if s.status() == 403 => "the token lacks a scope",
+///         ApiError::Status(_) => "the API said no",
+///         ApiError::Transport(_) => "the API did not answer",
+///         _ => "the request or its body",
+///     }
+/// }
+/// # let _ = advice;
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The path (or base URL) was refused: it could leave the API's base URL. Nothing was sent.
+    Path(grantline::Error),
+    /// No token could be had: the renewal failed.
+    Auth(AuthError),
+    /// The request got no answer (connection, TLS, timeout), came back from another URL than
+    /// the one requested, or no client could be built.
+    Transport(TransportError),
+    /// The API answered with a 4xx or 5xx status.
+    Status(StatusError),
+    /// A header name or value given to the request is invalid.
+    InvalidHeader,
+    /// The request could not be built: a value that does not serialize to JSON, say (reqwest's
+    /// error, its URL removed).
+    Request(reqwest::Error),
+    /// The response body could not be read, or was not the JSON expected (reqwest's error, its
+    /// URL removed).
+    Body(reqwest::Error),
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::Path(e) => e.fmt(f),
+            ApiError::Auth(e) => write!(f, "no access token: {e}"),
+            ApiError::Transport(e) => e.fmt(f),
+            ApiError::Status(e) => e.fmt(f),
+            ApiError::InvalidHeader => f.write_str("a request header name or value is invalid"),
+            ApiError::Request(_) => f.write_str("the request could not be built"),
+            ApiError::Body(_) => f.write_str("the response body could not be read or decoded"),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ApiError::Path(e) => Some(e),
+            ApiError::Auth(e) => Some(e),
+            ApiError::Transport(e) => Some(e),
+            ApiError::Status(e) => Some(e),
+            ApiError::InvalidHeader => None,
+            ApiError::Request(e) | ApiError::Body(e) => Some(e),
+        }
+    }
+}
