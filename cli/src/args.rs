@@ -502,6 +502,13 @@ pub(crate) struct UserinfoArgs {
     /// The access token: the value, `-` to read stdin, or `@PATH`; without it, the profile's
     /// cached token
     pub(crate) token: Option<String>,
+    /// Accept a signed (application/jwt) answer: fetch the issuer's JWK Set and verify it
+    /// (needs --issuer and --client-id)
+    #[arg(long)]
+    pub(crate) signed: bool,
+    /// Refuse an answer about another user than this `sub` (the ID token's)
+    #[arg(long, value_name = "SUB")]
+    pub(crate) expect_subject: Option<String>,
 }
 
 /// `grantline decode`.

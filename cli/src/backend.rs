@@ -113,27 +113,6 @@ impl Backend {
                 }),
         }
     }
-
-    /// Sends one request, for the exchanges that are not flows yet (userinfo).
-    ///
-    /// # Errors
-    ///
-    /// A network error when no answer came.
-    pub(crate) fn execute(
-        &self,
-        request: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, CliError> {
-        match &self.inner {
-            #[cfg(feature = "ureq")]
-            Inner::Ureq(transport) => transport
-                .execute(request)
-                .map_err(|e| CliError::network(&e)),
-            #[cfg(feature = "reqwest")]
-            Inner::Reqwest { transport, runtime } => runtime
-                .block_on(transport.execute(request))
-                .map_err(|e| CliError::network(&e)),
-        }
-    }
 }
 
 /// The clock handed to the transport: the same as the backend's own.

@@ -1,7 +1,10 @@
 //! Reading a JWT for display: its header and claims, base64url-decoded, **never verified**.
 //!
 //! This is what `grantline decode` prints and what `--verbose` shows under each token it masks.
-//! Nothing here decides anything: a decoded token is shown to a person, never trusted.
+//! Nothing here decides anything: a decoded token is shown to a person, never trusted. The
+//! core's JWS parser (`grantline::jose::UnverifiedJws`) refuses tokens it would never verify
+//! (`alg: none`, a `crit` header, ...); this display helper shows them anyway, with the core's
+//! reason as a warning, because seeing such a token is exactly what debugging needs.
 
 use std::time::{Duration, SystemTime};
 
@@ -9,7 +12,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 /// The parts of a compact JWS or JWE, decoded for display.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub(crate) struct Decoded {
     /// The protected header (JSON).
     pub(crate) header: Value,
@@ -18,6 +21,8 @@ pub(crate) struct Decoded {
     pub(crate) claims: Option<Value>,
     /// Whether the token is a JWE (five parts).
     pub(crate) encrypted: bool,
+    /// The token itself.
+    compact: String,
 }
 
 /// Decodes `token` for display, or says why it is not a JWT.
@@ -62,6 +67,7 @@ pub(crate) fn decode(token: &str) -> Result<Decoded, String> {
         header,
         claims,
         encrypted,
+        compact: token.to_owned(),
     })
 }
 
@@ -69,6 +75,15 @@ pub(crate) fn decode(token: &str) -> Result<Decoded, String> {
 /// `--verbose` uses before decoding a token it masked.
 pub(crate) fn looks_like_jwt(text: &str) -> bool {
     text.starts_with("ey") && decode(text).is_ok()
+}
+
+impl std::fmt::Debug for Decoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoded")
+            .field("header", &self.header)
+            .field("encrypted", &self.encrypted)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Decoded {
@@ -82,6 +97,14 @@ impl Decoded {
             let times = readable_times(claims, now);
             if !times.is_empty() {
                 doc.insert("times".to_owned(), Value::Object(times));
+            }
+        }
+        if !self.encrypted {
+            if let Err(e) = grantline::jose::UnverifiedJws::parse(&self.compact) {
+                doc.insert(
+                    "warning".to_owned(),
+                    json!(format!("grantline would refuse to verify this token: {e}")),
+                );
             }
         }
         doc.insert(
@@ -171,6 +194,19 @@ mod tests {
         let doc = decoded.to_document(SystemTime::UNIX_EPOCH + Duration::from_secs(1_699_999_000));
         assert_eq!(doc["signature"], "not verified");
         assert_eq!(doc["times"]["exp"], "2023-11-14T22:13:20Z (in 16m 40s)");
+    }
+
+    #[test]
+    fn an_unsecured_token_is_shown_with_a_warning() {
+        let token = format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64(r#"{"sub":"x"}"#));
+        let doc = decode(&token).unwrap().to_document(SystemTime::UNIX_EPOCH);
+        assert_eq!(doc["claims"]["sub"], "x");
+        assert!(
+            doc["warning"]
+                .as_str()
+                .unwrap()
+                .starts_with("grantline would refuse")
+        );
     }
 
     #[test]

@@ -60,7 +60,7 @@ fn endpoint_options(args: &GlobalArgs) -> [(&'static str, EndpointKind, Option<&
 }
 
 /// The settings of this run.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Settings {
     /// The issuer to discover, if any.
     pub(crate) issuer: Option<String>,
@@ -258,6 +258,28 @@ impl Settings {
                 "no client id: pass --client-id (or GRANTLINE_CLIENT_ID, or use a profile)",
             )
         })?;
+        self.build_client(backend, client_id)
+    }
+
+    /// A client for calls that authenticate with a token, not as the client (userinfo): the
+    /// client id when there is one, else a placeholder that is never sent.
+    ///
+    /// # Errors
+    ///
+    /// As [`client`](Self::client), except for a missing client id.
+    pub(crate) fn client_for_token_calls(&self, backend: &Backend) -> Result<Client, CliError> {
+        match &self.client_id {
+            Some(id) => self.build_client(backend, id.clone()),
+            None => Settings {
+                client_secret: None,
+                auth_method: None,
+                ..self.clone()
+            }
+            .build_client(backend, "grantline-cli".to_owned()),
+        }
+    }
+
+    fn build_client(&self, backend: &Backend, client_id: String) -> Result<Client, CliError> {
         let (mut builder, metadata) = match &self.issuer {
             Some(_) => {
                 let (metadata, _) = self.discover(backend)?;

@@ -1,16 +1,16 @@
 //! `grantline token`: the token endpoint grants, and a profile's cached token.
 //!
 //! `grantline token --profile NAME` (no grant) prints the profile's cached token while it is
-//! valid for at least [`LEEWAY`] more, and renews it otherwise: with its refresh token when it
-//! has one, else with the profile's grant (`--grant client-credentials` at `profile add`). The
-//! renewed token replaces the cached one, so a script can call it before every request.
+//! valid for at least the token manager's [`DEFAULT_LEEWAY`] more, and has grantline's token
+//! manager renew it otherwise: with its refresh token when it has one, else with the profile's
+//! grant (`--grant client-credentials` at `profile add`). The renewed token replaces the cached
+//! one, so a script can call it before every request.
 
 use std::io::IsTerminal as _;
-use std::time::Duration;
 
-use grantline::error::ErrorCode;
 use grantline::grant::TokenRequest;
 use grantline::secret::Password;
+use grantline::token_manager::{Access, DEFAULT_LEEWAY, TokenManager};
 use grantline::{Client, TokenResponse};
 
 use super::{Context, scope_or_profile, token_document};
@@ -19,10 +19,6 @@ use crate::backend::Backend;
 use crate::error::CliError;
 use crate::observe::Observed;
 use crate::settings::read_value;
-
-/// How long a cached token must still be valid to be handed out: the token manager's
-/// default, so a token is never printed just before it expires.
-pub(crate) const LEEWAY: Duration = Duration::from_secs(30);
 
 /// Runs `token`.
 pub(crate) fn run(cx: &Context, args: TokenArgs) -> Result<(), CliError> {
@@ -143,6 +139,11 @@ fn prompt_password() -> Result<Password, CliError> {
 }
 
 /// `token --profile NAME`: the cached token, or a renewed one.
+///
+/// A cached token still valid past the token manager's leeway is printed without contacting
+/// the server. Otherwise grantline's token manager decides and builds the renewal: the refresh
+/// token when there is one (falling back to the profile's grant on `invalid_grant`), else the
+/// profile's grant.
 fn cached(cx: &Context) -> Result<(), CliError> {
     let (name, profile) = cx.settings.profile.as_ref().ok_or_else(|| {
         CliError::config(
@@ -153,52 +154,60 @@ fn cached(cx: &Context) -> Result<(), CliError> {
     let backend = cx.settings.backend()?;
     let cached = config.cached_token(name);
     if let Some(token) = &cached {
-        if !token.is_expired(backend.now().wall(), LEEWAY) {
+        if !token.is_expired(backend.now().wall(), DEFAULT_LEEWAY) {
             return cx
                 .output
                 .print(&token_document(token, backend.now().wall()));
         }
     }
 
-    let client = cx.settings.client(&backend)?;
-    if let Some(refresh_token) = cached.as_ref().and_then(TokenResponse::refresh_token) {
-        let request = TokenRequest::refresh_token(refresh_token.clone());
-        match request_token(cx, &backend, &client, request) {
-            Ok(token) => {
-                // A server that does not rotate refresh tokens sends none back: keep ours.
-                let token = if token.refresh_token().is_none() {
-                    token.with_refresh_token(Some(refresh_token.clone()))
-                } else {
-                    token
-                };
-                return cx.finish_with_token(&backend, &token);
-            }
-            Err(CliError::Flow(e))
-                if e.oauth_code() == Some(&ErrorCode::InvalidGrant) && profile.grant.is_some() =>
-            {
-                eprintln!(
-                    "grantline: the refresh token was refused (invalid_grant); running the profile's grant"
-                );
-            }
-            Err(e) => return Err(e),
-        }
+    let grant = profile.grant.map(|grant| match grant {
+        ProfileGrant::ClientCredentials => with_options(
+            cx,
+            TokenRequest::client_credentials(),
+            &GrantOptions::default(),
+        ),
+    });
+    let renewable = cached.as_ref().is_some_and(|t| t.refresh_token().is_some());
+    if !renewable && grant.is_none() {
+        return Err(match cached {
+            Some(_) => CliError::Expired(format!(
+                "the token of profile `{name}` expired and it has no refresh token: sign in again with `grantline authorize --profile {name}` (or `device`), or give the profile a grant (`profile add {name} --grant client-credentials --force ...`)"
+            )),
+            None => CliError::config(format!(
+                "profile `{name}` has no token yet: get one with `grantline authorize --profile {name}` (or `device`, or `token client-credentials --profile {name}`)"
+            )),
+        });
     }
 
-    match profile.grant {
-        Some(ProfileGrant::ClientCredentials) => {
-            let request = with_options(
-                cx,
-                TokenRequest::client_credentials(),
-                &GrantOptions::default(),
-            );
-            let token = request_token(cx, &backend, &client, request)?;
-            cx.finish_with_token(&backend, &token)
+    let client = cx.settings.client(&backend)?;
+    let mut manager = match (grant, cached) {
+        (Some(request), Some(token)) => TokenManager::grant(client, request)?.with_token(token)?,
+        (Some(request), None) => TokenManager::grant(client, request)?,
+        (None, Some(token)) => TokenManager::refreshing(client, token)?,
+        (None, None) => return Err(CliError::Internal("nothing to renew with".to_owned())),
+    };
+    match manager.access(backend.now()) {
+        Access::Ready(_) => {}
+        Access::Renew(renewal) => {
+            match backend.run(Observed::new(renewal, cx.settings.verbose), |_, _| {}) {
+                Ok(token) => {
+                    manager.complete(token, backend.now())?;
+                }
+                Err(e) => {
+                    let _ = manager.renewal_failed(backend.now());
+                    return Err(e);
+                }
+            }
         }
-        None if cached.is_some() => Err(CliError::Expired(format!(
-            "the token of profile `{name}` expired and it has no refresh token: sign in again with `grantline authorize --profile {name}` (or `device`), or give the profile a grant (`profile add {name} --grant client-credentials --force ...`)"
-        ))),
-        None => Err(CliError::config(format!(
-            "profile `{name}` has no token yet: get one with `grantline authorize --profile {name}` (or `device`, or `token client-credentials --profile {name}`)"
-        ))),
+        Access::Wait => {
+            return Err(CliError::Internal(
+                "the token manager is waiting for another renewal".to_owned(),
+            ));
+        }
     }
+    let token = manager
+        .token()
+        .ok_or_else(|| CliError::Internal("the token manager has no token".to_owned()))?;
+    cx.finish_with_token(&backend, token)
 }

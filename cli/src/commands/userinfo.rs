@@ -1,17 +1,18 @@
-//! `grantline userinfo`: the OpenID Connect userinfo endpoint, called with an access token.
+//! `grantline userinfo`: the OpenID Connect userinfo endpoint, called with an access token,
+//! through grantline's `UserinfoFlow`.
 //!
-//! The core has no userinfo flow yet, so this is one GET through the transport's `execute`,
-//! with the endpoint checked by the core's client builder (https unless loopback or
-//! `--insecure-http`). When the core gains its userinfo flow (with signed-response
-//! verification), this command should run that flow instead.
+//! A plain JSON answer is printed as it came. A signed (`application/jwt`) answer is accepted
+//! with `--signed`: the issuer's JWK Set is fetched and the flow verifies the signature, `iss`
+//! and `aud` before anything is printed.
 
-use grantline::Client;
-use grantline::error::EndpointKind;
+use grantline::jose::Algorithm;
+use grantline::oidc::{IdTokenValidator, JwksFetch, UserinfoFlow};
+use grantline::secret::AccessToken;
 
 use super::Context;
 use crate::args::UserinfoArgs;
-use crate::error::{CliError, one_line};
-use crate::observe::{describe_request, describe_response};
+use crate::error::CliError;
+use crate::observe::Observed;
 use crate::settings::read_value;
 
 /// Runs `userinfo`.
@@ -21,96 +22,46 @@ pub(crate) fn run(cx: &Context, args: &UserinfoArgs) -> Result<(), CliError> {
         None => profile_access_token(cx)?,
     };
     let backend = cx.settings.backend()?;
-    let explicit = cx
-        .settings
-        .endpoints
-        .iter()
-        .find(|(kind, _)| *kind == EndpointKind::Userinfo)
-        .map(|(_, url)| url.clone());
-    let endpoint = match explicit {
-        Some(url) => url,
-        None => {
-            let (metadata, _) = cx.settings.discover(&backend)?;
-            metadata.userinfo_endpoint.ok_or_else(|| {
-                CliError::config(
-                    "the server's metadata names no userinfo endpoint: pass --userinfo-endpoint URL",
-                )
-            })?
-        }
-    };
-    // The core's endpoint rules (https unless loopback or opted out), through its builder.
-    let mut builder = Client::builder(
-        cx.settings
-            .client_id
-            .clone()
-            .unwrap_or_else(|| "grantline-cli".to_owned()),
-    )
-    .endpoint(EndpointKind::Userinfo, endpoint);
-    if cx.settings.insecure_http {
-        builder = builder.allow_insecure_http();
+    let verbose = cx.settings.verbose;
+    let client = cx.settings.client_for_token_calls(&backend)?;
+    let mut flow = UserinfoFlow::new(&client, &AccessToken::new(token))?;
+    if let Some(subject) = &args.expect_subject {
+        flow = flow.expect_subject(subject.clone());
     }
-    let checked = builder.build()?;
-    let url = checked
-        .endpoint(EndpointKind::Userinfo)
-        .ok_or_else(|| CliError::Internal("the userinfo endpoint went missing".to_owned()))?;
-
-    let mut authorization = http::HeaderValue::from_str(&format!("Bearer {token}"))
-        .map_err(|_| CliError::config("the access token cannot be sent in a header"))?;
-    authorization.set_sensitive(true);
-    let request = http::Request::get(url.as_str())
-        .header(http::header::ACCEPT, "application/json")
-        .header(http::header::AUTHORIZATION, authorization)
-        .body(Vec::new())
-        .map_err(|e| CliError::Internal(format!("cannot build the request: {e}")))?;
-    if cx.settings.verbose {
-        eprint!("{}", describe_request(&request));
-    }
-    let started = std::time::Instant::now();
-    let response = backend.execute(request)?;
-    if cx.settings.verbose {
-        eprint!("{}", describe_response(&response, Some(started.elapsed())));
-    }
-
-    let content_type = response
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    if !response.status().is_success() {
-        let challenge = response
-            .headers()
-            .get(http::header::WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| format!(" (WWW-Authenticate: {})", one_line(v)))
+    if args.signed {
+        let issuer = client
+            .issuer()
+            .ok_or_else(|| CliError::config("--signed needs the issuer: pass --issuer URL"))?;
+        let client_id = cx.settings.client_id.clone().ok_or_else(|| {
+            CliError::config(
+                "--signed needs the client id (the answer's audience): pass --client-id",
+            )
+        })?;
+        let keys = backend.run(
+            Observed::new(JwksFetch::for_client(&client)?, verbose),
+            |_, _| {},
+        )?;
+        let mut algorithms: Vec<Algorithm> = client
+            .metadata()
+            .map(|m| {
+                m.userinfo_signing_alg_values_supported
+                    .iter()
+                    .filter_map(|name| Algorithm::from_name(name))
+                    .collect()
+            })
             .unwrap_or_default();
-        return Err(CliError::Unexpected(format!(
-            "the userinfo endpoint answered HTTP {}{challenge}",
-            response.status().as_u16()
-        )));
+        if algorithms.is_empty() {
+            algorithms.push(Algorithm::RS256);
+        }
+        let validator = IdTokenValidator::new(issuer, client_id).algorithms(algorithms);
+        flow = flow.accept_signed(&validator, keys);
     }
-    if content_type.starts_with("application/jwt") {
-        let text = String::from_utf8_lossy(response.body());
-        let decoded = crate::jwt::decode(&text).map_err(CliError::InvalidJwt)?;
-        eprintln!(
-            "grantline: a signed userinfo response; decoded only, the signature was not verified"
-        );
-        return cx
-            .output
-            .print(&decoded.to_document(std::time::SystemTime::now()));
+    let info = backend.run(Observed::new(flow, verbose), |_, _| {})?;
+    if info.is_signed() {
+        eprintln!("grantline: a signed userinfo answer, verified");
     }
-    let document: serde_json::Value = serde_json::from_slice(response.body()).map_err(|_| {
-        CliError::Unexpected(format!(
-            "the userinfo endpoint answered HTTP {} with a body that is not JSON ({})",
-            response.status().as_u16(),
-            if content_type.is_empty() {
-                "no content type".to_owned()
-            } else {
-                one_line(&content_type)
-            }
-        ))
-    })?;
-    cx.output.print(&document)
+    cx.output
+        .print(&serde_json::Value::Object(info.claims().clone()))
 }
 
 /// The profile's cached access token.
