@@ -182,8 +182,8 @@ def main():
         os.environ["GRANTLINE_DOT_STATE"] = str(state)
         os.environ["DJANGO_SETTINGS_MODULE"] = "grantline_interop.settings"
         sys.path.insert(0, str(HERE))
-        populate()
-
+        # The server starts (imports Django, binds) while this process migrates: it needs no
+        # database to answer discovery, and the ready line waits for both.
         child = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
             cwd=HERE,
@@ -192,6 +192,7 @@ def main():
             stdout=subprocess.DEVNULL,
             preexec_fn=die_with_parent,
         )
+        populate()
         issuer = f"http://127.0.0.1:{port}/o"
         wait_ready(child, f"{issuer}/.well-known/openid-configuration")
 
