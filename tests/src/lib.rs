@@ -2,6 +2,7 @@
 //! examples share (a local demo authorization server) and compiles the README's examples, so the
 //! README cannot drift from the API.
 
+pub mod api_demo;
 pub mod demo;
 pub mod hostile;
 #[cfg(feature = "interop")]
