@@ -3,8 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-// Shared with the other interop and hostile-server tests, which use all of it.
-#[allow(dead_code)]
 mod interop_common;
 
 use grantline::device::DeviceAuthorizationRequest;
