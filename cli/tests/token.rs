@@ -189,6 +189,9 @@ fn the_secret_comes_from_the_environment_and_never_shows() {
         );
 }
 
+/// Arguments after `token`, the form the server expects, and what goes to stdin.
+type GrantCase<'a> = (Vec<String>, Vec<(&'static str, &'a str)>, Option<&'a str>);
+
 #[test]
 fn every_grant_sends_its_form() {
     let rt = runtime();
@@ -200,7 +203,7 @@ fn every_grant_sends_its_form() {
         "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln\n",
     )
     .unwrap();
-    let cases: Vec<(Vec<String>, Vec<(&'static str, &str)>, Option<&str>)> = vec![
+    let cases: Vec<GrantCase<'_>> = vec![
         (
             vec!["refresh".into(), "rt-given".into()],
             vec![
