@@ -464,8 +464,10 @@ pub(crate) struct CibaArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum TokenHint {
     /// `access_token`.
+    #[value(alias = "access_token")]
     AccessToken,
     /// `refresh_token`.
+    #[value(alias = "refresh_token")]
     RefreshToken,
 }
 

@@ -14,7 +14,7 @@
 //! | 9 | expired | a device code or backchannel request expired, `expired_token`, a profile's token expired and cannot be renewed |
 //! | 10 | unexpected response | not an OAuth answer: an HTML error page, a 404 at a wrong URL, a redirect, a revocation the server did not confirm |
 //! | 11 | invalid response | JSON that breaks the specification (no `access_token`, `expires_in` not a number) |
-//! | 12 | validation failed | an issuer, `state` or `iss` that does not match: a possible attack |
+//! | 12 | validation failed | an issuer, `state` or `iss` that does not match (a possible attack); a JWT whose signature or claims were refused; userinfo about another user |
 //! | 13 | invalid JWT | `decode` was given something that is not a JWT |
 //! | 14 | interrupted | no browser callback arrived in time, or the run was cancelled |
 
@@ -48,7 +48,7 @@ pub(crate) mod code {
     pub(crate) const INVALID_RESPONSE: u8 = 11;
     /// A failed security check.
     pub(crate) const VALIDATION: u8 = 12;
-    /// Not a JWT, or a JOSE check failed.
+    /// `decode` was given something that is not a JWT.
     pub(crate) const INVALID_JWT: u8 = 13;
     /// No callback in time, or cancelled.
     pub(crate) const INTERRUPTED: u8 = 14;
@@ -130,7 +130,7 @@ fn flow_exit_code(error: &grantline::Error) -> u8 {
         E::Config(_) => code::CONFIG,
         E::Expired(_) => code::EXPIRED,
         E::Validation(_) => code::VALIDATION,
-        E::Jose(_) => code::INVALID_JWT,
+        E::Jose(_) => code::VALIDATION,
         _ => code::INTERNAL,
     }
 }
