@@ -9,7 +9,7 @@ use grantline::device::DeviceAuthorizationRequest;
 use grantline::discovery::{DiscoveryFlow, ServerMetadata};
 use grantline::error::{EndpointKind, ErrorCode, JoseError, ValidationError};
 use grantline::grant::TokenRequest;
-use grantline::oidc::{IdTokenValidator, JwksCache, UserinfoFlow};
+use grantline::oidc::{EndSessionRequest, IdTokenValidator, JwksCache, UserinfoFlow};
 use grantline::token::TargetToken;
 use grantline::{Client, ClientBuilder, Error, Progress, TokenResponse, TokenType};
 use grantline_tests::interop::{Browser, DjangoApp, django};
@@ -183,13 +183,22 @@ fn client_credentials_with_basic_and_post_and_a_wrong_secret() {
 /// The authorization code flow through the browser: login, consent, callback validation
 /// (state and the RFC 9207 iss) and the exchange. Returns the tokens and the nonce sent.
 fn code_flow(runner: &Runner, client: &Client) -> (TokenResponse, String) {
+    code_flow_in(&mut Browser::new(), runner, client)
+}
+
+/// [`code_flow`] in a given browser, which keeps the person's session.
+fn code_flow_in(
+    browser: &mut Browser,
+    runner: &Runner,
+    client: &Client,
+) -> (TokenResponse, String) {
     let (url, pending) = client
         .authorization_request(REDIRECT)
         .scope("openid profile email")
         .into_redirect()
         .unwrap();
     assert!(url.query().unwrap().contains("code_challenge_method=S256"));
-    let callback = Browser::new().django_authorize(url.as_str(), person(), true, REDIRECT_PREFIX);
+    let callback = browser.django_authorize(url.as_str(), person(), true, REDIRECT_PREFIX);
     assert!(
         callback.contains("iss="),
         "django-oauth-toolkit sends iss: {callback}"
@@ -572,5 +581,129 @@ fn openid_connect_id_token_and_userinfo() {
             )
             .unwrap();
         assert_eq!(refreshed.subject(), claims.subject());
+    }
+}
+
+#[test]
+fn dynamic_registration_then_management() {
+    use grantline::registration::{ClientMetadata, RegistrationRequest};
+    for runner in runners() {
+        let metadata = metadata(&runner);
+        let bootstrap = Client::from_metadata("bootstrap", &metadata)
+            .build()
+            .unwrap();
+        let requested = ClientMetadata::new()
+            .client_name(format!("grantline interop {}", runner.name()))
+            .grant_types(["client_credentials"])
+            .token_endpoint_auth_method("client_secret_basic");
+
+        // django-oauth-toolkit allows one grant per application.
+        let e = runner
+            .run(
+                RegistrationRequest::new(
+                    requested
+                        .clone()
+                        .grant_types(["client_credentials", "password"]),
+                )
+                .into_flow_for(&bootstrap)
+                .unwrap(),
+            )
+            .unwrap_err();
+        assert_eq!(oauth_code(e), ErrorCode::from("invalid_client_metadata"));
+
+        // Open registration (AllowAllDCRPermission): no initial access token.
+        let registered = runner
+            .run(
+                RegistrationRequest::new(requested.clone())
+                    .into_flow_for(&bootstrap)
+                    .unwrap(),
+            )
+            .unwrap();
+        assert!(registered.client_secret().is_some());
+        assert!(registered.registration_access_token().is_some());
+        let read = runner.run(registered.read().unwrap()).unwrap();
+        assert_eq!(read.client_id(), registered.client_id());
+        let updated = runner
+            .run(
+                read.update(requested.client_name("renamed by grantline"))
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            updated.metadata().get("client_name").unwrap(),
+            "renamed by grantline"
+        );
+
+        // The new client works...
+        let client = updated
+            .configure(Client::from_metadata(updated.client_id(), &metadata))
+            .build()
+            .unwrap();
+        runner
+            .run(
+                client
+                    .request_token(TokenRequest::client_credentials())
+                    .unwrap(),
+            )
+            .unwrap();
+        // ...until it is deleted.
+        runner.run(updated.delete().unwrap()).unwrap();
+        let e = runner
+            .run(
+                client
+                    .request_token(TokenRequest::client_credentials())
+                    .unwrap(),
+            )
+            .unwrap_err();
+        assert_eq!(oauth_code(e), ErrorCode::InvalidClient);
+    }
+}
+
+#[test]
+fn rp_initiated_logout_ends_the_session_and_its_tokens() {
+    const LOGGED_OUT: &str = "http://127.0.0.1:9/logged-out";
+    for runner in runners() {
+        let client = basic(&openid_metadata(&runner), DjangoApp::Confidential);
+        let mut browser = Browser::new();
+        let (token, _) = code_flow_in(&mut browser, &runner, &client);
+
+        let url = EndSessionRequest::for_client(&client)
+            .unwrap()
+            .id_token_hint(token.id_token().unwrap())
+            .post_logout_redirect_uri(LOGGED_OUT)
+            .state("see-you")
+            .build()
+            .unwrap();
+        let back = browser.django_logout(url.as_str(), LOGGED_OUT);
+        let back = url::Url::parse(&back).unwrap();
+        assert_eq!(
+            back.query_pairs().find(|(k, _)| k == "state").unwrap().1,
+            "see-you"
+        );
+
+        // The session is over: a new authorization asks the person to log in again.
+        let (url, _) = client
+            .authorization_request(REDIRECT)
+            .scope("openid")
+            .into_redirect()
+            .unwrap();
+        let page = browser.get(url.as_str());
+        assert!(
+            page.location
+                .as_deref()
+                .unwrap_or_default()
+                .contains("/accounts/login/"),
+            "{page:?}"
+        );
+        // And the tokens of the session are gone.
+        let introspector = basic(&metadata(&runner), DjangoApp::Password);
+        let info = runner
+            .run(
+                introspector
+                    .introspect(TargetToken::from(token.access_token()))
+                    .unwrap(),
+            )
+            .unwrap();
+        assert!(!info.active());
     }
 }

@@ -229,6 +229,29 @@ impl Browser {
         );
     }
 
+    /// django-oauth-toolkit's RP-initiated logout: from an end-session URL, confirms at its
+    /// logout form and returns the redirect back to the client (a URL starting with
+    /// `redirect_prefix`). The browser must hold the session that logs out.
+    pub fn django_logout(&mut self, end_session_url: &str, redirect_prefix: &str) -> String {
+        let page = self.get(end_session_url);
+        let form = match self.follow(page, redirect_prefix) {
+            Ok(redirect) => return redirect,
+            Err(form) => form,
+        };
+        assert!(
+            form.body.contains("value=\"Logout\""),
+            "the logout page at {} ({}): {}",
+            form.url,
+            form.status,
+            form.body
+        );
+        let mut fields = hidden_inputs(&form);
+        fields.push(("allow".to_owned(), "Logout".to_owned()));
+        let confirmed = self.post(&form.url, &form_pairs(&fields));
+        self.follow(confirmed, redirect_prefix)
+            .unwrap_or_else(|p| panic!("the logout ended at {} ({}): {}", p.url, p.status, p.body))
+    }
+
     /// Follows redirects from `page` to a page with content.
     fn settle(&mut self, page: Page) -> Page {
         match self.follow(page, "\u{0}never") {
