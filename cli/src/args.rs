@@ -375,8 +375,8 @@ pub(crate) struct AuthorizeArgs {
     /// Scope to ask for (repeatable, or space-separated)
     #[arg(long, value_name = "SCOPE")]
     pub(crate) scope: Vec<String>,
-    /// The redirect URI; for the listener, http on 127.0.0.1, [::1] or localhost (port 0 or none
-    /// picks a free port). Default: http://127.0.0.1:<free port>/callback
+    /// The redirect URI; for the listener, http on 127.0.0.1, `[::1]` or localhost (port 0 or
+    /// none picks a free port). Default: `http://127.0.0.1:<free port>/callback`
     #[arg(long, value_name = "URI")]
     pub(crate) redirect_uri: Option<String>,
     /// Push the request first (RFC 9126): the browser's URL carries only a request_uri

@@ -202,7 +202,8 @@ fn spin(what: &str, state: &Mutex<State>, stop: &AtomicBool) {
                 line.push_str(&format!(" · polling every {}s", state.interval.as_secs()));
             }
             if state.polls > 0 {
-                line.push_str(&format!(" · {} polls", state.polls));
+                let plural = if state.polls == 1 { "" } else { "s" };
+                line.push_str(&format!(" · {} poll{plural}", state.polls));
             }
             if let Some(last) = &state.last {
                 line.push_str(&format!(" · {last}"));
