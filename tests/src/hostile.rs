@@ -6,8 +6,6 @@
 //! and stops its accept loop when dropped. Every answer is bounded in time and size, so a test
 //! can never hang on it.
 
-#![allow(clippy::expect_used)] // test infrastructure: a server that cannot bind cannot run the tests
-
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};

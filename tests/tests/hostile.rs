@@ -233,9 +233,13 @@ fn lying_authorization(query: &'static str, iss_supported: bool) -> (HostileServ
     (server, client)
 }
 
+/// A lying callback query, whether the server says it always sends `iss`, and the check on
+/// the error.
+type Case = (&'static str, bool, fn(&Error) -> bool);
+
 #[test]
 fn callbacks_that_lie_are_refused() {
-    let cases: [(&str, bool, fn(&Error) -> bool); 6] = [
+    let cases: [Case; 6] = [
         ("code=c&state=forged", false, |e| {
             matches!(e, Error::Validation(ValidationError::StateMismatch))
         }),
