@@ -100,7 +100,8 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "PATH", help_heading = "Client")]
     pub(crate) client_secret_file: Option<PathBuf>,
     /// How the client authenticates: basic (client_secret_basic, the default with a secret),
-    /// post (client_secret_post) or none (a public client, the default without a secret)
+    /// post (client_secret_post), client-secret-jwt, private-key-jwt (the default with
+    /// --private-key) or none (a public client, the default without a secret)
     #[arg(
         long,
         global = true,
@@ -109,6 +110,17 @@ pub(crate) struct GlobalArgs {
         help_heading = "Client"
     )]
     pub(crate) auth_method: Option<AuthMethod>,
+    /// The private key for private_key_jwt: a JWK (JSON, private members included) or a PEM
+    /// file (PKCS#8, or PKCS#1 for RSA)
+    #[arg(long, global = true, value_name = "PATH", help_heading = "Client")]
+    pub(crate) private_key: Option<PathBuf>,
+    /// The signing algorithm for a PEM --private-key (RS256, PS256, ES256, ES384, EdDSA; default
+    /// RS256) or for client-secret-jwt (HS256, HS384, HS512; default HS256)
+    #[arg(long, global = true, value_name = "ALG", help_heading = "Client")]
+    pub(crate) signing_alg: Option<String>,
+    /// The key id (`kid`) the server knows the --private-key by
+    #[arg(long, global = true, value_name = "KID", help_heading = "Client")]
+    pub(crate) key_id: Option<String>,
 
     /// Which HTTP transport runs the flows
     #[arg(long, global = true, value_enum, help_heading = "Connection")]
@@ -173,6 +185,12 @@ pub(crate) enum AuthMethod {
     /// `client_secret_post`: id and secret in the form.
     #[value(alias = "client_secret_post")]
     Post,
+    /// `client_secret_jwt`: a JWT signed with the client secret (HMAC).
+    #[value(alias = "client_secret_jwt")]
+    ClientSecretJwt,
+    /// `private_key_jwt`: a JWT signed with the client's private key.
+    #[value(alias = "private_key_jwt")]
+    PrivateKeyJwt,
     /// `none`: a public client, only `client_id` is sent.
     None,
 }

@@ -46,6 +46,15 @@ pub(crate) struct Profile {
     /// Where the client secret is, if the profile has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) client_secret: Option<SecretLocation>,
+    /// The private key file for `private_key_jwt` (the path; the key stays where it is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) private_key: Option<PathBuf>,
+    /// The signing algorithm for the private key or `client_secret_jwt`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) signing_alg: Option<String>,
+    /// The private key's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) key_id: Option<String>,
     /// The transport.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) transport: Option<TransportKind>,

@@ -2,12 +2,14 @@
 //! [`Client`] they describe.
 
 use std::io::{BufRead as _, IsTerminal as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use grantline::Client;
+use grantline::client_auth::{ClientSecretJwt, PrivateKeyJwt};
 use grantline::discovery::{DiscoveryFlow, ServerMetadata};
 use grantline::error::EndpointKind;
+use grantline::jose::{Algorithm, SigningKey};
 use grantline::secret::ClientSecret;
 
 use crate::args::{AuthMethod, GlobalArgs, TransportKind};
@@ -72,6 +74,12 @@ pub(crate) struct Settings {
     pub(crate) client_secret: Option<ClientSecret>,
     /// The authentication method, if chosen.
     pub(crate) auth_method: Option<AuthMethod>,
+    /// The private key file for `private_key_jwt`.
+    pub(crate) private_key: Option<PathBuf>,
+    /// The signing algorithm (`private_key_jwt` with a PEM key, `client_secret_jwt`).
+    pub(crate) signing_alg: Option<String>,
+    /// The private key's id.
+    pub(crate) key_id: Option<String>,
     /// The transport.
     pub(crate) transport: TransportKind,
     /// The connection options.
@@ -139,6 +147,18 @@ impl Settings {
             auth_method: args
                 .auth_method
                 .or_else(|| saved.and_then(|p| p.auth_method)),
+            private_key: args
+                .private_key
+                .clone()
+                .or_else(|| saved.and_then(|p| p.private_key.clone())),
+            signing_alg: args
+                .signing_alg
+                .clone()
+                .or_else(|| saved.and_then(|p| p.signing_alg.clone())),
+            key_id: args
+                .key_id
+                .clone()
+                .or_else(|| saved.and_then(|p| p.key_id.clone())),
             transport: args
                 .transport
                 .or_else(|| saved.and_then(|p| p.transport))
@@ -171,6 +191,9 @@ impl Settings {
             endpoints,
             client_id: args.client_id.clone(),
             auth_method: args.auth_method,
+            private_key: args.private_key.clone(),
+            signing_alg: args.signing_alg.clone(),
+            key_id: args.key_id.clone(),
             client_secret: None,
             transport: args.transport,
             ca_cert: args.ca_cert.clone(),
@@ -295,6 +318,7 @@ impl Settings {
         }
         let method = match (self.auth_method, &self.client_secret) {
             (Some(method), _) => method,
+            (None, _) if self.private_key.is_some() => AuthMethod::PrivateKeyJwt,
             (None, None) => AuthMethod::None,
             // client_secret_basic is the default (RFC 6749 §2.3.1), unless the server says it
             // only takes client_secret_post.
@@ -317,13 +341,21 @@ impl Settings {
         builder = match (method, &self.client_secret) {
             (AuthMethod::Basic, Some(secret)) => builder.client_secret_basic(secret.clone()),
             (AuthMethod::Post, Some(secret)) => builder.client_secret_post(secret.clone()),
+            (AuthMethod::ClientSecretJwt, Some(secret)) => {
+                let mut auth = ClientSecretJwt::new(secret.clone());
+                if let Some(alg) = &self.signing_alg {
+                    auth = auth.algorithm(algorithm(alg)?);
+                }
+                builder.auth(auth)
+            }
+            (AuthMethod::PrivateKeyJwt, _) => builder.auth(PrivateKeyJwt::new(self.signing_key()?)),
             (AuthMethod::None, None) => builder,
             (AuthMethod::None, Some(_)) => {
                 return Err(CliError::config(
                     "a client secret was given with --auth-method none: drop one of them",
                 ));
             }
-            (AuthMethod::Basic | AuthMethod::Post, None) => {
+            (AuthMethod::Basic | AuthMethod::Post | AuthMethod::ClientSecretJwt, None) => {
                 return Err(CliError::config(
                     "this authentication method needs a client secret: pass --client-secret-file PATH or set GRANTLINE_CLIENT_SECRET",
                 ));
@@ -331,6 +363,48 @@ impl Settings {
         };
         Ok(builder.build()?)
     }
+}
+
+impl Settings {
+    /// The `private_key_jwt` key: a JWK file, or a PEM file with `--signing-alg` (RS256 by
+    /// default), with `--key-id` as its `kid`.
+    fn signing_key(&self) -> Result<SigningKey, CliError> {
+        let path = self.private_key.as_deref().ok_or_else(|| {
+            CliError::config("private-key-jwt needs the key: pass --private-key PATH")
+        })?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::config(format!(
+                "cannot read the private key {}: {e}",
+                path.display()
+            ))
+        })?;
+        let key = if text.trim_start().starts_with('{') {
+            let key = SigningKey::from_jwk(&text)?;
+            match &self.signing_alg {
+                Some(alg) => key.with_algorithm(algorithm(alg)?)?,
+                None => key,
+            }
+        } else {
+            let alg = match &self.signing_alg {
+                Some(alg) => algorithm(alg)?,
+                None => Algorithm::RS256,
+            };
+            SigningKey::from_pem(alg, &text)?
+        };
+        Ok(match &self.key_id {
+            Some(kid) => key.with_key_id(kid.clone()),
+            None => key,
+        })
+    }
+}
+
+/// A JWS algorithm by name.
+fn algorithm(name: &str) -> Result<Algorithm, CliError> {
+    Algorithm::from_name(name).ok_or_else(|| {
+        CliError::config(format!(
+            "`{name}` is not a signing algorithm grantline knows"
+        ))
+    })
 }
 
 /// The first line of a secret file (`-` reads stdin).

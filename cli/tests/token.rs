@@ -531,3 +531,120 @@ fn insecure_http_is_allowed_when_asked_through_a_proxy() {
         "{seen:?}"
     );
 }
+
+/// Matches a token request authenticated by a JWT assertion that verifies under `keys` and
+/// names `client_id` as issuer and subject.
+struct AssertionVerifies {
+    keys: grantline::jose::JwkSet,
+    alg: grantline::jose::Algorithm,
+    client_id: &'static str,
+}
+
+impl wiremock::Match for AssertionVerifies {
+    fn matches(&self, request: &wiremock::Request) -> bool {
+        let form: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(&request.body)
+                .into_owned()
+                .collect();
+        let typed = form.get("client_assertion_type").map(String::as_str)
+            == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+        let claims = form
+            .get("client_assertion")
+            .and_then(|a| grantline::jose::UnverifiedJws::parse(a).ok())
+            .and_then(|jws| jws.verify(&self.keys, &[self.alg]).ok())
+            .and_then(|verified| verified.claims().ok());
+        typed
+            && claims.is_some_and(|c| {
+                c.issuer() == Some(self.client_id) && c.subject() == Some(self.client_id)
+            })
+            && !form.contains_key("client_secret")
+    }
+}
+
+#[test]
+fn jwt_client_authentication_signs_an_assertion() {
+    use grantline::jose::{Algorithm, Jwk, JwkSet, SigningKey};
+    const PRIVATE_JWK: &str = r#"{"kty":"OKP","crv":"Ed25519","kid":"ed",
+        "d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
+        "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+    let public = SigningKey::from_jwk(PRIVATE_JWK)
+        .unwrap()
+        .public_jwk()
+        .unwrap();
+    let rt = runtime();
+    let server = rt.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .and(AssertionVerifies {
+                keys: JwkSet::from(public),
+                alg: Algorithm::EdDSA,
+                client_id: "svc",
+            })
+            .respond_with(token_json("at-private-key-jwt"))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .and(AssertionVerifies {
+                keys: JwkSet::from(Jwk::symmetric(SECRET.as_bytes()).unwrap()),
+                alg: Algorithm::HS256,
+                client_id: "svc",
+            })
+            .respond_with(token_json("at-client-secret-jwt"))
+            .mount(&server)
+            .await;
+        server
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key.jwk");
+    std::fs::write(&key, PRIVATE_JWK).unwrap();
+    for transport in transports() {
+        let out = grantline(dir.path())
+            .args([
+                "-v",
+                "--transport",
+                transport,
+                "--client-id",
+                "svc",
+                "--private-key",
+            ])
+            .arg(&key)
+            .arg("--token-endpoint")
+            .arg(format!("{}/token", server.uri()))
+            .args(["token", "client-credentials"])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        assert_eq!(
+            one_document(&out.stdout)["access_token"],
+            "at-private-key-jwt"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("client_assertion=[masked"), "{stderr}");
+        assert!(!stderr.contains("nWGxne"));
+
+        let out = grantline(dir.path())
+            .args([
+                "--transport",
+                transport,
+                "--client-id",
+                "svc",
+                "--client-secret",
+                SECRET,
+            ])
+            .args(["--auth-method", "client_secret_jwt"])
+            .arg("--token-endpoint")
+            .arg(format!("{}/token", server.uri()))
+            .args(["token", "client-credentials"])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        assert_eq!(
+            one_document(&out.stdout)["access_token"],
+            "at-client-secret-jwt"
+        );
+    }
+}
