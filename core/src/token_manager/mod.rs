@@ -16,7 +16,7 @@
 //!                      │ renewal_failed(now)  ──▶ the old header if it still works, else None
 //! ```
 //!
-//! The manager does no I/O, reads no clock and takes no lock: the renewal is a [`Flow`]
+//! The manager does no I/O, reads no clock and takes no lock: the renewal is a [`Flow`](crate::Flow)
 //! ([`Renewal`]) built from [`Client::request_token`], so it is run by the same loop as every
 //! other exchange, and the manager only decides. The transports' auth handlers put it behind a
 //! mutex and add the waiting: `grantline_ureq::Auth` with a condition variable, `grantline_reqwest::Auth`
