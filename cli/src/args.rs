@@ -84,13 +84,12 @@ pub(crate) struct GlobalArgs {
         help_heading = "Client"
     )]
     pub(crate) client_id: Option<String>,
-    /// The client secret. Prefer the environment variable or --client-secret-file: a value on
-    /// the command line shows in the process list. Never printed, masked in --verbose
+    /// The client secret. Prefer --client-secret-file or the environment variable
+    /// GRANTLINE_CLIENT_SECRET (used when neither option is given): a value on the command line
+    /// shows in the process list. Never printed, masked in --verbose
     #[arg(
         long,
         global = true,
-        env = "GRANTLINE_CLIENT_SECRET",
-        hide_env_values = true,
         value_name = "SECRET",
         help_heading = "Client",
         conflicts_with = "client_secret_file"

@@ -19,6 +19,9 @@ use crate::error::CliError;
 use crate::observe::Observed;
 use crate::secrets;
 
+/// The environment variable a client secret is read from when no option gives one.
+pub(crate) const CLIENT_SECRET_ENV: &str = "GRANTLINE_CLIENT_SECRET";
+
 /// Every endpoint option: its name in a profile, its kind, and the command-line value.
 fn endpoint_options(args: &GlobalArgs) -> [(&'static str, EndpointKind, Option<&String>); 8] {
     [
@@ -115,10 +118,16 @@ impl Settings {
             }
         }
 
-        let client_secret = match (&args.client_secret, &args.client_secret_file) {
-            (Some(secret), _) => Some(secret.clone()),
-            (None, Some(path)) => Some(read_secret_file(path)?),
-            (None, None) => match (&profile, config) {
+        // The command line, then the environment, then the profile's stored secret.
+        let from_env = std::env::var(CLIENT_SECRET_ENV)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(ClientSecret::new);
+        let client_secret = match (&args.client_secret, &args.client_secret_file, from_env) {
+            (Some(secret), _, _) => Some(secret.clone()),
+            (None, Some(path), _) => Some(read_secret_file(path)?),
+            (None, None, Some(secret)) => Some(secret),
+            (None, None, None) => match (&profile, config) {
                 (Some((name, p)), Some(config)) => match p.client_secret {
                     Some(location) => Some(secrets::load(config, name, location)?),
                     None => None,
@@ -191,12 +200,12 @@ impl Settings {
             endpoints,
             client_id: args.client_id.clone(),
             auth_method: args.auth_method,
-            private_key: args.private_key.clone(),
+            private_key: args.private_key.as_deref().map(absolute),
             signing_alg: args.signing_alg.clone(),
             key_id: args.key_id.clone(),
             client_secret: None,
             transport: args.transport,
-            ca_cert: args.ca_cert.clone(),
+            ca_cert: args.ca_cert.iter().map(|p| absolute(p)).collect(),
             proxy: args.proxy.clone(),
             timeout: args.timeout,
             insecure_http: args.insecure_http,
@@ -396,6 +405,11 @@ impl Settings {
             None => key,
         })
     }
+}
+
+/// A path as a profile keeps it: absolute, so the profile works from any directory.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
 
 /// A JWS algorithm by name.

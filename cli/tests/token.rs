@@ -177,6 +177,16 @@ fn the_secret_comes_from_the_environment_and_never_shows() {
         .clone();
     assert_eq!(one_document(&out.stdout)["access_token"], "at-1");
     assert!(!String::from_utf8_lossy(&out.stdout).contains(SECRET));
+    // An option given on the command line wins over the environment.
+    grantline(dir.path())
+        .env("GRANTLINE_CLIENT_SECRET", "wrong")
+        .args(["--client-id", "svc", "--client-secret-file"])
+        .arg(secret_file(dir.path()))
+        .arg("--token-endpoint")
+        .arg(format!("{}/token", server.uri()))
+        .args(["token", "client-credentials"])
+        .assert()
+        .success();
     // Not even in the help, which shows other variables' values.
     grantline(dir.path())
         .env("GRANTLINE_CLIENT_SECRET", SECRET)

@@ -72,10 +72,9 @@ fn run_add(
     profile.audience.clone_from(&add.audience);
     profile.redirect_uri.clone_from(&add.redirect_uri);
 
-    let secret = match (&global.client_secret, &global.client_secret_file) {
-        (Some(secret), _) => Some(secret.clone()),
-        (None, Some(_)) => Settings::resolve(global, None)?.client_secret,
-        (None, None) => prompt_secret(global)?,
+    let secret = match Settings::resolve(global, None)?.client_secret {
+        Some(secret) => Some(secret),
+        None => prompt_secret(global)?,
     };
     // A replaced profile must not keep an old secret or token.
     let old = profiles

@@ -9,7 +9,7 @@
 use std::io::IsTerminal as _;
 
 use grantline::grant::TokenRequest;
-use grantline::secret::Password;
+use grantline::secret::{Password, RefreshToken};
 use grantline::token_manager::{Access, DEFAULT_LEEWAY, TokenManager};
 use grantline::{Client, TokenResponse};
 
@@ -27,6 +27,7 @@ pub(crate) fn run(cx: &Context, args: TokenArgs) -> Result<(), CliError> {
     };
     let backend = cx.settings.backend()?;
     let client = cx.settings.client(&backend)?;
+    let mut used_refresh_token = None;
     let request = match grant {
         GrantCommand::ClientCredentials(options) => {
             with_options(cx, TokenRequest::client_credentials(), &options)
@@ -36,6 +37,7 @@ pub(crate) fn run(cx: &Context, args: TokenArgs) -> Result<(), CliError> {
                 Some(raw) => read_value(raw, "refresh token")?,
                 None => profile_refresh_token(cx)?,
             };
+            used_refresh_token = Some(refresh_token.clone());
             with_options(
                 cx,
                 TokenRequest::refresh_token(refresh_token),
@@ -71,7 +73,12 @@ pub(crate) fn run(cx: &Context, args: TokenArgs) -> Result<(), CliError> {
             with_options(cx, TokenRequest::jwt_bearer(assertion), &args.options)
         }
     };
-    let token = request_token(cx, &backend, &client, request)?;
+    let mut token = request_token(cx, &backend, &client, request)?;
+    // A server that does not rotate refresh tokens sends none back (RFC 6749 §6): the one
+    // used stays valid, and is kept with the token (as the token manager's renewal does).
+    if let (None, Some(used)) = (token.refresh_token(), used_refresh_token) {
+        token = token.with_refresh_token(Some(RefreshToken::new(used)));
+    }
     cx.finish_with_token(&backend, &token)
 }
 
