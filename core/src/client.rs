@@ -41,6 +41,10 @@ struct Inner {
     randomness: Arc<dyn Randomness>,
     issuer: Option<String>,
     metadata: Option<Arc<ServerMetadata>>,
+    /// The issuer's keys, shared by every flow of this client (and its clones) that validates
+    /// an ID token.
+    #[cfg(feature = "jose")]
+    jwks: Option<std::sync::Mutex<crate::oidc::JwksCache>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -138,6 +142,12 @@ impl Client {
     pub(crate) fn require_endpoint(&self, kind: EndpointKind) -> Result<&Url, Error> {
         self.endpoint(kind)
             .ok_or(Error::Config(ConfigError::MissingEndpoint(kind)))
+    }
+
+    /// The client's cache of the issuer's keys, if it knows a JWK Set URL.
+    #[cfg(feature = "jose")]
+    pub(crate) fn jwks_cache(&self) -> Option<&std::sync::Mutex<crate::oidc::JwksCache>> {
+        self.inner.jwks.as_ref()
     }
 
     pub(crate) fn auth(&self) -> &dyn ClientAuthentication {
@@ -289,6 +299,15 @@ impl ClientBuilder {
         self.endpoint(EndpointKind::Registration, url)
     }
 
+    /// Sets the issuer's JWK Set URL (`jwks_uri`), whose keys validate ID tokens.
+    ///
+    /// ```
+    /// let _ = grantline::Client::builder("c").jwks_uri("https://as.example/jwks");
+    /// ```
+    pub fn jwks_uri(self, url: impl Into<String>) -> Self {
+        self.endpoint(EndpointKind::Jwks, url)
+    }
+
     /// Sets how the client authenticates. The default is [`PublicClient`] (`none`).
     ///
     /// ```
@@ -370,6 +389,11 @@ impl ClientBuilder {
             let url = check_endpoint(*kind, raw, self.allow_insecure_http)?;
             endpoints.insert(*kind, url);
         }
+        #[cfg(feature = "jose")]
+        // Already checked above, with the builder's http policy.
+        let jwks = endpoints
+            .get(&EndpointKind::Jwks)
+            .map(|url| std::sync::Mutex::new(crate::oidc::JwksCache::for_url(url.clone())));
         Ok(Client {
             inner: Arc::new(Inner {
                 client_id: self.client_id,
@@ -378,6 +402,8 @@ impl ClientBuilder {
                 randomness: self.randomness,
                 issuer: self.issuer,
                 metadata: self.metadata.map(Arc::new),
+                #[cfg(feature = "jose")]
+                jwks,
             }),
         })
     }

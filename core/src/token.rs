@@ -114,6 +114,9 @@ pub struct TokenResponse {
     scope: Option<Scope>,
     issued_token_type: Option<String>,
     extra: Map<String, Value>,
+    /// The ID token's claims, once a flow validated it (the code exchange does).
+    #[cfg(feature = "jose")]
+    id_token_claims: Option<Box<crate::oidc::IdTokenClaims>>,
 }
 
 impl fmt::Debug for TokenResponse {
@@ -127,6 +130,7 @@ impl fmt::Debug for TokenResponse {
             .field("scope", &self.scope)
             .field("issued_token_type", &self.issued_token_type)
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .field("id_token_validated", &self.id_token_validated())
             .finish()
     }
 }
@@ -150,6 +154,8 @@ impl TokenResponse {
             scope: None,
             issued_token_type: None,
             extra: Map::new(),
+            #[cfg(feature = "jose")]
+            id_token_claims: None,
         }
     }
 
@@ -198,6 +204,8 @@ impl TokenResponse {
             scope,
             issued_token_type,
             extra: object,
+            #[cfg(feature = "jose")]
+            id_token_claims: None,
         })
     }
 
@@ -341,6 +349,42 @@ impl TokenResponse {
         self
     }
 
+    /// Whether a flow validated the ID token (signature, issuer, audience, expiry, nonce, ...).
+    ///
+    /// ```
+    /// # let token = grantline::TokenResponse::new("at".into(), grantline::TokenType::Bearer);
+    /// assert!(!token.id_token_validated());
+    /// ```
+    #[must_use]
+    pub fn id_token_validated(&self) -> bool {
+        #[cfg(feature = "jose")]
+        {
+            self.id_token_claims.is_some()
+        }
+        #[cfg(not(feature = "jose"))]
+        {
+            false
+        }
+    }
+
+    /// The claims of the ID token, when a flow validated it (the code exchange does, when the
+    /// scope had `openid`).
+    ///
+    /// ```
+    /// # let token = grantline::TokenResponse::new("at".into(), grantline::TokenType::Bearer);
+    /// assert!(token.id_token_claims().is_none());
+    /// ```
+    #[cfg(feature = "jose")]
+    #[must_use]
+    pub fn id_token_claims(&self) -> Option<&crate::oidc::IdTokenClaims> {
+        self.id_token_claims.as_deref()
+    }
+
+    #[cfg(feature = "jose")]
+    pub(crate) fn set_id_token_claims(&mut self, claims: crate::oidc::IdTokenClaims) {
+        self.id_token_claims = Some(Box::new(claims));
+    }
+
     /// Sets the refresh token.
     ///
     /// ```
@@ -416,6 +460,8 @@ impl<'de> Deserialize<'de> for TokenResponse {
             scope: stored.scope,
             issued_token_type: stored.issued_token_type,
             extra: stored.extra,
+            #[cfg(feature = "jose")]
+            id_token_claims: None,
         })
     }
 }

@@ -4,7 +4,8 @@
 //! redirect URI, single use of the code and the PKCE verifier (S256 or plain).
 //!
 //! Built on wiremock's custom responders, so the checks are real: a wrong verifier or a reused
-//! code gets `invalid_grant`, as from a real server.
+//! code gets `invalid_grant`, as from a real server. With `openid` in scope it issues an ID
+//! token signed with an Ed25519 key published at `/jwks`, carrying the request's nonce.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,11 +20,17 @@ pub const CLIENT_ID: &str = "web-app";
 /// Its secret (with characters that need form-encoding in Basic authentication).
 pub const CLIENT_SECRET: &str = "s3cr:t+%";
 
+/// The server's signing key (test-only).
+const SIGNING_KEY: &str = r#"{"kty":"OKP","crv":"Ed25519","kid":"mini-as-1",
+    "d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
+    "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+
 #[derive(Debug, Clone)]
 struct Grant {
     redirect_uri: String,
     challenge: Option<(String, String)>,
     nonce: Option<String>,
+    openid: bool,
 }
 
 #[derive(Debug, Default)]
@@ -122,6 +129,7 @@ impl Respond for Authorize {
                 redirect_uri: redirect_uri.to_owned(),
                 challenge,
                 nonce: get(&params, "nonce").map(str::to_owned),
+                openid: get(&params, "scope").is_some_and(|s| s.split(' ').any(|t| t == "openid")),
             },
         );
         let Ok(mut location) = url::Url::parse(redirect_uri) else {
@@ -159,6 +167,24 @@ impl Respond for Par {
 
 struct Token {
     state: Arc<Mutex<State>>,
+    issuer: String,
+}
+
+/// A signed ID token for `grant`.
+fn id_token(issuer: &str, grant: &Grant) -> String {
+    use grantline::jose::{Claims, JwsHeader, SigningKey, sign};
+    let key = SigningKey::from_jwk(SIGNING_KEY).expect("the test key loads");
+    let now = std::time::SystemTime::now();
+    let mut claims = Claims::new()
+        .with("iss", issuer)
+        .with("sub", "alice")
+        .with("aud", CLIENT_ID)
+        .with_time("iat", now)
+        .with_time("exp", now + std::time::Duration::from_secs(600));
+    if let Some(nonce) = &grant.nonce {
+        claims = claims.with("nonce", nonce.as_str());
+    }
+    sign(&key, JwsHeader::for_signer(&key), &claims.to_json()).expect("the test key signs")
 }
 
 impl Respond for Token {
@@ -197,16 +223,17 @@ impl Respond for Token {
                 return invalid("PKCE verification failed");
             }
         }
-        json(
-            200,
-            serde_json::json!({
-                "access_token": format!("at-for-{}", grant.nonce.as_deref().unwrap_or("no-nonce")),
-                "token_type": "Bearer",
-                "expires_in": 3600,
-                "refresh_token": "rt-1",
-                "scope": "openid profile",
-            }),
-        )
+        let mut body = serde_json::json!({
+            "access_token": format!("at-for-{}", grant.nonce.as_deref().unwrap_or("no-nonce")),
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "refresh_token": "rt-1",
+            "scope": "openid profile",
+        });
+        if grant.openid {
+            body["id_token"] = serde_json::Value::String(id_token(&self.issuer, &grant));
+        }
+        json(200, body)
     }
 }
 
@@ -220,6 +247,8 @@ impl MiniAs {
             "issuer": issuer,
             "authorization_endpoint": format!("{issuer}/authorize"),
             "token_endpoint": format!("{issuer}/token"),
+            "jwks_uri": format!("{issuer}/jwks"),
+            "id_token_signing_alg_values_supported": ["EdDSA"],
             "pushed_authorization_request_endpoint": format!("{issuer}/par"),
             "require_pushed_authorization_requests": require_par,
             "authorization_response_iss_parameter_supported": true,
@@ -251,7 +280,16 @@ impl MiniAs {
             .and(path("/token"))
             .respond_with(Token {
                 state: Arc::clone(&state),
+                issuer: issuer.clone(),
             })
+            .mount(&server)
+            .await;
+        let key = grantline::jose::SigningKey::from_jwk(SIGNING_KEY).expect("the test key loads");
+        let jwks =
+            grantline::jose::JwkSet::from(key.public_jwk().expect("a public key")).to_public_json();
+        Mock::given(method("GET"))
+            .and(path("/jwks"))
+            .respond_with(json(200, jwks))
             .mount(&server)
             .await;
         Self { server, state }

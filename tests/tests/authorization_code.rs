@@ -58,6 +58,8 @@ fn issuer_to_tokens_over_ureq() {
     let code = pending.validate_callback(callback.as_str()).unwrap();
     let token = transport.run(client.exchange_code(code).unwrap()).unwrap();
     assert_eq!(token.access_token().secret(), format!("at-for-{nonce}"));
+    // The ID token was validated (signature with the server's published key, nonce, ...).
+    assert_eq!(token.id_token_claims().unwrap().subject(), "alice");
     assert_eq!(token.refresh_token().unwrap().secret(), "rt-1");
     assert_eq!(server.calls("token"), 1);
 }

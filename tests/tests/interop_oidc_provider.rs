@@ -155,7 +155,8 @@ fn authorization_code_with_pkce_then_refresh() {
     for runner in runners() {
         let client = basic(&runner);
         let token = code_flow(&runner, &client, false);
-        assert!(token.id_token().is_some());
+        // The exchange validated the ID token oidc-provider signed (RS256, nonce, at_hash, ...).
+        assert_eq!(token.id_token_claims().unwrap().subject(), "alice");
         let refresh = token.refresh_token().unwrap().clone();
         let renewed = runner
             .run(

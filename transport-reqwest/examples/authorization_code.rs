@@ -85,5 +85,8 @@ async fn main() -> Result<(), AnyError> {
             "no"
         }
     );
+    if let Some(claims) = token.id_token_claims() {
+        println!("Logged in as `{}` (ID token validated)", claims.subject());
+    }
     Ok(())
 }

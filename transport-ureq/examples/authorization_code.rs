@@ -80,5 +80,8 @@ fn main() -> Result<(), AnyError> {
             "no"
         }
     );
+    if let Some(claims) = token.id_token_claims() {
+        println!("Logged in as `{}` (ID token validated)", claims.subject());
+    }
     Ok(())
 }

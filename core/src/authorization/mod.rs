@@ -36,7 +36,7 @@
 //! // 1. Send the person to the authorization endpoint.
 //! let (url, pending) = client
 //!     .authorization_request("http://127.0.0.1:8080/callback")
-//!     .scope("openid profile")
+//!     .scope("profile") // with "openid", the exchange also validates the ID token
 //!     .into_redirect()?;
 //! assert!(url.as_str().contains("code_challenge_method=S256"));
 //!

@@ -34,6 +34,12 @@ pub struct PendingAuthorization {
     pkce_method: Option<PkceMethod>,
     issuer: Option<String>,
     iss_required: bool,
+    /// Whether `openid` was in scope: the code exchange then validates the ID token.
+    #[serde(default)]
+    openid: bool,
+    /// The `max_age` sent, in seconds, if any.
+    #[serde(default)]
+    max_age: Option<u64>,
 }
 
 impl std::fmt::Debug for PendingAuthorization {
@@ -50,6 +56,8 @@ impl std::fmt::Debug for PendingAuthorization {
             .field("pkce_method", &self.pkce_method)
             .field("issuer", &self.issuer)
             .field("iss_required", &self.iss_required)
+            .field("openid", &self.openid)
+            .field("max_age", &self.max_age)
             .finish()
     }
 }
@@ -76,7 +84,17 @@ impl PendingAuthorization {
             pkce_method,
             issuer: client.issuer().map(str::to_owned),
             iss_required,
+            openid: false,
+            max_age: None,
         }
+    }
+
+    /// Records that `openid` was in scope, and the `max_age` sent: the code exchange then
+    /// validates the ID token with them.
+    pub(crate) fn with_openid(mut self, openid: bool, max_age: Option<u64>) -> Self {
+        self.openid = openid;
+        self.max_age = max_age;
+        self
     }
 
     /// The `state` sent (to key a session store by, for instance).
@@ -223,5 +241,15 @@ impl PendingAuthorization {
 
     pub(crate) fn issuer(&self) -> Option<&str> {
         self.issuer.as_deref()
+    }
+
+    #[cfg_attr(not(feature = "jose"), allow(dead_code))]
+    pub(crate) fn openid(&self) -> bool {
+        self.openid
+    }
+
+    #[cfg_attr(not(feature = "jose"), allow(dead_code))]
+    pub(crate) fn max_age(&self) -> Option<u64> {
+        self.max_age
     }
 }

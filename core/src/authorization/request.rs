@@ -381,6 +381,10 @@ impl AuthorizationRequest {
         params.extend(self.params);
 
         let metadata = self.client.metadata();
+        let max_age = params
+            .iter()
+            .find(|(n, _)| n == "max_age")
+            .and_then(|(_, v)| v.parse().ok());
         let pending = PendingAuthorization::new(
             &self.client,
             self.redirect_uri,
@@ -388,7 +392,8 @@ impl AuthorizationRequest {
             nonce,
             pkce,
             metadata.is_some_and(|m| m.authorization_response_iss_parameter_supported),
-        );
+        )
+        .with_openid(openid, max_age);
         Ok((self.client, params, pending))
     }
 

@@ -590,7 +590,11 @@ fn validated(scope: &str) -> (AuthorizationCode, String) {
 fn the_exchange_sends_code_redirect_uri_and_verifier() {
     let (code, verifier) = validated("openid");
     let nonce = code.nonce().unwrap().to_owned();
-    let flow = client().exchange_code(code).unwrap();
+    // Without openid validation (this test looks at the request only).
+    let flow = client()
+        .exchange_code(code)
+        .unwrap()
+        .insecure_skip_id_token_validation();
     assert_eq!(flow.nonce(), Some(nonce.as_str()));
     assert_eq!(flow.issuer(), Some(ISSUER));
     let mut driver = Driver::new().reply_json(200, r#"{"access_token":"at","id_token":"h.p.s"}"#);
@@ -634,4 +638,170 @@ fn the_exchange_refuses_another_client_and_reports_server_errors() {
         e.flow_error().and_then(Error::oauth_code),
         Some(&ErrorCode::InvalidGrant)
     );
+}
+
+// ID token validation in the code exchange.
+
+mod id_token {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::error::JoseError;
+    use crate::jose::{self, Claims, JwkSet, JwsHeader, SigningKey};
+    use crate::secret::IdToken;
+
+    const KEY: &str = r#"{"kty":"OKP","crv":"Ed25519","kid":"k1",
+        "d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
+        "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+
+    fn oidc_client() -> Client {
+        let mut metadata = metadata(false, false);
+        metadata.jwks_uri = Some("https://as.example/jwks".to_owned());
+        metadata.id_token_signing_alg_values_supported =
+            vec!["EdDSA".to_owned(), "HS256".to_owned()];
+        Client::from_metadata("app", &metadata)
+            .client_secret_basic("s3cr3t")
+            .build()
+            .unwrap()
+    }
+
+    fn jwks() -> String {
+        let key = SigningKey::from_jwk(KEY).unwrap();
+        JwkSet::from(key.public_jwk().unwrap())
+            .to_public_json()
+            .to_string()
+    }
+
+    fn id_token(nonce: &str, driver: &Driver, tweak: impl FnOnce(Claims) -> Claims) -> IdToken {
+        let key = SigningKey::from_jwk(KEY).unwrap();
+        let now = driver.now().wall();
+        let claims = tweak(
+            Claims::new()
+                .with("iss", ISSUER)
+                .with("sub", "alice")
+                .with("aud", "app")
+                .with("nonce", nonce)
+                .with_time("iat", now)
+                .with_time("exp", now + Duration::from_secs(600)),
+        );
+        IdToken::new(jose::sign(&key, JwsHeader::for_signer(&key), &claims.to_json()).unwrap())
+    }
+
+    fn code_for(client: &Client) -> AuthorizationCode {
+        let (_, pending) = client
+            .authorization_request(REDIRECT)
+            .scope("openid")
+            .into_redirect()
+            .unwrap();
+        let s = pending.state().to_owned();
+        pending
+            .validate_callback(
+                format!("{REDIRECT}?code=c&state={s}&iss=https%3A%2F%2Fas.example").as_str(),
+            )
+            .unwrap()
+    }
+
+    fn answer(id_token: &IdToken) -> String {
+        format!(
+            r#"{{"access_token":"at","token_type":"Bearer","id_token":"{}"}}"#,
+            id_token.secret()
+        )
+    }
+
+    #[test]
+    fn a_valid_id_token_is_validated_with_keys_fetched_once() {
+        let client = oidc_client();
+        let mut driver = Driver::new();
+        for round in 0..2 {
+            let code = code_for(&client);
+            let nonce = code.nonce().unwrap().to_owned();
+            let token = id_token(&nonce, &driver, |c| c);
+            driver.push_reply(
+                http::Response::builder()
+                    .status(200)
+                    .body(answer(&token).into_bytes())
+                    .unwrap(),
+            );
+            if round == 0 {
+                driver.push_reply(http::Response::new(jwks().into_bytes()));
+            }
+            let tokens = driver.run(client.exchange_code(code).unwrap()).unwrap();
+            assert!(tokens.id_token_validated());
+            assert_eq!(tokens.id_token_claims().unwrap().subject(), "alice");
+        }
+        let uris: Vec<_> = driver
+            .transcript()
+            .requests()
+            .map(|r| r.uri().to_string())
+            .collect();
+        assert_eq!(
+            uris,
+            [
+                "https://as.example/token",
+                "https://as.example/jwks",
+                "https://as.example/token"
+            ],
+            "the keys are fetched once and kept by the client"
+        );
+    }
+
+    /// A change to an otherwise valid token's claims, and the check on the error it causes.
+    type Case = (Box<dyn Fn(Claims) -> Claims>, fn(&Error) -> bool);
+
+    #[test]
+    fn a_wrong_nonce_or_issuer_or_a_missing_token_is_refused() {
+        let client = oidc_client();
+        let cases: Vec<Case> = vec![
+            (Box::new(|c| c.with("nonce", "replayed")), |e| {
+                matches!(e, Error::Jose(JoseError::NonceMismatch))
+            }),
+            (Box::new(|c| c.with("iss", "https://evil.example")), |e| {
+                matches!(e, Error::Jose(JoseError::IssuerMismatch { .. }))
+            }),
+            (Box::new(|c| c.with("aud", "someone-else")), |e| {
+                matches!(e, Error::Jose(JoseError::AudienceMismatch))
+            }),
+        ];
+        for (tweak, check) in cases {
+            let mut driver = Driver::new();
+            let code = code_for(&client);
+            let token = id_token(code.nonce().unwrap(), &driver, tweak);
+            driver.push_reply(http::Response::new(answer(&token).into_bytes()));
+            driver.push_reply(http::Response::new(jwks().into_bytes()));
+            let e = driver.run(client.exchange_code(code).unwrap()).unwrap_err();
+            let e = e.flow_error().unwrap();
+            assert!(check(e), "{e:?}");
+        }
+        let mut driver = Driver::new().reply_json(200, r#"{"access_token":"at"}"#);
+        let e = driver
+            .run(client.exchange_code(code_for(&client)).unwrap())
+            .unwrap_err();
+        assert!(matches!(
+            e.flow_error(),
+            Some(Error::InvalidResponse(i)) if i.field == "id_token"
+        ));
+    }
+
+    #[test]
+    fn without_keys_validation_is_a_configuration_error_unless_skipped() {
+        let client = client(); // no JWK Set URL
+        let (_, pending) = client
+            .authorization_request(REDIRECT)
+            .scope("openid")
+            .into_redirect()
+            .unwrap();
+        let s = pending.state().to_owned();
+        let code = pending
+            .validate_callback(format!("{REDIRECT}?code=c&state={s}").as_str())
+            .unwrap();
+        let mut driver =
+            Driver::new().reply_json(200, r#"{"access_token":"at","id_token":"h.p.s"}"#);
+        let e = driver.run(client.exchange_code(code).unwrap()).unwrap_err();
+        assert!(matches!(
+            e.flow_error(),
+            Some(Error::Config(ConfigError::MissingEndpoint(
+                EndpointKind::Jwks
+            )))
+        ));
+    }
 }

@@ -178,7 +178,7 @@ impl JwksCache {
         Ok(Self::for_url(url.clone()))
     }
 
-    fn for_url(url: Url) -> Self {
+    pub(crate) fn for_url(url: Url) -> Self {
         Self {
             url,
             keys: None,
