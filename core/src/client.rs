@@ -337,6 +337,37 @@ impl ClientBuilder {
         self.auth(ClientSecretPost::new(secret))
     }
 
+    /// Shorthand for `auth(ClientSecretJwt::new(secret))`: `client_secret_jwt`, an HS256
+    /// assertion made with the client secret (RFC 7523 §2.2).
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("c").client_secret_jwt("a-long-shared-secret").build()?;
+    /// assert_eq!(client.auth_method(), "client_secret_jwt");
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[cfg(feature = "jose")]
+    pub fn client_secret_jwt(self, secret: impl Into<ClientSecret>) -> Self {
+        self.auth(crate::jose::ClientSecretJwt::new(secret))
+    }
+
+    /// Shorthand for `auth(PrivateKeyJwt::new(key))`: `private_key_jwt`, an assertion signed
+    /// with the client's private key (RFC 7523 §2.2).
+    ///
+    /// ```
+    /// use grantline::jose::{Algorithm, SigningKey};
+    /// let key = SigningKey::from_jwk(r#"{"kty":"OKP","crv":"Ed25519","kid":"k1",
+    ///     "d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
+    ///     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#)?;
+    /// let client = grantline::Client::builder("c").private_key_jwt(key).build()?;
+    /// assert_eq!(client.auth_method(), "private_key_jwt");
+    /// # let _ = Algorithm::EdDSA;
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[cfg(feature = "jose")]
+    pub fn private_key_jwt(self, key: crate::jose::SigningKey) -> Self {
+        self.auth(crate::jose::PrivateKeyJwt::new(key))
+    }
+
     /// Allows plain `http` endpoints on hosts that are not loopback addresses.
     ///
     /// Everything sent to such an endpoint (client secrets, tokens, codes) can be read and changed

@@ -429,3 +429,92 @@ fn dynamic_registration_then_management() {
         assert_eq!(oauth_code(e), ErrorCode::InvalidClient);
     }
 }
+
+fn pkjwt_key() -> grantline::jose::SigningKey {
+    let pem = include_str!("../interop/keys/client-rs256.private.pem");
+    grantline::jose::SigningKey::from_pem(grantline::jose::Algorithm::RS256, pem)
+        .unwrap()
+        .with_key_id("grantline-client-rs256")
+}
+
+#[test]
+fn client_secret_jwt_and_private_key_jwt_authenticate() {
+    for runner in runners() {
+        let hs = builder(&runner, "jwt-client")
+            .client_secret_jwt("jwt-secret-that-is-long-enough-for-hs256-0123456789")
+            .build()
+            .unwrap();
+        let rs = builder(&runner, "pkjwt-client")
+            .private_key_jwt(pkjwt_key())
+            .build()
+            .unwrap();
+        for client in [&hs, &rs] {
+            let token = runner
+                .run(
+                    client
+                        .request_token(TokenRequest::client_credentials())
+                        .unwrap(),
+                )
+                .unwrap();
+            assert!(token.expires_at().is_some());
+            // Each request carries a fresh jti: the server refuses a replayed assertion, so a
+            // second request succeeding proves it.
+            runner
+                .run(
+                    client
+                        .request_token(TokenRequest::client_credentials())
+                        .unwrap(),
+                )
+                .unwrap();
+        }
+        // The same assertion signed with a key the server does not know is refused.
+        let wrong = grantline::jose::SigningKey::from_pem(
+            grantline::jose::Algorithm::ES256,
+            include_str!("../interop/keys/client-es256.private.pem"),
+        )
+        .unwrap();
+        let impostor = builder(&runner, "pkjwt-client")
+            .private_key_jwt(wrong)
+            .build()
+            .unwrap();
+        let e = runner
+            .run(
+                impostor
+                    .request_token(TokenRequest::client_credentials())
+                    .unwrap(),
+            )
+            .unwrap_err();
+        assert_eq!(oauth_code(e), ErrorCode::InvalidClient);
+    }
+}
+
+#[test]
+fn signed_request_objects_by_value_and_pushed() {
+    for runner in runners() {
+        let client = builder(&runner, "pkjwt-client")
+            .private_key_jwt(pkjwt_key())
+            .build()
+            .unwrap();
+        for push in [false, true] {
+            let request = client
+                .authorization_request(REDIRECT)
+                .scope("openid profile")
+                .request_object(pkjwt_key(), std::time::SystemTime::now());
+            let (url, pending) = if push {
+                let (flow, pending) = request.into_pushed().unwrap();
+                (runner.run(flow).unwrap().url().clone(), pending)
+            } else {
+                request.into_redirect().unwrap()
+            };
+            assert!(
+                !url.query_pairs().any(|(k, _)| k == "state"),
+                "state is inside the signed object"
+            );
+            let callback =
+                Browser::new().oidc_provider_authorize(url.as_str(), "dave", REDIRECT_PREFIX);
+            let code = pending.validate_callback(callback.as_str()).unwrap();
+            let token = runner.run(client.exchange_code(code).unwrap()).unwrap();
+            assert_eq!(token.id_token_claims().unwrap().subject(), "dave");
+        }
+    }
+}

@@ -27,6 +27,16 @@ const RESERVED: &[&str] = &[
     "client_assertion_type",
 ];
 
+/// A request object's signer and time, when the request is to be signed.
+#[cfg(feature = "jose")]
+type Signing = (
+    std::sync::Arc<dyn crate::jose::JwsSigner>,
+    std::time::SystemTime,
+);
+/// Without the `jose` feature there is nothing to sign with.
+#[cfg(not(feature = "jose"))]
+type Signing = ();
+
 /// How PKCE is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pkce {
@@ -75,6 +85,12 @@ pub struct AuthorizationRequest {
     pkce: Pkce,
     params: Params,
     invalid: Option<ConfigError>,
+    /// Sign the parameters into a request object (RFC 9101) with this signer, at this time.
+    #[cfg(feature = "jose")]
+    request_object: Option<(
+        std::sync::Arc<dyn crate::jose::JwsSigner>,
+        std::time::SystemTime,
+    )>,
 }
 
 impl std::fmt::Debug for AuthorizationRequest {
@@ -112,6 +128,8 @@ impl Client {
             pkce: Pkce::On(PkceMethod::S256),
             params: Params::new(),
             invalid: None,
+            #[cfg(feature = "jose")]
+            request_object: None,
         }
     }
 }
@@ -309,6 +327,79 @@ impl AuthorizationRequest {
         self
     }
 
+    /// Sends the request as a signed request object (RFC 9101, JAR): every parameter goes into a
+    /// JWT signed by `signer` at `now` (`iss` the client id, `aud` the issuer, a 5-minute
+    /// lifetime). By value, the URL carries `client_id`, `request`, and `response_type` and
+    /// `scope` again for OpenID Connect servers; pushed (PAR), the body carries `client_id` and
+    /// `request`. The client must know its issuer.
+    ///
+    /// ```
+    /// use grantline::{error::EndpointKind, jose::{Algorithm, SigningKey}};
+    /// let client = grantline::Client::builder("app")
+    ///     .issuer("https://as.example")
+    ///     .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+    ///     .build()?;
+    /// let key = SigningKey::hmac(Algorithm::HS256, b"the client secret, long enough to be a key")?;
+    /// let (url, _pending) = client
+    ///     .authorization_request("https://app.example/cb")
+    ///     .scope("openid")
+    ///     .request_object(key, std::time::SystemTime::now())
+    ///     .into_redirect()?;
+    /// let names: Vec<_> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    /// assert_eq!(names, ["client_id", "request", "response_type", "scope"]);
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[cfg(feature = "jose")]
+    pub fn request_object(
+        mut self,
+        signer: impl crate::jose::JwsSigner + 'static,
+        now: std::time::SystemTime,
+    ) -> Self {
+        self.request_object = Some((std::sync::Arc::new(signer), now));
+        self
+    }
+
+    /// The parameters to send: as they are, or folded into a signed request object.
+    fn finish_params(
+        client: &Client,
+        params: Params,
+        pushed: bool,
+        signing: Option<Signing>,
+    ) -> Result<Params, Error> {
+        #[cfg(feature = "jose")]
+        if let Some((signer, now)) = signing {
+            let issuer = client.issuer().ok_or(ConfigError::InvalidParameter {
+                name: "request".to_owned(),
+                reason: "a request object's audience is the issuer: build the client from metadata or set ClientBuilder::issuer",
+            })?;
+            let object = crate::jose::RequestObject::new(client.client_id(), issuer)
+                .params(params.iter().filter(|(n, _)| n != "client_id").cloned());
+            let signed = object.sign(&*signer, now, client.randomness())?;
+            return Ok(if pushed {
+                vec![
+                    ("client_id".to_owned(), client.client_id().to_owned()),
+                    ("request".to_owned(), signed),
+                ]
+            } else {
+                object.query_params(&signed)
+            });
+        }
+        #[cfg(not(feature = "jose"))]
+        let _ = (client, pushed, signing);
+        Ok(params)
+    }
+
+    fn signing(&self) -> Option<Signing> {
+        #[cfg(feature = "jose")]
+        {
+            self.request_object.clone()
+        }
+        #[cfg(not(feature = "jose"))]
+        {
+            None
+        }
+    }
+
     /// Checks the request, generates what was not given, and returns the parameters and the
     /// state to keep.
     fn prepare(self) -> Result<(Client, Params, PendingAuthorization), Error> {
@@ -425,7 +516,9 @@ impl AuthorizationRequest {
         {
             return Err(ConfigError::ParRequired.into());
         }
-        let (_, params, pending) = self.prepare()?;
+        let signing = self.signing();
+        let (client, params, pending) = self.prepare()?;
+        let params = Self::finish_params(&client, params, false, signing)?;
         url.query_pairs_mut().extend_pairs(&params);
         Ok((url, pending))
     }
@@ -465,7 +558,9 @@ impl AuthorizationRequest {
             .require_endpoint(EndpointKind::PushedAuthorization)?;
         // The pushed parameters keep `client_id` (RFC 9126 §2.1; oidc-provider requires it even
         // with Basic authentication); client authentication does not add it a second time.
+        let signing = self.signing();
         let (client, params, pending) = self.prepare()?;
+        let params = Self::finish_params(&client, params, true, signing)?;
         let call = EndpointCall::new(&client, EndpointKind::PushedAuthorization, params, &[])?;
         Ok((
             PushFlow::new(call, authorization, client.client_id().to_owned()),

@@ -805,3 +805,65 @@ mod id_token {
         ));
     }
 }
+
+// Signed request objects (RFC 9101).
+
+mod request_objects {
+    use super::*;
+    use crate::jose::{Algorithm, Jwk, JwkSet, SigningKey, UnverifiedJws};
+
+    const SECRET: &[u8] = b"a shared secret long enough for HS256!!";
+
+    fn key() -> SigningKey {
+        SigningKey::hmac(Algorithm::HS256, SECRET).unwrap()
+    }
+
+    fn claims_of(jwt: &str) -> serde_json::Value {
+        let keys = JwkSet::from(Jwk::symmetric(SECRET).unwrap());
+        let verified = UnverifiedJws::parse(jwt)
+            .unwrap()
+            .verify(&keys, &[Algorithm::HS256])
+            .unwrap();
+        serde_json::from_slice(verified.payload()).unwrap()
+    }
+
+    #[test]
+    fn pushed_bodies_carry_only_client_id_and_the_signed_request() {
+        let (flow, pending) = client()
+            .authorization_request(REDIRECT)
+            .scope("openid")
+            .login_hint("alice")
+            .request_object(key(), std::time::SystemTime::now())
+            .into_pushed()
+            .unwrap();
+        let mut driver =
+            Driver::new().reply_json(201, r#"{"request_uri":"urn:x","expires_in":60}"#);
+        driver.run(flow).unwrap();
+        let form = driver.transcript().form(0).unwrap();
+        let names: Vec<_> = form.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["client_id", "request"]);
+        let claims = claims_of(&form[1].1);
+        assert_eq!(claims["iss"], "app");
+        assert_eq!(claims["aud"], ISSUER);
+        assert_eq!(claims["state"], pending.state());
+        assert_eq!(claims["login_hint"], "alice");
+        assert_eq!(claims["code_challenge_method"], "S256");
+        assert!(claims.get("client_id").is_some_and(|c| c == "app"));
+    }
+
+    #[test]
+    fn a_request_object_needs_the_issuer() {
+        let anonymous = Client::builder("app")
+            .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+            .build()
+            .unwrap();
+        let e = anonymous
+            .authorization_request(REDIRECT)
+            .request_object(key(), std::time::SystemTime::now())
+            .into_redirect()
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Config(ConfigError::InvalidParameter { ref name, .. }) if name == "request")
+        );
+    }
+}

@@ -39,7 +39,10 @@ const clients = [
   confidential('basic-client', 'basic secret:+%/~!', 'client_secret_basic'),
   confidential('post-client', 'post-secret', 'client_secret_post'),
   confidential('jwt-client', 'jwt-secret-that-is-long-enough-for-hs256-0123456789', 'client_secret_jwt'),
-  confidential('pkjwt-client', undefined, 'private_key_jwt', { jwks: { keys: [clientKey] } }),
+  confidential('pkjwt-client', undefined, 'private_key_jwt', {
+    jwks: { keys: [clientKey] },
+    request_object_signing_alg: 'RS256',
+  }),
   {
     client_id: 'public-client',
     token_endpoint_auth_method: 'none',
