@@ -308,6 +308,56 @@ async fn a_401_invalid_token_renews_once_and_resends_once() {
     assert_eq!(calls(&server, "/api/v1/items").await, 2);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn a_hundred_refused_tasks_cause_one_renewal_even_when_refusals_arrive_late() {
+    let server = MockServer::start().await;
+    Mock::given(path("/token"))
+        .respond_with(token_reply("at-new").set_delay(Duration::from_millis(50)))
+        .mount(&server)
+        .await;
+    // The server has revoked the token (still valid by its expiry), and says so slowly: tasks
+    // that sent it early get their refusal after the renewal is done.
+    Mock::given(path_regex("^/api/v1/"))
+        .and(header("authorization", "Bearer at-old"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .insert_header("www-authenticate", INVALID_TOKEN)
+                .set_delay(Duration::from_millis(300)),
+        )
+        .mount(&server)
+        .await;
+    mount_ok(&server, "/api/v1/items", "at-new").await;
+    let api = api(&server, auth_with(&server, bearer("at-old", 3600)));
+
+    // Starts spread over 250 ms: the first refusal comes at 300 ms, the renewal ends at 350 ms,
+    // and the refusals of the tasks that started after 50 ms arrive after that.
+    let started = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let results = all_at_once(move || {
+        let api = api.clone();
+        let i = started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move {
+            tokio::time::sleep(Duration::from_micros(i * 2500)).await;
+            api.get("items").send().await.map(|r| r.status())
+        }
+    })
+    .await;
+
+    assert!(
+        results.iter().all(|r| matches!(r, Ok(s) if *s == 200)),
+        "{results:?}"
+    );
+    assert_eq!(calls(&server, "/token").await, 1);
+    let requests = server.received_requests().await.unwrap();
+    let with = |token: &str| {
+        requests
+            .iter()
+            .filter(|r| r.headers.get("authorization").is_some_and(|v| v == token))
+            .count()
+    };
+    assert!(with("Bearer at-old") > 1, "several tasks were refused");
+    assert_eq!(with("Bearer at-new"), CALLERS);
+}
+
 #[tokio::test]
 async fn the_retry_happens_once_only() {
     let server = MockServer::start().await;

@@ -263,6 +263,50 @@ fn a_401_invalid_token_renews_once_and_resends_once() {
 }
 
 #[test]
+fn a_hundred_refused_threads_cause_one_renewal_even_when_refusals_arrive_late() {
+    let server = MockServer::start();
+    let token = server.mock(|when, then| {
+        when.method(POST).path("/token");
+        then.status(200)
+            .header("content-type", "application/json")
+            .body(token_json("at-new"))
+            .delay(Duration::from_millis(50));
+    });
+    // The server has revoked the token (still valid by its expiry), and says so slowly: threads
+    // that sent it early get their refusal after the renewal is done.
+    let old = server.mock(|when, then| {
+        when.path_prefix("/api/v1/")
+            .header("authorization", "Bearer at-old");
+        then.status(401)
+            .header("www-authenticate", INVALID_TOKEN)
+            .delay(Duration::from_millis(300));
+    });
+    let new = server.mock(|when, then| {
+        when.path("/api/v1/items")
+            .header("authorization", "Bearer at-new");
+        then.status(200);
+    });
+    let api = api(&server, auth_with(&server, bearer("at-old", 3600)));
+
+    // Starts spread over 250 ms: the first refusal comes at 300 ms, the renewal ends at 350 ms,
+    // and the refusals of the threads that started after 50 ms arrive after that.
+    let started = std::sync::atomic::AtomicUsize::new(0);
+    let results = all_at_once(|| {
+        let i = started.fetch_add(1, std::sync::atomic::Ordering::SeqCst) as u64;
+        std::thread::sleep(Duration::from_micros(i * 2500));
+        api.get("items").send().map(|r| r.status())
+    });
+
+    assert!(
+        results.iter().all(|r| matches!(r, Ok(s) if *s == 200)),
+        "{results:?}"
+    );
+    token.assert_calls(1);
+    assert!(old.calls() > 1, "several threads were refused");
+    new.assert_calls(CALLERS);
+}
+
+#[test]
 fn the_retry_happens_once_only() {
     let server = MockServer::start();
     let token = renewing(&server, "at-new");
