@@ -37,8 +37,9 @@
 use std::fmt;
 
 use crate::error::{ConfigError, EndpointKind, InvalidResponse};
-use crate::request::{EndpointCall, OneShot, Params, one_shot_flow};
+use crate::request::{EndpointCall, OneShot, Params};
 use crate::secret::{Assertion, Password, RefreshToken};
+use crate::token_flow::{IdTokenCheck, TokenExchange};
 use crate::{Client, Error, Scope, TokenResponse, TokenType};
 
 /// A token type identifier for token exchange (RFC 8693 §3).
@@ -224,6 +225,9 @@ pub struct TokenRequest {
     audiences: Vec<String>,
     extra: Params,
     expected_token_type: Option<TokenType>,
+    /// The ID token this refresh continues (its new ID token, if any, is checked against it).
+    #[cfg(feature = "jose")]
+    refresh_of: Option<Box<crate::oidc::IdTokenClaims>>,
 }
 
 impl fmt::Debug for TokenRequest {
@@ -250,7 +254,29 @@ impl TokenRequest {
             audiences: Vec::new(),
             extra: Vec::new(),
             expected_token_type: None,
+            #[cfg(feature = "jose")]
+            refresh_of: None,
         }
+    }
+
+    /// Validates the ID token a refresh response carries (OpenID Connect Core §12.2): the same
+    /// issuer and subject as `original` (the claims the code exchange validated), a good
+    /// signature with the issuer's keys, and the other rules. Without this, an ID token in a
+    /// refresh response is left unvalidated.
+    ///
+    /// ```no_run
+    /// # fn f(client: &grantline::Client, first: &grantline::TokenResponse) -> Result<(), grantline::Error> {
+    /// use grantline::grant::TokenRequest;
+    /// let refresh = first.refresh_token().unwrap().clone();
+    /// let flow = client.request_token(
+    ///     TokenRequest::refresh_token(refresh).id_token_of(first.id_token_claims().unwrap()),
+    /// )?;
+    /// # let _ = flow; Ok(()) }
+    /// ```
+    #[cfg(feature = "jose")]
+    pub fn id_token_of(mut self, original: &crate::oidc::IdTokenClaims) -> Self {
+        self.refresh_of = Some(Box::new(original.clone()));
+        self
     }
 
     /// Refuses a token of any other type than `token_type` (compared case-insensitively): an
@@ -476,8 +502,8 @@ impl Client {
     pub fn request_token(&self, request: TokenRequest) -> Result<TokenFlow, Error> {
         let params = request.params()?;
         let call = EndpointCall::new(self, EndpointKind::Token, params, &request.extra)?;
-        let expected = request.expected_token_type;
-        Ok(TokenFlow(OneShot::new(call, move |response, now| {
+        let expected = request.expected_token_type.clone();
+        let inner = OneShot::new(call, move |response, now| {
             let token = TokenResponse::from_response(response, now)?;
             match &expected {
                 Some(expected) if token.token_type() != expected => Err(InvalidResponse::new(
@@ -487,7 +513,15 @@ impl Client {
                 .into()),
                 _ => Ok(token),
             }
-        })))
+        });
+        #[cfg(feature = "jose")]
+        let check = request
+            .refresh_of
+            .as_deref()
+            .map(|original| IdTokenCheck::refresh_of(self, original));
+        #[cfg(not(feature = "jose"))]
+        let check: Option<IdTokenCheck> = None;
+        Ok(TokenFlow(TokenExchange::new(inner, check)))
     }
 }
 
@@ -495,9 +529,23 @@ impl Client {
 ///
 /// Made by [`Client::request_token`]. See the [module documentation](self) for an example.
 #[derive(Debug)]
-pub struct TokenFlow(OneShot<TokenResponse>);
+pub struct TokenFlow(TokenExchange);
 
-one_shot_flow!(TokenFlow, TokenResponse);
+impl crate::Flow for TokenFlow {
+    type Output = TokenResponse;
+
+    fn next(&mut self, now: crate::Now) -> Result<crate::Step<TokenResponse>, Error> {
+        self.0.next(now)
+    }
+
+    fn handle_response(
+        &mut self,
+        response: http::Response<Vec<u8>>,
+        now: crate::Now,
+    ) -> Result<(), Error> {
+        self.0.handle_response(&response, now)
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -75,10 +75,10 @@ pub mod error;
 pub mod flow;
 pub mod grant;
 pub mod introspection;
-pub mod polling;
 #[cfg(feature = "jose")]
 pub mod jose;
 pub mod oidc;
+pub mod polling;
 pub mod random;
 pub mod registration;
 pub mod revocation;
@@ -92,6 +92,7 @@ mod endpoint;
 mod request;
 mod response;
 mod scope;
+mod token_flow;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -4,6 +4,7 @@ use super::pending::PendingAuthorization;
 use crate::error::{ConfigError, EndpointKind};
 use crate::request::{EndpointCall, OneShot};
 use crate::secret::Assertion;
+use crate::token_flow::{IdTokenCheck, TokenExchange};
 use crate::{Client, Error, TokenResponse};
 
 /// A validated authorization code, ready to be exchanged once.
@@ -105,47 +106,25 @@ impl Client {
             params.push(("code_verifier".to_owned(), verifier.to_owned()));
         }
         let call = EndpointCall::new(self, EndpointKind::Token, params, &[])?;
+        let nonce = code.pending.nonce().map(str::to_owned);
+        let issuer = code.pending.issuer().map(str::to_owned);
+        #[cfg(feature = "jose")]
+        let check = code.pending.openid().then(|| {
+            IdTokenCheck::authentication(
+                self,
+                issuer.clone(),
+                nonce.clone(),
+                code.pending.max_age(),
+            )
+        });
+        #[cfg(not(feature = "jose"))]
+        let check: Option<IdTokenCheck> = None;
         Ok(CodeExchangeFlow {
-            inner: OneShot::new(call, TokenResponse::from_response),
-            nonce: code.pending.nonce().map(str::to_owned),
-            issuer: code.pending.issuer().map(str::to_owned),
-            #[cfg(feature = "jose")]
-            id_token: if code.pending.openid() {
-                IdTokenCheck::Validate {
-                    client: self.clone(),
-                    max_age: code.pending.max_age(),
-                }
-            } else {
-                IdTokenCheck::NotRequested
-            },
-            #[cfg(feature = "jose")]
-            verifying: None,
+            inner: TokenExchange::new(OneShot::new(call, TokenResponse::from_response), check),
+            nonce,
+            issuer,
         })
     }
-}
-
-/// What the code exchange does with an ID token.
-#[cfg(feature = "jose")]
-#[derive(Debug)]
-enum IdTokenCheck {
-    /// `openid` was not in scope: an ID token, if any, is left as it is.
-    NotRequested,
-    /// Validate it with the client's keys (fetched when needed).
-    Validate {
-        client: Client,
-        max_age: Option<u64>,
-    },
-    /// The caller opted out.
-    Skipped,
-}
-
-/// An ID token being validated: the token response, and the key fetch under way, if any.
-#[cfg(feature = "jose")]
-#[derive(Debug)]
-struct Verifying {
-    token: TokenResponse,
-    fetch: Option<crate::oidc::JwksFetch>,
-    fetched: bool,
 }
 
 /// A flow that exchanges an authorization code for tokens. Made by [`Client::exchange_code`].
@@ -160,13 +139,9 @@ struct Verifying {
 /// token response ([`TokenResponse::id_token_claims`]).
 #[derive(Debug)]
 pub struct CodeExchangeFlow {
-    inner: OneShot<TokenResponse>,
+    inner: TokenExchange,
     nonce: Option<String>,
     issuer: Option<String>,
-    #[cfg(feature = "jose")]
-    id_token: IdTokenCheck,
-    #[cfg(feature = "jose")]
-    verifying: Option<Verifying>,
 }
 
 impl CodeExchangeFlow {
@@ -202,98 +177,9 @@ impl CodeExchangeFlow {
     /// # }
     /// ```
     #[must_use]
-    #[cfg_attr(not(feature = "jose"), allow(unused_mut))]
     pub fn insecure_skip_id_token_validation(mut self) -> Self {
-        #[cfg(feature = "jose")]
-        {
-            self.id_token = IdTokenCheck::Skipped;
-        }
+        self.inner.skip_check();
         self
-    }
-
-    /// Starts (or goes on with) validating the ID token of `token`.
-    #[cfg(feature = "jose")]
-    fn verify(&mut self, now: crate::Now) -> Result<crate::Step<TokenResponse>, Error> {
-        use crate::Flow as _;
-        use crate::error::{ConfigError, InvalidResponse};
-        use crate::oidc::IdTokenValidator;
-
-        let Some(verifying) = &mut self.verifying else {
-            return Err(crate::error::Misuse::AlreadyDone.into());
-        };
-        if let Some(fetch) = &mut verifying.fetch {
-            return match fetch.next(now)? {
-                crate::Step::Send(request) => Ok(crate::Step::Send(request)),
-                crate::Step::Wait(wait) => Ok(crate::Step::Wait(wait)),
-                crate::Step::Done(_) => Err(crate::error::Misuse::AlreadyDone.into()),
-            };
-        }
-        let IdTokenCheck::Validate { client, max_age } = &self.id_token else {
-            let token = self.verifying.take().map(|v| v.token);
-            return token
-                .map(crate::Step::Done)
-                .ok_or_else(|| crate::error::Misuse::AlreadyDone.into());
-        };
-        let id_token = verifying
-            .token
-            .id_token()
-            .ok_or(InvalidResponse::new(
-                "id_token",
-                "is missing, though the scope had openid",
-            ))?
-            .clone();
-        let cache = client
-            .jwks_cache()
-            .ok_or(ConfigError::MissingEndpoint(EndpointKind::Jwks))?;
-        let jws = crate::jose::UnverifiedJws::parse(id_token.secret())?;
-        {
-            let cache = cache
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if !verifying.fetched && cache.needs_fetch(jws.header(), now.monotonic()) {
-                let mut fetch = cache.fetch();
-                let step = fetch.next(now)?;
-                verifying.fetch = Some(fetch);
-                return match step {
-                    crate::Step::Send(request) => Ok(crate::Step::Send(request)),
-                    crate::Step::Wait(wait) => Ok(crate::Step::Wait(wait)),
-                    crate::Step::Done(_) => Err(crate::error::Misuse::AlreadyDone.into()),
-                };
-            }
-        }
-        let issuer = self.issuer.clone().ok_or(ConfigError::InvalidParameter {
-            name: "issuer".to_owned(),
-            reason: "the client has no issuer, which ID token validation needs: build it from metadata or set ClientBuilder::issuer",
-        })?;
-        let mut validator = IdTokenValidator::new(issuer, client.client_id())
-            .nonce(self.nonce.as_deref())
-            .access_token(verifying.token.access_token());
-        if let Some(max_age) = max_age {
-            validator = validator.max_age(std::time::Duration::from_secs(*max_age));
-        }
-        let allowed: Vec<crate::jose::Algorithm> = client
-            .metadata()
-            .map(|m| m.id_token_signing_alg_values_supported.iter())
-            .into_iter()
-            .flatten()
-            .filter_map(|name| crate::jose::Algorithm::from_name(name))
-            .filter(|alg| !alg.is_symmetric())
-            .collect();
-        if !allowed.is_empty() {
-            validator = validator.algorithms(allowed);
-        }
-        let keys = cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .keys()
-            .cloned()
-            .unwrap_or_default();
-        let claims = validator.validate(&id_token, &keys, now.wall());
-        let Some(Verifying { mut token, .. }) = self.verifying.take() else {
-            return Err(crate::error::Misuse::AlreadyDone.into());
-        };
-        token.set_id_token_claims(claims?);
-        Ok(crate::Step::Done(token))
     }
 }
 
@@ -301,29 +187,7 @@ impl crate::Flow for CodeExchangeFlow {
     type Output = TokenResponse;
 
     fn next(&mut self, now: crate::Now) -> Result<crate::Step<TokenResponse>, Error> {
-        #[cfg(feature = "jose")]
-        {
-            if self.verifying.is_some() {
-                return self.verify(now);
-            }
-            match self.inner.next(now)? {
-                crate::Step::Done(token)
-                    if matches!(self.id_token, IdTokenCheck::Validate { .. }) =>
-                {
-                    self.verifying = Some(Verifying {
-                        token,
-                        fetch: None,
-                        fetched: false,
-                    });
-                    self.verify(now)
-                }
-                step => Ok(step),
-            }
-        }
-        #[cfg(not(feature = "jose"))]
-        {
-            self.inner.next(now)
-        }
+        self.inner.next(now)
     }
 
     fn handle_response(
@@ -331,26 +195,6 @@ impl crate::Flow for CodeExchangeFlow {
         response: http::Response<Vec<u8>>,
         now: crate::Now,
     ) -> Result<(), Error> {
-        #[cfg(feature = "jose")]
-        if let Some(verifying) = &mut self.verifying {
-            let Some(mut fetch) = verifying.fetch.take() else {
-                return Err(crate::error::Misuse::UnexpectedResponse.into());
-            };
-            verifying.fetched = true;
-            fetch.handle_response(response, now)?;
-            let crate::Step::Done(keys) = fetch.next(now)? else {
-                return Err(crate::error::Misuse::UnexpectedResponse.into());
-            };
-            if let IdTokenCheck::Validate { client, .. } = &self.id_token {
-                if let Some(cache) = client.jwks_cache() {
-                    cache
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .store(keys, now.monotonic());
-                }
-            }
-            return Ok(());
-        }
         self.inner.handle_response(&response, now)
     }
 }

@@ -783,6 +783,75 @@ mod id_token {
     }
 
     #[test]
+    fn a_refreshed_id_token_must_be_about_the_same_user() {
+        let client = oidc_client();
+        let mut driver = Driver::new();
+        let code = code_for(&client);
+        let token = id_token(code.nonce().unwrap(), &driver, |c| c);
+        driver.push_reply(http::Response::new(answer(&token).into_bytes()));
+        driver.push_reply(http::Response::new(jwks().into_bytes()));
+        let first = driver.run(client.exchange_code(code).unwrap()).unwrap();
+        let original = first.id_token_claims().unwrap().clone();
+
+        // Same user: validated, no nonce needed, keys reused from the client's cache.
+        let same = id_token("", &driver, |c| c.with("nonce", serde_json::Value::Null));
+        driver.push_reply(http::Response::new(answer(&same).into_bytes()));
+        let refreshed = driver
+            .run(
+                client
+                    .request_token(
+                        crate::grant::TokenRequest::refresh_token("rt").id_token_of(&original),
+                    )
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(refreshed.id_token_claims().unwrap().subject(), "alice");
+
+        // Another user: refused.
+        let other = id_token("", &driver, |c| {
+            c.with("sub", "mallory")
+                .with("nonce", serde_json::Value::Null)
+        });
+        driver.push_reply(http::Response::new(answer(&other).into_bytes()));
+        let e = driver
+            .run(
+                client
+                    .request_token(
+                        crate::grant::TokenRequest::refresh_token("rt").id_token_of(&original),
+                    )
+                    .unwrap(),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(
+                e.flow_error(),
+                Some(Error::Jose(JoseError::SubjectMismatch))
+            ),
+            "{e:?}"
+        );
+
+        // A refresh without an ID token is fine.
+        driver.push_reply(http::Response::new(br#"{"access_token":"at2"}"#.to_vec()));
+        driver
+            .run(
+                client
+                    .request_token(
+                        crate::grant::TokenRequest::refresh_token("rt").id_token_of(&original),
+                    )
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            driver
+                .transcript()
+                .requests()
+                .filter(|r| r.uri() == "https://as.example/jwks")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
     fn without_keys_validation_is_a_configuration_error_unless_skipped() {
         let client = client(); // no JWK Set URL
         let (_, pending) = client

@@ -1,0 +1,272 @@
+//! A token endpoint exchange followed, when asked, by validating the ID token that came back:
+//! one piece of code behind the code exchange and the refresh grant.
+//!
+//! ```text
+//! next ─▶ Send(token request) ─▶ handle_response ─▶ TokenResponse
+//!                                                     │ no check, or no ID token to check
+//!                                                     ├──────────────────────────────▶ Done
+//!                                                     │ keys missing, stale, unknown kid
+//!                                                     ├─▶ Send(GET jwks_uri) ─▶ handle_response
+//!                                                     ▼
+//!                                       validate (signature, iss, aud, nonce, ...) ─▶ Done
+//! ```
+
+use crate::request::OneShot;
+use crate::{Error, Now, Step, TokenResponse};
+
+/// How the ID token of a token response is checked.
+#[derive(Debug)]
+pub(crate) struct IdTokenCheck {
+    #[cfg(feature = "jose")]
+    inner: jose::Check,
+}
+
+#[cfg(feature = "jose")]
+impl IdTokenCheck {
+    /// The code exchange's check: an ID token is required and validated against the issuer,
+    /// the nonce sent and the `max_age` sent.
+    pub(crate) fn authentication(
+        client: &crate::Client,
+        issuer: Option<String>,
+        nonce: Option<String>,
+        max_age: Option<u64>,
+    ) -> Self {
+        Self {
+            inner: jose::Check {
+                client: client.clone(),
+                issuer,
+                nonce,
+                max_age,
+                refresh_of: None,
+                required: true,
+            },
+        }
+    }
+
+    /// The refresh grant's check (OpenID Connect Core §12.2): an ID token, if one comes back,
+    /// must have the original's `iss` and `sub` (and the other rules).
+    pub(crate) fn refresh_of(
+        client: &crate::Client,
+        original: &crate::oidc::IdTokenClaims,
+    ) -> Self {
+        Self {
+            inner: jose::Check {
+                client: client.clone(),
+                issuer: Some(original.issuer().to_owned()),
+                nonce: None,
+                max_age: None,
+                refresh_of: Some(Box::new(original.clone())),
+                required: false,
+            },
+        }
+    }
+}
+
+/// A token request, then an optional ID token check.
+#[derive(Debug)]
+pub(crate) struct TokenExchange {
+    inner: OneShot<TokenResponse>,
+    check: Option<IdTokenCheck>,
+    #[cfg(feature = "jose")]
+    checking: Option<jose::Checking>,
+}
+
+impl TokenExchange {
+    pub(crate) fn new(inner: OneShot<TokenResponse>, check: Option<IdTokenCheck>) -> Self {
+        Self {
+            inner,
+            check,
+            #[cfg(feature = "jose")]
+            checking: None,
+        }
+    }
+
+    /// Drops the check (a named opt-out on the public flows).
+    pub(crate) fn skip_check(&mut self) {
+        self.check = None;
+    }
+
+    pub(crate) fn next(&mut self, now: Now) -> Result<Step<TokenResponse>, Error> {
+        #[cfg(feature = "jose")]
+        {
+            if let Some(checking) = &mut self.checking {
+                let check = self
+                    .check
+                    .as_ref()
+                    .ok_or(crate::error::Misuse::AlreadyDone)?;
+                let step = checking.next(&check.inner, now);
+                if matches!(step, Ok(Step::Done(_)) | Err(_)) {
+                    self.checking = None;
+                }
+                return step;
+            }
+            match self.inner.next(now)? {
+                Step::Done(token) if self.check.is_some() => {
+                    self.checking = Some(jose::Checking::new(token));
+                    self.next(now)
+                }
+                step => Ok(step),
+            }
+        }
+        #[cfg(not(feature = "jose"))]
+        {
+            let _ = &self.check;
+            self.inner.next(now)
+        }
+    }
+
+    pub(crate) fn handle_response(
+        &mut self,
+        response: &http::Response<Vec<u8>>,
+        now: Now,
+    ) -> Result<(), Error> {
+        #[cfg(feature = "jose")]
+        if let (Some(checking), Some(check)) = (&mut self.checking, &self.check) {
+            return checking.handle_response(&check.inner, response, now);
+        }
+        self.inner.handle_response(response, now)
+    }
+}
+
+#[cfg(feature = "jose")]
+mod jose {
+    use crate::error::{ConfigError, EndpointKind, InvalidResponse, Misuse};
+    use crate::jose::{Algorithm, UnverifiedJws};
+    use crate::oidc::{IdTokenClaims, IdTokenValidator, JwksFetch};
+    use crate::{Client, Error, Flow as _, Now, Step, TokenResponse};
+
+    #[derive(Debug)]
+    pub(super) struct Check {
+        pub(super) client: Client,
+        pub(super) issuer: Option<String>,
+        pub(super) nonce: Option<String>,
+        pub(super) max_age: Option<u64>,
+        pub(super) refresh_of: Option<Box<IdTokenClaims>>,
+        pub(super) required: bool,
+    }
+
+    /// A token response whose ID token is being checked.
+    #[derive(Debug)]
+    pub(super) struct Checking {
+        token: Option<TokenResponse>,
+        fetch: Option<JwksFetch>,
+        fetched: bool,
+    }
+
+    fn forward<T>(step: Step<T>) -> Result<Step<TokenResponse>, Error> {
+        match step {
+            Step::Send(request) => Ok(Step::Send(request)),
+            Step::Wait(wait) => Ok(Step::Wait(wait)),
+            Step::Done(_) => Err(Misuse::AlreadyDone.into()),
+        }
+    }
+
+    impl Checking {
+        pub(super) fn new(token: TokenResponse) -> Self {
+            Self {
+                token: Some(token),
+                fetch: None,
+                fetched: false,
+            }
+        }
+
+        pub(super) fn next(
+            &mut self,
+            check: &Check,
+            now: Now,
+        ) -> Result<Step<TokenResponse>, Error> {
+            if let Some(fetch) = &mut self.fetch {
+                return forward(fetch.next(now)?);
+            }
+            let token = self.token.as_ref().ok_or(Misuse::AlreadyDone)?;
+            let Some(id_token) = token.id_token().cloned() else {
+                if check.required {
+                    return Err(InvalidResponse::new(
+                        "id_token",
+                        "is missing, though the scope had openid",
+                    )
+                    .into());
+                }
+                return self
+                    .token
+                    .take()
+                    .map(Step::Done)
+                    .ok_or_else(|| Misuse::AlreadyDone.into());
+            };
+            let cache = check
+                .client
+                .jwks_cache()
+                .ok_or(ConfigError::MissingEndpoint(EndpointKind::Jwks))?;
+            let jws = UnverifiedJws::parse(id_token.secret())?;
+            {
+                let cache = cache
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if !self.fetched && cache.needs_fetch(jws.header(), now.monotonic()) {
+                    let mut fetch = cache.fetch();
+                    let step = fetch.next(now)?;
+                    self.fetch = Some(fetch);
+                    return forward(step);
+                }
+            }
+            let issuer = check.issuer.clone().ok_or(ConfigError::InvalidParameter {
+                name: "issuer".to_owned(),
+                reason: "the client has no issuer, which ID token validation needs: build it from metadata or set ClientBuilder::issuer",
+            })?;
+            let mut validator = IdTokenValidator::new(issuer, check.client.client_id())
+                .nonce(check.nonce.as_deref())
+                .access_token(token.access_token());
+            if let Some(max_age) = check.max_age {
+                validator = validator.max_age(std::time::Duration::from_secs(max_age));
+            }
+            if let Some(original) = &check.refresh_of {
+                validator = validator.for_refresh_of(original);
+            }
+            let allowed: Vec<Algorithm> = check
+                .client
+                .metadata()
+                .map(|m| m.id_token_signing_alg_values_supported.iter())
+                .into_iter()
+                .flatten()
+                .filter_map(|name| Algorithm::from_name(name))
+                .filter(|alg| !alg.is_symmetric())
+                .collect();
+            if !allowed.is_empty() {
+                validator = validator.algorithms(allowed);
+            }
+            let keys = cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .keys()
+                .cloned()
+                .unwrap_or_default();
+            let claims = validator.validate(&id_token, &keys, now.wall())?;
+            let mut token = self.token.take().ok_or(Misuse::AlreadyDone)?;
+            token.set_id_token_claims(claims);
+            Ok(Step::Done(token))
+        }
+
+        pub(super) fn handle_response(
+            &mut self,
+            check: &Check,
+            response: &http::Response<Vec<u8>>,
+            now: Now,
+        ) -> Result<(), Error> {
+            let Some(mut fetch) = self.fetch.take() else {
+                return Err(Misuse::UnexpectedResponse.into());
+            };
+            self.fetched = true;
+            fetch.handle_response(response.clone(), now)?;
+            let Step::Done(keys) = fetch.next(now)? else {
+                return Err(Misuse::UnexpectedResponse.into());
+            };
+            if let Some(cache) = check.client.jwks_cache() {
+                cache
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .store(keys, now.monotonic());
+            }
+            Ok(())
+        }
+    }
+}
