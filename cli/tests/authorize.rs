@@ -36,7 +36,7 @@ fn authorize_headless(
             "authorize",
             "--no-browser",
             "--scope",
-            "profile email",
+            "openid profile",
             "--wait",
             "30",
         ])
@@ -75,8 +75,14 @@ fn authorize_catches_the_redirect_and_exchanges_the_code() {
         let (status, stdout, stderr) = authorize_headless(&mini, transport, &[]);
         assert!(status.success(), "{transport}: {stderr}");
         let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-        // (No `openid` in scope: ID token validation is the core's, tested there.)
-        assert_eq!(doc["access_token"], "at-for-no-nonce");
+        // The mini server puts the request's nonce into the token, and signs an ID token that
+        // the core validated (signature, nonce, issuer) before anything was printed.
+        let token = doc["access_token"].as_str().unwrap();
+        assert!(
+            token.starts_with("at-for-") && token != "at-for-no-nonce",
+            "{token}"
+        );
+        assert!(doc["id_token"].as_str().unwrap().starts_with("ey"));
         assert_eq!(doc["refresh_token"], "rt-1");
     }
     assert_eq!(mini.calls("par"), 0);

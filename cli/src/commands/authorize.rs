@@ -5,7 +5,8 @@
 //!    pushing the request first with `--par`.
 //! 3. Open the browser, or print the URL (`--no-browser`, or no terminal).
 //! 4. Take the callback from the listener or from stdin, validate it (state, iss, errors).
-//! 5. Exchange the code; print (and with `--profile`, cache) the token.
+//! 5. Exchange the code (with `openid` in scope the core also validates the ID token, fetching
+//!    the issuer's keys); print (and with `--profile`, cache) the token.
 
 use std::io::{BufRead as _, IsTerminal as _};
 use std::time::Duration;
