@@ -45,6 +45,18 @@ struct Inner {
     /// an ID token.
     #[cfg(feature = "jose")]
     jwks: Option<std::sync::Mutex<crate::oidc::JwksCache>>,
+    /// The DPoP key, the servers' nonces, and whether a Bearer answer is acceptable.
+    #[cfg(feature = "jose")]
+    dpop: Option<Dpop>,
+}
+
+/// A client's DPoP settings.
+#[cfg(feature = "jose")]
+#[derive(Debug)]
+pub(crate) struct Dpop {
+    pub(crate) key: crate::dpop::DpopKey,
+    pub(crate) nonces: crate::dpop::DpopNonces,
+    pub(crate) allow_bearer: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -74,6 +86,8 @@ impl Client {
             randomness: Arc::new(SystemRandom),
             issuer: None,
             metadata: None,
+            #[cfg(feature = "jose")]
+            dpop: None,
         }
     }
 
@@ -144,6 +158,36 @@ impl Client {
             .ok_or(Error::Config(ConfigError::MissingEndpoint(kind)))
     }
 
+    /// The client's DPoP key, if DPoP is on.
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("c").build().unwrap();
+    /// assert!(client.dpop_key().is_none());
+    /// ```
+    #[cfg(feature = "jose")]
+    #[must_use]
+    pub fn dpop_key(&self) -> Option<&crate::dpop::DpopKey> {
+        self.inner.dpop.as_ref().map(|d| &d.key)
+    }
+
+    /// The last DPoP nonce each server gave this client (for resource-server proofs too).
+    /// `None` when DPoP is off.
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("c").build().unwrap();
+    /// assert!(client.dpop_nonces().is_none());
+    /// ```
+    #[cfg(feature = "jose")]
+    #[must_use]
+    pub fn dpop_nonces(&self) -> Option<&crate::dpop::DpopNonces> {
+        self.inner.dpop.as_ref().map(|d| &d.nonces)
+    }
+
+    #[cfg(feature = "jose")]
+    pub(crate) fn dpop(&self) -> Option<&Dpop> {
+        self.inner.dpop.as_ref()
+    }
+
     /// The client's cache of the issuer's keys, if it knows a JWK Set URL.
     #[cfg(feature = "jose")]
     pub(crate) fn jwks_cache(&self) -> Option<&std::sync::Mutex<crate::oidc::JwksCache>> {
@@ -185,6 +229,8 @@ pub struct ClientBuilder {
     randomness: Arc<dyn Randomness>,
     issuer: Option<String>,
     metadata: Option<ServerMetadata>,
+    #[cfg(feature = "jose")]
+    dpop: Option<(crate::dpop::DpopKey, bool)>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -368,6 +414,37 @@ impl ClientBuilder {
         self.auth(crate::jose::PrivateKeyJwt::new(key))
     }
 
+    /// Turns DPoP on (RFC 9449): every token and PAR request carries a proof made with `key`, and
+    /// the tokens that come back are bound to it. See [`crate::dpop`].
+    ///
+    /// ```
+    /// use grantline::{dpop::DpopKey, jose::Algorithm};
+    /// let client = grantline::Client::builder("c").dpop(DpopKey::generate(Algorithm::ES256)?).build()?;
+    /// assert!(client.dpop_key().is_some());
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[cfg(feature = "jose")]
+    pub fn dpop(mut self, key: crate::dpop::DpopKey) -> Self {
+        self.dpop = Some((key, false));
+        self
+    }
+
+    /// With DPoP on, accepts a `Bearer` token from a server that did not bind it (by default that
+    /// is [`Error::InvalidResponse`] for `token_type`: the application asked for a bound token).
+    ///
+    /// ```
+    /// use grantline::{dpop::DpopKey, jose::Algorithm};
+    /// let _ = grantline::Client::builder("c").dpop(DpopKey::generate(Algorithm::ES256)?).dpop_allow_bearer();
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[cfg(feature = "jose")]
+    pub fn dpop_allow_bearer(mut self) -> Self {
+        if let Some((_, allow)) = &mut self.dpop {
+            *allow = true;
+        }
+        self
+    }
+
     /// Allows plain `http` endpoints on hosts that are not loopback addresses.
     ///
     /// Everything sent to such an endpoint (client secrets, tokens, codes) can be read and changed
@@ -435,6 +512,12 @@ impl ClientBuilder {
                 metadata: self.metadata.map(Arc::new),
                 #[cfg(feature = "jose")]
                 jwks,
+                #[cfg(feature = "jose")]
+                dpop: self.dpop.map(|(key, allow_bearer)| Dpop {
+                    key,
+                    nonces: crate::dpop::DpopNonces::default(),
+                    allow_bearer,
+                }),
             }),
         })
     }

@@ -71,6 +71,8 @@ pub mod client_auth;
 pub mod clock;
 pub mod device;
 pub mod discovery;
+#[cfg(feature = "jose")]
+pub mod dpop;
 pub mod error;
 pub mod flow;
 pub mod grant;

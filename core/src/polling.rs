@@ -77,6 +77,7 @@ pub(crate) struct Poller {
     next_poll_at: Instant,
     polls: u32,
     failures: u32,
+    nonce_retried: bool,
     state: State,
 }
 
@@ -126,6 +127,7 @@ impl Poller {
             next_poll_at: received_at.checked_add(interval).unwrap_or(deadline),
             polls: 0,
             failures: 0,
+            nonce_retried: false,
             state: State::Idle,
         }
     }
@@ -187,9 +189,21 @@ impl Poller {
         if !matches!(self.state, State::Awaiting) {
             return Err(Misuse::UnexpectedResponse.into());
         }
+        if self.call.dpop_retry(response) && !self.nonce_retried {
+            // Send again at once with the server's fresh DPoP nonce; only once in a row.
+            self.nonce_retried = true;
+            self.next_poll_at = now.monotonic();
+            self.state = State::Idle;
+            return Ok(());
+        }
+        self.nonce_retried = false;
         let status = response.status().as_u16();
         match TokenResponse::from_response(response, now) {
             Ok(token) => {
+                if let Err(e) = self.call.check_binding(&token) {
+                    self.state = State::Failed;
+                    return Err(e);
+                }
                 self.state = State::Finished(Box::new(token));
                 Ok(())
             }

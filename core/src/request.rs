@@ -104,6 +104,10 @@ impl EndpointCall {
             .header(ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(headers) = builder.headers_mut() {
             headers.extend(target.headers);
+            #[cfg(feature = "jose")]
+            if let Some(proof) = self.dpop_proof(endpoint, now)? {
+                headers.insert("dpop", proof);
+            }
         }
         builder.body(body).map_err(|_| {
             Error::Config(ConfigError::InvalidEndpoint {
@@ -225,6 +229,80 @@ impl From<DocumentCall> for Call {
     }
 }
 
+#[cfg(feature = "jose")]
+impl EndpointCall {
+    /// Whether this call carries DPoP proofs: the client has a key, and the endpoint is one
+    /// that binds tokens (the token endpoint) or takes proofs (PAR).
+    fn uses_dpop(&self) -> bool {
+        self.client.dpop().is_some()
+            && matches!(
+                self.kind,
+                EndpointKind::Token | EndpointKind::PushedAuthorization
+            )
+    }
+
+    fn dpop_proof(&self, endpoint: &url::Url, now: Now) -> Result<Option<HeaderValue>, Error> {
+        let Some(dpop) = self.client.dpop().filter(|_| self.uses_dpop()) else {
+            return Ok(None);
+        };
+        let nonce = dpop.nonces.get(endpoint.as_str());
+        let proof = dpop.key.proof(
+            "POST",
+            endpoint.as_str(),
+            now.wall(),
+            self.client.randomness(),
+            nonce.as_deref(),
+            None,
+        )?;
+        let mut value = HeaderValue::from_str(&proof).map_err(|_| {
+            ConfigError::InvalidCredentials("the DPoP proof cannot be put in an HTTP header")
+        })?;
+        value.set_sensitive(true);
+        Ok(Some(value))
+    }
+}
+
+impl EndpointCall {
+    /// Takes what a response says about DPoP: remembers its nonce, and tells whether the request
+    /// should be sent again with it (a `use_dpop_nonce` answer to a request that carried a
+    /// proof).
+    pub(crate) fn dpop_retry(&self, response: &http::Response<Vec<u8>>) -> bool {
+        #[cfg(feature = "jose")]
+        if self.uses_dpop() {
+            if let (Some(dpop), Ok(endpoint)) =
+                (self.client.dpop(), self.client.require_endpoint(self.kind))
+            {
+                dpop.nonces
+                    .remember_from(endpoint.as_str(), response.headers());
+            }
+            return crate::dpop::asks_for_nonce(response);
+        }
+        let _ = response;
+        false
+    }
+
+    /// Whether `token` is bound as the client asked: with DPoP on (and Bearer not allowed), its
+    /// type must be `DPoP`.
+    pub(crate) fn check_binding(&self, token: &crate::TokenResponse) -> Result<(), Error> {
+        #[cfg(feature = "jose")]
+        if let Some(dpop) = self
+            .client
+            .dpop()
+            .filter(|_| self.kind == EndpointKind::Token)
+        {
+            if !dpop.allow_bearer && token.token_type() != &crate::TokenType::DPoP {
+                return Err(crate::error::InvalidResponse::new(
+                    "token_type",
+                    "is not DPoP, though the request carried a DPoP proof (the server did not bind the token; allow it with dpop_allow_bearer)",
+                )
+                .into());
+            }
+        }
+        let _ = token;
+        Ok(())
+    }
+}
+
 /// Parses a response into a flow's output (a closure, so a parser can carry what it checks
 /// against, such as an expected issuer).
 pub(crate) type Parser<T> =
@@ -232,6 +310,7 @@ pub(crate) type Parser<T> =
 
 /// A flow that sends one request and parses one response.
 pub(crate) struct OneShot<T> {
+    nonce_retried: bool,
     call: Call,
     parse: Parser<T>,
     state: State<T>,
@@ -265,11 +344,20 @@ impl<T> std::fmt::Debug for OneShot<T> {
 }
 
 impl<T> OneShot<T> {
+    /// The form call, if this one-shot sends one.
+    pub(crate) fn form_call(&self) -> Option<&EndpointCall> {
+        match &self.call {
+            Call::Form(call) => Some(call),
+            Call::Document(_) => None,
+        }
+    }
+
     pub(crate) fn new(
         call: impl Into<Call>,
         parse: impl Fn(&http::Response<Vec<u8>>, Now) -> Result<T, Error> + Send + Sync + 'static,
     ) -> Self {
         Self {
+            nonce_retried: false,
             call: call.into(),
             parse: Box::new(parse),
             state: State::Ready { awaiting: false },
@@ -304,6 +392,15 @@ impl<T> OneShot<T> {
     ) -> Result<(), Error> {
         if !matches!(self.state, State::Ready { awaiting: true }) {
             return Err(Misuse::UnexpectedResponse.into());
+        }
+        if let Call::Form(call) = &self.call {
+            // One more try with the server's fresh nonce; a second `use_dpop_nonce` in a row
+            // is the server's error, not a loop.
+            if call.dpop_retry(response) && !self.nonce_retried {
+                self.nonce_retried = true;
+                self.state = State::Ready { awaiting: false };
+                return Ok(());
+            }
         }
         match (self.parse)(response, now) {
             Ok(output) => {

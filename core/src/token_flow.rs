@@ -87,6 +87,14 @@ impl TokenExchange {
     }
 
     pub(crate) fn next(&mut self, now: Now) -> Result<Step<TokenResponse>, Error> {
+        let step = self.next_unchecked(now)?;
+        if let (Step::Done(token), Some(call)) = (&step, self.inner.form_call()) {
+            call.check_binding(token)?;
+        }
+        Ok(step)
+    }
+
+    fn next_unchecked(&mut self, now: Now) -> Result<Step<TokenResponse>, Error> {
         #[cfg(feature = "jose")]
         {
             if let Some(checking) = &mut self.checking {
@@ -103,7 +111,7 @@ impl TokenExchange {
             match self.inner.next(now)? {
                 Step::Done(token) if self.check.is_some() => {
                     self.checking = Some(jose::Checking::new(token));
-                    self.next(now)
+                    self.next_unchecked(now)
                 }
                 step => Ok(step),
             }

@@ -310,6 +310,34 @@ impl AuthorizationRequest {
         self.push("response_mode", mode)
     }
 
+    /// `dpop_jkt` (RFC 9449 §10): binds the authorization code to the client's DPoP key, so
+    /// only the holder of that key can exchange it.
+    ///
+    /// ```
+    /// use grantline::{dpop::DpopKey, error::EndpointKind, jose::Algorithm};
+    /// let client = grantline::Client::builder("app")
+    ///     .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+    ///     .dpop(DpopKey::generate(Algorithm::ES256)?)
+    ///     .build()?;
+    /// let (url, _) = client.authorization_request("https://app.example/cb").dpop_jkt().into_redirect()?;
+    /// let jkt = client.dpop_key().unwrap().thumbprint().to_owned();
+    /// assert!(url.query_pairs().any(|(k, v)| k == "dpop_jkt" && v == jkt));
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[cfg(feature = "jose")]
+    pub fn dpop_jkt(mut self) -> Self {
+        match self.client.dpop_key().map(|k| k.thumbprint().to_owned()) {
+            Some(jkt) => self.push("dpop_jkt", jkt),
+            None => {
+                self.invalid.get_or_insert(ConfigError::InvalidParameter {
+                    name: "dpop_jkt".to_owned(),
+                    reason: "the client has no DPoP key: set one with ClientBuilder::dpop",
+                });
+                self
+            }
+        }
+    }
+
     /// Any other parameter. Names grantline sets itself (`state`, `code_challenge`, ...) are
     /// refused when the request is turned into a URL.
     ///

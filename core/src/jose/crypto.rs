@@ -353,6 +353,25 @@ impl PrivateKey {
 }
 
 /// Compares two byte strings in time that depends only on their lengths.
+/// A new private key for `alg` (ES256, ES384 or EdDSA/Ed25519), as PKCS#8 DER, from the
+/// operating system's random source.
+pub(crate) fn generate_pkcs8(alg: Algorithm) -> Result<Vec<u8>, JoseError> {
+    let rng = rand::SystemRandom::new();
+    let document = match alg {
+        Algorithm::ES256 => {
+            sig::EcdsaKeyPair::generate_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+        }
+        Algorithm::ES384 => {
+            sig::EcdsaKeyPair::generate_pkcs8(&sig::ECDSA_P384_SHA384_FIXED_SIGNING, &rng)
+        }
+        Algorithm::EdDSA | Algorithm::Ed25519 => sig::Ed25519KeyPair::generate_pkcs8(&rng),
+        _ => return Err(JoseError::UnsupportedAlgorithm(alg.as_str().to_owned())),
+    };
+    document
+        .map(|d| d.as_ref().to_vec())
+        .map_err(|_| JoseError::Signing("the random source failed while generating a key"))
+}
+
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;

@@ -90,5 +90,5 @@ pub use jws::{JwsHeader, MAX_COMPACT_LEN, UnverifiedJws, VerifiedJws, sign};
 pub use request_object::RequestObject;
 pub use signing_key::{JwsSigner, SigningKey, ecdsa_der_to_jose};
 
-pub(crate) use crypto::{constant_time_eq, digest};
+pub(crate) use crypto::{constant_time_eq, digest, generate_pkcs8};
 pub(crate) use jwk::b64_encode;
