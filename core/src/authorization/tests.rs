@@ -902,7 +902,7 @@ mod request_objects {
             .authorization_request(REDIRECT)
             .scope("openid")
             .login_hint("alice")
-            .request_object(key(), std::time::SystemTime::now())
+            .request_object(key(), crate::Now::system().wall())
             .into_pushed()
             .unwrap();
         let mut driver =
@@ -928,7 +928,7 @@ mod request_objects {
             .unwrap();
         let e = anonymous
             .authorization_request(REDIRECT)
-            .request_object(key(), std::time::SystemTime::now())
+            .request_object(key(), crate::Now::system().wall())
             .into_redirect()
             .unwrap_err();
         assert!(
