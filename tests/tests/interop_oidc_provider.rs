@@ -518,3 +518,60 @@ fn signed_request_objects_by_value_and_pushed() {
         }
     }
 }
+
+#[test]
+fn dpop_bound_tokens_with_the_nonce_dance() {
+    use grantline::dpop::DpopKey;
+    use grantline::jose::Algorithm;
+    for runner in runners() {
+        let client = builder(&runner, BASIC.0)
+            .client_secret_basic(BASIC.1)
+            .dpop(DpopKey::generate(Algorithm::ES256).unwrap())
+            .build()
+            .unwrap();
+        // Client credentials: oidc-provider requires a nonce, so the first proof is answered
+        // with use_dpop_nonce and the flow sends once more with it.
+        let token = runner
+            .run(
+                client
+                    .request_token(TokenRequest::client_credentials())
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(token.token_type(), &TokenType::DPoP);
+        // The code exchange (with dpop_jkt binding the code to the key) and a refresh.
+        let (url, pending) = client
+            .authorization_request(REDIRECT)
+            .scope("openid")
+            .dpop_jkt()
+            .into_redirect()
+            .unwrap();
+        let callback =
+            Browser::new().oidc_provider_authorize(url.as_str(), "erin", REDIRECT_PREFIX);
+        let code = pending.validate_callback(callback.as_str()).unwrap();
+        let token = runner.run(client.exchange_code(code).unwrap()).unwrap();
+        assert_eq!(token.token_type(), &TokenType::DPoP);
+        assert_eq!(token.id_token_claims().unwrap().subject(), "erin");
+        let refresh = token.refresh_token().unwrap().clone();
+        let renewed = runner
+            .run(
+                client
+                    .request_token(TokenRequest::refresh_token(refresh))
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(renewed.token_type(), &TokenType::DPoP);
+        // The token is bound to this key: introspection shows its thumbprint.
+        let info = runner
+            .run(
+                client
+                    .introspect(TargetToken::from(renewed.access_token()))
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            info.extra()["cnf"]["jkt"],
+            client.dpop_key().unwrap().thumbprint()
+        );
+    }
+}
