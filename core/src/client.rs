@@ -86,6 +86,7 @@ impl Client {
             randomness: Arc::new(SystemRandom),
             issuer: None,
             metadata: None,
+            mtls_aliases: false,
             #[cfg(feature = "jose")]
             dpop: None,
         }
@@ -229,6 +230,7 @@ pub struct ClientBuilder {
     randomness: Arc<dyn Randomness>,
     issuer: Option<String>,
     metadata: Option<ServerMetadata>,
+    mtls_aliases: bool,
     #[cfg(feature = "jose")]
     dpop: Option<(crate::dpop::DpopKey, bool)>,
 }
@@ -445,6 +447,41 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends requests to the server's mTLS endpoint aliases (RFC 8705 §5, `mtls_endpoint_aliases`
+    /// in the metadata given with [`server_metadata`](Self::server_metadata) or
+    /// [`Client::from_metadata`]) instead of its plain endpoints, for a client that
+    /// authenticates with its TLS certificate or gets certificate-bound tokens.
+    ///
+    /// ```
+    /// use grantline::{Client, discovery::ServerMetadata, error::EndpointKind};
+    /// let mut metadata = ServerMetadata::default();
+    /// metadata.issuer = "https://as.example".into();
+    /// metadata.token_endpoint = Some("https://as.example/token".into());
+    /// metadata.mtls_endpoint_aliases =
+    ///     serde_json::json!({"token_endpoint": "https://mtls.as.example/token"}).as_object().cloned();
+    /// let client = Client::from_metadata("c", &metadata).use_mtls_endpoint_aliases().build()?;
+    /// assert_eq!(client.endpoint(EndpointKind::Token).unwrap().as_str(), "https://mtls.as.example/token");
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn use_mtls_endpoint_aliases(mut self) -> Self {
+        self.mtls_aliases = true;
+        self
+    }
+
+    /// Shorthand for `auth(TlsClientAuth::pki())` and
+    /// [`use_mtls_endpoint_aliases`](Self::use_mtls_endpoint_aliases): `tls_client_auth`
+    /// (RFC 8705 §2.1).
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("c").tls_client_auth().build()?;
+    /// assert_eq!(client.auth_method(), "tls_client_auth");
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn tls_client_auth(self) -> Self {
+        self.auth(crate::client_auth::TlsClientAuth::pki())
+            .use_mtls_endpoint_aliases()
+    }
+
     /// Allows plain `http` endpoints on hosts that are not loopback addresses.
     ///
     /// Everything sent to such an endpoint (client secrets, tokens, codes) can be read and changed
@@ -493,7 +530,14 @@ impl ClientBuilder {
             return Err(ConfigError::InvalidCredentials("the client id is empty").into());
         }
         let mut endpoints = HashMap::with_capacity(self.endpoints.len());
-        for (kind, raw) in &self.endpoints {
+        let mut configured = self.endpoints.clone();
+        if self.mtls_aliases {
+            for (kind, alias) in self.metadata.iter().flat_map(mtls_aliases) {
+                configured.retain(|(k, _)| *k != kind);
+                configured.push((kind, alias));
+            }
+        }
+        for (kind, raw) in &configured {
             let url = check_endpoint(*kind, raw, self.allow_insecure_http)?;
             endpoints.insert(*kind, url);
         }
@@ -521,6 +565,40 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+/// The mTLS aliases (RFC 8705 §5) a metadata document names, by endpoint kind.
+fn mtls_aliases(metadata: &ServerMetadata) -> Vec<(EndpointKind, String)> {
+    let Some(aliases) = &metadata.mtls_endpoint_aliases else {
+        return Vec::new();
+    };
+    [
+        ("token_endpoint", EndpointKind::Token),
+        ("revocation_endpoint", EndpointKind::Revocation),
+        ("introspection_endpoint", EndpointKind::Introspection),
+        (
+            "device_authorization_endpoint",
+            EndpointKind::DeviceAuthorization,
+        ),
+        (
+            "pushed_authorization_request_endpoint",
+            EndpointKind::PushedAuthorization,
+        ),
+        (
+            "backchannel_authentication_endpoint",
+            EndpointKind::BackchannelAuthentication,
+        ),
+        ("userinfo_endpoint", EndpointKind::Userinfo),
+        ("registration_endpoint", EndpointKind::Registration),
+    ]
+    .into_iter()
+    .filter_map(|(name, kind)| {
+        aliases
+            .get(name)
+            .and_then(|v| v.as_str())
+            .map(|url| (kind, url.to_owned()))
+    })
+    .collect()
 }
 
 #[cfg(test)]
@@ -559,6 +637,54 @@ mod tests {
             Err(Error::Config(ConfigError::MissingEndpoint(
                 EndpointKind::Token
             )))
+        ));
+    }
+
+    #[test]
+    fn mtls_aliases_replace_the_plain_endpoints_only_when_asked() {
+        let mut metadata = ServerMetadata::default();
+        metadata.issuer = "https://as.example".into();
+        metadata.token_endpoint = Some("https://as.example/token".into());
+        metadata.revocation_endpoint = Some("https://as.example/revoke".into());
+        metadata.mtls_endpoint_aliases = serde_json::json!({
+            "token_endpoint": "https://mtls.as.example/token",
+            "introspection_endpoint": "https://mtls.as.example/introspect",
+            "unknown_endpoint": "https://mtls.as.example/x"
+        })
+        .as_object()
+        .cloned();
+        let plain = Client::from_metadata("c", &metadata).build().unwrap();
+        assert_eq!(
+            plain.endpoint(EndpointKind::Token).unwrap().as_str(),
+            "https://as.example/token"
+        );
+        let mtls = Client::from_metadata("c", &metadata)
+            .tls_client_auth()
+            .build()
+            .unwrap();
+        assert_eq!(mtls.auth_method(), "tls_client_auth");
+        assert_eq!(
+            mtls.endpoint(EndpointKind::Token).unwrap().as_str(),
+            "https://mtls.as.example/token"
+        );
+        assert_eq!(
+            mtls.endpoint(EndpointKind::Introspection).unwrap().as_str(),
+            "https://mtls.as.example/introspect"
+        );
+        assert_eq!(
+            mtls.endpoint(EndpointKind::Revocation).unwrap().as_str(),
+            "https://as.example/revoke"
+        );
+        // An alias is an endpoint like any other: plain http off loopback is refused.
+        metadata.mtls_endpoint_aliases =
+            serde_json::json!({"token_endpoint": "http://mtls.as.example/t"})
+                .as_object()
+                .cloned();
+        assert!(matches!(
+            Client::from_metadata("c", &metadata)
+                .tls_client_auth()
+                .build(),
+            Err(Error::Config(ConfigError::InsecureEndpoint { .. }))
         ));
     }
 

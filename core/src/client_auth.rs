@@ -361,6 +361,69 @@ impl ClientAuthentication for PublicClient {
     }
 }
 
+/// `tls_client_auth` or `self_signed_tls_client_auth` (RFC 8705 §2): the client proves who it
+/// is with the TLS client certificate of the connection, so the request only names the client
+/// with `client_id`.
+///
+/// The certificate is your HTTP client's: give it to the ureq agent
+/// (`ureq::tls::TlsConfig::builder().client_cert(Some(ureq::tls::ClientCert::new_with_certs(&certs, key)))`)
+/// or the reqwest client builder (`reqwest::ClientBuilder::identity(reqwest::Identity::from_pem(..)?)`),
+/// and build the grantline client with
+/// [`ClientBuilder::use_mtls_endpoint_aliases`](crate::ClientBuilder::use_mtls_endpoint_aliases)
+/// so requests go to the server's mTLS endpoints.
+///
+/// ```
+/// use grantline::client_auth::TlsClientAuth;
+/// let client = grantline::Client::builder("device-42")
+///     .token_endpoint("https://mtls.as.example/token")
+///     .auth(TlsClientAuth::pki())
+///     .build()?;
+/// assert_eq!(client.auth_method(), "tls_client_auth");
+/// # Ok::<(), grantline::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct TlsClientAuth {
+    self_signed: bool,
+}
+
+impl TlsClientAuth {
+    /// `tls_client_auth`: a certificate from a CA the server trusts, matched by subject.
+    ///
+    /// ```
+    /// let _ = grantline::client_auth::TlsClientAuth::pki();
+    /// ```
+    #[must_use]
+    pub fn pki() -> Self {
+        Self { self_signed: false }
+    }
+
+    /// `self_signed_tls_client_auth`: a self-signed certificate registered with the client.
+    ///
+    /// ```
+    /// let auth = grantline::client_auth::TlsClientAuth::self_signed();
+    /// # let _ = auth;
+    /// ```
+    #[must_use]
+    pub fn self_signed() -> Self {
+        Self { self_signed: true }
+    }
+}
+
+impl ClientAuthentication for TlsClientAuth {
+    fn method(&self) -> &str {
+        if self.self_signed {
+            "self_signed_tls_client_auth"
+        } else {
+            "tls_client_auth"
+        }
+    }
+
+    fn authenticate(&self, ctx: &AuthContext<'_>, target: &mut AuthTarget) -> Result<(), Error> {
+        target.add_param("client_id", ctx.client_id);
+        Ok(())
+    }
+}
+
 /// Parameter names that client authentication may set, which extra parameters must not.
 pub(crate) const AUTH_PARAMS: &[&str] = &[
     "client_id",
@@ -446,6 +509,22 @@ mod tests {
         assert!(target.headers.is_empty());
         let target = run(&PublicClient, "c").unwrap();
         assert_eq!(target.params, [("client_id".to_owned(), "c".to_owned())]);
+    }
+
+    #[test]
+    fn tls_client_auth_sends_only_the_client_id() {
+        for (auth, method) in [
+            (TlsClientAuth::pki(), "tls_client_auth"),
+            (TlsClientAuth::self_signed(), "self_signed_tls_client_auth"),
+        ] {
+            assert_eq!(auth.method(), method);
+            let target = run(&auth, "device-42").unwrap();
+            assert_eq!(
+                target.params,
+                [("client_id".to_owned(), "device-42".to_owned())]
+            );
+            assert!(target.headers.is_empty());
+        }
     }
 
     #[test]
