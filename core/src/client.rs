@@ -642,17 +642,19 @@ mod tests {
 
     #[test]
     fn mtls_aliases_replace_the_plain_endpoints_only_when_asked() {
-        let mut metadata = ServerMetadata::default();
-        metadata.issuer = "https://as.example".into();
-        metadata.token_endpoint = Some("https://as.example/token".into());
-        metadata.revocation_endpoint = Some("https://as.example/revoke".into());
-        metadata.mtls_endpoint_aliases = serde_json::json!({
-            "token_endpoint": "https://mtls.as.example/token",
-            "introspection_endpoint": "https://mtls.as.example/introspect",
-            "unknown_endpoint": "https://mtls.as.example/x"
-        })
-        .as_object()
-        .cloned();
+        let mut metadata = ServerMetadata {
+            issuer: "https://as.example".into(),
+            token_endpoint: Some("https://as.example/token".into()),
+            revocation_endpoint: Some("https://as.example/revoke".into()),
+            mtls_endpoint_aliases: serde_json::json!({
+                "token_endpoint": "https://mtls.as.example/token",
+                "introspection_endpoint": "https://mtls.as.example/introspect",
+                "unknown_endpoint": "https://mtls.as.example/x"
+            })
+            .as_object()
+            .cloned(),
+            ..ServerMetadata::default()
+        };
         let plain = Client::from_metadata("c", &metadata).build().unwrap();
         assert_eq!(
             plain.endpoint(EndpointKind::Token).unwrap().as_str(),
