@@ -49,11 +49,19 @@
 //!
 //! # Token types
 //!
-//! Only `Bearer` tokens (RFC 6750) are sent: the header is `Authorization: Bearer <token>`,
-//! marked sensitive. Any other `token_type` is refused with [`Error::InvalidResponse`] (field
-//! `token_type`) when the token arrives, as RFC 6749 §7.1 asks of a client that does not
-//! understand a type. A `DPoP` token, in particular, is useless without a proof per request,
-//! and sending it as `Bearer` would let the resource server downgrade it.
+//! A `Bearer` token (RFC 6750) is sent as `Authorization: Bearer <token>`, marked sensitive and
+//! built once per token, so handing it out allocates nothing.
+//!
+//! A `DPoP` token (RFC 9449) is accepted when the manager's client has a DPoP key
+//! ([`ClientBuilder::dpop`](crate::ClientBuilder::dpop)): the header is then
+//! `Authorization: DPoP <token>`, and every request also needs a fresh `DPoP` proof for its
+//! method and URL, which [`DpopProofs`] (from [`TokenManager::dpop_proofs`]) makes; the
+//! transports' auth handlers send both, remember the resource servers' nonces, and resend once on
+//! `use_dpop_nonce` (see [`resend_reason`]). A `DPoP` token without a key to prove it with is
+//! useless, and sending it as `Bearer` would let the resource server downgrade it.
+//!
+//! Any other `token_type` is refused with [`Error::InvalidResponse`] (field `token_type`) when
+//! the token arrives, as RFC 6749 §7.1 asks of a client that does not understand a type.
 //!
 //! # Example: the whole life of a client credentials token, on a fake clock
 //!
@@ -94,6 +102,7 @@
 //! # Ok::<(), grantline::Error>(())
 //! ```
 
+mod dpop;
 mod renewal;
 
 use std::fmt;
@@ -106,6 +115,9 @@ use crate::grant::TokenRequest;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::{Client, Error, Now, TokenResponse, TokenType};
 
+#[cfg(feature = "jose")]
+pub use dpop::DpopProofs;
+pub use dpop::{Resend, resend_reason};
 pub use renewal::Renewal;
 
 /// How long before its expiry a token is renewed, unless [`TokenManager::leeway`] says
@@ -418,7 +430,7 @@ impl TokenManager {
     /// # Ok::<(), grantline::Error>(())
     /// ```
     pub fn with_token(mut self, token: TokenResponse) -> Result<Self, Error> {
-        let header = authorization_header(&token)?;
+        let header = authorization_header(&token, self.has_dpop_key())?;
         self.current = Some(Current {
             token,
             header,
@@ -563,6 +575,40 @@ impl TokenManager {
         Access::Renew(self.renewal())
     }
 
+    /// Proofs for this manager's `DPoP` tokens, when its client has a DPoP key: see
+    /// [`DpopProofs`]. `None` otherwise (a fixed token, or a client without DPoP), and then every
+    /// header is a `Bearer` one.
+    ///
+    /// ```
+    /// assert!(grantline::token_manager::TokenManager::bearer("at")?.dpop_proofs().is_none());
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[cfg(feature = "jose")]
+    #[must_use]
+    pub fn dpop_proofs(&self) -> Option<DpopProofs> {
+        self.client().and_then(DpopProofs::of)
+    }
+
+    /// The client that renews the tokens, if any.
+    fn client(&self) -> Option<&Client> {
+        match &self.source {
+            Source::Fixed => None,
+            Source::Refresh(client) | Source::Grant(client, _) => Some(client),
+        }
+    }
+
+    /// Whether `DPoP` tokens can be used: the client has a key to prove possession with.
+    fn has_dpop_key(&self) -> bool {
+        #[cfg(feature = "jose")]
+        {
+            self.client().is_some_and(|c| c.dpop_key().is_some())
+        }
+        #[cfg(not(feature = "jose"))]
+        {
+            false
+        }
+    }
+
     /// The renewal flow for the current state.
     fn renewal(&self) -> Renewal {
         match &self.source {
@@ -618,7 +664,7 @@ impl TokenManager {
     /// ```
     pub fn complete(&mut self, token: TokenResponse, now: Now) -> Result<HeaderValue, Error> {
         self.renewing = false;
-        let header = authorization_header(&token)?;
+        let header = authorization_header(&token, self.has_dpop_key())?;
         self.initial_refresh_token = None;
         let current = self.current.insert(Current {
             token,
@@ -724,18 +770,29 @@ fn capped_leeway(token: &TokenResponse, received_at: SystemTime, leeway: Duratio
     }
 }
 
-/// `Bearer <token>`, marked sensitive.
-fn authorization_header(token: &TokenResponse) -> Result<HeaderValue, Error> {
-    if *token.token_type() != TokenType::Bearer {
-        return Err(InvalidResponse::new(
-            "token_type",
-            "is not Bearer: only Bearer tokens are sent in an Authorization header (a DPoP-bound token needs a proof with every request)",
-        )
-        .into());
-    }
+/// `Bearer <token>`, or `DPoP <token>` when `dpop` (the client has a key), marked sensitive.
+fn authorization_header(token: &TokenResponse, dpop: bool) -> Result<HeaderValue, Error> {
+    let scheme = match token.token_type() {
+        TokenType::Bearer => "Bearer ",
+        TokenType::DPoP if dpop => dpop::DPOP_PREFIX,
+        TokenType::DPoP => {
+            return Err(InvalidResponse::new(
+                "token_type",
+                "is DPoP, but the client has no DPoP key to prove possession with (ClientBuilder::dpop)",
+            )
+            .into());
+        }
+        _ => {
+            return Err(InvalidResponse::new(
+                "token_type",
+                "is neither Bearer nor DPoP: no other token type is sent in an Authorization header",
+            )
+            .into());
+        }
+    };
     let secret = token.access_token().secret();
-    let mut value = String::with_capacity("Bearer ".len() + secret.len());
-    value.push_str("Bearer ");
+    let mut value = String::with_capacity(scheme.len() + secret.len());
+    value.push_str(scheme);
     value.push_str(secret);
     let mut header = HeaderValue::try_from(value)
         .map_err(|_| InvalidResponse::new("access_token", "cannot be sent in an HTTP header"))?;

@@ -35,14 +35,14 @@ fn ok(body: &str) -> http::Response<Vec<u8>> {
 
 #[test]
 fn the_header_is_bearer_sensitive_and_cheap_to_clone() {
-    let header = authorization_header(&bearer("at-1", None, t0())).unwrap();
+    let header = authorization_header(&bearer("at-1", None, t0()), false).unwrap();
     assert_eq!(header, "Bearer at-1");
     assert!(header.is_sensitive());
     assert_eq!(format!("{header:?}"), "Sensitive");
 }
 
 #[test]
-fn only_bearer_tokens_with_header_safe_values_are_taken() {
+fn only_bearer_tokens_with_header_safe_values_are_taken_without_a_dpop_key() {
     for token_type in [
         TokenType::DPoP,
         TokenType::NotApplicable,
@@ -187,4 +187,139 @@ fn debug_shows_no_secret() {
     let mut manager = manager;
     let access = manager.access(now);
     assert!(!format!("{access:?}").contains("AT-SECRET"));
+}
+
+#[cfg(feature = "jose")]
+mod dpop {
+    use super::*;
+    use crate::dpop::DpopKey;
+    use crate::jose::{Algorithm, Jwk, UnverifiedJws};
+
+    fn dpop_client() -> Client {
+        Client::builder("svc")
+            .token_endpoint("https://as.example/token")
+            .client_secret_basic("s3cr3t")
+            .dpop(DpopKey::generate(Algorithm::ES256).unwrap())
+            .build()
+            .unwrap()
+    }
+
+    fn claims_of(proof: &HeaderValue) -> serde_json::Value {
+        let jws = UnverifiedJws::parse(proof.to_str().unwrap()).unwrap();
+        assert_eq!(jws.header().token_type(), Some("dpop+jwt"));
+        let key = Jwk::from_json(&jws.header().get("jwk").unwrap().to_string()).unwrap();
+        let verified = jws.verify_with_key(&key, &[Algorithm::ES256]).unwrap();
+        serde_json::from_slice(verified.payload()).unwrap()
+    }
+
+    #[test]
+    fn a_dpop_token_is_taken_only_when_the_client_has_a_key() {
+        let token = TokenResponse::new(AccessToken::new("at"), TokenType::DPoP);
+        let mut manager = TokenManager::client_credentials(dpop_client())
+            .unwrap()
+            .with_token(token.clone())
+            .unwrap();
+        let Access::Ready(header) = manager.access(t0()) else {
+            panic!("a cached token")
+        };
+        assert_eq!(header, "DPoP at");
+        assert!(header.is_sensitive());
+        // Without a key (or with no client at all), it is refused.
+        assert!(
+            TokenManager::client_credentials(client())
+                .unwrap()
+                .with_token(token.clone())
+                .is_err()
+        );
+        assert!(TokenManager::fixed(token).is_err());
+        // A renewal may bring a DPoP token too.
+        let mut manager = TokenManager::client_credentials(dpop_client()).unwrap();
+        let _renewal = manager.access(t0());
+        let header = manager
+            .complete(
+                TokenResponse::new(AccessToken::new("at-2"), TokenType::DPoP),
+                t0(),
+            )
+            .unwrap();
+        assert_eq!(header, "DPoP at-2");
+    }
+
+    #[test]
+    fn proofs_are_fresh_carry_ath_htu_and_the_servers_nonce() {
+        let client = dpop_client();
+        let manager = TokenManager::client_credentials(client.clone()).unwrap();
+        assert!(
+            TokenManager::client_credentials(self::super::client())
+                .unwrap()
+                .dpop_proofs()
+                .is_none()
+        );
+        let proofs = manager.dpop_proofs().unwrap();
+        let header = HeaderValue::from_static("DPoP at");
+        let uri = "https://API.example/v1/items?page=2#x";
+        let first = proofs.proof(&header, "GET", uri, t0()).unwrap().unwrap();
+        assert!(first.is_sensitive());
+        let first = claims_of(&first);
+        assert_eq!(first["htm"], "GET");
+        assert_eq!(first["htu"], "https://api.example/v1/items");
+        assert_eq!(first["iat"], 1_700_000_000);
+        assert_eq!(first["ath"], crate::dpop::ath(&AccessToken::new("at")));
+        assert!(first.get("nonce").is_none());
+
+        let mut headers = http::HeaderMap::new();
+        headers.insert("dpop-nonce", HeaderValue::from_static("n-1"));
+        proofs.remember_nonce("https://api.example/other", &headers);
+        let second = claims_of(&proofs.proof(&header, "POST", uri, t0()).unwrap().unwrap());
+        assert_eq!(second["nonce"], "n-1");
+        assert_eq!(second["htm"], "POST");
+        assert_ne!(first["jti"], second["jti"]);
+        // Another server's nonce is not sent; a Bearer header gets no proof.
+        let other = proofs
+            .proof(&header, "GET", "https://other.example/", t0())
+            .unwrap()
+            .unwrap();
+        assert!(claims_of(&other).get("nonce").is_none());
+        let bearer = HeaderValue::from_static("Bearer at");
+        assert!(proofs.proof(&bearer, "GET", uri, t0()).unwrap().is_none());
+    }
+
+    #[test]
+    fn refusals_worth_a_resend() {
+        let with = |value: &'static str| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert("www-authenticate", HeaderValue::from_static(value));
+            headers
+        };
+        let unauthorized = http::StatusCode::UNAUTHORIZED;
+        assert_eq!(
+            resend_reason(unauthorized, &with(r#"DPoP error="use_dpop_nonce""#)),
+            Some(Resend::UseDpopNonce)
+        );
+        assert_eq!(
+            resend_reason(
+                unauthorized,
+                &with(r#"DPoP algs="ES256", error="invalid_token""#)
+            ),
+            Some(Resend::InvalidToken)
+        );
+        assert_eq!(
+            resend_reason(unauthorized, &with(r#"Bearer error="invalid_token""#)),
+            Some(Resend::InvalidToken)
+        );
+        assert_eq!(
+            resend_reason(unauthorized, &with(r#"Bearer error="use_dpop_nonce""#)),
+            None
+        );
+        assert_eq!(
+            resend_reason(unauthorized, &with(r#"DPoP error="insufficient_scope""#)),
+            None
+        );
+        assert_eq!(
+            resend_reason(
+                http::StatusCode::BAD_REQUEST,
+                &with(r#"DPoP error="use_dpop_nonce""#)
+            ),
+            None
+        );
+    }
 }
