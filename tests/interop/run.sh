@@ -7,3 +7,5 @@ here="$(cd "$(dirname "$0")" && pwd)"
 "$here/setup.sh"
 cd "$here/../.."
 cargo test -p grantline-tests --features interop --test 'interop_*' "$@"
+# The grantline command against the same servers, with both transports.
+cargo test -p grantline-cli --features _interop,reqwest --test interop "$@"

@@ -1,0 +1,236 @@
+//! Every subcommand against the real oidc-provider of the interop suite, with each transport
+//! this build has. Run by `tests/interop/run.sh`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+
+use common::{grantline, grantline_process, one_document, read_machine_line, spawn, transports};
+use grantline_tests::interop::{Browser, oidc_provider};
+
+const BASIC_ID: &str = "basic-client";
+const BASIC_SECRET: &str = "basic secret:+%/~!";
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+fn secret_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("secret.txt");
+    std::fs::write(&path, format!("{BASIC_SECRET}\n")).unwrap();
+    path
+}
+
+/// `grantline --transport T --issuer ISS --client-id basic-client --client-secret-file F ARGS`.
+fn run(dir: &std::path::Path, transport: &str, args: &[&str]) -> serde_json::Value {
+    let out = grantline(dir)
+        .args([
+            "--transport",
+            transport,
+            "--issuer",
+            oidc_provider().issuer(),
+        ])
+        .args(["--client-id", BASIC_ID, "--client-secret-file"])
+        .arg(secret_file(dir))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    one_document(&out.stdout)
+}
+
+#[test]
+fn discover_and_client_credentials_and_exchange() {
+    let dir = tempfile::tempdir().unwrap();
+    for transport in transports() {
+        let metadata = run(dir.path(), transport, &["discover"]);
+        assert_eq!(metadata["issuer"], oidc_provider().issuer());
+
+        let token = run(
+            dir.path(),
+            transport,
+            &[
+                "token",
+                "client-credentials",
+                "--resource",
+                oidc_provider().api_resource(),
+                "--scope",
+                "api:read",
+            ],
+        );
+        assert!(token["access_token"].as_str().unwrap().starts_with("eyJ"));
+        assert_eq!(token["scope"], "api:read");
+
+        let opaque = run(dir.path(), transport, &["token", "client-credentials"]);
+        let subject = opaque["access_token"].as_str().unwrap();
+        let exchanged = run(
+            dir.path(),
+            transport,
+            &[
+                "token",
+                "exchange",
+                "--subject-token",
+                subject,
+                "--subject-token-type",
+                "access_token",
+            ],
+        );
+        assert_eq!(
+            exchanged["issued_token_type"],
+            "urn:ietf:params:oauth:token-type:access_token"
+        );
+
+        // A wrong secret is exit code 6 (invalid_client).
+        let out = grantline(dir.path())
+            .args([
+                "--transport",
+                transport,
+                "--issuer",
+                oidc_provider().issuer(),
+            ])
+            .args(["--client-id", BASIC_ID, "--client-secret", "wrong"])
+            .args(["token", "client-credentials"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(6));
+    }
+}
+
+#[test]
+fn authorize_then_refresh_introspect_revoke_userinfo_decode() {
+    let dir = tempfile::tempdir().unwrap();
+    for transport in transports() {
+        let mut cmd = grantline_process(dir.path());
+        cmd.args([
+            "--transport",
+            transport,
+            "--issuer",
+            oidc_provider().issuer(),
+        ])
+        .args(["--client-id", BASIC_ID, "--client-secret-file"])
+        .arg(secret_file(dir.path()))
+        .args([
+            "authorize",
+            "--paste",
+            "--redirect-uri",
+            REDIRECT,
+            "--scope",
+            "openid profile",
+        ]);
+        let mut child = spawn(cmd);
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        let url = read_machine_line(&mut stderr, "authorization_url", &mut seen);
+        // The person logs in and consents; the browser ends at the redirect URI.
+        let callback =
+            Browser::new().oidc_provider_authorize(&url, "alice", &format!("{REDIRECT}?"));
+        writeln!(child.stdin.take().unwrap(), "{callback}").unwrap();
+        let mut err = String::new();
+        stderr.read_to_string(&mut err).unwrap();
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "{seen}{err}");
+        let token = one_document(out.as_bytes());
+        let access = token["access_token"].as_str().unwrap().to_owned();
+        let refresh = token["refresh_token"].as_str().unwrap().to_owned();
+        let id_token = token["id_token"].as_str().unwrap().to_owned();
+
+        let renewed = run(dir.path(), transport, &["token", "refresh", &refresh]);
+        assert!(renewed["access_token"].is_string());
+
+        let info = run(dir.path(), transport, &["introspect", &access]);
+        assert_eq!(info["active"], true);
+        let userinfo = run(dir.path(), transport, &["userinfo", &access]);
+        assert_eq!(userinfo["sub"], "alice");
+        run(dir.path(), transport, &["revoke", &access]);
+        let info = run(dir.path(), transport, &["introspect", &access]);
+        assert_eq!(info["active"], false);
+
+        let decoded = run(dir.path(), transport, &["decode", &id_token]);
+        assert_eq!(decoded["claims"]["sub"], "alice", "{decoded}");
+    }
+}
+
+#[test]
+fn device_flow_with_the_person_approving() {
+    let dir = tempfile::tempdir().unwrap();
+    for transport in transports() {
+        let mut cmd = grantline_process(dir.path());
+        cmd.args([
+            "--transport",
+            transport,
+            "--issuer",
+            oidc_provider().issuer(),
+        ])
+        .args(["--client-id", "public-client", "--auth-method", "none"])
+        .args(["device", "--scope", "openid offline_access", "--no-qr"]);
+        let mut child = spawn(cmd);
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        let user_code = read_machine_line(&mut stderr, "user_code", &mut seen);
+        let verification = read_machine_line(&mut stderr, "verification_uri", &mut seen);
+        Browser::new().oidc_provider_device(&verification, &user_code, "bob");
+        let mut err = String::new();
+        stderr.read_to_string(&mut err).unwrap();
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "{seen}{err}");
+        let token = one_document(out.as_bytes());
+        assert!(token["refresh_token"].is_string());
+    }
+}
+
+#[test]
+fn ciba_with_the_person_approving() {
+    let dir = tempfile::tempdir().unwrap();
+    for transport in transports() {
+        let hint = format!("grace-{transport}");
+        let mut cmd = grantline_process(dir.path());
+        cmd.args([
+            "--transport",
+            transport,
+            "--issuer",
+            oidc_provider().issuer(),
+        ])
+        .args(["--client-id", BASIC_ID, "--client-secret-file"])
+        .arg(secret_file(dir.path()))
+        .args(["ciba", "--login-hint", &hint, "--binding-message", "W4SCT"]);
+        let mut child = spawn(cmd);
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        loop {
+            let mut line = String::new();
+            assert!(stderr.read_line(&mut line).unwrap() > 0, "{seen}");
+            seen.push_str(&line);
+            if line.contains("asked the user to approve") {
+                break;
+            }
+        }
+        oidc_provider().decide_ciba(&hint, BASIC_ID, true);
+        let mut err = String::new();
+        stderr.read_to_string(&mut err).unwrap();
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "{seen}{err}");
+        let token = one_document(out.as_bytes());
+        assert!(token["id_token"].is_string());
+    }
+}
