@@ -4,11 +4,10 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use grantline::token_manager::{Access, Renewal, TokenManager};
-use grantline::www_authenticate::is_invalid_token;
+use grantline::token_manager::{Access, DpopProofs, Renewal, Resend, TokenManager, resend_reason};
 use grantline::{Now, TokenResponse};
-use http::HeaderValue;
 use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use tokio::sync::watch;
 
 use crate::{Error, Transport, TransportError};
@@ -56,7 +55,12 @@ pub struct Auth {
 struct Shared {
     transport: Transport,
     state: Mutex<State>,
+    /// Proofs for `DPoP` tokens, when the manager's client has a DPoP key.
+    dpop: Option<DpopProofs>,
 }
+
+/// The `DPoP` request header (RFC 9449 §4.1).
+const DPOP: HeaderName = HeaderName::from_static("dpop");
 
 struct State {
     manager: TokenManager,
@@ -112,6 +116,7 @@ impl Auth {
     pub fn new(transport: Transport, manager: TokenManager) -> Self {
         Self {
             shared: Arc::new(Shared {
+                dpop: manager.dpop_proofs(),
                 transport,
                 state: Mutex::new(State {
                     manager,
@@ -233,6 +238,100 @@ impl Auth {
         lock(&self.shared.state).manager.reject(header)
     }
 
+    /// The `DPoP` header to send with `header` on a `method` request to `uri`: a fresh proof
+    /// (new `jti`, `iat` from the transport's clock, `ath` of the token, the server's last
+    /// nonce) when `header` is a `DPoP` one, `None` for a `Bearer` token. Call it for every
+    /// request, including a resend: a proof is good for one request only.
+    ///
+    /// # Errors
+    ///
+    /// An [`AuthError`] when the proof cannot be made (a `uri` that is not an absolute http(s)
+    /// URL, a signer that fails).
+    ///
+    /// ```
+    /// use grantline_reqwest::{Auth, Transport, grantline::token_manager::TokenManager, http};
+    /// let auth = Auth::new(Transport::new()?, TokenManager::bearer("static")?);
+    /// let header = http::HeaderValue::from_static("Bearer static");
+    /// assert!(auth.dpop_proof(&header, "GET", "https://api.example/v1/items")?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn dpop_proof(
+        &self,
+        header: &HeaderValue,
+        method: &str,
+        uri: &str,
+    ) -> Result<Option<HeaderValue>, AuthError> {
+        match &self.shared.dpop {
+            None => Ok(None),
+            Some(proofs) => proofs
+                .proof(header, method, uri, self.now())
+                .map_err(|e| AuthError::new(Error::Flow(e))),
+        }
+    }
+
+    /// Puts the token on `request`: `Authorization`, and for a `DPoP` token a fresh `DPoP`
+    /// proof (any `DPoP` header already there is removed otherwise). Returns the
+    /// `Authorization` value, for [`after_response`](Self::after_response).
+    pub(crate) async fn authorize(
+        &self,
+        request: &mut reqwest::Request,
+    ) -> Result<HeaderValue, AuthError> {
+        let header = self.header().await?;
+        let proof = self.dpop_proof(&header, request.method().as_str(), request.url().as_str())?;
+        let headers = request.headers_mut();
+        match proof {
+            Some(proof) => {
+                headers.insert(DPOP, proof);
+            }
+            None => {
+                if self.shared.dpop.is_some() {
+                    headers.remove(DPOP);
+                }
+            }
+        }
+        headers.insert(AUTHORIZATION, header.clone());
+        Ok(header)
+    }
+
+    /// Looks at the answer to a request to `uri` sent with `header`, and says whether sending it
+    /// once more (with a new [`header`](Self::header) and [`dpop_proof`](Self::dpop_proof)) can
+    /// change that answer:
+    ///
+    /// - a `DPoP-Nonce` in any response (a success too) is remembered for that server;
+    /// - a `401` `invalid_token` ([`Bearer` or `DPoP`](grantline::token_manager::resend_reason))
+    ///   [rejects](Self::reject) the token: `true` if another one can be had;
+    /// - a `401` `DPoP error="use_dpop_nonce"` to a `DPoP` token: `true` (the nonce it gave is
+    ///   now remembered).
+    ///
+    /// Resend once at most, and only a body that can be sent again.
+    ///
+    /// ```
+    /// use grantline_reqwest::{Auth, Transport, grantline::token_manager::TokenManager, http};
+    /// let auth = Auth::new(Transport::new()?, TokenManager::bearer("static")?);
+    /// let header = http::HeaderValue::from_static("Bearer static");
+    /// let ok = http::HeaderMap::new();
+    /// assert!(!auth.after_response(&header, "https://api.example/", http::StatusCode::OK, &ok));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn after_response(
+        &self,
+        header: &HeaderValue,
+        uri: &str,
+        status: StatusCode,
+        headers: &HeaderMap,
+    ) -> bool {
+        if let Some(proofs) = &self.shared.dpop {
+            proofs.remember_nonce(uri, headers);
+        }
+        match resend_reason(status, headers) {
+            Some(Resend::InvalidToken) => self.reject(header),
+            Some(Resend::UseDpopNonce) => {
+                self.shared.dpop.is_some() && header.as_bytes().starts_with(b"DPoP ")
+            }
+            _ => false,
+        }
+    }
+
     /// Makes the next [`header`](Self::header) renew the token (after a change of permissions,
     /// say). Returns whether a renewal is possible.
     ///
@@ -272,25 +371,36 @@ impl Auth {
         self.shared.transport.now()
     }
 
-    /// Sends `request` with the token, and on a `401` `invalid_token` renews and sends it once
-    /// more if it can be replayed (a copy is made before the first send).
+    /// Sends `request` with the token (and a DPoP proof for a DPoP token), and on a `401`
+    /// `invalid_token` (renewed first) or `use_dpop_nonce` sends it once more, with a new proof,
+    /// if it can be replayed (a copy is made before the first send).
     pub(crate) async fn execute(
         &self,
         client: &reqwest::Client,
         mut request: reqwest::Request,
     ) -> Result<reqwest::Response, SendError> {
         let replay = request.try_clone();
-        let header = self.header().await.map_err(SendError::Auth)?;
-        request.headers_mut().insert(AUTHORIZATION, header.clone());
+        let header = self
+            .authorize(&mut request)
+            .await
+            .map_err(SendError::Auth)?;
+        let url = request.url().clone();
         let response = client.execute(request).await.map_err(SendError::Http)?;
-        if !is_invalid_token(response.status(), response.headers()) || !self.reject(&header) {
+        if !self.after_response(&header, url.as_str(), response.status(), response.headers()) {
             return Ok(response);
         }
         match replay {
             Some(mut retry) => {
-                let header = self.header().await.map_err(SendError::Auth)?;
-                retry.headers_mut().insert(AUTHORIZATION, header);
-                client.execute(retry).await.map_err(SendError::Http)
+                let header = self.authorize(&mut retry).await.map_err(SendError::Auth)?;
+                let response = client.execute(retry).await.map_err(SendError::Http)?;
+                // Only to remember a nonce and mark a refused token: no second resend.
+                let _ = self.after_response(
+                    &header,
+                    url.as_str(),
+                    response.status(),
+                    response.headers(),
+                );
+                Ok(response)
             }
             // A streamed body is gone: the 401 goes back, and the next request renews first.
             None => Ok(response),

@@ -1,8 +1,6 @@
 //! The auth handler as `reqwest-middleware` middleware (feature `reqwest-middleware`).
 
-use grantline::www_authenticate::is_invalid_token;
 use http::Extensions;
-use http::header::AUTHORIZATION;
 use reqwest_middleware::{Middleware, Next};
 
 use crate::Auth;
@@ -65,23 +63,33 @@ impl Middleware for AuthMiddleware {
         let replay = request.try_clone();
         let header = self
             .auth
-            .header()
+            .authorize(&mut request)
             .await
             .map_err(reqwest_middleware::Error::middleware)?;
-        request.headers_mut().insert(AUTHORIZATION, header.clone());
+        let url = request.url().clone();
         let response = next.clone().run(request, extensions).await?;
-        if !is_invalid_token(response.status(), response.headers()) || !self.auth.reject(&header) {
+        if !self
+            .auth
+            .after_response(&header, url.as_str(), response.status(), response.headers())
+        {
             return Ok(response);
         }
         match replay {
             Some(mut retry) => {
                 let header = self
                     .auth
-                    .header()
+                    .authorize(&mut retry)
                     .await
                     .map_err(reqwest_middleware::Error::middleware)?;
-                retry.headers_mut().insert(AUTHORIZATION, header);
-                next.run(retry, extensions).await
+                let response = next.run(retry, extensions).await?;
+                // Only to remember a nonce and mark a refused token: no second resend.
+                let _ = self.auth.after_response(
+                    &header,
+                    url.as_str(),
+                    response.status(),
+                    response.headers(),
+                );
+                Ok(response)
             }
             None => Ok(response),
         }

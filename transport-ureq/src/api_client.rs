@@ -6,8 +6,7 @@ use std::io::Read;
 
 use grantline::api::{ApiPath, BaseUrl};
 use grantline::url::Url;
-use grantline::www_authenticate::is_invalid_token;
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use ureq::{Body, SendBody};
 
@@ -471,8 +470,13 @@ impl ApiRequest<'_> {
         let replayable = !matches!(body, Some(RequestBody::Reader(_)));
         let mut retried = false;
         let response = loop {
+            // The token and, for a DPoP token, a fresh proof for this attempt.
+            let mut auth_headers = HeaderMap::new();
             let token = match &api.auth {
-                Some(auth) => Some(auth.header().map_err(ApiError::Auth)?),
+                Some(auth) => Some(
+                    auth.authorize(&mut auth_headers, self.method.as_str(), url.as_str())
+                        .map_err(ApiError::Auth)?,
+                ),
                 None => None,
             };
             let outgoing = match &mut body {
@@ -484,17 +488,17 @@ impl ApiRequest<'_> {
                 Some(RequestBody::Empty) | None => Outgoing::Empty,
             };
             let response =
-                api.dispatch(&self.method, &uri, &self.headers, token.as_ref(), outgoing)?;
+                api.dispatch(&self.method, &uri, &self.headers, auth_headers, outgoing)?;
             match (&api.auth, &token) {
                 (Some(auth), Some(token))
-                    if is_invalid_token(response.status(), response.headers()) =>
+                    // A refused token (renewed once, across threads) or a DPoP nonce asked for:
+                    // resend once, if the body allows it.
+                    if auth.after_response(token, url.as_str(), response.status(), response.headers())
+                        && replayable
+                        && !retried =>
                 {
-                    // Renew (once, across threads) and resend once, if the body allows it.
-                    if auth.reject(token) && replayable && !retried {
-                        retried = true;
-                        continue;
-                    }
-                    break response;
+                    retried = true;
+                    continue;
                 }
                 _ => break response,
             }
@@ -538,7 +542,7 @@ impl ApiClient {
         method: &Method,
         uri: &http::Uri,
         headers: &HeaderMap,
-        token: Option<&HeaderValue>,
+        auth_headers: HeaderMap,
         body: Outgoing<'_>,
     ) -> Result<http::Response<Body>, ApiError> {
         let mut builder = http::Request::builder()
@@ -546,8 +550,11 @@ impl ApiClient {
             .uri(uri.clone());
         if let Some(map) = builder.headers_mut() {
             map.extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
-            if let Some(token) = token {
-                map.insert(AUTHORIZATION, token.clone());
+            // Replaces any Authorization (and DPoP) header the caller set.
+            for (name, value) in auth_headers {
+                if let Some(name) = name {
+                    map.insert(name, value);
+                }
             }
         }
         let result = match body {

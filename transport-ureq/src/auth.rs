@@ -5,11 +5,10 @@ use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use grantline::api::BaseUrl;
-use grantline::token_manager::{Access, Renewal, TokenManager};
-use grantline::www_authenticate::is_invalid_token;
+use grantline::token_manager::{Access, DpopProofs, Renewal, Resend, TokenManager, resend_reason};
 use grantline::{Flow, Now, Recovery, Step, TokenResponse};
-use http::HeaderValue;
 use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use ureq::middleware::{Middleware, MiddlewareNext};
 use ureq::{Body, SendBody};
 
@@ -53,7 +52,12 @@ pub struct Auth {
 struct Shared {
     transport: Transport,
     state: Mutex<State>,
+    /// Proofs for `DPoP` tokens, when the manager's client has a DPoP key.
+    dpop: Option<DpopProofs>,
 }
+
+/// The `DPoP` request header (RFC 9449 §4.1).
+const DPOP: HeaderName = HeaderName::from_static("dpop");
 
 struct State {
     manager: TokenManager,
@@ -127,6 +131,7 @@ impl Auth {
     pub fn new(transport: Transport, manager: TokenManager) -> Self {
         Self {
             shared: Arc::new(Shared {
+                dpop: manager.dpop_proofs(),
                 transport,
                 state: Mutex::new(State {
                     manager,
@@ -234,6 +239,100 @@ impl Auth {
     /// ```
     pub fn reject(&self, header: &HeaderValue) -> bool {
         lock(&self.shared.state).manager.reject(header)
+    }
+
+    /// The `DPoP` header to send with `header` on a `method` request to `uri`: a fresh proof
+    /// (new `jti`, `iat` from the transport's clock, `ath` of the token, the server's last
+    /// nonce) when `header` is a `DPoP` one, `None` for a `Bearer` token. Call it for every
+    /// request, including a resend: a proof is good for one request only.
+    ///
+    /// # Errors
+    ///
+    /// An [`AuthError`] when the proof cannot be made (a `uri` that is not an absolute http(s)
+    /// URL, a signer that fails).
+    ///
+    /// ```
+    /// use grantline_ureq::{Auth, Transport, grantline::token_manager::TokenManager};
+    /// let auth = Auth::new(Transport::new(), TokenManager::bearer("static")?);
+    /// let header = auth.header()?;
+    /// assert!(auth.dpop_proof(&header, "GET", "https://api.example/v1/items")?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn dpop_proof(
+        &self,
+        header: &HeaderValue,
+        method: &str,
+        uri: &str,
+    ) -> Result<Option<HeaderValue>, AuthError> {
+        match &self.shared.dpop {
+            None => Ok(None),
+            Some(proofs) => proofs
+                .proof(header, method, uri, self.now())
+                .map_err(|e| AuthError::new(Error::Flow(e))),
+        }
+    }
+
+    /// Puts the token on a `method` request to `uri`: `Authorization`, and for a `DPoP` token a
+    /// fresh `DPoP` proof (any `DPoP` header already there is removed otherwise). Returns the
+    /// `Authorization` value, for [`after_response`](Self::after_response).
+    pub(crate) fn authorize(
+        &self,
+        headers: &mut HeaderMap,
+        method: &str,
+        uri: &str,
+    ) -> Result<HeaderValue, AuthError> {
+        let header = self.header()?;
+        match self.dpop_proof(&header, method, uri)? {
+            Some(proof) => {
+                headers.insert(DPOP, proof);
+            }
+            None => {
+                if self.shared.dpop.is_some() {
+                    headers.remove(DPOP);
+                }
+            }
+        }
+        headers.insert(AUTHORIZATION, header.clone());
+        Ok(header)
+    }
+
+    /// Looks at the answer to a request to `uri` sent with `header`, and says whether sending it
+    /// once more (with a new [`header`](Self::header) and [`dpop_proof`](Self::dpop_proof)) can
+    /// change that answer:
+    ///
+    /// - a `DPoP-Nonce` in any response (a success too) is remembered for that server;
+    /// - a `401` `invalid_token` ([`Bearer` or `DPoP`](grantline::token_manager::resend_reason))
+    ///   [rejects](Self::reject) the token: `true` if another one can be had;
+    /// - a `401` `DPoP error="use_dpop_nonce"` to a `DPoP` token: `true` (the nonce it gave is
+    ///   now remembered).
+    ///
+    /// Resend once at most, and only a body that can be sent again.
+    ///
+    /// ```
+    /// use grantline_ureq::{Auth, Transport, grantline::token_manager::TokenManager, http};
+    /// let auth = Auth::new(Transport::new(), TokenManager::bearer("static")?);
+    /// let header = auth.header()?;
+    /// let ok = http::HeaderMap::new();
+    /// assert!(!auth.after_response(&header, "https://api.example/", http::StatusCode::OK, &ok));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn after_response(
+        &self,
+        header: &HeaderValue,
+        uri: &str,
+        status: StatusCode,
+        headers: &HeaderMap,
+    ) -> bool {
+        if let Some(proofs) = &self.shared.dpop {
+            proofs.remember_nonce(uri, headers);
+        }
+        match resend_reason(status, headers) {
+            Some(Resend::InvalidToken) => self.reject(header),
+            Some(Resend::UseDpopNonce) => {
+                self.shared.dpop.is_some() && header.as_bytes().starts_with(b"DPoP ")
+            }
+            _ => false,
+        }
     }
 
     /// Makes the next [`header`](Self::header) renew the token (after a change of permissions,
@@ -483,15 +582,17 @@ impl Middleware for AuthMiddleware {
         {
             return next.handle(request);
         }
+        let uri = request.uri().to_string();
+        let method = request.method().clone();
         let header = self
             .auth
-            .header()
+            .authorize(request.headers_mut(), method.as_str(), &uri)
             .map_err(|e| ureq::Error::Other(Box::new(e)))?;
-        request.headers_mut().insert(AUTHORIZATION, header.clone());
         let response = next.handle(request)?;
-        if is_invalid_token(response.status(), response.headers()) {
-            self.auth.reject(&header);
-        }
+        // Remembers a DPoP nonce and marks a refused token; the resend is the ApiClient's.
+        let _ = self
+            .auth
+            .after_response(&header, &uri, response.status(), response.headers());
         Ok(response)
     }
 }
