@@ -29,6 +29,11 @@ const ERROR_BODY_LIMIT: usize = 64 * 1024;
 /// sends the request once more if [`reqwest::Request::try_clone`] can copy it: an empty body,
 /// bytes or JSON can; a streamed body cannot, and its `401` is returned.
 ///
+/// **DPoP.** With a DPoP-bound token (the client has a DPoP key), every attempt carries
+/// `Authorization: DPoP …` and its own fresh proof with the server's last nonce; a `401` with
+/// `WWW-Authenticate: DPoP error="use_dpop_nonce"` is resent once with the new nonce, by the same
+/// rule (copyable requests only, one resend in all).
+///
 /// Cloning is cheap (the client and the auth handler are shared).
 ///
 /// ```no_run

@@ -15,6 +15,10 @@ use crate::Auth;
 /// is returned, and the next request renews first). A failed renewal comes back as
 /// [`reqwest_middleware::Error::Middleware`] holding the [`AuthError`](crate::AuthError).
 ///
+/// A DPoP-bound token goes as `Authorization: DPoP …` with a fresh `DPoP` proof per attempt; a
+/// `DPoP-Nonce` in any response is remembered, and a `401 use_dpop_nonce` is resent once with
+/// it, by the same rule.
+///
 /// The token goes to every host the client talks to: keep the client for one API.
 ///
 /// ```no_run

@@ -29,6 +29,11 @@ const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 /// once and sends the request once more, if its body can be replayed: an empty body, bytes or
 /// JSON can; a [`body_reader`](ApiRequest::body_reader) cannot, and its `401` is returned.
 ///
+/// **DPoP.** With a DPoP-bound token (the client has a DPoP key), every attempt carries
+/// `Authorization: DPoP …` and its own fresh proof with the server's last nonce; a `401` with
+/// `WWW-Authenticate: DPoP error="use_dpop_nonce"` is resent once with the new nonce, by the same
+/// rule (replayable bodies only, one resend in all).
+///
 /// Cloning is cheap (the agent and the auth handler are shared).
 ///
 /// ```no_run

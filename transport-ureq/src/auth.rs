@@ -511,7 +511,9 @@ impl std::error::Error for AuthError {
 
 /// The [`ureq::middleware::Middleware`] of an [`Auth`]: every request through the agent gets
 /// `Authorization: Bearer …` (replacing any it had), renewed before it expires, with single
-/// flight across threads.
+/// flight across threads. A DPoP-bound token goes as `Authorization: DPoP …` with a fresh `DPoP`
+/// proof for the request, and a `DPoP-Nonce` in any response is remembered for the next proof to
+/// that server (after a `401 use_dpop_nonce` the request is not resent, for the reason below).
 ///
 /// **On a `401` `invalid_token`** the middleware marks the token rejected, so the next request
 /// renews it (once, however many requests saw the refusal); it does not send the refused request
