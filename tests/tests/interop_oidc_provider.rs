@@ -575,3 +575,106 @@ fn dpop_bound_tokens_with_the_nonce_dance() {
         );
     }
 }
+
+#[test]
+fn dpop_bound_tokens_at_the_userinfo_endpoint_through_both_api_clients() {
+    use grantline::dpop::DpopKey;
+    use grantline::error::EndpointKind;
+    use grantline::jose::Algorithm;
+    use grantline::token_manager::TokenManager;
+    for runner in runners() {
+        let key = DpopKey::generate(Algorithm::ES256).unwrap();
+        let client = builder(&runner, BASIC.0)
+            .client_secret_basic(BASIC.1)
+            .dpop(key.clone())
+            .build()
+            .unwrap();
+        let token = code_flow(&runner, &client, false);
+        assert_eq!(token.token_type(), &TokenType::DPoP, "{}", runner.name());
+        let userinfo = client.endpoint(EndpointKind::Userinfo).unwrap().clone();
+        let path = userinfo.path().trim_start_matches('/').to_owned();
+        let base = format!("{}/", userinfo.origin().ascii_serialization());
+        // The same key on a client that has no nonce yet (the first client has the token
+        // endpoint's, good at /me too): oidc-provider answers the first proof with 401
+        // use_dpop_nonce, and the API client resends once with the nonce. Then a refresh by the
+        // manager (the same key) and a call with the new token.
+        let fresh = builder(&runner, BASIC.0)
+            .client_secret_basic(BASIC.1)
+            .dpop(key)
+            .build()
+            .unwrap();
+        assert!(
+            fresh
+                .dpop_nonces()
+                .unwrap()
+                .get(userinfo.as_str())
+                .is_none()
+        );
+        let manager = TokenManager::refreshing(fresh.clone(), token).unwrap();
+        let subjects: Vec<String> = match &runner {
+            Runner::Ureq { transport, .. } => {
+                let auth = grantline_ureq::Auth::new(transport.clone(), manager);
+                let api = grantline_ureq::ApiClient::new(&base)
+                    .unwrap()
+                    .agent(
+                        ureq::Agent::config_builder()
+                            .proxy(None)
+                            .build()
+                            .new_agent(),
+                    )
+                    .auth(auth.clone());
+                // Without a nonce, oidc-provider refuses the proof (nothing is remembered here).
+                let header = auth.header().unwrap();
+                let proof = auth.dpop_proof(&header, "GET", userinfo.as_str()).unwrap();
+                let refused = ureq::Agent::config_builder()
+                    .proxy(None)
+                    .http_status_as_error(false)
+                    .build()
+                    .new_agent()
+                    .get(userinfo.as_str())
+                    .header("authorization", header)
+                    .header("dpop", proof.unwrap())
+                    .call()
+                    .unwrap();
+                assert_eq!(refused.status(), 401);
+                let challenge = refused.headers()["www-authenticate"].to_str().unwrap();
+                assert!(challenge.contains("use_dpop_nonce"), "{challenge}");
+                let mut subjects = Vec::new();
+                let me: serde_json::Value = api.get(path.as_str()).recv_json().unwrap();
+                subjects.push(me["sub"].as_str().unwrap().to_owned());
+                assert!(auth.invalidate(), "a refresh token renews it");
+                let me: serde_json::Value = api.get(path.as_str()).recv_json().unwrap();
+                subjects.push(me["sub"].as_str().unwrap().to_owned());
+                assert_eq!(auth.token().unwrap().token_type(), &TokenType::DPoP);
+                subjects
+            }
+            Runner::Reqwest {
+                transport, runtime, ..
+            } => runtime.block_on(async {
+                let auth = grantline_reqwest::Auth::new(transport.clone(), manager);
+                let api = grantline_reqwest::ApiClient::new(&base)
+                    .unwrap()
+                    .client_builder(reqwest::Client::builder().no_proxy())
+                    .unwrap()
+                    .auth(auth.clone());
+                let mut subjects = Vec::new();
+                let me: serde_json::Value = api.get(path.as_str()).recv_json().await.unwrap();
+                subjects.push(me["sub"].as_str().unwrap().to_owned());
+                assert!(auth.invalidate(), "a refresh token renews it");
+                let me: serde_json::Value = api.get(path.as_str()).recv_json().await.unwrap();
+                subjects.push(me["sub"].as_str().unwrap().to_owned());
+                assert_eq!(auth.token().unwrap().token_type(), &TokenType::DPoP);
+                subjects
+            }),
+        };
+        assert_eq!(subjects, ["alice", "alice"], "{}", runner.name());
+        // The resend's nonce was remembered.
+        assert!(
+            fresh
+                .dpop_nonces()
+                .unwrap()
+                .get(userinfo.as_str())
+                .is_some()
+        );
+    }
+}
