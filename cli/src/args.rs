@@ -256,6 +256,12 @@ pub(crate) enum Command {
     Decode(DecodeArgs),
     /// Manage profiles: saved server and client settings, with the secret in the OS keyring
     Profile(ProfileArgs),
+    /// Register a new client at the server (dynamic client registration, RFC 7591) and keep it
+    /// for `grantline client`
+    Register(RegisterArgs),
+    /// Manage the clients registered with `grantline register` (RFC 7592): list, show, update,
+    /// delete
+    Client(ClientArgs),
 }
 
 /// `grantline token`.
@@ -601,6 +607,167 @@ pub(crate) struct ProfileAddArgs {
     /// Replace an existing profile of that name
     #[arg(long)]
     pub(crate) force: bool,
+}
+
+/// `grantline register`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    grantline --issuer https://as.example register --initial-access-token-file iat.txt \\\n      \
+    --client-name 'Build bot' --grant-type client_credentials --auth-method basic --save-profile bot\n  \
+    grantline token --profile bot | jq -r .access_token       # the new client, right away\n  \
+    grantline register --registration-endpoint https://as.example/reg \\\n      \
+    --redirect-uri http://127.0.0.1:8765/callback --grant-type authorization_code --name cli-app\n\n\
+    Output: the server's registration response, with client_secret and registration_access_token\n\
+    masked unless --show-secrets. The client is kept in clients.json in the configuration directory\n\
+    ($GRANTLINE_CONFIG_DIR, else the platform's), under --name (default: its client_id), with its\n\
+    client secret and registration access token in the OS keyring (or secrets.json, readable by\n\
+    you only), for `grantline client show|update|delete NAME`. When stderr is not a terminal, the\n\
+    lines `client_id=ID` and `client=NAME` (and `profile=NAME` with --save-profile) follow.\n\
+    The global --auth-method sets token_endpoint_auth_method (basic, post, client-secret-jwt,\n\
+    private-key-jwt, none); other methods go through --field.")]
+pub(crate) struct RegisterArgs {
+    /// The registration endpoint (default: the issuer's `registration_endpoint`, discovered)
+    #[arg(long, value_name = "URL")]
+    pub(crate) registration_endpoint: Option<String>,
+    /// The initial access token the server asks for (RFC 7591 §3). Prefer
+    /// --initial-access-token-file or the environment variable: a value on the command line
+    /// shows in the process list. Never printed
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "GRANTLINE_INITIAL_ACCESS_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "initial_access_token_file"
+    )]
+    pub(crate) initial_access_token: Option<String>,
+    /// Read the initial access token from this file (`-` reads stdin)
+    #[arg(long, value_name = "PATH")]
+    pub(crate) initial_access_token_file: Option<PathBuf>,
+    /// The client's metadata.
+    #[command(flatten)]
+    pub(crate) metadata: MetadataArgs,
+    /// The local name to keep the client under (letters, digits, `.`, `_` and `-`; default: its
+    /// client_id)
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    /// Also save the new client as a profile of this name (the server, client id, secret and
+    /// auth method; the client credentials grant when it was registered with it), so
+    /// `grantline token --profile NAME` works right away
+    #[arg(long, value_name = "PROFILE")]
+    pub(crate) save_profile: Option<String>,
+    /// Print the client secret and the registration access token instead of masking them
+    #[arg(long)]
+    pub(crate) show_secrets: bool,
+    /// Where the client secret and registration access token go: the OS keyring, a file only
+    /// you can read, or the keyring when one answers and the file otherwise
+    #[arg(long, value_enum, env = "GRANTLINE_SECRET_STORE", default_value_t = SecretStoreChoice::Auto)]
+    pub(crate) secret_store: SecretStoreChoice,
+}
+
+/// Client metadata options (RFC 7591 §2), for `register` and `client update`.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct MetadataArgs {
+    /// `redirect_uris` (repeatable)
+    #[arg(long, value_name = "URI")]
+    pub(crate) redirect_uri: Vec<String>,
+    /// `grant_types` (repeatable): authorization_code, client_credentials, refresh_token, ...
+    #[arg(long, value_name = "GRANT")]
+    pub(crate) grant_type: Vec<String>,
+    /// `response_types` (repeatable): code, ...
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) response_type: Vec<String>,
+    /// `client_name`
+    #[arg(long, value_name = "NAME")]
+    pub(crate) client_name: Option<String>,
+    /// `scope`: the scopes the client may ask for (repeatable, or space-separated)
+    #[arg(long, value_name = "SCOPE")]
+    pub(crate) scope: Vec<String>,
+    /// `jwks_uri`: where the client's public keys are
+    #[arg(long, value_name = "URL", conflicts_with = "jwks")]
+    pub(crate) jwks_uri: Option<String>,
+    /// `jwks`: the client's public keys, a JWK Set read from this JSON file
+    #[arg(long, value_name = "FILE")]
+    pub(crate) jwks: Option<PathBuf>,
+    /// `software_statement`: the JWT, `-` to read stdin, or `@PATH`
+    #[arg(long, value_name = "JWT")]
+    pub(crate) software_statement: Option<String>,
+    /// Any other metadata field, as name=JSON (repeatable); a value that is not JSON is taken
+    /// as a string: --field 'contacts=["ops@app.example"]' --field tenant=acme
+    #[arg(long, value_name = "NAME=JSON", value_parser = parse_param)]
+    pub(crate) field: Vec<(String, String)>,
+}
+
+/// `grantline client`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    grantline client list                     # the clients `grantline register` kept\n  \
+    grantline client show bot                 # the server's current registration\n  \
+    grantline client update bot --merge --client-name 'Build bot 2'\n  \
+    grantline client delete bot\n\n\
+    RFC 7592 has no listing endpoint, so `list` shows only the clients registered from here.")]
+pub(crate) struct ClientArgs {
+    /// What to do with registered clients.
+    #[command(subcommand)]
+    pub(crate) action: ClientCommand,
+}
+
+/// Management of registered clients (RFC 7592).
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClientCommand {
+    /// List the clients this command registered, from the local store (RFC 7592 has no listing
+    /// endpoint: a server cannot be asked for its clients, so only those registered with
+    /// `grantline register` on this machine are known)
+    #[command(after_help = "Example:\n  grantline client list | jq -r '.[].client_id'")]
+    List,
+    /// Read a registered client's current registration from the server (RFC 7592 §2.1)
+    #[command(
+        after_help = "Example:\n  grantline client show bot | jq .redirect_uris\n\n\
+        The server's answer, client_secret and registration_access_token masked unless\n\
+        --show-secrets. A registration access token the server rotated is stored."
+    )]
+    Show {
+        /// The client's local name (see `grantline client list`)
+        name: String,
+        /// Print the client secret and the registration access token instead of masking them
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// Replace a registered client's metadata (RFC 7592 §2.2: a full replacement; what is not
+    /// given may be reset by the server, unless --merge)
+    #[command(after_help = "Examples:\n  \
+        grantline client update bot --merge --client-name 'Build bot 2'   # change one field\n  \
+        grantline client update app --redirect-uri https://app.example/cb --grant-type authorization_code\n\n\
+        The server's answer is printed (secrets masked unless --show-secrets); a rotated client\n\
+        secret or registration access token is stored (and the secret in the profile saved with\n\
+        register --save-profile).")]
+    Update(Box<ClientUpdateArgs>),
+    /// Delete a registered client at the server (RFC 7592 §2.3), then forget it locally
+    #[command(after_help = "Examples:\n  grantline client delete bot\n  \
+        grantline client delete old --local-only   # the server already forgot it")]
+    Delete {
+        /// The client's local name (see `grantline client list`)
+        name: String,
+        /// Only forget the client locally, without asking the server
+        #[arg(long)]
+        local_only: bool,
+    },
+}
+
+/// `grantline client update`.
+#[derive(Debug, Args)]
+pub(crate) struct ClientUpdateArgs {
+    /// The client's local name (see `grantline client list`)
+    pub(crate) name: String,
+    /// Start from the client's current metadata (read from the server first) and change only
+    /// what is given here
+    #[arg(long)]
+    pub(crate) merge: bool,
+    /// The new metadata.
+    #[command(flatten)]
+    pub(crate) metadata: MetadataArgs,
+    /// Print the client secret and the registration access token instead of masking them
+    #[arg(long)]
+    pub(crate) show_secrets: bool,
 }
 
 /// The grant a profile renews its token with.

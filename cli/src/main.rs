@@ -23,6 +23,8 @@
 //! grantline [OPTIONS] userinfo [TOKEN]
 //! grantline decode JWT                              header and claims, not verified
 //! grantline profile add NAME | list | show NAME | remove NAME
+//! grantline [OPTIONS] register [--save-profile P]  dynamic client registration (RFC 7591)
+//! grantline client list | show NAME | update NAME | delete NAME   (RFC 7592)
 //! ```
 //!
 //! Options (before or after the subcommand): the server (`--issuer` or explicit endpoints), the
@@ -66,6 +68,7 @@ compile_error!("grantline-cli needs a transport: enable the `ureq` or the `reqwe
 
 mod args;
 mod backend;
+mod clients;
 mod commands;
 mod config;
 mod error;

@@ -9,7 +9,9 @@
 //!   profile. Used when the keyring is not built in, does not answer (a server, a container, CI),
 //!   or when asked for (`--secret-store file` or `GRANTLINE_SECRET_STORE=file`).
 //!
-//! The profile records which of the two holds its secret, so reading never guesses.
+//! The profile records which of the two holds its secret, so reading never guesses. Clients
+//! registered with `grantline register` keep their client secret and registration access token
+//! the same way (see [`Entry`] and [`crate::clients`]).
 
 use std::collections::BTreeMap;
 
@@ -42,6 +44,56 @@ impl SecretLocation {
 
 const SECRETS_FILE: &str = "secrets.json";
 
+/// A secret's name in both stores: a profile's client secret (member `NAME`, keyring user
+/// `profile:NAME`), or one of the secrets of a client registered with `grantline register`
+/// (members and keyring users `client:NAME` and `registration:NAME`; `:` never appears in a
+/// name, so they cannot collide with a profile's).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Entry<'a> {
+    /// A profile's client secret.
+    Profile(&'a str),
+    /// A registered client's client secret.
+    ClientSecret(&'a str),
+    /// A registered client's registration access token (RFC 7592).
+    RegistrationToken(&'a str),
+}
+
+impl Entry<'_> {
+    fn member(self) -> String {
+        match self {
+            Entry::Profile(name) => name.to_owned(),
+            Entry::ClientSecret(name) => format!("client:{name}"),
+            Entry::RegistrationToken(name) => format!("registration:{name}"),
+        }
+    }
+
+    fn keyring_user(self) -> String {
+        match self {
+            Entry::Profile(name) => format!("profile:{name}"),
+            other => other.member(),
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Entry::Profile(name) => format!("the client secret of profile `{name}`"),
+            Entry::ClientSecret(name) => {
+                format!("the client secret of registered client `{name}`")
+            }
+            Entry::RegistrationToken(name) => {
+                format!("the registration access token of registered client `{name}`")
+            }
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Entry::Profile(_) | Entry::ClientSecret(_) => "the client secret",
+            Entry::RegistrationToken(_) => "the registration access token",
+        }
+    }
+}
+
 /// Stores `secret` for `profile` where `choice` says, and answers where it went.
 ///
 /// # Errors
@@ -54,24 +106,42 @@ pub(crate) fn store(
     secret: &ClientSecret,
     choice: SecretStoreChoice,
 ) -> Result<SecretLocation, CliError> {
+    store_entry(config, Entry::Profile(profile), secret, choice)
+}
+
+/// Stores the secret `entry` where `choice` says, and answers where it went.
+///
+/// # Errors
+///
+/// As [`store`].
+pub(crate) fn store_entry(
+    config: &ConfigDir,
+    entry: Entry<'_>,
+    secret: &ClientSecret,
+    choice: SecretStoreChoice,
+) -> Result<SecretLocation, CliError> {
+    let profile = entry.member();
+    let profile = profile.as_str();
+    let user = entry.keyring_user();
     match choice {
         SecretStoreChoice::File => {
             store_file(config, profile, Some(secret))?;
             Ok(SecretLocation::File)
         }
         SecretStoreChoice::Keyring => {
-            keyring_store::set(profile, secret).map_err(CliError::Config)?;
+            keyring_store::set(&user, secret).map_err(CliError::Config)?;
             store_file(config, profile, None)?;
             Ok(SecretLocation::Keyring)
         }
-        SecretStoreChoice::Auto => match keyring_store::set(profile, secret) {
+        SecretStoreChoice::Auto => match keyring_store::set(&user, secret) {
             Ok(()) => {
                 store_file(config, profile, None)?;
                 Ok(SecretLocation::Keyring)
             }
             Err(why) => {
                 eprintln!(
-                    "grantline: no OS keyring ({why}); the client secret goes to {}, readable by you only",
+                    "grantline: no OS keyring ({why}); {} goes to {}, readable by you only",
+                    entry.what(),
                     config.path().join(SECRETS_FILE).display()
                 );
                 store_file(config, profile, Some(secret))?;
@@ -91,18 +161,37 @@ pub(crate) fn load(
     profile: &str,
     location: SecretLocation,
 ) -> Result<ClientSecret, CliError> {
+    load_entry(config, Entry::Profile(profile), location)
+}
+
+/// Reads the secret `entry` from where it was stored.
+///
+/// # Errors
+///
+/// As [`load`].
+pub(crate) fn load_entry(
+    config: &ConfigDir,
+    entry: Entry<'_>,
+    location: SecretLocation,
+) -> Result<ClientSecret, CliError> {
     match location {
-        SecretLocation::Keyring => keyring_store::get(profile).map_err(|why| {
+        SecretLocation::Keyring => keyring_store::get(&entry.keyring_user()).map_err(|why| {
             CliError::config(format!(
-                "cannot read the client secret of profile `{profile}` from the OS keyring: {why}"
+                "cannot read {} from the OS keyring: {why}",
+                entry.describe()
             ))
         }),
         SecretLocation::File => {
             let secrets: BTreeMap<String, ClientSecret> =
                 read_json(&config.path().join(SECRETS_FILE))?.unwrap_or_default();
-            secrets.get(profile).cloned().ok_or_else(|| {
+            secrets.get(&entry.member()).cloned().ok_or_else(|| {
+                let again = match entry {
+                    Entry::Profile(_) => "add the profile again",
+                    _ => "register the client again",
+                };
                 CliError::config(format!(
-                    "the client secret of profile `{profile}` is missing from {SECRETS_FILE}: add the profile again"
+                    "{} is missing from {SECRETS_FILE}: {again}",
+                    entry.describe()
                 ))
             })
         }
@@ -119,9 +208,24 @@ pub(crate) fn delete(
     profile: &str,
     location: Option<SecretLocation>,
 ) -> Result<(), CliError> {
+    delete_entry(config, Entry::Profile(profile), location)
+}
+
+/// Deletes the secret `entry` from where the record says it is.
+///
+/// # Errors
+///
+/// As [`delete`].
+pub(crate) fn delete_entry(
+    config: &ConfigDir,
+    entry: Entry<'_>,
+    location: Option<SecretLocation>,
+) -> Result<(), CliError> {
+    let profile = entry.member();
+    let profile = profile.as_str();
     match location {
         Some(SecretLocation::Keyring) => {
-            if let Err(why) = keyring_store::delete(profile) {
+            if let Err(why) = keyring_store::delete(&entry.keyring_user()) {
                 eprintln!("grantline: could not delete the secret from the OS keyring: {why}");
             }
             Ok(())
@@ -158,8 +262,8 @@ mod keyring_store {
 
     const SERVICE: &str = "grantline";
 
-    fn entry(profile: &str) -> Result<keyring::Entry, String> {
-        keyring::Entry::new(SERVICE, &format!("profile:{profile}")).map_err(|e| e.to_string())
+    fn entry(user: &str) -> Result<keyring::Entry, String> {
+        keyring::Entry::new(SERVICE, user).map_err(|e| e.to_string())
     }
 
     pub(super) fn set(profile: &str, secret: &ClientSecret) -> Result<(), String> {

@@ -7,6 +7,7 @@ mod device;
 mod discover;
 mod introspect;
 mod profile;
+mod register;
 mod token;
 mod userinfo;
 
@@ -88,6 +89,8 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Command::Introspect(args) => introspect::run_introspect(&cx, &args),
         Command::Revoke(args) => introspect::run_revoke(&cx, &args),
         Command::Userinfo(args) => userinfo::run(&cx, &args),
+        Command::Register(args) => register::run_register(&cx, &cli.global, &args),
+        Command::Client(args) => register::run_client(&cx, &cli.global, args),
         Command::Decode(_) | Command::Profile(_) => Ok(()),
     }
 }
