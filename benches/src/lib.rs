@@ -12,6 +12,14 @@
 //! | `attach_token/core` | `TokenManager::access` alone: the sans-IO decision and the header clone |
 //!
 //! Later benches (flows, parsers, grantline against `oauth2`/`openidconnect`) join this crate.
+//!
+//! The comparison with the incumbents (oauth2-rs, openidconnect-rs) and the floor is in
+//! [`compare`] (parsers and builders, timed by `benches/compare.rs`, counted by
+//! `src/bin/opcount.rs`) and [`e2e`] (token fetches on loopback, `benches/e2e.rs`); `run.sh`
+//! makes its table. See `benches/README.md`.
+
+pub mod compare;
+pub mod e2e;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
