@@ -234,3 +234,115 @@ fn ciba_with_the_person_approving() {
         assert!(token["id_token"].is_string());
     }
 }
+
+/// Dynamic registration from the command line (RFC 7591, RFC 7592): `register` with the initial
+/// access token and `--save-profile`, `client list|show|update`, a token for the new client
+/// through its profile, `client delete`, and the token request refused afterwards
+/// (`invalid_client`, exit code 6).
+#[test]
+fn register_manage_use_and_delete_a_client() {
+    const INITIAL_ACCESS_TOKEN: &str = "grantline-initial-access-token";
+    let dir = tempfile::tempdir().unwrap();
+    let iat = dir.path().join("iat.txt");
+    std::fs::write(&iat, format!("{INITIAL_ACCESS_TOKEN}\n")).unwrap();
+    let ok = |args: &[&str]| {
+        let out = grantline(dir.path())
+            .env_remove("GRANTLINE_INITIAL_ACCESS_TOKEN")
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert!(!stderr.contains(INITIAL_ACCESS_TOKEN), "{stderr}");
+        one_document(&out.stdout)
+    };
+    for transport in transports() {
+        let name = format!("dcr-{transport}");
+        let profile = format!("dcr-profile-{transport}");
+        let t = ["--transport", transport];
+        let registered = ok(&[
+            &t[..],
+            &["--issuer", oidc_provider().issuer(), "register"],
+            &["--initial-access-token-file", iat.to_str().unwrap()],
+            &[
+                "--client-name",
+                "grantline cli interop",
+                "--auth-method",
+                "basic",
+            ],
+            &["--redirect-uri", REDIRECT, "--response-type", "code"],
+            &[
+                "--grant-type",
+                "authorization_code",
+                "--grant-type",
+                "client_credentials",
+            ],
+            &["--name", &name, "--save-profile", &profile],
+        ]
+        .concat());
+        let client_id = registered["client_id"].as_str().unwrap().to_owned();
+        assert!(
+            registered["client_secret"]
+                .as_str()
+                .unwrap()
+                .starts_with("[masked")
+        );
+        assert!(
+            registered["registration_access_token"]
+                .as_str()
+                .unwrap()
+                .starts_with("[masked")
+        );
+
+        let list = ok(&[&t[..], &["client", "list"]].concat());
+        assert!(
+            list.as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["name"] == name.as_str() && c["client_id"] == client_id.as_str()),
+            "{list}"
+        );
+        let shown = ok(&[&t[..], &["client", "show", &name]].concat());
+        assert_eq!(shown["client_id"], client_id.as_str());
+        assert_eq!(shown["client_name"], "grantline cli interop");
+        let updated = ok(&[
+            &t[..],
+            &[
+                "client",
+                "update",
+                &name,
+                "--merge",
+                "--client-name",
+                "renamed by the cli",
+            ],
+        ]
+        .concat());
+        assert_eq!(updated["client_name"], "renamed by the cli");
+        assert_eq!(updated["redirect_uris"][0], REDIRECT);
+        // The (possibly rotated) registration access token was kept: another read works.
+        let shown = ok(&[&t[..], &["client", "show", &name]].concat());
+        assert_eq!(shown["client_name"], "renamed by the cli");
+
+        // The new client gets a token through its profile.
+        let token = ok(&[
+            &t[..],
+            &["token", "--profile", &profile, "client-credentials"],
+        ]
+        .concat());
+        assert!(token["access_token"].is_string());
+
+        let deleted = ok(&[&t[..], &["client", "delete", &name]].concat());
+        assert_eq!(deleted["client_id"], client_id.as_str());
+        let list = ok(&[&t[..], &["client", "list"]].concat());
+        assert!(!list.to_string().contains(&client_id), "{list}");
+        // Deleted at the server: the client cannot authenticate any more.
+        let out = grantline(dir.path())
+            .args(t)
+            .args(["token", "--profile", &profile, "client-credentials"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(6), "{stderr}");
+        assert!(stderr.contains("invalid_client"), "{stderr}");
+    }
+}
