@@ -10,9 +10,8 @@
 
 use std::collections::BTreeMap;
 
-use grantline::registration::{ClientMetadata, RegisteredClient, RegistrationRequest};
+use grantline::registration::RegisteredClient;
 use grantline::secret::ClientSecret;
-use grantline::{Flow as _, Now, Step};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -255,26 +254,12 @@ pub(crate) fn restore(
             Value::String(method.to_owned()),
         );
     }
-    let mut request = RegistrationRequest::new(ClientMetadata::new());
-    if allow_insecure_http {
-        request = request.allow_insecure_http();
-    }
-    let mut flow = request.into_flow(uri)?;
-    let now = Now::system();
-    let broken = || CliError::Internal(format!("cannot restore the registered client `{name}`"));
-    let Step::Send(_) = flow.next(now)? else {
-        return Err(broken());
-    };
-    let response = http::Response::builder()
-        .status(200)
-        .header("content-type", "application/json")
-        .body(Value::Object(document).to_string().into_bytes())
-        .map_err(|_| broken())?;
-    flow.handle_response(response, now)?;
-    match flow.next(now)? {
-        Step::Done(client) => Ok(client),
-        _ => Err(broken()),
-    }
+    let client = RegisteredClient::from_document(document)?;
+    Ok(if allow_insecure_http {
+        client.allow_insecure_http()
+    } else {
+        client
+    })
 }
 
 /// The CLI's method for a registered `token_endpoint_auth_method`, if it has one.

@@ -376,7 +376,52 @@ impl RegisteredClient {
         _now: Now,
         allow_insecure_http: bool,
     ) -> Result<Self, Error> {
-        let mut object = success_object(response)?;
+        Self::from_object(success_object(response)?, allow_insecure_http)
+    }
+
+    /// A registered client read back from storage: the JSON document the server returned (or
+    /// one with the same members: `client_id`, `client_secret`, `registration_access_token`,
+    /// `registration_client_uri`, metadata), as an application keeps it between runs.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidResponse`] when `client_id` is missing or a member has the wrong type.
+    ///
+    /// ```
+    /// use grantline::registration::RegisteredClient;
+    /// let stored = serde_json::json!({
+    ///     "client_id": "c-1", "client_secret": "s", "registration_access_token": "rat",
+    ///     "registration_client_uri": "https://as.example/reg/c-1",
+    ///     "token_endpoint_auth_method": "client_secret_post"
+    /// });
+    /// let client = RegisteredClient::from_document(stored.as_object().unwrap().clone())?;
+    /// assert!(client.read().is_ok());
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn from_document(document: Map<String, Value>) -> Result<Self, Error> {
+        Self::from_object(document, false)
+    }
+
+    /// Allows plain `http` management URLs on hosts that are not loopback (see
+    /// [`ClientBuilder::allow_insecure_http`]).
+    ///
+    /// ```
+    /// # use grantline::registration::RegisteredClient;
+    /// # let client = RegisteredClient::from_document(serde_json::json!({"client_id": "c"}).as_object().unwrap().clone())?;
+    /// let client = client.allow_insecure_http();
+    /// # let _ = client;
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[must_use]
+    pub fn allow_insecure_http(mut self) -> Self {
+        self.allow_insecure_http = true;
+        self
+    }
+
+    fn from_object(
+        mut object: crate::response::Object,
+        allow_insecure_http: bool,
+    ) -> Result<Self, Error> {
         let client_id = field::required_string(&mut object, "client_id")?;
         let client_secret = field::string(&mut object, "client_secret")?.map(ClientSecret::new);
         let time = |object: &mut crate::response::Object, name| {

@@ -142,7 +142,8 @@ pub fn parse(value: &str) -> Vec<Challenge<'_>> {
 }
 
 /// Whether a response says that the access token it was sent with is no good: a `401` whose
-/// `WWW-Authenticate` carries a `Bearer` challenge with `error="invalid_token"` (RFC 6750 §3.1).
+/// `WWW-Authenticate` carries a `Bearer` (RFC 6750 §3.1) or `DPoP` (RFC 9449 §7.1) challenge with
+/// `error="invalid_token"`.
 ///
 /// This is what makes the auth handlers renew the token and send the request again. Any other
 /// `401` (no challenge, another error such as `insufficient_scope`, another scheme) is left to the
@@ -170,7 +171,7 @@ pub fn is_invalid_token(status: StatusCode, headers: &HeaderMap) -> bool {
             .filter_map(|value| value.to_str().ok())
             .any(|value| {
                 parse(value).iter().any(|challenge| {
-                    challenge.is_scheme("Bearer")
+                    (challenge.is_scheme("Bearer") || challenge.is_scheme("DPoP"))
                         && challenge.param("error") == Some("invalid_token")
                 })
             })
@@ -440,6 +441,7 @@ mod tests {
                 "bearer realm=\"api\", error=\"invalid_token\"",
             ],
             &["DPoP algs=\"ES256\", Bearer error=\"invalid_token\""],
+            &["DPoP error=\"invalid_token\""],
         ];
         for values in yes {
             assert!(
@@ -451,7 +453,7 @@ mod tests {
             &[][..],
             &["Bearer"],
             &["Bearer error=\"insufficient_scope\""],
-            &["DPoP error=\"invalid_token\""],
+            &["DPoP error=\"use_dpop_nonce\""],
             &["Bearer error_description=\"invalid_token\""],
             &["Bearer error=\"invalid_token_x\""],
         ];
