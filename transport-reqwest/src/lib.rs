@@ -91,10 +91,10 @@ mod middleware;
 pub use api_client::{ApiClient, ApiError, ApiRequest, StatusError};
 pub use auth::{Auth, AuthClient, AuthClientError, AuthError};
 pub use error::{Error, TransportError, TransportErrorKind};
-#[cfg(feature = "reqwest-middleware")]
-pub use middleware::AuthMiddleware;
 pub use grantline;
 pub use http;
+#[cfg(feature = "reqwest-middleware")]
+pub use middleware::AuthMiddleware;
 pub use reqwest;
 
 use std::sync::Arc;
