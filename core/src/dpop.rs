@@ -188,7 +188,7 @@ impl DpopKey {
     /// ```
     /// use grantline::{dpop::DpopKey, jose::{Algorithm, UnverifiedJws}, random::SystemRandom};
     /// let key = DpopKey::generate(Algorithm::ES256)?;
-    /// let proof = key.proof("POST", "https://as.example/token?x=1", std::time::SystemTime::now(), &SystemRandom, None, None)?;
+    /// let proof = key.proof("POST", "https://as.example/token?x=1", grantline::Now::system().wall(), &SystemRandom, None, None)?;
     /// let parsed = UnverifiedJws::parse(&proof)?;
     /// assert_eq!(parsed.header().token_type(), Some("dpop+jwt"));
     /// # Ok::<(), grantline::Error>(())

@@ -371,7 +371,7 @@ impl AuthorizationRequest {
     /// let (url, _pending) = client
     ///     .authorization_request("https://app.example/cb")
     ///     .scope("openid")
-    ///     .request_object(key, std::time::SystemTime::now())
+    ///     .request_object(key, grantline::Now::system().wall())
     ///     .into_redirect()?;
     /// let names: Vec<_> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
     /// assert_eq!(names, ["client_id", "request", "response_type", "scope"]);

@@ -85,7 +85,7 @@ pub(crate) fn new_jti(randomness: &dyn Randomness) -> Result<String, Error> {
 /// let key = SigningKey::hmac(Algorithm::HS256, b"a secret shared with the server")?;
 /// let assertion = JwtAssertion::new("my-service", "user@example.com", "https://as.example")
 ///     .claim("scope", "read")
-///     .sign(&key, SystemTime::now(), &SystemRandom)?;
+///     .sign(&key, grantline::Now::system().wall(), &SystemRandom)?;
 /// let request = TokenRequest::jwt_bearer(assertion);
 /// # let _ = request;
 /// # Ok::<(), grantline::Error>(())
@@ -194,7 +194,7 @@ impl JwtAssertion {
     /// use grantline::jose::{Algorithm, JwtAssertion, SigningKey};
     /// let key = SigningKey::hmac(Algorithm::HS256, b"k")?;
     /// let jwt = JwtAssertion::new("i", "s", "a")
-    ///     .sign(&key, std::time::SystemTime::now(), &grantline::random::SystemRandom)?;
+    ///     .sign(&key, grantline::Now::system().wall(), &grantline::random::SystemRandom)?;
     /// assert_eq!(jwt.secret().split('.').count(), 3);
     /// # Ok::<(), grantline::Error>(())
     /// ```

@@ -44,7 +44,7 @@ const FORBIDDEN: &[&str] = &["request", "request_uri"];
 ///     .param("scope", "openid profile")
 ///     .param("state", "af0ifjsldkj")
 ///     .param("max_age", "600");
-/// let jwt = request.sign(&key, SystemTime::now(), &grantline::random::SystemRandom)?;
+/// let jwt = request.sign(&key, grantline::Now::system().wall(), &grantline::random::SystemRandom)?;
 ///
 /// // By value: the authorization URL carries client_id and request (plus, for OpenID Connect
 /// // servers, response_type and scope again).
@@ -183,7 +183,7 @@ impl RequestObject {
     /// let key = SigningKey::hmac(Algorithm::HS256, b"k")?;
     /// let e = RequestObject::new("c", "https://as.example")
     ///     .param("request_uri", "urn:x")
-    ///     .sign(&key, std::time::SystemTime::now(), &grantline::random::SystemRandom);
+    ///     .sign(&key, grantline::Now::system().wall(), &grantline::random::SystemRandom);
     /// assert!(e.is_err());
     /// # Ok::<(), grantline::Error>(())
     /// ```

@@ -304,7 +304,7 @@ impl IdTokenValidator {
     /// // An unsecured token ({"alg":"none"}) is refused before anything else.
     /// let token = IdToken::new("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.");
     /// let e = IdTokenValidator::new("https://op.example", "c")
-    ///     .validate(&token, &JwkSet::default(), std::time::SystemTime::now())
+    ///     .validate(&token, &JwkSet::default(), grantline::Now::system().wall())
     ///     .unwrap_err();
     /// assert!(matches!(e, Error::Jose(JoseError::Unsecured)));
     /// ```

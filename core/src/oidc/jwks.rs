@@ -230,7 +230,7 @@ impl JwksCache {
     /// ```
     /// # use grantline::{jose::{Algorithm, JwsHeader}, oidc::JwksCache};
     /// let cache = JwksCache::new("https://as.example/jwks")?;
-    /// assert!(cache.needs_fetch(&JwsHeader::new(Algorithm::ES256), std::time::Instant::now()));
+    /// assert!(cache.needs_fetch(&JwsHeader::new(Algorithm::ES256), grantline::Now::system().monotonic()));
     /// # Ok::<(), grantline::Error>(())
     /// ```
     #[must_use]
@@ -261,7 +261,7 @@ impl JwksCache {
     ///
     /// ```
     /// let mut cache = grantline::oidc::JwksCache::new("https://as.example/jwks")?;
-    /// cache.store(grantline::jose::JwkSet::default(), std::time::Instant::now());
+    /// cache.store(grantline::jose::JwkSet::default(), grantline::Now::system().monotonic());
     /// assert!(cache.keys().is_some());
     /// # Ok::<(), grantline::Error>(())
     /// ```
