@@ -81,16 +81,20 @@ impl EndpointCall {
         let mut target = AuthTarget::default();
         self.client.auth().authenticate(&ctx, &mut target)?;
 
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        for (name, value) in &self.params {
-            form.append_pair(name, value);
-        }
         // A parameter the flow already sends with the same value (PAR's `client_id`) is not
         // sent twice.
-        for (name, value) in &target.params {
-            if !self.params.iter().any(|(n, v)| n == name && v == value) {
-                form.append_pair(name, value);
-            }
+        let auth_params = target
+            .params
+            .iter()
+            .filter(|(name, value)| !self.params.iter().any(|(n, v)| n == name && v == value));
+        let pairs = || self.params.iter().chain(auth_params.clone());
+        // The body's exact length first, so that it is written into one allocation.
+        let length = pairs()
+            .map(|(name, value)| encoded_len(name) + encoded_len(value) + 2)
+            .sum::<usize>();
+        let mut form = form_urlencoded::Serializer::new(String::with_capacity(length));
+        for (name, value) in pairs() {
+            form.append_pair(name, value);
         }
         let body = form.finish().into_bytes();
 
@@ -116,6 +120,20 @@ impl EndpointCall {
             })
         })
     }
+}
+
+/// The length of `text` form-urlencoded, as [`form_urlencoded::byte_serialize`] writes it: the
+/// unreserved bytes and `+` for a space take one byte, any other byte three (`%XX`).
+fn encoded_len(text: &str) -> usize {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_' | b' ') {
+                1
+            } else {
+                3
+            }
+        })
+        .sum()
 }
 
 /// A request that is not a client-authenticated form: an unauthenticated `GET` of a document
@@ -439,3 +457,37 @@ macro_rules! one_shot_flow {
     };
 }
 pub(crate) use one_shot_flow;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serialized_len(text: &str) -> usize {
+        form_urlencoded::byte_serialize(text.as_bytes())
+            .map(str::len)
+            .sum()
+    }
+
+    #[test]
+    fn the_encoded_length_is_what_the_serializer_writes() {
+        let ascii: String = (0..=0x7f_u8).map(char::from).collect();
+        for text in [
+            "",
+            "client_credentials",
+            "api:read write",
+            "https://api.example/?a=b&c=d#f",
+            "é ü ✓ 🦀",
+            "s3cr3t+/=%*-._~",
+            &ascii,
+        ] {
+            assert_eq!(encoded_len(text), serialized_len(text), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_encoded_length_of_any_text_is_what_the_serializer_writes(text in ".*") {
+            proptest::prop_assert_eq!(encoded_len(&text), serialized_len(&text));
+        }
+    }
+}

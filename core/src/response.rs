@@ -9,6 +9,17 @@
 //! - an error status with an OAuth error object is [`Error::OAuth`]; anything else (HTML 500,
 //!   empty 200, JSON that is not an object, a redirect) is [`Error::UnexpectedResponse`].
 
+//!
+//! Parsers that know which members they read ask for them by name ([`success_fields`]): the JSON
+//! is then read straight into those members' values, without a map entry (and a key `String`)
+//! for each, and only the other members go to a map. Anything out of the ordinary (an error
+//! status, a form body, an error object in a 2xx, a body that is not a JSON object) is left to
+//! the general path, [`success_object`], so both give the same answers.
+
+use std::fmt;
+
+use serde::Deserialize as _;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess};
 use serde_json::{Map, Value};
 
 use crate::Error;
@@ -16,6 +27,265 @@ use crate::error::{ErrorCode, OAuthError, ResponseHeaders, UnexpectedResponse};
 
 /// A JSON object, as the server sent it.
 pub(crate) type Object = Map<String, Value>;
+
+/// The members of a JSON object a parser asked for by name, each with its value if it was there
+/// (in the order of the names), and every other member.
+///
+/// A member sent twice keeps its last value, as in an [`Object`].
+#[derive(Debug)]
+pub(crate) struct Fields<'a, const N: usize> {
+    pub(crate) values: [Option<Member<'a>>; N],
+    pub(crate) rest: Object,
+}
+
+impl<const N: usize> Fields<'_, N> {
+    /// Takes the named members out of `object`.
+    pub(crate) fn from_object(mut object: Object, names: &[&'static str; N]) -> Self {
+        Self {
+            values: names.map(|name| object.remove(name).map(Member::Value)),
+            rest: object,
+        }
+    }
+
+    /// Whether the object has an `error` member that is a string (an OAuth error object).
+    fn has_error_code(&self, names: &[&'static str; N]) -> bool {
+        match names.iter().position(|name| *name == "error") {
+            Some(i) => self
+                .values
+                .get(i)
+                .and_then(Option::as_ref)
+                .and_then(Member::as_str)
+                .is_some(),
+            None => matches!(self.rest.get("error"), Some(Value::String(_))),
+        }
+    }
+}
+
+/// The value of a member asked for by name: a string that needed no unescaping is borrowed
+/// from the body (a parser that only looks at it, such as `token_type`, then copies nothing),
+/// any other value is a [`Value`].
+#[derive(Debug)]
+pub(crate) enum Member<'a> {
+    /// A string, as it is in the body.
+    Str(&'a str),
+    /// Any other value (or a string with escapes, unescaped).
+    Value(Value),
+}
+
+impl Member<'_> {
+    /// The value as a [`Value`] (a borrowed string is copied).
+    pub(crate) fn into_value(self) -> Value {
+        match self {
+            Member::Str(s) => Value::String(s.to_owned()),
+            Member::Value(value) => value,
+        }
+    }
+
+    /// The string, if the value is one.
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            Member::Str(s) => Some(s),
+            Member::Value(Value::String(s)) => Some(s),
+            Member::Value(_) => None,
+        }
+    }
+}
+
+/// Reads `body` as one JSON object into [`Fields`]; `None` when it is not one (the general path
+/// then says what it is instead).
+#[inline]
+fn parse_fields<'a, const N: usize>(
+    body: &'a [u8],
+    names: &[&'static str; N],
+) -> Option<Fields<'a, N>> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let fields = FieldsSeed(names).deserialize(&mut deserializer).ok()?;
+    // Only whitespace may follow, as with `serde_json::from_slice`.
+    deserializer.end().ok()?;
+    Some(fields)
+}
+
+/// Deserializes a JSON object into [`Fields`].
+struct FieldsSeed<'a, const N: usize>(&'a [&'static str; N]);
+
+impl<'de, const N: usize> DeserializeSeed<'de> for FieldsSeed<'_, N> {
+    type Value = Fields<'de, N>;
+
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Fields<'de, N>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, const N: usize> de::Visitor<'de> for FieldsSeed<'_, N> {
+    type Value = Fields<'de, N>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de, N>, A::Error> {
+        let mut values = [const { None }; N];
+        let mut rest = Object::new();
+        while let Some(key) = map.next_key_seed(KeySeed(self.0))? {
+            match key {
+                Key::Named(i) => {
+                    let member = map.next_value_seed(MemberSeed)?;
+                    if let Some(slot) = values.get_mut(i) {
+                        *slot = Some(member);
+                    }
+                }
+                Key::Other(name) => {
+                    let value: Value = map.next_value()?;
+                    rest.insert(name, value);
+                }
+            }
+        }
+        Ok(Fields { values, rest })
+    }
+}
+
+/// Deserializes a [`Member`]: a string borrowed when it can be, anything else exactly as
+/// `serde_json` makes a [`Value`] of it (the containers through `Value`'s own visitor).
+struct MemberSeed;
+
+impl<'de> DeserializeSeed<'de> for MemberSeed {
+    type Value = Member<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Member<'de>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> de::Visitor<'de> for MemberSeed {
+    type Value = Member<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Member<'de>, E> {
+        Ok(Member::Str(s))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Member<'de>, E> {
+        Ok(Member::Value(Value::String(s.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Member<'de>, E> {
+        Ok(Member::Value(Value::String(s)))
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Member<'de>, E> {
+        Ok(Member::Value(Value::Bool(b)))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Member<'de>, E> {
+        Ok(Member::Value(Value::Number(n.into())))
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Member<'de>, E> {
+        Ok(Member::Value(Value::Number(n.into())))
+    }
+
+    fn visit_i128<E: de::Error>(self, n: i128) -> Result<Member<'de>, E> {
+        Value::deserialize(de::value::I128Deserializer::new(n)).map(Member::Value)
+    }
+
+    fn visit_u128<E: de::Error>(self, n: u128) -> Result<Member<'de>, E> {
+        Value::deserialize(de::value::U128Deserializer::new(n)).map(Member::Value)
+    }
+
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Member<'de>, E> {
+        Ok(Member::Value(
+            serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number),
+        ))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Member<'de>, E> {
+        Ok(Member::Value(Value::Null))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Member<'de>, E> {
+        Ok(Member::Value(Value::Null))
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Member<'de>, D::Error> {
+        Value::deserialize(deserializer).map(Member::Value)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Member<'de>, A::Error> {
+        Value::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Member::Value)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Member<'de>, A::Error> {
+        Value::deserialize(de::value::MapAccessDeserializer::new(map)).map(Member::Value)
+    }
+}
+
+/// A member name: one of the names asked for (by index), or another, kept.
+enum Key {
+    Named(usize),
+    Other(String),
+}
+
+/// Deserializes a member name into a [`Key`], without allocating for the names asked for.
+struct KeySeed<'a, const N: usize>(&'a [&'static str; N]);
+
+impl<const N: usize> KeySeed<'_, N> {
+    fn named(&self, key: &str) -> Option<Key> {
+        self.0.iter().position(|name| *name == key).map(Key::Named)
+    }
+}
+
+impl<'de, const N: usize> DeserializeSeed<'de> for KeySeed<'_, N> {
+    type Value = Key;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Key, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de, const N: usize> de::Visitor<'de> for KeySeed<'_, N> {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+        Ok(self
+            .named(key)
+            .unwrap_or_else(|| Key::Other(key.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, key: String) -> Result<Key, E> {
+        Ok(self.named(&key).unwrap_or(Key::Other(key)))
+    }
+}
+
+/// The named members of a successful answer's JSON object, and every other member: what
+/// [`success_object`] gives (the same answers, the same errors), read without a map entry for
+/// the named members.
+#[inline]
+pub(crate) fn success_fields<'a, const N: usize>(
+    response: &'a http::Response<Vec<u8>>,
+    names: &[&'static str; N],
+) -> Result<Fields<'a, N>, Error> {
+    if response.status().is_success() && !is_form(response) {
+        if let Some(fields) = parse_fields(response.body(), names) {
+            if !fields.has_error_code(names) {
+                return Ok(fields);
+            }
+        }
+    }
+    success_object(response).map(|object| Fields::from_object(object, names))
+}
+
+/// The members of an OAuth error object that [`OAuthError`] models.
+const ERROR_FIELDS: [&str; 3] = ["error", "error_description", "error_uri"];
 
 /// The JSON object of a successful answer, or the error the answer stands for.
 pub(crate) fn success_object(response: &http::Response<Vec<u8>>) -> Result<Object, Error> {
@@ -32,16 +302,29 @@ pub(crate) fn success_object(response: &http::Response<Vec<u8>>) -> Result<Objec
     }
     let object = read_object(response)?;
     if let Some(Value::String(_)) = object.get("error") {
-        return Err(oauth_error(response, object).into());
+        return Err(oauth_error(response, Fields::from_object(object, &ERROR_FIELDS)).into());
     }
     Ok(object)
 }
 
 /// The error an error-status answer stands for.
 pub(crate) fn error_from(response: &http::Response<Vec<u8>>) -> Error {
+    // The usual answer, a JSON error object, read straight into its members.
+    if !is_form(response) {
+        if let Some(fields) = parse_fields(response.body(), &ERROR_FIELDS) {
+            if fields.has_error_code(&ERROR_FIELDS) {
+                return oauth_error(response, fields).into();
+            }
+        }
+    }
+    error_from_object(response)
+}
+
+/// [`error_from`] through the general path.
+fn error_from_object(response: &http::Response<Vec<u8>>) -> Error {
     match read_object(response) {
         Ok(object) if matches!(object.get("error"), Some(Value::String(_))) => {
-            oauth_error(response, object).into()
+            oauth_error(response, Fields::from_object(object, &ERROR_FIELDS)).into()
         }
         Ok(_) | Err(_) => UnexpectedResponse::from_response(
             response,
@@ -79,151 +362,242 @@ fn is_form(response: &http::Response<Vec<u8>>) -> bool {
     response
         .headers()
         .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
         .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            // The media type before any parameter, compared first (most answers say JSON and stop
+            // here); then the whole value must be text, as `to_str` checks.
+            let essence = v
+                .as_bytes()
+                .split(|b| *b == b';')
+                .next()
+                .unwrap_or_default();
+            essence
+                .trim_ascii()
+                .eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
+                && v.to_str().is_ok()
         })
 }
 
-fn oauth_error(response: &http::Response<Vec<u8>>, mut object: Object) -> OAuthError {
-    let code = match object.remove("error") {
-        Some(Value::String(code)) => ErrorCode::from(code.as_str()),
-        _ => ErrorCode::Other(String::new()),
+fn oauth_error(response: &http::Response<Vec<u8>>, fields: Fields<'_, 3>) -> OAuthError {
+    let Fields {
+        values: [error, description, uri],
+        mut rest,
+    } = fields;
+    let code = match error.as_ref().and_then(Member::as_str) {
+        Some(code) => ErrorCode::from(code),
+        None => ErrorCode::Other(String::new()),
     };
-    let mut text = |name: &str| match object.remove(name) {
+    // A description or URI that is not a string stays among the other members.
+    let mut text = |name: &str, member: Option<Member<'_>>| match member.map(Member::into_value) {
         Some(Value::String(s)) => Some(s),
         Some(other) => {
-            object.insert(name.to_owned(), other);
+            rest.insert(name.to_owned(), other);
             None
         }
         None => None,
     };
-    let description = text("error_description");
-    let uri = text("error_uri");
+    let description = text("error_description", description);
+    let uri = text("error_uri", uri);
     OAuthError {
         code,
         description,
         uri,
         status: response.status(),
         headers: ResponseHeaders::from_headers(response.headers()),
-        extra: object,
+        extra: rest,
     }
 }
 
 /// Field readers shared by every parser: each names the field in its error.
+///
+/// Each reads a member out of an [`Object`]; [`field::value`] has the same readers for a
+/// member's value already taken out (as [`success_fields`] hands them over).
 pub(crate) mod field {
     use std::time::Duration;
-
-    use serde_json::Value;
 
     use super::Object;
     use crate::error::InvalidResponse;
 
     /// A string field; `null` counts as absent.
+    #[inline]
     pub(crate) fn string(
         object: &mut Object,
         name: &'static str,
     ) -> Result<Option<String>, InvalidResponse> {
-        match object.remove(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(InvalidResponse::new(name, "is not a string")),
-        }
+        value::string(object.remove(name), name)
     }
 
     /// A required, non-empty string field.
+    #[inline]
     pub(crate) fn required_string(
         object: &mut Object,
         name: &'static str,
     ) -> Result<String, InvalidResponse> {
-        match string(object, name)? {
-            Some(s) if !s.is_empty() => Ok(s),
-            Some(_) => Err(InvalidResponse::new(name, "is empty")),
-            None => Err(InvalidResponse::new(name, "is missing")),
-        }
+        value::required_string(object.remove(name), name)
     }
 
     /// A number of seconds: an integer, a float (rounded down) or a numeric string.
+    #[inline]
     pub(crate) fn seconds(
         object: &mut Object,
         name: &'static str,
     ) -> Result<Option<Duration>, InvalidResponse> {
-        let invalid = || InvalidResponse::new(name, "is not a non-negative number of seconds");
-        let number = match object.remove(name) {
-            None | Some(Value::Null) => return Ok(None),
-            Some(Value::Number(n)) => n,
-            Some(Value::String(s)) => s
-                .trim()
-                .parse::<serde_json::Number>()
-                .map_err(|_| invalid())?,
-            Some(_) => return Err(invalid()),
-        };
-        if let Some(whole) = number.as_u64() {
-            return Ok(Some(Duration::from_secs(whole)));
-        }
-        match number.as_f64() {
-            Some(f) if f.is_finite() && f >= 0.0 => {
-                Ok(Some(Duration::from_secs_f64(f.min(1e15).floor())))
-            }
-            _ => Err(invalid()),
-        }
+        value::seconds(object.remove(name), name)
     }
 
     /// A boolean, also accepted as the strings `"true"` and `"false"`.
+    #[inline]
     pub(crate) fn boolean(
         object: &mut Object,
         name: &'static str,
     ) -> Result<Option<bool>, InvalidResponse> {
-        match object.remove(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(b)),
-            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
-            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-            Some(_) => Err(InvalidResponse::new(name, "is not a boolean")),
-        }
+        value::boolean(object.remove(name), name)
     }
 
     /// A scope: a space-separated string, or (leniently) an array of strings.
+    #[inline]
     pub(crate) fn scope(
         object: &mut Object,
         name: &'static str,
     ) -> Result<Option<crate::Scope>, InvalidResponse> {
-        match object.remove(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(crate::Scope::from(s))),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|item| {
-                    item.as_str()
-                        .ok_or(InvalidResponse::new(name, "holds a non-string"))
-                })
-                .collect::<Result<crate::Scope, _>>()
-                .map(Some),
-            Some(_) => Err(InvalidResponse::new(name, "is not a string")),
-        }
+        value::scope(object.remove(name), name)
     }
 
     /// One string or an array of strings (the `aud` claim's shape).
+    #[inline]
     pub(crate) fn strings(
         object: &mut Object,
         name: &'static str,
     ) -> Result<Vec<String>, InvalidResponse> {
-        match object.remove(name) {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::String(s)) => Ok(vec![s]),
-            Some(Value::Array(items)) => items
-                .into_iter()
-                .map(|item| match item {
-                    Value::String(s) => Ok(s),
-                    _ => Err(InvalidResponse::new(name, "holds a non-string")),
-                })
-                .collect(),
-            Some(_) => Err(InvalidResponse::new(
-                name,
-                "is neither a string nor an array of strings",
-            )),
+        value::strings(object.remove(name), name)
+    }
+
+    /// The same readers, for the value of member `name` (`None` when it was absent).
+    pub(crate) mod value {
+        use std::time::Duration;
+
+        use serde_json::Value;
+
+        use crate::error::InvalidResponse;
+        use crate::response::Member;
+
+        /// A string, borrowed; `null` counts as absent. (What [`string`] reads, without a copy.)
+        pub(crate) fn str<'m>(
+            member: Option<&'m Member<'_>>,
+            name: &'static str,
+        ) -> Result<Option<&'m str>, InvalidResponse> {
+            match member {
+                None | Some(Member::Value(Value::Null)) => Ok(None),
+                Some(member) => member
+                    .as_str()
+                    .map(Some)
+                    .ok_or(InvalidResponse::new(name, "is not a string")),
+            }
+        }
+
+        /// A string; `null` counts as absent.
+        pub(crate) fn string(
+            value: Option<Value>,
+            name: &'static str,
+        ) -> Result<Option<String>, InvalidResponse> {
+            match value {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s)),
+                Some(_) => Err(InvalidResponse::new(name, "is not a string")),
+            }
+        }
+
+        /// A required, non-empty string.
+        pub(crate) fn required_string(
+            value: Option<Value>,
+            name: &'static str,
+        ) -> Result<String, InvalidResponse> {
+            match string(value, name)? {
+                Some(s) if !s.is_empty() => Ok(s),
+                Some(_) => Err(InvalidResponse::new(name, "is empty")),
+                None => Err(InvalidResponse::new(name, "is missing")),
+            }
+        }
+
+        /// A number of seconds: an integer, a float (rounded down) or a numeric string.
+        pub(crate) fn seconds(
+            value: Option<Value>,
+            name: &'static str,
+        ) -> Result<Option<Duration>, InvalidResponse> {
+            let invalid = || InvalidResponse::new(name, "is not a non-negative number of seconds");
+            let number = match value {
+                None | Some(Value::Null) => return Ok(None),
+                Some(Value::Number(n)) => n,
+                Some(Value::String(s)) => s
+                    .trim()
+                    .parse::<serde_json::Number>()
+                    .map_err(|_| invalid())?,
+                Some(_) => return Err(invalid()),
+            };
+            if let Some(whole) = number.as_u64() {
+                return Ok(Some(Duration::from_secs(whole)));
+            }
+            match number.as_f64() {
+                Some(f) if f.is_finite() && f >= 0.0 => {
+                    Ok(Some(Duration::from_secs_f64(f.min(1e15).floor())))
+                }
+                _ => Err(invalid()),
+            }
+        }
+
+        /// A boolean, also accepted as the strings `"true"` and `"false"`.
+        pub(crate) fn boolean(
+            value: Option<Value>,
+            name: &'static str,
+        ) -> Result<Option<bool>, InvalidResponse> {
+            match value {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Bool(b)) => Ok(Some(b)),
+                Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+                Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+                Some(_) => Err(InvalidResponse::new(name, "is not a boolean")),
+            }
+        }
+
+        /// A scope: a space-separated string, or (leniently) an array of strings.
+        pub(crate) fn scope(
+            value: Option<Value>,
+            name: &'static str,
+        ) -> Result<Option<crate::Scope>, InvalidResponse> {
+            match value {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(crate::Scope::from(s))),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|item| {
+                        item.as_str()
+                            .ok_or(InvalidResponse::new(name, "holds a non-string"))
+                    })
+                    .collect::<Result<crate::Scope, _>>()
+                    .map(Some),
+                Some(_) => Err(InvalidResponse::new(name, "is not a string")),
+            }
+        }
+
+        /// One string or an array of strings (the `aud` claim's shape).
+        pub(crate) fn strings(
+            value: Option<Value>,
+            name: &'static str,
+        ) -> Result<Vec<String>, InvalidResponse> {
+            match value {
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(Value::String(s)) => Ok(vec![s]),
+                Some(Value::Array(items)) => items
+                    .into_iter()
+                    .map(|item| match item {
+                        Value::String(s) => Ok(s),
+                        _ => Err(InvalidResponse::new(name, "holds a non-string")),
+                    })
+                    .collect(),
+                Some(_) => Err(InvalidResponse::new(
+                    name,
+                    "is neither a string nor an array of strings",
+                )),
+            }
         }
     }
 }
@@ -299,6 +673,95 @@ mod tests {
             };
             assert_eq!(e.status, status);
             assert!(e.reason.contains(reason), "{body}: {}", e.reason);
+        }
+    }
+
+    /// The names a token response asks for, with `error` among them to try both places it can be.
+    const NAMES: [&str; 5] = ["access_token", "expires_in", "scope", "error", "error_uri"];
+
+    /// What the members read directly give, against what the general path gives: the same,
+    /// value for value and error for error.
+    fn same_as_the_general_path(status: u16, content_type: &str, body: &str) {
+        let response = response(status, content_type, body);
+        let values = |fields: Fields<'_, 5>| {
+            (
+                fields.values.map(|m| m.map(Member::into_value)),
+                fields.rest,
+            )
+        };
+        let direct = success_fields(&response, &NAMES).map(values);
+        let general = success_object(&response).map(|o| values(Fields::from_object(o, &NAMES)));
+        assert_eq!(format!("{direct:?}"), format!("{general:?}"), "{body}");
+        let direct = error_from(&response);
+        let general = error_from_object(&response);
+        assert_eq!(format!("{direct:?}"), format!("{general:?}"), "{body}");
+    }
+
+    #[test]
+    fn members_read_directly_are_the_members_of_the_object() {
+        for body in [
+            r#"{"access_token":"at","expires_in":60,"token_type":"Bearer","x":{"y":[1,2]}}"#,
+            r#"{"access_token":"first","access_token":"last","x":1,"x":2}"#,
+            r#"{"access\u005ftoken":"escaped key","scope":["a","b"],"expires_in":"60"}"#,
+            r#"{"access_token":null,"expires_in":1e300,"scope":{"nested":true}}"#,
+            r#"{"error":"invalid_grant","error_description":"no","error_uri":7,"z":null}"#,
+            r#"{"error":{"message":"nested"},"access_token":"at"}"#,
+            r#"{"error_description":["not","a","string"],"error":"e"}"#,
+            r#"{"error":"e","error_uri":"https://e.x"}"#,
+            "{}",
+            "  {\"access_token\":\"at\"}  \n",
+            r#"{"access_token":"at"} trailing"#,
+            r#"{"access_token":"at""#,
+            r#"{"access_token":"at",}"#,
+            "[1,2]",
+            "\"string\"",
+            "",
+            "   ",
+            "<html>oops</html>",
+            "access_token=at&error=e",
+        ] {
+            for status in [200, 201, 302, 400, 401, 500] {
+                for content_type in [
+                    "application/json",
+                    "text/plain",
+                    "application/x-www-form-urlencoded",
+                ] {
+                    same_as_the_general_path(status, content_type, body);
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// Any object of the members parsers ask for and others, with values of every JSON
+        /// type, members repeated, and garbage around: the same answers on both paths.
+        #[test]
+        fn any_object_gives_the_same_members_on_both_paths(
+            members in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "access_token", "expires_in", "scope", "error", "error_uri",
+                        "error_description", "token_type", "x", "access\\u005ftoken", "",
+                    ]),
+                    proptest::sample::select(vec![
+                        "\"s\"", "\"\"", "\"a\\\"b\"", "0", "-1", "3.5", "1e400", "null",
+                        "true", "[\"a\",1]", "{\"k\":[]}", "\"60\"",
+                    ]),
+                ),
+                0..8,
+            ),
+            prefix in proptest::sample::select(vec!["", " ", "x", "["]),
+            suffix in proptest::sample::select(vec!["", " \n", "}", ",", "x"]),
+            status in proptest::sample::select(vec![200_u16, 400, 401]),
+        ) {
+            let object = members
+                .iter()
+                .map(|(name, value)| format!("\"{name}\":{value}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            same_as_the_general_path(status, "application/json", &format!("{prefix}{{{object}}}{suffix}"));
         }
     }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::response::{Object, field, success_object};
+use crate::response::{Fields, Member, field, success_fields};
 use crate::secret::{AccessToken, IdToken, RefreshToken};
 use crate::{Error, Now, Scope};
 
@@ -51,7 +51,8 @@ impl TokenType {
 
 impl From<&str> for TokenType {
     fn from(value: &str) -> Self {
-        if value.eq_ignore_ascii_case("bearer") {
+        // `Bearer` as servers spell it is one comparison; any other spelling is still Bearer.
+        if value == "Bearer" || value.eq_ignore_ascii_case("bearer") {
             TokenType::Bearer
         } else if value.eq_ignore_ascii_case("dpop") {
             TokenType::DPoP
@@ -177,24 +178,49 @@ impl TokenResponse {
     /// assert_eq!(e.oauth_code(), Some(&ErrorCode::InvalidGrant));
     /// ```
     pub fn from_response(response: &http::Response<Vec<u8>>, now: Now) -> Result<Self, Error> {
-        let object = success_object(response)?;
-        Self::from_object(object, now)
+        let fields = success_fields(response, &TOKEN_FIELDS)?;
+        Self::from_fields(fields, now)
     }
 
-    fn from_object(mut object: Object, now: Now) -> Result<Self, Error> {
-        let access_token = AccessToken::new(field::required_string(&mut object, "access_token")?);
+    /// The token from the members of [`TOKEN_FIELDS`], checked in that order; the other members
+    /// are kept as [`extra`](Self::extra).
+    #[inline]
+    fn from_fields(fields: Fields<'_, 7>, now: Now) -> Result<Self, Error> {
+        use field::value;
+
+        let Fields {
+            values:
+                [
+                    access_token,
+                    token_type,
+                    expires_in,
+                    refresh_token,
+                    id_token,
+                    scope,
+                    issued_token_type,
+                ],
+            rest: object,
+        } = fields;
+        let owned = |member: Option<Member<'_>>| member.map(Member::into_value);
+        let access_token =
+            AccessToken::new(value::required_string(owned(access_token), "access_token")?);
         // RFC 6749 requires token_type; servers that leave it out mean Bearer.
-        let token_type = field::string(&mut object, "token_type")?
-            .map_or(TokenType::Bearer, |t| TokenType::from(t.as_str()));
-        let expires_at = field::seconds(&mut object, "expires_in")?.map(|lifetime| {
+        let token_type = value::str(token_type.as_ref(), "token_type")?
+            .map_or(TokenType::Bearer, TokenType::from);
+        let expires_at = value::seconds(owned(expires_in), "expires_in")?.map(|lifetime| {
             // A lifetime past what the clock can hold is "practically never": cap it.
             let lifetime = lifetime.min(MAX_LIFETIME);
             now.wall().checked_add(lifetime).unwrap_or(now.wall())
         });
-        let refresh_token = field::string(&mut object, "refresh_token")?.map(RefreshToken::new);
-        let id_token = field::string(&mut object, "id_token")?.map(IdToken::new);
-        let scope = field::scope(&mut object, "scope")?;
-        let issued_token_type = field::string(&mut object, "issued_token_type")?;
+        let refresh_token =
+            value::string(owned(refresh_token), "refresh_token")?.map(RefreshToken::new);
+        let id_token = value::string(owned(id_token), "id_token")?.map(IdToken::new);
+        // A scope string is only split: read where it is.
+        let scope = match scope {
+            Some(Member::Str(scope)) => Some(Scope::from(scope)),
+            other => value::scope(owned(other), "scope")?,
+        };
+        let issued_token_type = value::string(owned(issued_token_type), "issued_token_type")?;
         Ok(Self {
             access_token,
             token_type,
@@ -399,6 +425,17 @@ impl TokenResponse {
         self
     }
 }
+
+/// The members of a token response that [`TokenResponse`] models, in the order they are checked.
+const TOKEN_FIELDS: [&str; 7] = [
+    "access_token",
+    "token_type",
+    "expires_in",
+    "refresh_token",
+    "id_token",
+    "scope",
+    "issued_token_type",
+];
 
 /// About 100 years: longer lifetimes are capped so that expiry arithmetic cannot overflow.
 const MAX_LIFETIME: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
@@ -632,6 +669,72 @@ mod tests {
         assert!(token.issued_token_type().unwrap().ends_with("access_token"));
         assert_eq!(token.extra()["ext"]["nested"], true);
         assert_eq!(token.extra().len(), 1);
+    }
+
+    /// The token read from the members directly, against the token read through the general
+    /// path (a map of every member): equal, or the same error.
+    fn same_as_the_general_path(body: &str) {
+        let response = http::Response::builder()
+            .status(200)
+            .body(body.as_bytes().to_vec())
+            .unwrap();
+        let direct = TokenResponse::from_response(&response, now());
+        let general = crate::response::success_object(&response).and_then(|object| {
+            TokenResponse::from_fields(Fields::from_object(object, &TOKEN_FIELDS), now())
+        });
+        match (direct, general) {
+            (Ok(direct), Ok(general)) => {
+                assert_eq!(direct, general, "{body}");
+                assert_eq!(direct.extra(), general.extra(), "{body}");
+            }
+            (Err(direct), Err(general)) => {
+                assert_eq!(format!("{direct:?}"), format!("{general:?}"), "{body}");
+            }
+            (direct, general) => panic!("{body}: {direct:?} but {general:?}"),
+        }
+    }
+
+    #[test]
+    fn members_read_directly_give_the_token_of_the_general_path() {
+        for body in [
+            r#"{"access_token":"at","token_type":"Bearer","expires_in":3600,"scope":"a b a","x":1}"#,
+            r#"{"access_token":"at","token_type":"Be\u0061rer","scope":"openid\u0020profile"}"#,
+            r#"{"access_token":"a\"t","token_type":"","scope":"","id_token":null}"#,
+            r#"{"access_token":"at","token_type":7}"#,
+            r#"{"access_token":"at","scope":["a","b"],"token_type":"mac","expires_in":"60"}"#,
+            r#"{"access_token":"first","access_token":"last","scope":"x","scope":"y"}"#,
+            r#"{"access_token":"at","error":"invalid_grant"}"#,
+            r#"{"access_token":"at","error":{"nested":true},"issued_token_type":"urn:x"}"#,
+            r#"{"token_type":"Bearer"}"#,
+        ] {
+            same_as_the_general_path(body);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn any_token_response_is_read_as_the_general_path_reads_it(
+            members in proptest::collection::vec(
+                (
+                    proptest::sample::select(TOKEN_FIELDS.iter().copied().chain(["error", "x"]).collect::<Vec<_>>()),
+                    proptest::sample::select(vec![
+                        "\"at\"", "\"\"", "\"Bearer\"", "\"DPoP\"", "\"b\\u0065arer\"",
+                        "\"a b\"", "\"a\\u0020b\"", "[\"a\",\"b\"]", "[1]", "60", "\"60\"",
+                        "-1", "2.5", "null", "true", "{}",
+                    ]),
+                ),
+                0..9,
+            ),
+        ) {
+            let object = members
+                .iter()
+                .map(|(name, value)| format!("\"{name}\":{value}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            same_as_the_general_path(&format!("{{{object}}}"));
+        }
     }
 
     #[test]
