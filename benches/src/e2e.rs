@@ -97,7 +97,7 @@ impl TokenEndpoint {
 }
 
 /// A way of fetching one token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(clippy::exhaustive_enums)]
 pub enum Fetcher {
     /// `grantline_ureq::Transport::run` (ureq 3).

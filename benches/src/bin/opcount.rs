@@ -10,6 +10,12 @@
 //!                              `fetcher=<name> ns=<median ns per fetch> ratio=<r>`, where r is
 //!                              the median over rounds of its time over its bare transport's
 //!                              in the same round (paired, so machine load cancels out)
+//! opcount e2e <fetcher> <n>    end to end on loopback, for counting: 50 warm-up fetches, then
+//!                              n fetches inside `measured_loop` (under callgrind with
+//!                              `--separate-threads=yes`, the main thread's count is the
+//!                              client's work alone: the server runs on its own thread)
+//! opcount serve                the loopback token endpoint alone: prints its URL, serves
+//!                              until killed (`footprint.sh` fetches a token from it)
 //! ```
 //!
 //! Instructions per operation are the difference of two callgrind runs over N:
@@ -119,6 +125,29 @@ fn fetch(rounds: usize, per_round: u32) -> Result<(), FetchError> {
     Ok(())
 }
 
+fn e2e(name: &str, n: usize) -> Result<(), FetchError> {
+    let fetcher = Fetcher::ALL
+        .into_iter()
+        .find(|f| f.as_str() == name)
+        .ok_or_else(|| format!("no fetcher {name}"))?;
+    let endpoint = TokenEndpoint::start()?;
+    let clients = Clients::new(&endpoint)?;
+    for _ in 0..50 {
+        clients.fetch(fetcher)?;
+    }
+    let mut failures = 0_usize;
+    measured_loop(vec![(); n], &mut |()| {
+        if clients.fetch(fetcher).is_err() {
+            failures += 1;
+        }
+    });
+    if failures > 0 {
+        return Err(format!("{failures} of {n} fetches failed").into());
+    }
+    println!("fetches={n}");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args
@@ -162,8 +191,35 @@ fn main() -> ExitCode {
                 }
             }
         }
+        ["e2e", name, n] => {
+            let Ok(n) = n.parse() else {
+                eprintln!("opcount: n must be a number, not {n}");
+                return ExitCode::FAILURE;
+            };
+            match e2e(name, n) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("opcount: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        ["serve"] => match TokenEndpoint::start() {
+            Ok(endpoint) => {
+                println!("{}", endpoint.url());
+                loop {
+                    std::thread::park();
+                }
+            }
+            Err(e) => {
+                eprintln!("opcount: {e}");
+                ExitCode::FAILURE
+            }
+        },
         _ => {
-            eprintln!("usage: opcount list | opcount run <case> <n> | opcount fetch <rounds> <k>");
+            eprintln!(
+                "usage: opcount list | run <case> <n> | fetch <rounds> <k> | e2e <fetcher> <n> | serve"
+            );
             ExitCode::FAILURE
         }
     }

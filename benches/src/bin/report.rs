@@ -3,13 +3,15 @@
 //!
 //! ```text
 //! report --opcount <path> --criterion <dir> --readme <path> [--n 2000] [--rounds 15 --k 200]
+//!        [--fetches 300]
 //! ```
 //!
 //! For every case of `grantline_benches::compare` it runs `opcount` under
 //! `valgrind --tool=callgrind` for 0 and N operations (instructions per operation: the
 //! difference over N), then natively (allocations and bytes per operation); it reads criterion's
 //! medians from `<criterion>/<row>/<column>/new/estimates.json` and `<criterion>/e2e/...`, runs
-//! `opcount fetch` for the paired end-to-end ratios, and writes the tables between
+//! `opcount fetch` for the paired end-to-end ratios and `opcount e2e` under callgrind for the
+//! client's instructions per fetch, and writes the tables between
 //! `<!-- results:begin -->` and `<!-- results:end -->` in the README.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -34,6 +36,7 @@ struct Options {
     n: u64,
     rounds: u32,
     k: u32,
+    fetches: u64,
 }
 
 impl Options {
@@ -45,6 +48,7 @@ impl Options {
             n: 2000,
             rounds: 15,
             k: 200,
+            fetches: 300,
         };
         let mut args = std::env::args().skip(1);
         while let Some(flag) = args.next() {
@@ -56,6 +60,7 @@ impl Options {
                 "--n" => options.n = value.parse()?,
                 "--rounds" => options.rounds = value.parse()?,
                 "--k" => options.k = value.parse()?,
+                "--fetches" => options.fetches = value.parse()?,
                 _ => return Err(format!("unknown option {flag}").into()),
             }
         }
@@ -148,6 +153,50 @@ fn instructions(options: &Options, case: &str, n: u64) -> Result<f64, Error> {
         .find_map(|line| line.strip_prefix("summary:"))
         .ok_or("callgrind wrote no summary")?;
     Ok(total.trim().parse()?)
+}
+
+/// Instructions the client (the main thread: the token endpoint has a thread of its own) makes
+/// per token fetch with `fetcher`, inside `measured_loop`: the difference of 0 and `n` fetches.
+fn fetch_instructions(options: &Options, fetcher: Fetcher, n: u64) -> Result<f64, Error> {
+    let mut totals = [0.0; 2];
+    for (total, count) in totals.iter_mut().zip([0, n]) {
+        let name = format!(
+            "opcount-{}-e2e-{}-{count}.callgrind",
+            std::process::id(),
+            fetcher.as_str()
+        );
+        let out = std::env::temp_dir().join(&name);
+        output(
+            Command::new("valgrind")
+                .arg("--tool=callgrind")
+                .arg("--separate-threads=yes")
+                .arg("--toggle-collect=*measured_loop*")
+                .arg(format!("--callgrind-out-file={}", out.display()))
+                .arg(&options.opcount)
+                .args(["e2e", fetcher.as_str(), &count.to_string()]),
+        )?;
+        // One file per thread: `<name>-01` is the main thread's.
+        let main_thread = std::env::temp_dir().join(format!("{name}-01"));
+        let text = std::fs::read_to_string(&main_thread)?;
+        *total = text
+            .lines()
+            .find_map(|line| line.strip_prefix("summary:"))
+            .ok_or("callgrind wrote no summary")?
+            .trim()
+            .parse()?;
+        for entry in std::fs::read_dir(std::env::temp_dir())? {
+            let path = entry?.path();
+            if path
+                .file_name()
+                .and_then(|f| f.to_str())
+                .is_some_and(|f| f.starts_with(&name))
+            {
+                std::fs::remove_file(path)?;
+            }
+        }
+    }
+    let [zero, many] = totals;
+    Ok((many - zero) / n as f64)
 }
 
 /// Criterion's median for a bench, in nanoseconds.
@@ -385,21 +434,27 @@ fn table(all: &HashMap<CaseId, Figures>, options: &Options) -> String {
     md
 }
 
-fn e2e_table(options: &Options, paired: &HashMap<String, (f64, f64)>) -> String {
+fn e2e_table(
+    options: &Options,
+    paired: &HashMap<String, (f64, f64)>,
+    instructions: &HashMap<Fetcher, f64>,
+) -> String {
     let mut md = String::new();
     let _ = writeln!(
         md,
         "\n### End to end: client-credentials token fetches on loopback\n\n\
          Paired: {} rounds; in each, every fetcher makes {} fetches in turn (rotating order), and \
          its time is divided by its bare transport's in the same round; the median over rounds is \
-         shown. Criterion: the median of `benches/e2e.rs`, one bench after the other.\n",
-        options.rounds, options.k
+         shown. Criterion: the median of `benches/e2e.rs`, one bench after the other. Client \
+         instructions: callgrind, the main thread only (the token endpoint runs on its own \
+         thread; the kernel's work is not counted), N = 0 and N = {} fetches.\n",
+        options.rounds, options.k, options.fetches
     );
     let _ = writeln!(
         md,
-        "| transport | client | fetches/s (paired) | speed ÷ bare transport (paired) | speed ÷ bare transport (criterion) |"
+        "| transport | client | fetches/s (paired) | speed ÷ bare transport (paired) | speed ÷ bare transport (criterion) | client instructions per fetch (÷ bare transport) |"
     );
-    let _ = writeln!(md, "|---|---|---:|---:|---:|");
+    let _ = writeln!(md, "|---|---|---:|---:|---:|---:|");
     for fetcher in Fetcher::ALL {
         let name = fetcher.as_str();
         let (transport, client) = match fetcher {
@@ -424,9 +479,15 @@ fn e2e_table(options: &Options, paired: &HashMap<String, (f64, f64)>) -> String 
                 fetcher.floor().as_str(),
             ))
             .map_or("—".to_owned(), |(t, base)| format!("{:.3}x", base / t));
+        let counted = instructions
+            .get(&fetcher)
+            .zip(instructions.get(&fetcher.floor()))
+            .map_or("—".to_owned(), |(i, base)| {
+                format!("{} ({})", thousands(*i), ratio(*i, *base))
+            });
         let _ = writeln!(
             md,
-            "| {transport} | {client} | {fetches} | {paired_ratio} | {criterion} |"
+            "| {transport} | {client} | {fetches} | {paired_ratio} | {criterion} | {counted} |"
         );
     }
     md
@@ -462,12 +523,20 @@ fn run() -> Result<(), Error> {
     for_each_case(&mut cases);
     let all = measure_all(&options, &cases.0)?;
     let paired = paired_e2e(&options)?;
+    let mut fetch_counts = HashMap::new();
+    for fetcher in Fetcher::ALL {
+        eprintln!("report: counting end to end, {}", fetcher.as_str());
+        fetch_counts.insert(
+            fetcher,
+            fetch_instructions(&options, fetcher, options.fetches)?,
+        );
+    }
 
     let mut md = String::new();
     let _ = writeln!(md, "{BEGIN}\n");
     let _ = writeln!(md, "Machine: {}.\n", machine());
     md.push_str(&table(&all, &options));
-    md.push_str(&e2e_table(&options, &paired));
+    md.push_str(&e2e_table(&options, &paired, &fetch_counts));
     let _ = write!(md, "\n{END}");
     std::fs::write(&options.readme, format!("{before}{md}{after}"))?;
     eprintln!("report: wrote {}", options.readme.display());
