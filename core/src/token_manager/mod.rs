@@ -589,7 +589,8 @@ impl TokenManager {
         self.client().and_then(DpopProofs::of)
     }
 
-    /// The client that renews the tokens, if any.
+    /// The client that renews the tokens, if any (only its DPoP key is read, and keys need `jose`).
+    #[cfg(feature = "jose")]
     fn client(&self) -> Option<&Client> {
         match &self.source {
             Source::Fixed => None,
