@@ -159,7 +159,8 @@ impl Transport {
     /// # Errors
     ///
     /// A [`TransportError`] when no complete answer came: no connection, a TLS failure, a
-    /// timeout, a body over the limit, a request ureq could not send.
+    /// timeout, a body over the limit (refused before reading when its `Content-Length` says so),
+    /// a request ureq could not send.
     ///
     /// ```no_run
     /// use grantline_ureq::{Transport, http};
@@ -518,6 +519,17 @@ mod tests {
                     let case = format!("len {len} limit {limit} chunk {chunk}");
                     check(read_capped(&mut body, limit), &data, limit, &case);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn an_endless_body_is_refused_at_the_limit() {
+        for limit in LIMITS {
+            let mut body = ureq::Body::builder().reader(io::repeat(b'x'));
+            match read_capped(&mut body, limit) {
+                Err(ureq::Error::BodyExceedsLimit(l)) => assert_eq!(l, limit),
+                other => panic!("limit {limit}: expected BodyExceedsLimit, got {other:?}"),
             }
         }
     }
