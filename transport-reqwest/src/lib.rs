@@ -87,6 +87,7 @@ mod auth;
 mod error;
 #[cfg(feature = "reqwest-middleware")]
 mod middleware;
+mod url_cache;
 
 pub use api_client::{ApiClient, ApiError, ApiRequest, StatusError};
 pub use auth::{Auth, AuthClient, AuthClientError, AuthError};
@@ -101,6 +102,8 @@ use std::sync::Arc;
 
 use grantline::clock::{Clock, SystemClock};
 use grantline::{Flow, Progress, Recovery, Step};
+
+use crate::url_cache::UrlCache;
 
 /// The default cap on a response body: 1 MiB.
 ///
@@ -136,6 +139,8 @@ pub struct Transport {
     client: reqwest::Client,
     body_limit: u64,
     clock: Arc<dyn Clock>,
+    /// The URLs of recent requests, parsed (shared by clones, as the client's pool is).
+    urls: Arc<UrlCache>,
 }
 
 impl Transport {
@@ -212,6 +217,7 @@ impl Transport {
             client,
             body_limit: DEFAULT_BODY_LIMIT,
             clock: Arc::new(SystemClock),
+            urls: Arc::default(),
         }
     }
 
@@ -281,7 +287,7 @@ impl Transport {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        let request = reqwest::Request::try_from(request).map_err(TransportError::from_request)?;
+        let request = self.to_reqwest(request)?;
         let url = request.url().clone();
         let mut response = self
             .client
@@ -301,6 +307,37 @@ impl Transport {
         *out.status_mut() = status;
         *out.version_mut() = version;
         *out.headers_mut() = headers;
+        Ok(out)
+    }
+
+    /// `request` as reqwest's, as `reqwest::Request::try_from` makes it, but with the URL taken
+    /// from the cache of recent URLs when it holds this one, instead of parsed again.
+    ///
+    /// A request with extensions goes through `try_from` (which carries them over; a
+    /// `reqwest::Request` cannot be given them otherwise).
+    fn to_reqwest(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<reqwest::Request, TransportError> {
+        if !request.extensions().is_empty() {
+            return reqwest::Request::try_from(request).map_err(TransportError::from_request);
+        }
+        let url = match self.urls.get(request.uri()) {
+            Some(url) => url,
+            None => match self.urls.parse(request.uri()) {
+                Some(url) => url,
+                // Not a URL: reqwest says why.
+                None => {
+                    return reqwest::Request::try_from(request)
+                        .map_err(TransportError::from_request);
+                }
+            },
+        };
+        let (parts, body) = request.into_parts();
+        let mut out = reqwest::Request::new(parts.method, url);
+        *out.headers_mut() = parts.headers;
+        *out.version_mut() = parts.version;
+        *out.body_mut() = Some(body.into());
         Ok(out)
     }
 
@@ -496,4 +533,70 @@ async fn read_body(
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Transport;
+
+    fn request(uri: &str) -> http::Request<Vec<u8>> {
+        http::Request::post(uri)
+            .version(http::Version::HTTP_10)
+            .header("authorization", "Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(b"grant_type=client_credentials".to_vec())
+            .unwrap()
+    }
+
+    fn same(a: &reqwest::Request, b: &reqwest::Request) {
+        assert_eq!(a.method(), b.method());
+        assert_eq!(a.url(), b.url());
+        assert_eq!(a.headers(), b.headers());
+        assert_eq!(a.version(), b.version());
+        assert_eq!(
+            a.body().and_then(reqwest::Body::as_bytes),
+            b.body().and_then(reqwest::Body::as_bytes)
+        );
+    }
+
+    #[test]
+    fn a_request_is_converted_as_reqwest_converts_it_whether_its_url_is_kept_or_not() {
+        let transport = Transport::new().unwrap();
+        for uri in [
+            "https://as.example/token",
+            "https://as.example/token?x=1",
+            "http://127.0.0.1:8080/token",
+        ] {
+            let expected = reqwest::Request::try_from(request(uri)).unwrap();
+            let parsed = transport.to_reqwest(request(uri)).unwrap();
+            let kept = transport.to_reqwest(request(uri)).unwrap();
+            same(&parsed, &expected);
+            same(&kept, &expected);
+        }
+        // A clone shares the kept URLs.
+        let clone = transport.clone();
+        assert!(
+            clone
+                .urls
+                .get(&"https://as.example/token".parse().unwrap())
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_uri_that_is_no_url_is_reqwests_error() {
+        let transport = Transport::new().unwrap();
+        let error = transport.to_reqwest(request("/token")).unwrap_err();
+        assert_eq!(error.kind(), crate::TransportErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn a_request_with_extensions_keeps_them() {
+        let transport = Transport::new().unwrap();
+        let mut with_extension = request("https://as.example/token");
+        with_extension.extensions_mut().insert(7_u8);
+        let converted = transport.to_reqwest(with_extension).unwrap();
+        let back = http::Request::try_from(converted).unwrap();
+        assert_eq!(back.extensions().get::<u8>(), Some(&7));
+    }
 }

@@ -20,7 +20,8 @@ use crate::{Cancellation, Error, TransportError};
 /// ```
 pub const DEFAULT_BODY_LIMIT: u64 = 1024 * 1024;
 
-/// Bytes read from the body per call; the body grows in steps no larger than the limit.
+/// The least a body without a length (or longer than announced) grows by, unless the limit is
+/// nearer.
 const READ_CHUNK: usize = 8 * 1024;
 
 /// The blocking transport: executes grantline's requests on a [`ureq::Agent`] and drives flows.
@@ -42,6 +43,9 @@ const READ_CHUNK: usize = 8 * 1024;
 #[derive(Clone, Debug)]
 pub struct Transport {
     agent: ureq::Agent,
+    /// Whether the agent's own configuration already follows no redirect and returns every
+    /// status (see [`is_safe`]), so requests need no per-request configuration.
+    agent_is_safe: bool,
     body_limit: u64,
     clock: Arc<dyn Clock>,
 }
@@ -56,13 +60,23 @@ impl Transport {
     /// A transport on an agent with ureq's defaults (TLS with the webpki roots, a proxy from the
     /// environment, no timeouts), reading at most [`DEFAULT_BODY_LIMIT`] bytes per body.
     ///
+    /// The agent is built following no redirect and turning no status into an error, which
+    /// [`execute`](Self::execute) would otherwise set on every request.
+    ///
     /// ```
     /// let transport = grantline_ureq::Transport::new();
     /// # let _ = transport;
     /// ```
     #[must_use]
     pub fn new() -> Self {
-        Self::with_agent(ureq::Agent::new_with_defaults())
+        // ureq's defaults, except the two settings every request needs anyway: set once here,
+        // they cost nothing per request.
+        let agent = ureq::Agent::config_builder()
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
+        Self::with_agent(agent)
     }
 
     /// A transport on your own agent: its proxy, root certificates, timeouts and pool are used
@@ -86,6 +100,7 @@ impl Transport {
     #[must_use]
     pub fn with_agent(agent: ureq::Agent) -> Self {
         Self {
+            agent_is_safe: is_safe(agent.config()),
             agent,
             body_limit: DEFAULT_BODY_LIMIT,
             clock: Arc::new(SystemClock),
@@ -136,14 +151,16 @@ impl Transport {
 
     /// Sends one request and returns the server's response, whatever its status.
     ///
-    /// The response carries the status, HTTP version, headers and body (at most the body limit).
+    /// The response carries the status, HTTP version, headers and body (at most the body limit),
+    /// and ureq's extensions (the URI it was fetched from, [`ureq::ResponseExt::get_uri`]).
     /// A 4xx or 5xx is a response, not an error, and a 3xx comes back as it is: no redirect is
     /// followed.
     ///
     /// # Errors
     ///
     /// A [`TransportError`] when no complete answer came: no connection, a TLS failure, a
-    /// timeout, a body over the limit, a request ureq could not send.
+    /// timeout, a body over the limit (refused before reading when its `Content-Length` says so),
+    /// a request ureq could not send.
     ///
     /// ```no_run
     /// use grantline_ureq::{Transport, http};
@@ -158,26 +175,28 @@ impl Transport {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        // Per-request settings on top of a copy of the agent's configuration. With
-        // `max_redirects(0)` ureq follows no redirect and returns the 3xx as the response (never
-        // `TooManyRedirects`); `max_redirects_will_error(false)` says the same a second time.
-        let request = self
-            .agent
-            .configure_request(request)
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .build();
-        let mut response = self.agent.run(request).map_err(TransportError::from_send)?;
+        // ureq follows no redirect and turns no status into an error when its configuration has
+        // `max_redirects(0)` (then the 3xx is the response, never `TooManyRedirects`) and
+        // `http_status_as_error(false)`. An agent already configured so (as `Transport::new`'s
+        // is) runs the request as it is; otherwise those settings go on top of a copy of the
+        // agent's configuration, for this request only. A request carrying extensions might carry
+        // ureq's own per-request configuration, so it always takes the second way.
+        let mut response = if self.agent_is_safe && request.extensions().is_empty() {
+            self.agent.run(request)
+        } else {
+            let request = self
+                .agent
+                .configure_request(request)
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .max_redirects_will_error(false)
+                .build();
+            self.agent.run(request)
+        }
+        .map_err(TransportError::from_send)?;
         let body =
             read_capped(response.body_mut(), self.body_limit).map_err(TransportError::from_body)?;
-
-        let (parts, _) = response.into_parts();
-        let mut out = http::Response::new(body);
-        *out.status_mut() = parts.status;
-        *out.version_mut() = parts.version;
-        *out.headers_mut() = parts.headers;
-        Ok(out)
+        Ok(response.map(|_| body))
     }
 
     /// Drives `flow` to its end: sends what it asks for, sleeps when it says wait, and returns
@@ -210,7 +229,7 @@ impl Transport {
     /// # Ok::<(), grantline_ureq::Error>(())
     /// ```
     pub fn run<F: Flow>(&self, flow: F) -> Result<F::Output, Error> {
-        self.run_cancellable(flow, &Cancellation::new())
+        self.drive(flow, None, |_, _| {})
     }
 
     /// Like [`run`](Self::run), but stops when `cancel` is cancelled.
@@ -250,7 +269,7 @@ impl Transport {
         flow: F,
         cancel: &Cancellation,
     ) -> Result<F::Output, Error> {
-        self.run_with(flow, cancel, |_, _| {})
+        self.drive(flow, Some(cancel), |_, _| {})
     }
 
     /// Like [`run_cancellable`](Self::run_cancellable), and tells `observer` what happens as it
@@ -283,14 +302,25 @@ impl Transport {
     /// ```
     pub fn run_with<F: Flow>(
         &self,
-        mut flow: F,
+        flow: F,
         cancel: &Cancellation,
+        observer: impl FnMut(&F, Progress),
+    ) -> Result<F::Output, Error> {
+        self.drive(flow, Some(cancel), observer)
+    }
+
+    /// The loop behind every `run`: `cancel` is `None` for a run nobody can cancel, which then
+    /// needs no signal of its own.
+    fn drive<F: Flow>(
+        &self,
+        mut flow: F,
+        cancel: Option<&Cancellation>,
         mut observer: impl FnMut(&F, Progress),
     ) -> Result<F::Output, Error> {
         loop {
             match flow.next(self.clock.now())? {
                 Step::Send(request) => {
-                    if cancel.is_cancelled() {
+                    if cancel.is_some_and(Cancellation::is_cancelled) {
                         return Err(Error::Cancelled);
                     }
                     observer(&flow, Progress::Sending);
@@ -308,8 +338,14 @@ impl Transport {
                 }
                 Step::Wait(duration) => {
                     observer(&flow, Progress::Waiting(duration));
-                    if cancel.sleep(self.clock.real_duration(duration)) {
-                        return Err(Error::Cancelled);
+                    let duration = self.clock.real_duration(duration);
+                    match cancel {
+                        Some(cancel) => {
+                            if cancel.sleep(duration) {
+                                return Err(Error::Cancelled);
+                            }
+                        }
+                        None => std::thread::sleep(duration),
                     }
                 }
                 Step::Done(output) => return Ok(output),
@@ -318,36 +354,251 @@ impl Transport {
     }
 }
 
+/// Whether `config` already makes ureq follow no redirect and return every status as a
+/// response, so that a request needs no settings of its own.
+fn is_safe(config: &ureq::config::Config) -> bool {
+    config.max_redirects() == 0 && !config.http_status_as_error()
+}
+
 /// Reads the whole body, but at most `limit` bytes, and never allocates more than that.
 ///
 /// ureq's limited reader yields at most `limit` bytes and then fails with
 /// `ureq::Error::BodyExceedsLimit` if one more byte follows (a body of exactly `limit` bytes is
-/// fine). The buffer starts at the announced length (capped by the limit) and grows by doubling,
-/// capped by the limit, rather than by `Vec`'s own doubling, which could reserve up to twice it.
+/// fine); a `Content-Length` over the limit is refused before anything is read.
+///
+/// The bytes are read straight into the returned buffer, never through a scratch buffer. It
+/// starts at the announced length (so a body with a `Content-Length` costs one allocation of
+/// exactly its size), and whenever it is full, a small probe read tells the end of the body
+/// from more bytes; only more bytes grow it, by doubling, capped by the limit rather than by
+/// `Vec`'s own doubling, which could reserve up to twice it.
 fn read_capped(body: &mut ureq::Body, limit: u64) -> Result<Vec<u8>, ureq::Error> {
     let cap = usize::try_from(limit).unwrap_or(usize::MAX);
-    let announced = body
-        .content_length()
-        .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(0);
-    let mut out = Vec::with_capacity(announced.min(cap));
+    let announced = match body.content_length() {
+        Some(announced) if announced > limit => return Err(ureq::Error::BodyExceedsLimit(limit)),
+        Some(announced) => usize::try_from(announced).map_or(cap, |n| n.min(cap)),
+        None => 0,
+    };
     let mut reader = body.with_config().limit(limit).reader();
-    let mut chunk = [0_u8; READ_CHUNK];
+    // `out[..filled]` is the body so far; `out[filled..]` is zeroed room for the next read (the
+    // reader wants initialised bytes), kept between reads so that no byte is zeroed twice.
+    let mut out = vec![0_u8; announced];
+    let mut filled = 0;
     loop {
-        let n = match reader.read(&mut chunk) {
-            Ok(0) => return Ok(out),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(ureq::Error::from(e)),
+        let n = match out.get_mut(filled..) {
+            Some(room) if !room.is_empty() => read_some(&mut reader, room)?,
+            _ => {
+                // Full: the body may end here. A small read says so without growing `out`.
+                let mut probe = [0_u8; PROBE];
+                let n = read_some(&mut reader, &mut probe)?;
+                let more = probe.get(..n).ok_or_else(overrun)?;
+                if n > 0 {
+                    // The reader never yields more than `limit` bytes in all, so `filled + n`
+                    // is within `cap`.
+                    let grown = filled
+                        .saturating_mul(2)
+                        .max(READ_CHUNK)
+                        .min(cap)
+                        .max(filled + n);
+                    out.reserve_exact(grown - out.len());
+                    out.resize(grown, 0);
+                    out.get_mut(filled..filled + n)
+                        .ok_or_else(overrun)?
+                        .copy_from_slice(more);
+                }
+                n
+            }
         };
-        let bytes = chunk
-            .get(..n)
-            .ok_or_else(|| ureq::Error::Io(io::Error::other("a reader overran its buffer")))?;
-        let needed = out.len().saturating_add(n);
-        if needed > out.capacity() {
-            let grown = out.len().saturating_mul(2).max(READ_CHUNK).min(cap);
-            out.reserve_exact(grown.max(needed) - out.len());
+        if n == 0 {
+            out.truncate(filled);
+            return Ok(out);
         }
-        out.extend_from_slice(bytes);
+        filled += n;
+        if filled > out.len() {
+            return Err(overrun());
+        }
+    }
+}
+
+/// Bytes read to learn whether a full buffer holds the whole body.
+const PROBE: usize = 32;
+
+/// One read, retried when a signal interrupted it.
+fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize, ureq::Error> {
+    loop {
+        match reader.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            result => return result.map_err(ureq::Error::from),
+        }
+    }
+}
+
+/// A reader that claims to have read more than the buffer it was given.
+fn overrun() -> ureq::Error {
+    ureq::Error::Io(io::Error::other("a reader overran its buffer"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{self, Read};
+    use std::net::TcpListener;
+
+    use super::{Transport, is_safe, read_capped};
+
+    /// A body source that hands out at most `chunk` bytes per read, as a slow connection does.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        chunk: usize,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let rest = self.data.get(self.at..).unwrap_or_default();
+            let n = rest.len().min(buf.len()).min(self.chunk);
+            buf[..n].copy_from_slice(&rest[..n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    fn body_of(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i % 251) as u8).collect()
+    }
+
+    /// What any correct capped read answers: the body when it fits, `BodyExceedsLimit` when not.
+    fn check(result: Result<Vec<u8>, ureq::Error>, data: &[u8], limit: u64, case: &str) {
+        if data.len() as u64 <= limit {
+            let out = result.unwrap_or_else(|e| panic!("{case}: {e}"));
+            assert_eq!(out, data, "{case}");
+            assert!(
+                out.capacity() as u64 <= limit,
+                "{case}: allocated past the limit"
+            );
+        } else {
+            match result {
+                Err(ureq::Error::BodyExceedsLimit(l)) => assert_eq!(l, limit, "{case}"),
+                other => panic!("{case}: expected BodyExceedsLimit, got {other:?}"),
+            }
+        }
+    }
+
+    const LENS: [usize; 14] = [
+        0, 1, 31, 32, 33, 64, 100, 999, 1000, 1001, 8191, 8192, 8193, 20_000,
+    ];
+    const LIMITS: [u64; 9] = [0, 1, 32, 33, 1000, 8192, 8193, 16_000, 1 << 20];
+
+    #[test]
+    fn an_announced_body_is_read_whole_into_one_exact_allocation_or_refused() {
+        for len in LENS {
+            for limit in LIMITS {
+                let data = body_of(len);
+                let mut body = ureq::Body::builder().data(data.clone());
+                assert_eq!(body.content_length(), Some(len as u64));
+                let result = read_capped(&mut body, limit);
+                if let Ok(out) = &result {
+                    assert_eq!(out.capacity(), len, "len {len} limit {limit}");
+                }
+                check(result, &data, limit, &format!("len {len} limit {limit}"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_body_of_unknown_length_in_any_pieces_is_read_whole_or_refused() {
+        for len in LENS {
+            for limit in LIMITS {
+                for chunk in [1, 7, 32, 100, 4096, usize::MAX] {
+                    let data = body_of(len);
+                    let source = Trickle {
+                        data: data.clone(),
+                        at: 0,
+                        chunk,
+                    };
+                    let mut body = ureq::Body::builder().reader(source);
+                    assert_eq!(body.content_length(), None);
+                    let case = format!("len {len} limit {limit} chunk {chunk}");
+                    check(read_capped(&mut body, limit), &data, limit, &case);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_endless_body_is_refused_at_the_limit() {
+        for limit in LIMITS {
+            let mut body = ureq::Body::builder().reader(io::repeat(b'x'));
+            match read_capped(&mut body, limit) {
+                Err(ureq::Error::BodyExceedsLimit(l)) => assert_eq!(l, limit),
+                other => panic!("limit {limit}: expected BodyExceedsLimit, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_body_of_unknown_length_allocates_nothing() {
+        let mut body = ureq::Body::builder().reader(io::empty());
+        let out = read_capped(&mut body, 1000).unwrap();
+        assert_eq!(out.capacity(), 0);
+    }
+
+    #[test]
+    fn only_an_agent_that_follows_no_redirect_and_returns_every_status_is_safe_as_it_is() {
+        let config = |redirects, status_as_error| {
+            ureq::Agent::config_builder()
+                .max_redirects(redirects)
+                .http_status_as_error(status_as_error)
+                .build()
+        };
+        assert!(is_safe(&config(0, false)));
+        assert!(!is_safe(&config(1, false)));
+        assert!(!is_safe(&config(0, true)));
+        assert!(!is_safe(ureq::Agent::new_with_defaults().config()));
+        assert!(Transport::new().agent_is_safe);
+    }
+
+    /// Answers each of `answers.len()` connections with the next answer, then ends.
+    fn serve(answers: Vec<&'static [u8]>) -> (String, std::thread::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            for answer in answers {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut head = Vec::new();
+                let mut byte = [0_u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
+                    head.push(byte[0]);
+                }
+                io::Write::write_all(&mut stream, answer).unwrap();
+            }
+        });
+        (format!("http://{address}/"), server)
+    }
+
+    #[test]
+    fn a_safe_agent_and_an_agent_configured_per_request_give_the_same_answers() {
+        const ANSWERS: [&[u8]; 2] = [
+            b"HTTP/1.1 302 Found\r\nlocation: /elsewhere\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            b"HTTP/1.1 500 Oops\r\ncontent-length: 4\r\nconnection: close\r\n\r\noops",
+        ];
+        let following = ureq::Agent::new_with_defaults();
+        let transports = [Transport::new(), Transport::with_agent(following.clone())];
+        assert!(transports[0].agent_is_safe && !transports[1].agent_is_safe);
+        for transport in transports {
+            let (url, server) = serve(ANSWERS.to_vec());
+            let get = || http::Request::get(&url).body(Vec::new()).unwrap();
+            let redirect = transport.execute(get()).unwrap();
+            assert_eq!(redirect.status(), 302);
+            let error = transport.execute(get()).unwrap();
+            assert_eq!(error.status(), 500);
+            assert_eq!(error.body(), b"oops");
+            server.join().unwrap();
+        }
+        // A request with extensions (which might hold ureq's own per-request settings) is
+        // configured per request even on a safe agent.
+        let (url, server) = serve(vec![ANSWERS[0]]);
+        let mut request = http::Request::get(&url).body(Vec::new()).unwrap();
+        request.extensions_mut().insert(7_u8);
+        assert_eq!(Transport::new().execute(request).unwrap().status(), 302);
+        server.join().unwrap();
     }
 }
