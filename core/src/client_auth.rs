@@ -18,7 +18,6 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use http::{HeaderName, HeaderValue};
 use url::Url;
-use url::form_urlencoded::byte_serialize;
 
 use crate::error::{ConfigError, EndpointKind};
 use crate::random::Randomness;
@@ -326,9 +325,9 @@ impl ClientSecretBasic {
                         + 1
                         + crate::request::encoded_len(secret),
                 );
-                credentials.extend(byte_serialize(client_id.as_bytes()));
+                crate::request::push_encoded(&mut credentials, client_id);
                 credentials.push(':');
-                credentials.extend(byte_serialize(secret.as_bytes()));
+                crate::request::push_encoded(&mut credentials, secret);
                 credentials
             }
             BasicEncoding::Raw => {
@@ -506,6 +505,7 @@ pub(crate) const AUTH_PARAMS: &[&str] = &[
 mod tests {
     use super::*;
     use crate::random::SystemRandom;
+    use url::form_urlencoded::byte_serialize;
 
     fn run(auth: &dyn ClientAuthentication, client_id: &str) -> Result<AuthTarget, Error> {
         let endpoint = Url::parse("https://as.example/token").unwrap();

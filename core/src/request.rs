@@ -202,13 +202,13 @@ impl FormValue<'_> {
     /// Appends the value, form-urlencoded, to `out`.
     fn encode_into(self, out: &mut String) {
         match self {
-            FormValue::Text(text) => out.extend(form_urlencoded::byte_serialize(text.as_bytes())),
+            FormValue::Text(text) => push_encoded(out, text),
             FormValue::Scope(scope) => {
                 for (i, token) in scope.iter().enumerate() {
                     if i > 0 {
                         out.push('+');
                     }
-                    out.extend(form_urlencoded::byte_serialize(token.as_bytes()));
+                    push_encoded(out, token);
                 }
             }
         }
@@ -269,18 +269,81 @@ fn is_encoded_pair(pair: &str, name: &str, value: &str) -> bool {
         && rest.is_empty()
 }
 
+/// How form-urlencoding writes each byte, as [`form_urlencoded::byte_serialize`] does: kept as
+/// it is (ASCII letters and digits, `*-._`), `+` for a space, `%XX` for any other byte.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Kept,
+    Space,
+    Escaped,
+}
+
+/// [`Encoding`] of every byte, looked up rather than worked out byte by byte.
+static ENCODING: [Encoding; 256] = {
+    let mut table = [Encoding::Escaped; 256];
+    let mut byte: u8 = 0;
+    loop {
+        let encoding = if byte.is_ascii_alphanumeric() || matches!(byte, b'*' | b'-' | b'.' | b'_')
+        {
+            Encoding::Kept
+        } else if byte == b' ' {
+            Encoding::Space
+        } else {
+            Encoding::Escaped
+        };
+        // `byte as usize` is below 256: this runs at compile time and cannot fail.
+        #[allow(clippy::indexing_slicing)]
+        {
+            table[byte as usize] = encoding;
+        }
+        if byte == u8::MAX {
+            break table;
+        }
+        byte += 1;
+    }
+};
+
+/// How form-urlencoding writes `byte`.
+fn encoding(byte: u8) -> Encoding {
+    ENCODING
+        .get(usize::from(byte))
+        .copied()
+        .unwrap_or(Encoding::Escaped)
+}
+
 /// The length of `text` form-urlencoded, as [`form_urlencoded::byte_serialize`] writes it: the
-/// unreserved bytes and `+` for a space take one byte, any other byte three (`%XX`).
+/// kept bytes and `+` for a space take one byte, any other byte three (`%XX`).
 pub(crate) fn encoded_len(text: &str) -> usize {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_' | b' ') {
-                1
-            } else {
-                3
-            }
-        })
-        .sum()
+    let escaped = text
+        .bytes()
+        .filter(|&b| encoding(b) == Encoding::Escaped)
+        .count();
+    text.len() + 2 * escaped
+}
+
+/// Appends `text` form-urlencoded to `out`, as [`form_urlencoded::byte_serialize`] writes it,
+/// copying each run of kept bytes at once.
+pub(crate) fn push_encoded(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let hex = |nibble: u8| char::from(HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'));
+    let mut run = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let encoding = encoding(b);
+        if encoding == Encoding::Kept {
+            continue;
+        }
+        // A run of kept (ASCII) bytes always lies on character boundaries.
+        out.push_str(text.get(run..i).unwrap_or_default());
+        if encoding == Encoding::Space {
+            out.push('+');
+        } else {
+            out.push('%');
+            out.push(hex(b >> 4));
+            out.push(hex(b & 0x0f));
+        }
+        run = i + 1;
+    }
+    out.push_str(text.get(run..).unwrap_or_default());
 }
 
 /// A request that is not a client-authenticated form: an unauthenticated `GET` of a document
@@ -792,10 +855,41 @@ mod tests {
         }
     }
 
+    fn encoded(text: &str) -> String {
+        let mut out = String::new();
+        push_encoded(&mut out, text);
+        out
+    }
+
+    #[test]
+    fn the_encoding_is_what_the_serializer_writes() {
+        let all_bytes: Vec<u8> = (0..=255).collect();
+        let latin1: String = all_bytes.iter().copied().map(char::from).collect();
+        for text in [
+            "",
+            " ",
+            "client_credentials",
+            "api:read write",
+            "https://api.example/?a=b&c=d#f",
+            "é ü ✓ 🦀",
+            "s3cr3t+/=%*-._~",
+            &latin1,
+        ] {
+            let expected: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
+            assert_eq!(encoded(text), expected, "{text:?}");
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn the_encoded_length_of_any_text_is_what_the_serializer_writes(text in ".*") {
             proptest::prop_assert_eq!(encoded_len(&text), serialized_len(&text));
+        }
+
+        #[test]
+        fn any_text_is_encoded_as_the_serializer_encodes_it(text in ".*") {
+            let expected: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
+            proptest::prop_assert_eq!(encoded(&text), expected);
         }
 
         #[test]
