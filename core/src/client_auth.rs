@@ -13,10 +13,11 @@
 //! implement the same trait: [`AuthContext`] gives them the endpoint URL (the JWT's audience),
 //! the time (`iat`, `exp`) and a random source (`jti`).
 
+use std::sync::OnceLock;
+
 use base64::Engine as _;
 use http::{HeaderName, HeaderValue};
 use url::Url;
-use url::form_urlencoded::byte_serialize;
 
 use crate::error::{ConfigError, EndpointKind};
 use crate::random::Randomness;
@@ -230,6 +231,9 @@ pub enum BasicEncoding {
 /// back correctly by a compliant server. [`BasicEncoding::Raw`] turns that off for servers that
 /// expect the raw form.
 ///
+/// The header value is encoded once, on the first request, and reused by every later request
+/// of the same client (a cheap reference-counted copy, marked sensitive).
+///
 /// ```
 /// let client = grantline::Client::builder("my-client")
 ///     .token_endpoint("https://as.example/token")
@@ -238,10 +242,28 @@ pub enum BasicEncoding {
 ///     .unwrap();
 /// assert_eq!(client.auth_method(), "client_secret_basic");
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientSecretBasic {
     secret: ClientSecret,
     encoding: BasicEncoding,
+    /// The `Authorization` value for the client id it was encoded for.
+    header: OnceLock<BasicHeader>,
+}
+
+/// An encoded `Authorization: Basic ...` value and the client id it holds.
+#[derive(Clone)]
+struct BasicHeader {
+    client_id: String,
+    value: HeaderValue,
+}
+
+impl std::fmt::Debug for ClientSecretBasic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSecretBasic")
+            .field("secret", &self.secret)
+            .field("encoding", &self.encoding)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientSecretBasic {
@@ -256,6 +278,7 @@ impl ClientSecretBasic {
         Self {
             secret: secret.into(),
             encoding: BasicEncoding::FormUrlEncoded,
+            header: OnceLock::new(),
         }
     }
 
@@ -269,7 +292,68 @@ impl ClientSecretBasic {
     #[must_use]
     pub fn encoding(mut self, encoding: BasicEncoding) -> Self {
         self.encoding = encoding;
+        self.header = OnceLock::new();
         self
+    }
+
+    /// The header value for `client_id`: the one encoded before when it was for the same id,
+    /// else a new one (kept for the next request when none was kept yet).
+    fn header(&self, client_id: &str) -> Result<HeaderValue, Error> {
+        if let Some(kept) = self.header.get() {
+            if kept.client_id == client_id {
+                return Ok(kept.value.clone());
+            }
+            return self.encode(client_id);
+        }
+        let value = self.encode(client_id)?;
+        // Another thread may have kept one first: it holds the same value.
+        let _ = self.header.set(BasicHeader {
+            client_id: client_id.to_owned(),
+            value: value.clone(),
+        });
+        Ok(value)
+    }
+
+    /// `Basic base64(id:secret)`, encoded as [`BasicEncoding`] says, written into one string
+    /// of the exact length and marked sensitive.
+    fn encode(&self, client_id: &str) -> Result<HeaderValue, Error> {
+        let secret = self.secret.secret();
+        let credentials = match self.encoding {
+            BasicEncoding::FormUrlEncoded => {
+                let mut credentials = String::with_capacity(
+                    crate::request::encoded_len(client_id)
+                        + 1
+                        + crate::request::encoded_len(secret),
+                );
+                crate::request::push_encoded(&mut credentials, client_id);
+                credentials.push(':');
+                crate::request::push_encoded(&mut credentials, secret);
+                credentials
+            }
+            BasicEncoding::Raw => {
+                if client_id.contains(':') {
+                    return Err(ConfigError::InvalidCredentials(
+                        "a client id holding `:` cannot be sent with raw Basic encoding",
+                    )
+                    .into());
+                }
+                let mut credentials = String::with_capacity(client_id.len() + 1 + secret.len());
+                credentials.push_str(client_id);
+                credentials.push(':');
+                credentials.push_str(secret);
+                credentials
+            }
+        };
+        const PREFIX: &str = "Basic ";
+        let encoded_len = base64::encoded_len(credentials.len(), true).unwrap_or_default();
+        let mut header = String::with_capacity(PREFIX.len() + encoded_len);
+        header.push_str(PREFIX);
+        base64::engine::general_purpose::STANDARD.encode_string(credentials, &mut header);
+        let mut value = HeaderValue::try_from(header).map_err(|_| {
+            ConfigError::InvalidCredentials("the credentials cannot be put in an HTTP header")
+        })?;
+        value.set_sensitive(true);
+        Ok(value)
     }
 }
 
@@ -279,24 +363,9 @@ impl ClientAuthentication for ClientSecretBasic {
     }
 
     fn authenticate(&self, ctx: &AuthContext<'_>, target: &mut AuthTarget) -> Result<(), Error> {
-        let credentials = match self.encoding {
-            BasicEncoding::FormUrlEncoded => format!(
-                "{}:{}",
-                byte_serialize(ctx.client_id.as_bytes()).collect::<String>(),
-                byte_serialize(self.secret.secret().as_bytes()).collect::<String>()
-            ),
-            BasicEncoding::Raw => {
-                if ctx.client_id.contains(':') {
-                    return Err(ConfigError::InvalidCredentials(
-                        "a client id holding `:` cannot be sent with raw Basic encoding",
-                    )
-                    .into());
-                }
-                format!("{}:{}", ctx.client_id, self.secret.secret())
-            }
-        };
-        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
-        target.set_sensitive_header(http::header::AUTHORIZATION, &format!("Basic {encoded}"))
+        let value = self.header(ctx.client_id)?;
+        target.headers.insert(http::header::AUTHORIZATION, value);
+        Ok(())
     }
 }
 
@@ -436,6 +505,7 @@ pub(crate) const AUTH_PARAMS: &[&str] = &[
 mod tests {
     use super::*;
     use crate::random::SystemRandom;
+    use url::form_urlencoded::byte_serialize;
 
     fn run(auth: &dyn ClientAuthentication, client_id: &str) -> Result<AuthTarget, Error> {
         let endpoint = Url::parse("https://as.example/token").unwrap();
@@ -527,8 +597,92 @@ mod tests {
         }
     }
 
+    /// The header as RFC 6749 §2.3.1 describes it, written the plain way.
+    fn reference_header(client_id: &str, secret: &str, encoding: BasicEncoding) -> String {
+        let credentials = match encoding {
+            BasicEncoding::FormUrlEncoded => format!(
+                "{}:{}",
+                byte_serialize(client_id.as_bytes()).collect::<String>(),
+                byte_serialize(secret.as_bytes()).collect::<String>()
+            ),
+            BasicEncoding::Raw => format!("{client_id}:{secret}"),
+        };
+        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+        format!("Basic {encoded}")
+    }
+
+    fn authorization(target: &AuthTarget) -> &HeaderValue {
+        target.headers.get(http::header::AUTHORIZATION).unwrap()
+    }
+
+    #[test]
+    fn basic_encodes_the_header_once_per_client_id() {
+        let auth = ClientSecretBasic::new("s3cr3t");
+        assert!(auth.header.get().is_none());
+        let first = run(&auth, "client").unwrap();
+        let kept = auth.header.get().unwrap();
+        assert_eq!(kept.client_id, "client");
+        assert_eq!(authorization(&first), kept.value);
+        let again = run(&auth, "client").unwrap();
+        assert_eq!(authorization(&again), authorization(&first));
+        assert!(authorization(&again).is_sensitive());
+        // Another client id is encoded for itself; the kept header stays the first one's.
+        let other = run(&auth, "other").unwrap();
+        assert_eq!(
+            authorization(&other),
+            reference_header("other", "s3cr3t", BasicEncoding::FormUrlEncoded).as_str()
+        );
+        assert_eq!(auth.header.get().unwrap().client_id, "client");
+    }
+
+    #[test]
+    fn choosing_an_encoding_drops_the_kept_header() {
+        let auth = ClientSecretBasic::new("a b");
+        run(&auth, "client").unwrap();
+        let raw = auth.clone().encoding(BasicEncoding::Raw);
+        assert!(raw.header.get().is_none());
+        assert_eq!(
+            basic_credentials(&run(&raw, "client").unwrap()),
+            "client:a b"
+        );
+        assert_eq!(
+            basic_credentials(&run(&auth, "client").unwrap()),
+            "client:a+b"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_kept_header_is_the_one_the_rfc_describes(
+            client_id in ".{0,12}",
+            secret in ".{0,24}",
+            raw in proptest::bool::ANY,
+        ) {
+            let encoding = if raw { BasicEncoding::Raw } else { BasicEncoding::FormUrlEncoded };
+            let auth = ClientSecretBasic::new(secret.as_str()).encoding(encoding);
+            if raw && client_id.contains(':') {
+                proptest::prop_assert!(run(&auth, &client_id).is_err());
+                proptest::prop_assert!(auth.header.get().is_none());
+                return Ok(());
+            }
+            let expected = reference_header(&client_id, &secret, encoding);
+            for _ in 0..2 {
+                let target = run(&auth, &client_id).unwrap();
+                proptest::prop_assert_eq!(authorization(&target), expected.as_str());
+            }
+        }
+    }
+
     #[test]
     fn debug_never_shows_the_secret() {
+        let used = ClientSecretBasic::new("hunter2");
+        run(&used, "c").unwrap();
+        let shown = format!("{used:?}");
+        let encoded = reference_header("c", "hunter2", BasicEncoding::FormUrlEncoded);
+        assert!(
+            !shown.contains("hunter2") && !shown.contains(&encoded[6..]),
+            "{shown}"
+        );
         let basic = format!("{:?}", ClientSecretBasic::new("hunter2"));
         let post = format!("{:?}", ClientSecretPost::new("hunter2"));
         assert!(!basic.contains("hunter2") && !post.contains("hunter2"));

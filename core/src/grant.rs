@@ -37,7 +37,7 @@
 use std::fmt;
 
 use crate::error::{ConfigError, EndpointKind, InvalidResponse};
-use crate::request::{EndpointCall, OneShot, Params};
+use crate::request::{EndpointCall, Form, FormValue, OneShot, Params, check_extra, pair_len};
 use crate::secret::{Assertion, Password, RefreshToken};
 use crate::token_flow::{IdTokenCheck, TokenExchange};
 use crate::{Client, Error, Scope, TokenResponse, TokenType};
@@ -173,15 +173,15 @@ impl Grant {
         }
     }
 
-    fn params(&self) -> Params {
-        let mut params = vec![("grant_type".to_owned(), self.grant_type().to_owned())];
-        let mut add = |name: &str, value: &str| params.push((name.to_owned(), value.to_owned()));
+    /// Hands each of the grant's own parameters to `f`, `grant_type` first.
+    fn for_each_param(&self, f: &mut dyn FnMut(&'static str, FormValue<'_>)) {
+        f("grant_type", self.grant_type().into());
         match self {
             Grant::ClientCredentials | Grant::Custom(_) => {}
-            Grant::RefreshToken(token) => add("refresh_token", token.secret()),
+            Grant::RefreshToken(token) => f("refresh_token", token.secret().into()),
             Grant::Password { username, password } => {
-                add("username", username);
-                add("password", password.secret());
+                f("username", username.as_str().into());
+                f("password", password.secret().into());
             }
             Grant::TokenExchange {
                 subject_token,
@@ -189,19 +189,18 @@ impl Grant {
                 actor,
                 requested_token_type,
             } => {
-                add("subject_token", subject_token.secret());
-                add("subject_token_type", subject_token_type.as_str());
+                f("subject_token", subject_token.secret().into());
+                f("subject_token_type", subject_token_type.as_str().into());
                 if let Some((actor_token, actor_token_type)) = actor {
-                    add("actor_token", actor_token.secret());
-                    add("actor_token_type", actor_token_type.as_str());
+                    f("actor_token", actor_token.secret().into());
+                    f("actor_token_type", actor_token_type.as_str().into());
                 }
                 if let Some(requested) = requested_token_type {
-                    add("requested_token_type", requested.as_str());
+                    f("requested_token_type", requested.as_str().into());
                 }
             }
-            Grant::JwtBearer(assertion) => add("assertion", assertion.secret()),
+            Grant::JwtBearer(assertion) => f("assertion", assertion.secret().into()),
         }
-        params
     }
 }
 
@@ -443,9 +442,9 @@ impl TokenRequest {
         self
     }
 
-    /// The form parameters, checked.
-    fn params(&self) -> Result<Params, Error> {
-        let mut params = self.grant.params();
+    /// Checks what the request says by itself: a custom grant type that is not empty, and
+    /// resources that are absolute URIs.
+    fn check(&self) -> Result<(), Error> {
         if let Grant::Custom(grant_type) = &self.grant {
             if grant_type.is_empty() {
                 return Err(ConfigError::InvalidParameter {
@@ -455,17 +454,48 @@ impl TokenRequest {
                 .into());
             }
         }
+        self.resources
+            .iter()
+            .try_for_each(|resource| check_resource(resource))
+    }
+
+    /// Hands each parameter grantline sets to `f`, in order: the grant's, then `scope` (when
+    /// not empty), the resources and the audiences.
+    fn for_each_own_param(&self, f: &mut dyn FnMut(&'static str, FormValue<'_>)) {
+        self.grant.for_each_param(f);
         if let Some(scope) = self.scope.as_ref().filter(|s| !s.is_empty()) {
-            params.push(("scope".to_owned(), scope.to_string()));
+            f("scope", scope.into());
         }
         for resource in &self.resources {
-            check_resource(resource)?;
-            params.push(("resource".to_owned(), resource.clone()));
+            f("resource", resource.as_str().into());
         }
         for audience in &self.audiences {
-            params.push(("audience".to_owned(), audience.clone()));
+            f("audience", audience.as_str().into());
         }
-        Ok(params)
+    }
+
+    /// Whether grantline sets a parameter named `name` itself.
+    fn sets(&self, name: &str) -> bool {
+        let mut found = false;
+        self.for_each_own_param(&mut |own, _| found |= own == name);
+        found
+    }
+
+    /// The form: grantline's parameters, then the extra ones, written into one allocation.
+    fn form(&self) -> Form {
+        let mut length = 0;
+        self.for_each_own_param(&mut |name, value| length += pair_len(name, value));
+        length += self
+            .extra
+            .iter()
+            .map(|(name, value)| pair_len(name, value.as_str()))
+            .sum::<usize>();
+        let mut form = Form::with_capacity(length);
+        self.for_each_own_param(&mut |name, value| form.pair(name, value));
+        for (name, value) in &self.extra {
+            form.pair(name, value.as_str());
+        }
+        form
     }
 }
 
@@ -500,20 +530,26 @@ impl Client {
     /// # Ok::<(), grantline::Error>(())
     /// ```
     pub fn request_token(&self, request: TokenRequest) -> Result<TokenFlow, Error> {
-        let params = request.params()?;
-        let call = EndpointCall::new(self, EndpointKind::Token, params, &request.extra)?;
-        let expected = request.expected_token_type.clone();
-        let inner = OneShot::new(call, move |response, now| {
-            let token = TokenResponse::from_response(response, now)?;
-            match &expected {
-                Some(expected) if token.token_type() != expected => Err(InvalidResponse::new(
-                    "token_type",
-                    "is not the token type this request expects",
-                )
-                .into()),
-                _ => Ok(token),
-            }
-        });
+        request.check()?;
+        self.require_endpoint(EndpointKind::Token)?;
+        check_extra(&request.extra, |name| request.sets(name))?;
+        let call = EndpointCall::with_form(self, EndpointKind::Token, request.form())?;
+        let inner = match request.expected_token_type.clone() {
+            // A plain function: boxing it allocates nothing.
+            None => OneShot::new(call, TokenResponse::from_response),
+            Some(expected) => OneShot::new(call, move |response, now| {
+                let token = TokenResponse::from_response(response, now)?;
+                if token.token_type() == &expected {
+                    Ok(token)
+                } else {
+                    Err(InvalidResponse::new(
+                        "token_type",
+                        "is not the token type this request expects",
+                    )
+                    .into())
+                }
+            }),
+        };
         #[cfg(feature = "jose")]
         let check = request
             .refresh_of
@@ -728,6 +764,71 @@ mod tests {
             e,
             Error::Config(ConfigError::InvalidParameter { .. })
         ));
+    }
+
+    #[test]
+    fn only_names_grantline_sends_are_reserved() {
+        // Without a scope, resource or audience of grantline's own, the caller may send them.
+        let got = form(
+            TokenRequest::client_credentials()
+                .param("scope", "x y")
+                .param("resource", "urn:r")
+                .param("audience", "a"),
+        );
+        for pair in pairs(&[("scope", "x y"), ("resource", "urn:r"), ("audience", "a")]) {
+            assert!(got.contains(&pair), "{pair:?} missing from {got:?}");
+        }
+        // An empty scope is not sent, so it reserves nothing.
+        let got = form(
+            TokenRequest::client_credentials()
+                .scope("")
+                .param("scope", "s"),
+        );
+        assert!(got.contains(&("scope".to_owned(), "s".to_owned())));
+        for (request, name) in [
+            (
+                TokenRequest::client_credentials().resource("urn:r"),
+                "resource",
+            ),
+            (TokenRequest::client_credentials().audience("a"), "audience"),
+            (TokenRequest::password("u", "p"), "username"),
+            (TokenRequest::password("u", "p"), "password"),
+            (TokenRequest::jwt_bearer("a"), "assertion"),
+            (
+                TokenRequest::token_exchange("s", "jwt"),
+                "subject_token_type",
+            ),
+        ] {
+            let e = client()
+                .request_token(request.param(name, "x"))
+                .unwrap_err();
+            assert!(
+                matches!(e, Error::Config(ConfigError::ReservedParameter(ref n)) if n == name),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_form_is_written_in_order_and_encoded() {
+        let mut flow = client()
+            .request_token(
+                TokenRequest::refresh_token("r/t+")
+                    .scope(["openid", "api:read", "openid"])
+                    .resource("https://api.example/?a=b")
+                    .audience("aud é")
+                    .param("k", "v&w"),
+            )
+            .unwrap();
+        let Step::Send(request) = flow.next(Now::system()).unwrap() else {
+            panic!("expected a request")
+        };
+        assert_eq!(
+            request.body(),
+            &b"grant_type=refresh_token&refresh_token=r%2Ft%2B&scope=openid+api%3Aread\
+               &resource=https%3A%2F%2Fapi.example%2F%3Fa%3Db&audience=aud+%C3%A9&k=v%26w\
+               &client_id=client&client_secret=secret"[..]
+        );
     }
 
     #[test]

@@ -22,7 +22,9 @@ pub(crate) type Params = Vec<(String, String)>;
 pub(crate) struct EndpointCall {
     client: Client,
     kind: EndpointKind,
-    params: Params,
+    /// The flow's own parameters and the caller's extra ones, form-urlencoded once: they are
+    /// the same in every request the call builds.
+    form: String,
 }
 
 impl std::fmt::Debug for EndpointCall {
@@ -30,12 +32,16 @@ impl std::fmt::Debug for EndpointCall {
         f.debug_struct("EndpointCall")
             .field("client_id", &self.client.client_id())
             .field("endpoint", &self.kind)
-            .field(
-                "params",
-                &self.params.iter().map(|(n, _)| n).collect::<Vec<_>>(),
-            )
+            .field("params", &form_names(&self.form).collect::<Vec<_>>())
             .finish()
     }
+}
+
+/// The (encoded) names of a form's parameters, in order; never their values.
+fn form_names(form: &str) -> impl Iterator<Item = &str> {
+    form.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| pair.split_once('=').map_or(pair, |(name, _)| name))
 }
 
 impl EndpointCall {
@@ -46,25 +52,35 @@ impl EndpointCall {
     pub(crate) fn new(
         client: &Client,
         kind: EndpointKind,
-        mut params: Params,
+        params: Params,
         extra: &[(String, String)],
     ) -> Result<Self, Error> {
-        client.require_endpoint(kind)?;
-        let own = params.len();
-        for (name, value) in extra {
-            let taken = AUTH_PARAMS.contains(&name.as_str())
-                || params.iter().take(own).any(|(n, _)| n == name);
-            if taken {
-                return Err(ConfigError::ReservedParameter(name.clone()).into());
-            }
-            params.push((name.clone(), value.clone()));
+        let own = |name: &str| params.iter().any(|(n, _)| n == name);
+        check_extra(extra, own)?;
+        let pairs = || params.iter().chain(extra);
+        let length = pairs()
+            .map(|(name, value)| pair_len(name, value.as_str()))
+            .sum::<usize>();
+        let mut form = Form::with_capacity(length);
+        for (name, value) in pairs() {
+            form.pair(name, value.as_str());
         }
-        // Extra parameters may repeat among themselves (`resource` does), so they are only
-        // checked against what grantline sets.
+        Self::with_form(client, kind, form)
+    }
+
+    /// A call to `kind` with a form the caller wrote (and checked: see [`check_extra`]).
+    ///
+    /// Fails when the client lacks the endpoint.
+    pub(crate) fn with_form(
+        client: &Client,
+        kind: EndpointKind,
+        form: Form,
+    ) -> Result<Self, Error> {
+        client.require_endpoint(kind)?;
         Ok(Self {
             client: client.clone(),
             kind,
-            params,
+            form: form.into_string(),
         })
     }
 
@@ -78,62 +94,256 @@ impl EndpointCall {
             now,
             randomness: self.client.randomness(),
         };
-        let mut target = AuthTarget::default();
+        // The request's own headers: client authentication adds to (or replaces in) them.
+        let mut headers = http::HeaderMap::with_capacity(4);
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let mut target = AuthTarget {
+            headers,
+            params: Vec::new(),
+        };
         self.client.auth().authenticate(&ctx, &mut target)?;
 
         // A parameter the flow already sends with the same value (PAR's `client_id`) is not
         // sent twice.
-        let auth_params = target
-            .params
-            .iter()
-            .filter(|(name, value)| !self.params.iter().any(|(n, v)| n == name && v == value));
-        let pairs = || self.params.iter().chain(auth_params.clone());
+        let auth_params = target.params.iter().filter(|(name, value)| {
+            !self
+                .form
+                .split('&')
+                .any(|pair| is_encoded_pair(pair, name, value))
+        });
         // The body's exact length first, so that it is written into one allocation.
-        let length = pairs()
-            .map(|(name, value)| encoded_len(name) + encoded_len(value) + 2)
-            .sum::<usize>();
-        let mut form = form_urlencoded::Serializer::new(String::with_capacity(length));
-        for (name, value) in pairs() {
-            form.append_pair(name, value);
+        let length = self.form.len()
+            + auth_params
+                .clone()
+                .map(|(name, value)| pair_len(name, value.as_str()))
+                .sum::<usize>();
+        let mut body = Form {
+            body: String::with_capacity(length),
+        };
+        body.body.push_str(&self.form);
+        for (name, value) in auth_params {
+            body.pair(name, value.as_str());
         }
-        let body = form.finish().into_bytes();
 
-        let mut builder = http::Request::builder()
-            .method(Method::POST)
-            .uri(endpoint.as_str())
-            .header(
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/x-www-form-urlencoded"),
-            )
-            .header(ACCEPT, HeaderValue::from_static("application/json"));
-        if let Some(headers) = builder.headers_mut() {
-            headers.extend(target.headers);
-            #[cfg(feature = "jose")]
-            if let Some(proof) = self.dpop_proof(endpoint, now)? {
-                headers.insert("dpop", proof);
-            }
+        #[cfg(feature = "jose")]
+        if let Some(proof) = self.dpop_proof(endpoint, now)? {
+            target.headers.insert("dpop", proof);
         }
-        builder.body(body).map_err(|_| {
+        let uri = http::Uri::try_from(endpoint.as_str()).map_err(|_| {
             Error::Config(ConfigError::InvalidEndpoint {
                 kind: self.kind,
                 reason: "it cannot be used as an HTTP request URI",
             })
-        })
+        })?;
+        let mut request = http::Request::new(body.into_string().into_bytes());
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = uri;
+        *request.headers_mut() = target.headers;
+        Ok(request)
     }
 }
 
-/// The length of `text` form-urlencoded, as [`form_urlencoded::byte_serialize`] writes it: the
-/// unreserved bytes and `+` for a space take one byte, any other byte three (`%XX`).
-fn encoded_len(text: &str) -> usize {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_' | b' ') {
-                1
-            } else {
-                3
+/// Refuses an extra parameter that would override one grantline sets: client authentication's,
+/// or one the flow sends itself (`own` tells which names those are).
+///
+/// Extra parameters may repeat among themselves (`resource` does), so they are only checked
+/// against what grantline sets.
+pub(crate) fn check_extra(
+    extra: &[(String, String)],
+    own: impl Fn(&str) -> bool,
+) -> Result<(), Error> {
+    match extra
+        .iter()
+        .find(|(name, _)| AUTH_PARAMS.contains(&name.as_str()) || own(name))
+    {
+        Some((name, _)) => Err(ConfigError::ReservedParameter(name.clone()).into()),
+        None => Ok(()),
+    }
+}
+
+/// A value a form parameter can take: text, or a scope (its tokens joined with spaces, as
+/// RFC 6749 §3.3 sends it, without joining them first).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum FormValue<'a> {
+    Text(&'a str),
+    Scope(&'a crate::Scope),
+}
+
+impl<'a> From<&'a str> for FormValue<'a> {
+    fn from(text: &'a str) -> Self {
+        FormValue::Text(text)
+    }
+}
+
+impl<'a> From<&'a crate::Scope> for FormValue<'a> {
+    fn from(scope: &'a crate::Scope) -> Self {
+        FormValue::Scope(scope)
+    }
+}
+
+impl FormValue<'_> {
+    /// How long the value is once form-urlencoded.
+    fn encoded_len(self) -> usize {
+        match self {
+            FormValue::Text(text) => encoded_len(text),
+            // Each token, and a `+` (the encoded space) between two tokens.
+            FormValue::Scope(scope) => scope
+                .iter()
+                .map(|token| encoded_len(token) + 1)
+                .sum::<usize>()
+                .saturating_sub(1),
+        }
+    }
+
+    /// Appends the value, form-urlencoded, to `out`.
+    fn encode_into(self, out: &mut String) {
+        match self {
+            FormValue::Text(text) => push_encoded(out, text),
+            FormValue::Scope(scope) => {
+                for (i, token) in scope.iter().enumerate() {
+                    if i > 0 {
+                        out.push('+');
+                    }
+                    push_encoded(out, token);
+                }
             }
-        })
-        .sum()
+        }
+    }
+}
+
+/// The length of `name=value` form-urlencoded, with the `&` that may come before it.
+pub(crate) fn pair_len<'a>(name: &str, value: impl Into<FormValue<'a>>) -> usize {
+    encoded_len(name) + value.into().encoded_len() + 2
+}
+
+/// An `application/x-www-form-urlencoded` body being written, as
+/// [`form_urlencoded::Serializer`] writes it. Size it with [`pair_len`] first, so that it is
+/// written into one allocation.
+#[derive(Debug, Default)]
+pub(crate) struct Form {
+    body: String,
+}
+
+impl Form {
+    /// An empty form with room for `length` bytes.
+    pub(crate) fn with_capacity(length: usize) -> Self {
+        Self {
+            body: String::with_capacity(length),
+        }
+    }
+
+    /// Appends `name=value`.
+    pub(crate) fn pair<'a>(&mut self, name: &str, value: impl Into<FormValue<'a>>) {
+        if !self.body.is_empty() {
+            self.body.push('&');
+        }
+        FormValue::Text(name).encode_into(&mut self.body);
+        self.body.push('=');
+        value.into().encode_into(&mut self.body);
+    }
+
+    /// The encoded form.
+    pub(crate) fn into_string(self) -> String {
+        self.body
+    }
+}
+
+/// Whether `pair` (one `&`-separated piece of an encoded form) is `name=value`. The encoding is
+/// canonical, so comparing encoded text compares the decoded pair, without decoding it.
+fn is_encoded_pair(pair: &str, name: &str, value: &str) -> bool {
+    let mut rest = pair;
+    let mut eat = |piece: &str| match rest.strip_prefix(piece) {
+        Some(after) => {
+            rest = after;
+            true
+        }
+        None => false,
+    };
+    form_urlencoded::byte_serialize(name.as_bytes()).all(&mut eat)
+        && eat("=")
+        && form_urlencoded::byte_serialize(value.as_bytes()).all(&mut eat)
+        && rest.is_empty()
+}
+
+/// How form-urlencoding writes each byte, as [`form_urlencoded::byte_serialize`] does: kept as
+/// it is (ASCII letters and digits, `*-._`), `+` for a space, `%XX` for any other byte.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Kept,
+    Space,
+    Escaped,
+}
+
+/// [`Encoding`] of every byte, looked up rather than worked out byte by byte.
+static ENCODING: [Encoding; 256] = {
+    let mut table = [Encoding::Escaped; 256];
+    let mut byte: u8 = 0;
+    loop {
+        let encoding = if byte.is_ascii_alphanumeric() || matches!(byte, b'*' | b'-' | b'.' | b'_')
+        {
+            Encoding::Kept
+        } else if byte == b' ' {
+            Encoding::Space
+        } else {
+            Encoding::Escaped
+        };
+        // `byte as usize` is below 256: this runs at compile time and cannot fail.
+        #[allow(clippy::indexing_slicing)]
+        {
+            table[byte as usize] = encoding;
+        }
+        if byte == u8::MAX {
+            break table;
+        }
+        byte += 1;
+    }
+};
+
+/// How form-urlencoding writes `byte`.
+fn encoding(byte: u8) -> Encoding {
+    ENCODING
+        .get(usize::from(byte))
+        .copied()
+        .unwrap_or(Encoding::Escaped)
+}
+
+/// The length of `text` form-urlencoded, as [`form_urlencoded::byte_serialize`] writes it: the
+/// kept bytes and `+` for a space take one byte, any other byte three (`%XX`).
+pub(crate) fn encoded_len(text: &str) -> usize {
+    let escaped = text
+        .bytes()
+        .filter(|&b| encoding(b) == Encoding::Escaped)
+        .count();
+    text.len() + 2 * escaped
+}
+
+/// Appends `text` form-urlencoded to `out`, as [`form_urlencoded::byte_serialize`] writes it,
+/// copying each run of kept bytes at once.
+pub(crate) fn push_encoded(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let hex = |nibble: u8| char::from(HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'));
+    let mut run = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let encoding = encoding(b);
+        if encoding == Encoding::Kept {
+            continue;
+        }
+        // A run of kept (ASCII) bytes always lies on character boundaries.
+        out.push_str(text.get(run..i).unwrap_or_default());
+        if encoding == Encoding::Space {
+            out.push('+');
+        } else {
+            out.push('%');
+            out.push(hex(b >> 4));
+            out.push(hex(b & 0x0f));
+        }
+        run = i + 1;
+    }
+    out.push_str(text.get(run..).unwrap_or_default());
 }
 
 /// A request that is not a client-authenticated form: an unauthenticated `GET` of a document
@@ -484,10 +694,239 @@ mod tests {
         }
     }
 
+    /// What [`form_urlencoded::Serializer`] writes for `pairs`.
+    fn serialized(pairs: &[(String, String)]) -> String {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in pairs {
+            form.append_pair(name, value);
+        }
+        form.finish()
+    }
+
+    fn client(auth: impl crate::client_auth::ClientAuthentication + 'static) -> Client {
+        Client::builder("c i")
+            .token_endpoint("https://as.example/token?tenant=t1")
+            .auth(auth)
+            .build()
+            .unwrap()
+    }
+
+    fn owned(pairs: &[(&str, &str)]) -> Params {
+        pairs
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn body_pairs(request: &http::Request<Vec<u8>>) -> Vec<(String, String)> {
+        form_urlencoded::parse(request.body())
+            .into_owned()
+            .collect()
+    }
+
+    #[test]
+    fn a_call_posts_the_form_with_its_headers() {
+        let call = EndpointCall::new(
+            &client(crate::client_auth::ClientSecretBasic::new("s")),
+            EndpointKind::Token,
+            owned(&[("grant_type", "client_credentials"), ("scope", "a b")]),
+            &owned(&[("resource", "urn:r"), ("resource", "urn:s")]),
+        )
+        .unwrap();
+        let request = call.build(Now::system()).unwrap();
+        assert_eq!(request.method(), Method::POST);
+        assert_eq!(request.uri(), "https://as.example/token?tenant=t1");
+        assert_eq!(
+            request.headers()[CONTENT_TYPE],
+            "application/x-www-form-urlencoded"
+        );
+        assert_eq!(request.headers()[ACCEPT], "application/json");
+        let authorization = &request.headers()[http::header::AUTHORIZATION];
+        assert!(authorization.is_sensitive());
+        assert_eq!(request.headers().len(), 3);
+        assert_eq!(
+            request.body(),
+            b"grant_type=client_credentials&scope=a+b&resource=urn%3Ar&resource=urn%3As"
+        );
+        // Built again: the same request.
+        let again = call.build(Now::system()).unwrap();
+        assert_eq!(again.body(), request.body());
+        assert_eq!(again.headers(), request.headers());
+    }
+
+    #[test]
+    fn extra_parameters_may_not_override_grantlines() {
+        let client = client(crate::client_auth::ClientSecretPost::new("s"));
+        for name in [
+            "grant_type",
+            "client_id",
+            "client_secret",
+            "client_assertion",
+        ] {
+            let e = EndpointCall::new(
+                &client,
+                EndpointKind::Token,
+                owned(&[("grant_type", "x")]),
+                &owned(&[("ok", "1"), (name, "v")]),
+            )
+            .unwrap_err();
+            assert!(
+                matches!(e, Error::Config(ConfigError::ReservedParameter(ref n)) if n == name),
+                "{name}"
+            );
+        }
+        // Extra parameters may repeat among themselves.
+        EndpointCall::new(
+            &client,
+            EndpointKind::Token,
+            Params::new(),
+            &owned(&[("k", "1"), ("k", "2")]),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn an_auth_parameter_the_flow_already_sends_is_sent_once() {
+        let client = client(crate::client_auth::ClientSecretPost::new("s&t"));
+        let call = EndpointCall::new(
+            &client,
+            EndpointKind::Token,
+            owned(&[("client_id", "c i"), ("x", "client_id=c+i")]),
+            &[],
+        )
+        .unwrap();
+        let request = call.build(Now::system()).unwrap();
+        assert_eq!(
+            body_pairs(&request),
+            owned(&[
+                ("client_id", "c i"),
+                ("x", "client_id=c+i"),
+                ("client_secret", "s&t")
+            ])
+        );
+        // The same name with another value is not the same parameter.
+        let call = EndpointCall::new(
+            &client,
+            EndpointKind::Token,
+            owned(&[("client_id", "other")]),
+            &[],
+        )
+        .unwrap();
+        let request = call.build(Now::system()).unwrap();
+        assert_eq!(
+            body_pairs(&request),
+            owned(&[
+                ("client_id", "other"),
+                ("client_id", "c i"),
+                ("client_secret", "s&t")
+            ])
+        );
+    }
+
+    #[test]
+    fn debug_shows_parameter_names_only() {
+        let call = EndpointCall::new(
+            &client(crate::client_auth::PublicClient),
+            EndpointKind::Token,
+            owned(&[("refresh_token", "RT-SECRET"), ("empty", "")]),
+            &owned(&[("x y", "VALUE")]),
+        )
+        .unwrap();
+        let shown = format!("{call:?}");
+        assert!(
+            shown.contains(r#"["refresh_token", "empty", "x+y"]"#),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("RT-SECRET") && !shown.contains("VALUE"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_scope_is_written_as_its_text() {
+        for text in ["", "openid", "api:read write", "a  b a é"] {
+            let scope = crate::Scope::from(text);
+            let mut form = Form::with_capacity(pair_len("scope", &scope));
+            form.pair("scope", &scope);
+            let expected = serialized(&[("scope".to_owned(), scope.to_string())]);
+            assert_eq!(pair_len("scope", &scope), expected.len() + 1, "{text:?}");
+            assert_eq!(form.into_string(), expected, "{text:?}");
+        }
+    }
+
+    fn encoded(text: &str) -> String {
+        let mut out = String::new();
+        push_encoded(&mut out, text);
+        out
+    }
+
+    #[test]
+    fn the_encoding_is_what_the_serializer_writes() {
+        let all_bytes: Vec<u8> = (0..=255).collect();
+        let latin1: String = all_bytes.iter().copied().map(char::from).collect();
+        for text in [
+            "",
+            " ",
+            "client_credentials",
+            "api:read write",
+            "https://api.example/?a=b&c=d#f",
+            "é ü ✓ 🦀",
+            "s3cr3t+/=%*-._~",
+            &latin1,
+        ] {
+            let expected: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
+            assert_eq!(encoded(text), expected, "{text:?}");
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn the_encoded_length_of_any_text_is_what_the_serializer_writes(text in ".*") {
             proptest::prop_assert_eq!(encoded_len(&text), serialized_len(&text));
+        }
+
+        #[test]
+        fn any_text_is_encoded_as_the_serializer_encodes_it(text in ".*") {
+            let expected: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
+            proptest::prop_assert_eq!(encoded(&text), expected);
+        }
+
+        #[test]
+        fn a_form_is_what_the_serializer_writes(
+            pairs in proptest::collection::vec((".*", ".*"), 0..6)
+        ) {
+            let length = pairs.iter().map(|(n, v)| pair_len(n, v.as_str())).sum::<usize>();
+            let mut form = Form::with_capacity(length);
+            for (name, value) in &pairs {
+                form.pair(name, value.as_str());
+            }
+            let form = form.into_string();
+            proptest::prop_assert!(form.len() <= length);
+            proptest::prop_assert_eq!(form, serialized(&pairs));
+        }
+
+        #[test]
+        fn any_scope_is_written_as_its_text(tokens in proptest::collection::vec(".*", 0..5)) {
+            let scope = tokens.iter().collect::<crate::Scope>();
+            let mut form = Form::default();
+            form.pair("scope", &scope);
+            let expected = serialized(&[("scope".to_owned(), scope.to_string())]);
+            proptest::prop_assert_eq!(pair_len("scope", &scope), expected.len() + 1);
+            proptest::prop_assert_eq!(form.into_string(), expected);
+        }
+
+        #[test]
+        fn an_encoded_pair_is_recognised_as_its_decoded_one(
+            name in ".{0,8}", value in ".{0,8}", other_name in ".{0,8}", other_value in ".{0,8}"
+        ) {
+            let form = serialized(&[(other_name.clone(), other_value.clone())]);
+            proptest::prop_assert_eq!(
+                is_encoded_pair(&form, &name, &value),
+                name == other_name && value == other_value
+            );
+            let form = serialized(&[(name.clone(), value.clone())]);
+            proptest::prop_assert!(is_encoded_pair(&form, &name, &value));
         }
     }
 }
