@@ -360,6 +360,9 @@ enum Json<'de> {
     Other,
 }
 
+/// How many items of a list are read before the list is allocated.
+const FIRST_ITEMS: usize = 16;
+
 /// Reads a field's value into a [`Json`].
 struct JsonSeed;
 
@@ -411,16 +414,34 @@ impl<'de> Visitor<'de> for JsonSeed {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
-        let mut items = Vec::new();
+        // The first items wait here, borrowed from the body, so that a list (servers send a
+        // few items in each) is allocated once, at its length, instead of grown as it is read.
+        let mut first = [""; FIRST_ITEMS];
+        let mut count = 0;
+        // The items, once one needed unescaping or there are more than `first` holds.
+        let mut items: Option<Vec<String>> = None;
         while let Some(item) = seq.next_element_seed(ItemSeed)? {
-            match item {
-                Some(item) => items.push(item),
-                None => {
-                    while seq.next_element_seed(Valid::ANY)?.is_some() {}
-                    return Ok(Json::MixedArray);
+            let Some(item) = item else {
+                while seq.next_element_seed(Valid::ANY)?.is_some() {}
+                return Ok(Json::MixedArray);
+            };
+            if let (None, Cow::Borrowed(borrowed)) = (&items, &item) {
+                if let Some(slot) = first.get_mut(count) {
+                    *slot = borrowed;
+                    count += 1;
+                    continue;
                 }
             }
+            items
+                .get_or_insert_with(|| {
+                    let mut items = Vec::with_capacity(2 * FIRST_ITEMS);
+                    items.extend(first.iter().take(count).map(|s| (*s).to_owned()));
+                    items
+                })
+                .push(item.into_owned());
         }
+        let items =
+            items.unwrap_or_else(|| first.iter().take(count).map(|s| (*s).to_owned()).collect());
         Ok(Json::Strings(items))
     }
 
@@ -429,60 +450,62 @@ impl<'de> Visitor<'de> for JsonSeed {
     }
 }
 
-/// Reads an item of an array: `Some` string, or `None` for anything else.
+/// Reads an item of an array: `Some` string (borrowed from the body when it has no escapes),
+/// or `None` for anything else.
 struct ItemSeed;
 
 impl<'de> DeserializeSeed<'de> for ItemSeed {
-    type Value = Option<String>;
+    type Value = Option<Cow<'de, str>>;
 
-    fn deserialize<D: Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Option<String>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for ItemSeed {
-    type Value = Option<String>;
+    type Value = Option<Cow<'de, str>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<String>, E> {
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
         Ok(None)
     }
 
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Option<String>, E> {
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
         Ok(None)
     }
 
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Option<String>, E> {
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
         Ok(None)
     }
 
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Option<String>, E> {
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
         Ok(None)
     }
 
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Option<String>, E> {
-        Ok(Some(s.to_owned()))
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(s)))
     }
 
-    fn visit_string<E: de::Error>(self, s: String) -> Result<Option<String>, E> {
-        Ok(Some(s))
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(s.to_owned())))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Option<String>, A::Error> {
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(s)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
         Valid::ANY.visit_seq(seq).map(|()| None)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<String>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         Valid::ANY.visit_map(map).map(|()| None)
     }
 }
@@ -722,6 +745,11 @@ mod tests {
             r#"{"issuer":"i","scopes_supported":["a",1,"b"],"token_endpoint":7}"#,
             r#"{"issuer":"i","scopes_supported":{"a":1},"claims_supported":true}"#,
             r#"{"issuer":"i","scopes_supported":[],"request_uri_parameter_supported":null}"#,
+            r#"{"issuer":"i","scopes_supported":["\u0061","b","c"],"claims_supported":["a","b","c\n"]}"#,
+            r#"{"issuer":"i","scopes_supported":["0","1","2","3","4","5","6","7","8","9","10","11","12","13","14","15","16","17"]}"#,
+            r#"{"issuer":"i","scopes_supported":["0","1","2","3","4","5","6","7","8","9","10","11","12","13","14","15"]}"#,
+            r#"{"issuer":"i","scopes_supported":["0","1","2","3","4","5","6","7","8","9","10","11","12","13","14","15","1\u0036",{}]}"#,
+            r#"{"issuer":"i","scopes_supported":["0","1","2","3","4","5","6","7","8","9","10","11","12","13","14","15","16","1\u0037"]}"#,
             r#"{"issuer":"i","request_parameter_supported":"TRUE","claims_parameter_supported":"False"}"#,
             r#"{"issuer":"i","require_signed_request_object":1}"#,
             r#"{"issuer":"i","request_uri_parameter_supported":false,"request_uri_parameter_supported":null}"#,
@@ -845,7 +873,7 @@ mod tests {
                     proptest::sample::select(vec![
                         "\"https://as.example\"", "\"\"", "\"a\\\"b\"", "\"\\ud800\"", "\"true\"",
                         "\"False\"", "0", "-1", "3.5", "1e400", "null", "true", "false",
-                        "[\"a\",\"b\"]", "[]", "[\"a\",1]", "[[\"a\"]]", "[\"a\",null,[1e400]]",
+                        "[\"a\",\"b\"]", "[\"a\",\"\\u0062\",\"c\"]", "[\"0\",\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\",\"10\",\"11\",\"12\",\"13\",\"14\",\"15\",\"16\"]", "[]", "[\"a\",1]", "[[\"a\"]]", "[\"a\",null,[1e400]]",
                         "{\"k\":[]}", "{}", "{\"token_endpoint\":\"https://m.example/t\"}",
                     ]),
                 ),
