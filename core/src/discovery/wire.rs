@@ -7,6 +7,9 @@
 //! every other member is copied, as the JSON text it was sent as, into one string that
 //! [`OtherMembers`] makes into a map only when someone looks.
 //!
+//! The body is checked to be UTF-8 once, as a whole, rather than string by string as the
+//! parser hands them out.
+//!
 //! It gives the general path's answers, error for error:
 //! - a body that is not one JSON object, or is an OAuth error object (a string `error`), is
 //!   left to the general path (`None`), which says what it is;
@@ -30,8 +33,16 @@ use crate::error::InvalidResponse;
 /// Reads `body` as a metadata document; `None` when the general path must say what it is
 /// instead (not one JSON object, or an OAuth error object).
 pub(super) fn read(body: &[u8]) -> Option<Result<ServerMetadata, InvalidResponse>> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let document = DocumentSeed { body }.deserialize(&mut deserializer).ok()?;
+    // JSON is text: a body that is not UTF-8 is not JSON either (outside strings only ASCII
+    // is allowed). Checking the whole body at once is much cheaper than checking each string
+    // as the parser hands it out, which it then no longer does.
+    let body = std::str::from_utf8(body).ok()?;
+    let mut deserializer = serde_json::Deserializer::from_str(body);
+    let document = DocumentSeed {
+        body: body.as_bytes(),
+    }
+    .deserialize(&mut deserializer)
+    .ok()?;
     // Only whitespace may follow, as with `serde_json::from_slice`.
     deserializer.end().ok()?;
     if document.error_is_string {
@@ -796,11 +807,14 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_refused_on_both_paths() {
+    fn bytes_that_are_not_json_text_are_refused_on_both_paths() {
         for body in [
             &b"{\"issuer\":\"i\",\"x\":\"\xff\"}"[..],
             b"{\"issuer\":\"\xff\"}",
             b"{\"issuer\":\"i\",\"\xff\":1}",
+            b"{\"issuer\":\"i\"}\xff",
+            b"{\"issuer\":\"i\",\xff\"x\":1}",
+            b"\xef\xbb\xbf{\"issuer\":\"i\"}",
         ] {
             let direct = read_on_both_paths(&response(200, "application/json", body));
             assert!(matches!(direct, Err(Error::UnexpectedResponse(_))));
