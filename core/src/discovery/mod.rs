@@ -44,6 +44,11 @@ use crate::request::{DocumentCall, OneShot};
 use crate::response::{Object, field, success_object};
 use crate::{Client, ClientBuilder, Error, Now};
 
+mod other_members;
+mod wire;
+
+pub use other_members::OtherMembers;
+
 /// The template Microsoft Entra ID puts in a multi-tenant issuer.
 const TENANT_TEMPLATE: &str = "{tenantid}";
 
@@ -145,8 +150,8 @@ pub struct ServerMetadata {
     pub op_tos_uri: Option<String>,
     /// `mtls_endpoint_aliases` (RFC 8705 §5), as sent.
     pub mtls_endpoint_aliases: Option<Map<String, Value>>,
-    /// Every other field, as sent.
-    pub extra: Map<String, Value>,
+    /// Every other member, as sent (made into a map when first looked at).
+    pub extra: OtherMembers,
 }
 
 impl ServerMetadata {
@@ -164,6 +169,19 @@ impl ServerMetadata {
     /// assert!(matches!(e, Error::InvalidResponse(ref e) if e.field == "issuer"));
     /// ```
     pub fn from_response(response: &http::Response<Vec<u8>>, _now: Now) -> Result<Self, Error> {
+        // The usual answer, a JSON document, read straight into the fields; anything else
+        // (an error status, a form body, an error object) through the general path.
+        if response.status().is_success() && !is_form(response) {
+            if let Some(metadata) = wire::read(response.body()) {
+                return Ok(metadata?);
+            }
+        }
+        Self::from_response_in_general(response)
+    }
+
+    /// [`from_response`](Self::from_response) through the general path: the document read
+    /// into a map, then each field taken out of it.
+    fn from_response_in_general(response: &http::Response<Vec<u8>>) -> Result<Self, Error> {
         Ok(Self::from_object(success_object(response)?)?)
     }
 
@@ -254,7 +272,7 @@ impl ServerMetadata {
             op_policy_uri: s(o, "op_policy_uri")?,
             op_tos_uri: s(o, "op_tos_uri")?,
             mtls_endpoint_aliases,
-            extra: std::mem::take(o),
+            extra: OtherMembers::from(std::mem::take(o)),
         })
     }
 
@@ -569,6 +587,27 @@ impl crate::Flow for DiscoveryFlow {
             None => Err(crate::error::Misuse::UnexpectedResponse.into()),
         }
     }
+}
+
+/// Whether the answer is form-encoded, which the general path reads as such (as
+/// `response::is_form` says).
+fn is_form(response: &http::Response<Vec<u8>>) -> bool {
+    response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| {
+            // The media type before any parameter, compared first (most answers say JSON and
+            // stop here); then the whole value must be text, as `to_str` checks.
+            let essence = v
+                .as_bytes()
+                .split(|b| *b == b';')
+                .next()
+                .unwrap_or_default();
+            essence
+                .trim_ascii()
+                .eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
+                && v.to_str().is_ok()
+        })
 }
 
 /// An issuer identifier: an absolute URL without query or fragment (RFC 8414 §2).
