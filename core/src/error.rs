@@ -20,6 +20,7 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
+use http::header::{HeaderName, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, StatusCode};
 
 mod jose;
@@ -370,17 +371,18 @@ impl ResponseHeaders {
     /// ```
     #[must_use]
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        let text = |name: &str| {
+        // Looked up by `HeaderName`: a `&str` name would be parsed again on every lookup.
+        let text = |name: &HeaderName| {
             headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(|v| bounded(v, MAX_HEADER_KEPT))
         };
         Self {
-            www_authenticate: text("www-authenticate"),
-            dpop_nonce: text("dpop-nonce"),
+            www_authenticate: text(&WWW_AUTHENTICATE),
+            dpop_nonce: text(&DPOP_NONCE),
             retry_after: headers
-                .get("retry-after")
+                .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(RetryAfter::parse),
         }
@@ -388,6 +390,9 @@ impl ResponseHeaders {
 }
 
 const MAX_HEADER_KEPT: usize = 4096;
+
+/// The `DPoP-Nonce` header (RFC 9449 §8), which `http` has no constant for.
+pub(crate) const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 
 /// A `Retry-After` value: a delay, or a date.
 ///
