@@ -362,19 +362,27 @@ fn is_form(response: &http::Response<Vec<u8>>) -> bool {
     response
         .headers()
         .get(http::header::CONTENT_TYPE)
-        .is_some_and(|v| {
-            // The media type before any parameter, compared first (most answers say JSON and stop
-            // here); then the whole value must be text, as `to_str` checks.
-            let essence = v
-                .as_bytes()
-                .split(|b| *b == b';')
-                .next()
-                .unwrap_or_default();
-            essence
-                .trim_ascii()
-                .eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
-                && v.to_str().is_ok()
-        })
+        .is_some_and(|v| is_form_media_type(v.as_bytes()) && v.to_str().is_ok())
+}
+
+/// The media type `application/x-www-form-urlencoded`.
+const FORM: &[u8] = b"application/x-www-form-urlencoded";
+
+/// Whether a `Content-Type` value's media type (before any parameter, spaces around it trimmed)
+/// is [`FORM`], in any case.
+///
+/// A value that does not start with the form type (most say JSON) is turned down on its
+/// length or its first bytes, without looking for the `;`.
+#[inline]
+fn is_form_media_type(value: &[u8]) -> bool {
+    let value = value.trim_ascii_start();
+    match (value.get(..FORM.len()), value.get(FORM.len()..)) {
+        (Some(media_type), Some(after)) if media_type.eq_ignore_ascii_case(FORM) => {
+            // Only spaces may come between the media type and its parameters.
+            matches!(after.trim_ascii_start().first(), None | Some(b';'))
+        }
+        _ => false,
+    }
 }
 
 fn oauth_error(response: &http::Response<Vec<u8>>, fields: Fields<'_, 3>) -> OAuthError {
@@ -762,6 +770,64 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(",");
             same_as_the_general_path(status, "application/json", &format!("{prefix}{{{object}}}{suffix}"));
+        }
+    }
+
+    /// `is_form_media_type` as it was first written: the part before the first `;`, trimmed,
+    /// compared with the form type.
+    fn is_form_media_type_by_splitting(value: &[u8]) -> bool {
+        value
+            .split(|b| *b == b';')
+            .next()
+            .unwrap_or_default()
+            .trim_ascii()
+            .eq_ignore_ascii_case(FORM)
+    }
+
+    #[test]
+    fn form_media_types() {
+        for (value, form) in [
+            ("application/x-www-form-urlencoded", true),
+            ("Application/X-WWW-Form-URLEncoded; charset=utf-8", true),
+            (" application/x-www-form-urlencoded \t;charset=utf-8", true),
+            ("application/x-www-form-urlencoded;", true),
+            ("application/json; charset=utf-8", false),
+            ("application/x-www-form-urlencodedx", false),
+            ("application/x-www-form-urlencoded x;", false),
+            ("application/x-www-form-urlencode", false),
+            ("", false),
+            (";application/x-www-form-urlencoded", false),
+        ] {
+            assert_eq!(is_form_media_type(value.as_bytes()), form, "{value}");
+            assert_eq!(
+                is_form_media_type_by_splitting(value.as_bytes()),
+                form,
+                "{value}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+
+        /// The quick test of the media type gives the answer of splitting at `;` and trimming.
+        #[test]
+        fn the_form_test_is_the_split_and_trim_test(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "application/x-www-form-urlencoded", "APPLICATION/X-WWW-FORM-URLENCODED",
+                    "application/json", "application/x-www-form-urlencode", " ", "\t", ";",
+                    "charset=utf-8", "x", "d", "\u{e9}",
+                ]),
+                0..5,
+            ),
+        ) {
+            let value = parts.concat();
+            proptest::prop_assert_eq!(
+                is_form_media_type(value.as_bytes()),
+                is_form_media_type_by_splitting(value.as_bytes()),
+                "{:?}", value
+            );
         }
     }
 
