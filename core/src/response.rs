@@ -39,6 +39,15 @@ pub(crate) struct Fields<'a, const N: usize> {
 }
 
 impl<const N: usize> Fields<'_, N> {
+    /// No member yet.
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Self {
+            values: [const { None }; N],
+            rest: Object::new(),
+        }
+    }
+
     /// Takes the named members out of `object`.
     pub(crate) fn from_object(mut object: Object, names: &[&'static str; N]) -> Self {
         Self {
@@ -91,59 +100,62 @@ impl Member<'_> {
     }
 }
 
-/// Reads `body` as one JSON object into [`Fields`]; `None` when it is not one (the general path
-/// then says what it is instead).
+/// Reads `body` as one JSON object into `fields` (which start empty); `false` when it is not
+/// one (`fields` then hold anything, and the general path says what the body is instead).
+///
+/// The members are written where they stay, not handed back through each layer of the
+/// deserializer.
 #[inline]
 fn parse_fields<'a, const N: usize>(
     body: &'a [u8],
     names: &[&'static str; N],
-) -> Option<Fields<'a, N>> {
+    fields: &mut Fields<'a, N>,
+) -> bool {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let fields = FieldsSeed(names).deserialize(&mut deserializer).ok()?;
-    // Only whitespace may follow, as with `serde_json::from_slice`.
-    deserializer.end().ok()?;
-    Some(fields)
+    FieldsSeed { names, fields }
+        .deserialize(&mut deserializer)
+        .is_ok()
+        // Only whitespace may follow, as with `serde_json::from_slice`.
+        && deserializer.end().is_ok()
 }
 
 /// Deserializes a JSON object into [`Fields`].
-struct FieldsSeed<'a, const N: usize>(&'a [&'static str; N]);
+struct FieldsSeed<'n, 'f, 'de, const N: usize> {
+    names: &'n [&'static str; N],
+    fields: &'f mut Fields<'de, N>,
+}
 
-impl<'de, const N: usize> DeserializeSeed<'de> for FieldsSeed<'_, N> {
-    type Value = Fields<'de, N>;
+impl<'de, const N: usize> DeserializeSeed<'de> for FieldsSeed<'_, '_, 'de, N> {
+    type Value = ();
 
-    fn deserialize<D: Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Fields<'de, N>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
-impl<'de, const N: usize> de::Visitor<'de> for FieldsSeed<'_, N> {
-    type Value = Fields<'de, N>;
+impl<'de, const N: usize> de::Visitor<'de> for FieldsSeed<'_, '_, 'de, N> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de, N>, A::Error> {
-        let mut values = [const { None }; N];
-        let mut rest = Object::new();
-        while let Some(key) = map.next_key_seed(KeySeed(self.0))? {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key_seed(KeySeed(self.names))? {
             match key {
                 Key::Named(i) => {
                     let member = map.next_value_seed(MemberSeed)?;
-                    if let Some(slot) = values.get_mut(i) {
+                    if let Some(slot) = self.fields.values.get_mut(i) {
                         *slot = Some(member);
                     }
                 }
                 Key::Other(name) => {
                     let value: Value = map.next_value()?;
-                    rest.insert(name, value);
+                    self.fields.rest.insert(name, value);
                 }
             }
         }
-        Ok(Fields { values, rest })
+        Ok(())
     }
 }
 
@@ -266,22 +278,24 @@ impl<'de, const N: usize> de::Visitor<'de> for KeySeed<'_, N> {
     }
 }
 
-/// The named members of a successful answer's JSON object, and every other member: what
-/// [`success_object`] gives (the same answers, the same errors), read without a map entry for
-/// the named members.
+/// Reads the named members of a successful answer's JSON object, and every other member, into
+/// `fields` (which start empty): what [`success_object`] gives (the same answers, the same
+/// errors), read without a map entry for the named members.
 #[inline]
 pub(crate) fn success_fields<'a, const N: usize>(
     response: &'a http::Response<Vec<u8>>,
     names: &[&'static str; N],
-) -> Result<Fields<'a, N>, Error> {
-    if response.status().is_success() && !is_form(response) {
-        if let Some(fields) = parse_fields(response.body(), names) {
-            if !fields.has_error_code(names) {
-                return Ok(fields);
-            }
-        }
+    fields: &mut Fields<'a, N>,
+) -> Result<(), Error> {
+    if response.status().is_success()
+        && !is_form(response)
+        && parse_fields(response.body(), names, fields)
+        && !fields.has_error_code(names)
+    {
+        return Ok(());
     }
-    success_object(response).map(|object| Fields::from_object(object, names))
+    *fields = Fields::from_object(success_object(response)?, names);
+    Ok(())
 }
 
 /// The members of an OAuth error object that [`OAuthError`] models.
@@ -302,7 +316,7 @@ pub(crate) fn success_object(response: &http::Response<Vec<u8>>) -> Result<Objec
     }
     let object = read_object(response)?;
     if let Some(Value::String(_)) = object.get("error") {
-        return Err(oauth_error(response, Fields::from_object(object, &ERROR_FIELDS)).into());
+        return Err(oauth_error(response, &mut Fields::from_object(object, &ERROR_FIELDS)).into());
     }
     Ok(object)
 }
@@ -310,12 +324,12 @@ pub(crate) fn success_object(response: &http::Response<Vec<u8>>) -> Result<Objec
 /// The error an error-status answer stands for.
 pub(crate) fn error_from(response: &http::Response<Vec<u8>>) -> Error {
     // The usual answer, a JSON error object, read straight into its members.
-    if !is_form(response) {
-        if let Some(fields) = parse_fields(response.body(), &ERROR_FIELDS) {
-            if fields.has_error_code(&ERROR_FIELDS) {
-                return oauth_error(response, fields).into();
-            }
-        }
+    let mut fields = Fields::new();
+    if !is_form(response)
+        && parse_fields(response.body(), &ERROR_FIELDS, &mut fields)
+        && fields.has_error_code(&ERROR_FIELDS)
+    {
+        return oauth_error(response, &mut fields).into();
     }
     error_from_object(response)
 }
@@ -324,7 +338,7 @@ pub(crate) fn error_from(response: &http::Response<Vec<u8>>) -> Error {
 fn error_from_object(response: &http::Response<Vec<u8>>) -> Error {
     match read_object(response) {
         Ok(object) if matches!(object.get("error"), Some(Value::String(_))) => {
-            oauth_error(response, Fields::from_object(object, &ERROR_FIELDS)).into()
+            oauth_error(response, &mut Fields::from_object(object, &ERROR_FIELDS)).into()
         }
         Ok(_) | Err(_) => UnexpectedResponse::from_response(
             response,
@@ -385,11 +399,10 @@ fn is_form_media_type(value: &[u8]) -> bool {
     }
 }
 
-fn oauth_error(response: &http::Response<Vec<u8>>, fields: Fields<'_, 3>) -> OAuthError {
-    let Fields {
-        values: [error, description, uri],
-        mut rest,
-    } = fields;
+fn oauth_error(response: &http::Response<Vec<u8>>, fields: &mut Fields<'_, 3>) -> OAuthError {
+    let [error, description, uri] = &mut fields.values;
+    let (description, uri) = (description.take(), uri.take());
+    let mut rest = std::mem::take(&mut fields.rest);
     let code = match error.as_ref().and_then(Member::as_str) {
         Some(code) => ErrorCode::from(code),
         None => ErrorCode::Other(String::new()),
@@ -697,7 +710,8 @@ mod tests {
                 fields.rest,
             )
         };
-        let direct = success_fields(&response, &NAMES).map(values);
+        let mut fields = Fields::new();
+        let direct = success_fields(&response, &NAMES, &mut fields).map(|()| values(fields));
         let general = success_object(&response).map(|o| values(Fields::from_object(o, &NAMES)));
         assert_eq!(format!("{direct:?}"), format!("{general:?}"), "{body}");
         let direct = error_from(&response);

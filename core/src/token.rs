@@ -178,30 +178,27 @@ impl TokenResponse {
     /// assert_eq!(e.oauth_code(), Some(&ErrorCode::InvalidGrant));
     /// ```
     pub fn from_response(response: &http::Response<Vec<u8>>, now: Now) -> Result<Self, Error> {
-        let fields = success_fields(response, &TOKEN_FIELDS)?;
-        Self::from_fields(fields, now)
+        let mut fields = Fields::new();
+        success_fields(response, &TOKEN_FIELDS, &mut fields)?;
+        Self::from_fields(&mut fields, now)
     }
 
     /// The token from the members of [`TOKEN_FIELDS`], checked in that order; the other members
     /// are kept as [`extra`](Self::extra).
     #[inline]
-    fn from_fields(fields: Fields<'_, 7>, now: Now) -> Result<Self, Error> {
+    fn from_fields(fields: &mut Fields<'_, 7>, now: Now) -> Result<Self, Error> {
         use field::value;
 
-        let Fields {
-            values:
-                [
-                    access_token,
-                    token_type,
-                    expires_in,
-                    refresh_token,
-                    id_token,
-                    scope,
-                    issued_token_type,
-                ],
-            rest: object,
-        } = fields;
-        let owned = |member: Option<Member<'_>>| member.map(Member::into_value);
+        let [
+            access_token,
+            token_type,
+            expires_in,
+            refresh_token,
+            id_token,
+            scope,
+            issued_token_type,
+        ] = &mut fields.values;
+        let owned = |member: &mut Option<Member<'_>>| member.take().map(Member::into_value);
         let access_token =
             AccessToken::new(value::required_string(owned(access_token), "access_token")?);
         // RFC 6749 requires token_type; servers that leave it out mean Bearer.
@@ -217,7 +214,7 @@ impl TokenResponse {
         let id_token = value::string(owned(id_token), "id_token")?.map(IdToken::new);
         // A scope string is only split: read where it is.
         let scope = match scope {
-            Some(Member::Str(scope)) => Some(Scope::from(scope)),
+            Some(Member::Str(scope)) => Some(Scope::from(*scope)),
             other => value::scope(owned(other), "scope")?,
         };
         let issued_token_type = value::string(owned(issued_token_type), "issued_token_type")?;
@@ -229,7 +226,7 @@ impl TokenResponse {
             id_token,
             scope,
             issued_token_type,
-            extra: object,
+            extra: std::mem::take(&mut fields.rest),
             #[cfg(feature = "jose")]
             id_token_claims: None,
         })
@@ -680,7 +677,7 @@ mod tests {
             .unwrap();
         let direct = TokenResponse::from_response(&response, now());
         let general = crate::response::success_object(&response).and_then(|object| {
-            TokenResponse::from_fields(Fields::from_object(object, &TOKEN_FIELDS), now())
+            TokenResponse::from_fields(&mut Fields::from_object(object, &TOKEN_FIELDS), now())
         });
         match (direct, general) {
             (Ok(direct), Ok(general)) => {
