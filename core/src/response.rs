@@ -35,7 +35,8 @@ pub(crate) type Object = Map<String, Value>;
 #[derive(Debug)]
 pub(crate) struct Fields<'a, const N: usize> {
     pub(crate) values: [Option<Member<'a>>; N],
-    pub(crate) rest: Object,
+    /// `None` while there is none (an empty map costs a drop).
+    pub(crate) rest: Option<Object>,
 }
 
 impl<const N: usize> Fields<'_, N> {
@@ -44,7 +45,7 @@ impl<const N: usize> Fields<'_, N> {
     pub(crate) fn new() -> Self {
         Self {
             values: [const { None }; N],
-            rest: Object::new(),
+            rest: None,
         }
     }
 
@@ -52,7 +53,7 @@ impl<const N: usize> Fields<'_, N> {
     pub(crate) fn from_object(mut object: Object, names: &[&'static str; N]) -> Self {
         Self {
             values: names.map(|name| object.remove(name).map(Member::Value)),
-            rest: object,
+            rest: Some(object),
         }
     }
 
@@ -65,7 +66,10 @@ impl<const N: usize> Fields<'_, N> {
                 .and_then(Option::as_ref)
                 .and_then(Member::as_str)
                 .is_some(),
-            None => matches!(self.rest.get("error"), Some(Value::String(_))),
+            None => matches!(
+                self.rest.as_ref().and_then(|rest| rest.get("error")),
+                Some(Value::String(_))
+            ),
         }
     }
 }
@@ -151,7 +155,10 @@ impl<'de, const N: usize> de::Visitor<'de> for FieldsSeed<'_, '_, 'de, N> {
                 }
                 Key::Other(name) => {
                     let value: Value = map.next_value()?;
-                    self.fields.rest.insert(name, value);
+                    self.fields
+                        .rest
+                        .get_or_insert_with(Object::new)
+                        .insert(name, value);
                 }
             }
         }
@@ -303,22 +310,26 @@ const ERROR_FIELDS: [&str; 3] = ["error", "error_description", "error_uri"];
 
 /// The JSON object of a successful answer, or the error the answer stands for.
 pub(crate) fn success_object(response: &http::Response<Vec<u8>>) -> Result<Object, Error> {
-    let status = response.status();
-    if status.is_redirection() {
-        return Err(UnexpectedResponse::from_response(
-            response,
-            "the server answered with a redirect, which grantline never follows to an authorization server",
-        )
-        .into());
-    }
-    if !status.is_success() {
-        return Err(error_from(response));
+    if !response.status().is_success() {
+        return Err(failure(response));
     }
     let object = read_object(response)?;
     if let Some(Value::String(_)) = object.get("error") {
         return Err(oauth_error(response, &mut Fields::from_object(object, &ERROR_FIELDS)).into());
     }
     Ok(object)
+}
+
+/// The error an answer whose status is not a success stands for (a redirect is never followed).
+pub(crate) fn failure(response: &http::Response<Vec<u8>>) -> Error {
+    if response.status().is_redirection() {
+        return UnexpectedResponse::from_response(
+            response,
+            "the server answered with a redirect, which grantline never follows to an authorization server",
+        )
+        .into();
+    }
+    error_from(response)
 }
 
 /// The error an error-status answer stands for.
@@ -402,7 +413,7 @@ fn is_form_media_type(value: &[u8]) -> bool {
 fn oauth_error(response: &http::Response<Vec<u8>>, fields: &mut Fields<'_, 3>) -> OAuthError {
     let [error, description, uri] = &mut fields.values;
     let (description, uri) = (description.take(), uri.take());
-    let mut rest = std::mem::take(&mut fields.rest);
+    let mut rest = fields.rest.take().unwrap_or_default();
     let code = match error.as_ref().and_then(Member::as_str) {
         Some(code) => ErrorCode::from(code),
         None => ErrorCode::Other(String::new()),
@@ -707,7 +718,7 @@ mod tests {
         let values = |fields: Fields<'_, 5>| {
             (
                 fields.values.map(|m| m.map(Member::into_value)),
-                fields.rest,
+                fields.rest.unwrap_or_default(),
             )
         };
         let mut fields = Fields::new();

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::response::{Fields, Member, field, success_fields};
+use crate::response::{Fields, Member, failure, field, success_fields};
 use crate::secret::{AccessToken, IdToken, RefreshToken};
 use crate::{Error, Now, Scope};
 
@@ -114,7 +114,8 @@ pub struct TokenResponse {
     id_token: Option<IdToken>,
     scope: Option<Scope>,
     issued_token_type: Option<String>,
-    extra: Map<String, Value>,
+    /// `None` when there is none: an empty map costs a drop. Never `Some` of an empty map.
+    extra: Option<Map<String, Value>>,
     /// The ID token's claims, once a flow validated it (the code exchange does).
     #[cfg(feature = "jose")]
     id_token_claims: Option<Box<crate::oidc::IdTokenClaims>>,
@@ -130,7 +131,7 @@ impl fmt::Debug for TokenResponse {
             .field("id_token", &self.id_token)
             .field("scope", &self.scope)
             .field("issued_token_type", &self.issued_token_type)
-            .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .field("extra", &self.extra().keys().collect::<Vec<_>>())
             .field("id_token_validated", &self.id_token_validated())
             .finish()
     }
@@ -154,7 +155,7 @@ impl TokenResponse {
             id_token: None,
             scope: None,
             issued_token_type: None,
-            extra: Map::new(),
+            extra: None,
             #[cfg(feature = "jose")]
             id_token_claims: None,
         }
@@ -178,6 +179,10 @@ impl TokenResponse {
     /// assert_eq!(e.oauth_code(), Some(&ErrorCode::InvalidGrant));
     /// ```
     pub fn from_response(response: &http::Response<Vec<u8>>, now: Now) -> Result<Self, Error> {
+        if !response.status().is_success() {
+            // Straight to the error, without a place for the token's members.
+            return Err(failure(response));
+        }
         let mut fields = Fields::new();
         success_fields(response, &TOKEN_FIELDS, &mut fields)?;
         Self::from_fields(&mut fields, now)
@@ -226,7 +231,7 @@ impl TokenResponse {
             id_token,
             scope,
             issued_token_type,
-            extra: std::mem::take(&mut fields.rest),
+            extra: fields.rest.take().filter(|rest| !rest.is_empty()),
             #[cfg(feature = "jose")]
             id_token_claims: None,
         })
@@ -356,7 +361,8 @@ impl TokenResponse {
     /// ```
     #[must_use]
     pub fn extra(&self) -> &Map<String, Value> {
-        &self.extra
+        static NONE: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+        self.extra.as_ref().unwrap_or(&NONE)
     }
 
     /// Sets the expiry (for a token made by hand, or read back from storage).
@@ -469,7 +475,7 @@ impl Serialize for TokenResponse {
             id_token: self.id_token.clone(),
             scope: self.scope.clone(),
             issued_token_type: self.issued_token_type.clone(),
-            extra: self.extra.clone(),
+            extra: self.extra().clone(),
         }
         .serialize(serializer)
     }
@@ -493,7 +499,7 @@ impl<'de> Deserialize<'de> for TokenResponse {
             id_token: stored.id_token,
             scope: stored.scope,
             issued_token_type: stored.issued_token_type,
-            extra: stored.extra,
+            extra: Some(stored.extra).filter(|extra| !extra.is_empty()),
             #[cfg(feature = "jose")]
             id_token_claims: None,
         })
@@ -864,6 +870,18 @@ mod tests {
         for secret in ["AT-SECRET", "RT-SECRET", "ID-SECRET", "X-VALUE"] {
             assert!(!shown.contains(secret), "{shown}");
         }
+    }
+
+    #[test]
+    fn a_token_without_extras_has_an_empty_extra_map() {
+        let token = parse(200, r#"{"access_token":"a","expires_in":60}"#).unwrap();
+        assert!(token.extra().is_empty());
+        let back: TokenResponse =
+            serde_json::from_str(&serde_json::to_string(&token).unwrap()).unwrap();
+        assert_eq!(back, token);
+        let by_hand = TokenResponse::new(AccessToken::new("a"), TokenType::Bearer)
+            .with_expires_at(token.expires_at());
+        assert_eq!(by_hand, token);
     }
 
     #[test]
