@@ -315,7 +315,10 @@ pub(crate) fn success_object(response: &http::Response<Vec<u8>>) -> Result<Objec
     }
     let object = read_object(response)?;
     if let Some(Value::String(_)) = object.get("error") {
-        return Err(oauth_error(response, &mut Fields::from_object(object, &ERROR_FIELDS)).into());
+        return Err(oauth_error(
+            response,
+            &mut Fields::from_object(object, &ERROR_FIELDS),
+        ));
     }
     Ok(object)
 }
@@ -340,7 +343,7 @@ pub(crate) fn error_from(response: &http::Response<Vec<u8>>) -> Error {
         && parse_fields(response.body(), &ERROR_FIELDS, &mut fields)
         && fields.has_error_code(&ERROR_FIELDS)
     {
-        return oauth_error(response, &mut fields).into();
+        return oauth_error(response, &mut fields);
     }
     error_from_object(response)
 }
@@ -349,7 +352,7 @@ pub(crate) fn error_from(response: &http::Response<Vec<u8>>) -> Error {
 fn error_from_object(response: &http::Response<Vec<u8>>) -> Error {
     match read_object(response) {
         Ok(object) if matches!(object.get("error"), Some(Value::String(_))) => {
-            oauth_error(response, &mut Fields::from_object(object, &ERROR_FIELDS)).into()
+            oauth_error(response, &mut Fields::from_object(object, &ERROR_FIELDS))
         }
         Ok(_) | Err(_) => UnexpectedResponse::from_response(
             response,
@@ -410,33 +413,36 @@ fn is_form_media_type(value: &[u8]) -> bool {
     }
 }
 
-fn oauth_error(response: &http::Response<Vec<u8>>, fields: &mut Fields<'_, 3>) -> OAuthError {
+fn oauth_error(response: &http::Response<Vec<u8>>, fields: &mut Fields<'_, 3>) -> Error {
     let [error, description, uri] = &mut fields.values;
     let (description, uri) = (description.take(), uri.take());
-    let mut rest = fields.rest.take().unwrap_or_default();
+    let rest = &mut fields.rest;
     let code = match error.as_ref().and_then(Member::as_str) {
         Some(code) => ErrorCode::from(code),
         None => ErrorCode::Other(String::new()),
     };
     // A description or URI that is not a string stays among the other members.
-    let mut text = |name: &str, member: Option<Member<'_>>| match member.map(Member::into_value) {
-        Some(Value::String(s)) => Some(s),
-        Some(other) => {
-            rest.insert(name.to_owned(), other);
+    let mut text = |name: &str, member: Option<Member<'_>>| match member {
+        None => None,
+        Some(Member::Str(s)) => Some(s.to_owned()),
+        Some(Member::Value(Value::String(s))) => Some(s),
+        Some(Member::Value(other)) => {
+            rest.get_or_insert_with(Object::new)
+                .insert(name.to_owned(), other);
             None
         }
-        None => None,
     };
     let description = text("error_description", description);
     let uri = text("error_uri", uri);
-    OAuthError {
+    // Made in its box, not moved into it.
+    Error::OAuth(Box::new(OAuthError {
         code,
         description,
         uri,
         status: response.status(),
         headers: ResponseHeaders::from_headers(response.headers()),
-        extra: rest,
-    }
+        extra: rest.take().unwrap_or_default(),
+    }))
 }
 
 /// Field readers shared by every parser: each names the field in its error.
