@@ -255,7 +255,12 @@ struct KeySeed<'a, const N: usize>(&'a [&'static str; N]);
 
 impl<const N: usize> KeySeed<'_, N> {
     fn named(&self, key: &str) -> Option<Key> {
-        self.0.iter().position(|name| *name == key).map(Key::Named)
+        // The first bytes first: names of one length (`token_type`, `expires_in`) mostly
+        // differ there, and the whole compare is a call.
+        self.0
+            .iter()
+            .position(|name| name.as_bytes().first() == key.as_bytes().first() && *name == key)
+            .map(Key::Named)
     }
 }
 
@@ -529,6 +534,33 @@ pub(crate) mod field {
                     .as_str()
                     .map(Some)
                     .ok_or(InvalidResponse::new(name, "is not a string")),
+            }
+        }
+
+        /// What [`string`] reads from the member's value, without making a [`Value`] of a
+        /// borrowed string first.
+        #[inline]
+        pub(crate) fn member_string(
+            member: Option<Member<'_>>,
+            name: &'static str,
+        ) -> Result<Option<String>, InvalidResponse> {
+            match member {
+                None => Ok(None),
+                Some(Member::Str(s)) => Ok(Some(s.to_owned())),
+                Some(Member::Value(value)) => string(Some(value), name),
+            }
+        }
+
+        /// What [`required_string`] reads from the member's value, without making a [`Value`]
+        /// of a borrowed string first.
+        #[inline]
+        pub(crate) fn required_member_string(
+            member: Option<Member<'_>>,
+            name: &'static str,
+        ) -> Result<String, InvalidResponse> {
+            match member {
+                Some(Member::Str(s)) if !s.is_empty() => Ok(s.to_owned()),
+                other => required_string(other.map(Member::into_value), name),
             }
         }
 

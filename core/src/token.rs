@@ -204,25 +204,33 @@ impl TokenResponse {
             issued_token_type,
         ] = &mut fields.values;
         let owned = |member: &mut Option<Member<'_>>| member.take().map(Member::into_value);
-        let access_token =
-            AccessToken::new(value::required_string(owned(access_token), "access_token")?);
+        let access_token = AccessToken::new(value::required_member_string(
+            access_token.take(),
+            "access_token",
+        )?);
         // RFC 6749 requires token_type; servers that leave it out mean Bearer.
         let token_type = value::str(token_type.as_ref(), "token_type")?
             .map_or(TokenType::Bearer, TokenType::from);
-        let expires_at = value::seconds(owned(expires_in), "expires_in")?.map(|lifetime| {
+        let expires_in = match expires_in {
+            None => None,
+            other => value::seconds(owned(other), "expires_in")?,
+        };
+        let expires_at = expires_in.map(|lifetime| {
             // A lifetime past what the clock can hold is "practically never": cap it.
             let lifetime = lifetime.min(MAX_LIFETIME);
             now.wall().checked_add(lifetime).unwrap_or(now.wall())
         });
         let refresh_token =
-            value::string(owned(refresh_token), "refresh_token")?.map(RefreshToken::new);
-        let id_token = value::string(owned(id_token), "id_token")?.map(IdToken::new);
+            value::member_string(refresh_token.take(), "refresh_token")?.map(RefreshToken::new);
+        let id_token = value::member_string(id_token.take(), "id_token")?.map(IdToken::new);
         // A scope string is only split: read where it is.
         let scope = match scope {
+            None => None,
             Some(Member::Str(scope)) => Some(Scope::from(*scope)),
             other => value::scope(owned(other), "scope")?,
         };
-        let issued_token_type = value::string(owned(issued_token_type), "issued_token_type")?;
+        let issued_token_type =
+            value::member_string(issued_token_type.take(), "issued_token_type")?;
         Ok(Self {
             access_token,
             token_type,
