@@ -255,11 +255,15 @@ struct KeySeed<'a, const N: usize>(&'a [&'static str; N]);
 
 impl<const N: usize> KeySeed<'_, N> {
     fn named(&self, key: &str) -> Option<Key> {
-        // The first bytes first: names of one length (`token_type`, `expires_in`) mostly
-        // differ there, and the whole compare is a call.
+        // The length, then the first byte: names of one length (`token_type`, `expires_in`)
+        // mostly differ there, and the whole compare is a call.
         self.0
             .iter()
-            .position(|name| name.as_bytes().first() == key.as_bytes().first() && *name == key)
+            .position(|name| {
+                name.len() == key.len()
+                    && name.as_bytes().first() == key.as_bytes().first()
+                    && *name == key
+            })
             .map(Key::Named)
     }
 }
