@@ -23,7 +23,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess};
 use serde_json::{Map, Value};
 
 use crate::Error;
-use crate::error::{ErrorCode, OAuthError, ResponseHeaders, UnexpectedResponse};
+use crate::error::{ErrorCode, HeaderValues, OAuthError, ResponseHeaders, UnexpectedResponse};
 
 /// A JSON object, as the server sent it.
 pub(crate) type Object = Map<String, Value>;
@@ -327,6 +327,7 @@ pub(crate) fn success_object(response: &http::Response<Vec<u8>>) -> Result<Objec
         return Err(oauth_error(
             response,
             &mut Fields::from_object(object, &ERROR_FIELDS),
+            &HeaderValues::find(response.headers()),
         ));
     }
     Ok(object)
@@ -346,13 +347,15 @@ pub(crate) fn failure(response: &http::Response<Vec<u8>>) -> Error {
 
 /// The error an error-status answer stands for.
 pub(crate) fn error_from(response: &http::Response<Vec<u8>>) -> Error {
-    // The usual answer, a JSON error object, read straight into its members.
+    // The content type and the headers the error keeps, found in one go; then the usual
+    // answer, a JSON error object, read straight into its members.
+    let headers = HeaderValues::find(response.headers());
     let mut fields = Fields::new();
-    if !is_form(response)
+    if !is_form_content_type(headers.content_type)
         && parse_fields(response.body(), &ERROR_FIELDS, &mut fields)
         && fields.has_error_code(&ERROR_FIELDS)
     {
-        return oauth_error(response, &mut fields);
+        return oauth_error(response, &mut fields, &headers);
     }
     error_from_object(response)
 }
@@ -360,9 +363,11 @@ pub(crate) fn error_from(response: &http::Response<Vec<u8>>) -> Error {
 /// [`error_from`] through the general path.
 fn error_from_object(response: &http::Response<Vec<u8>>) -> Error {
     match read_object(response) {
-        Ok(object) if matches!(object.get("error"), Some(Value::String(_))) => {
-            oauth_error(response, &mut Fields::from_object(object, &ERROR_FIELDS))
-        }
+        Ok(object) if matches!(object.get("error"), Some(Value::String(_))) => oauth_error(
+            response,
+            &mut Fields::from_object(object, &ERROR_FIELDS),
+            &HeaderValues::find(response.headers()),
+        ),
         Ok(_) | Err(_) => UnexpectedResponse::from_response(
             response,
             "the server answered with an error status but no OAuth error object",
@@ -396,10 +401,12 @@ fn read_object(response: &http::Response<Vec<u8>>) -> Result<Object, Error> {
 }
 
 fn is_form(response: &http::Response<Vec<u8>>) -> bool {
-    response
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .is_some_and(|v| is_form_media_type(v.as_bytes()) && v.to_str().is_ok())
+    is_form_content_type(response.headers().get(http::header::CONTENT_TYPE))
+}
+
+/// Whether a `Content-Type` (the first one) says the body is a form.
+fn is_form_content_type(value: Option<&http::HeaderValue>) -> bool {
+    value.is_some_and(|v| is_form_media_type(v.as_bytes()) && v.to_str().is_ok())
 }
 
 /// The media type `application/x-www-form-urlencoded`.
@@ -422,7 +429,11 @@ fn is_form_media_type(value: &[u8]) -> bool {
     }
 }
 
-fn oauth_error(response: &http::Response<Vec<u8>>, fields: &mut Fields<'_, 3>) -> Error {
+fn oauth_error(
+    response: &http::Response<Vec<u8>>,
+    fields: &mut Fields<'_, 3>,
+    headers: &HeaderValues<'_>,
+) -> Error {
     let [error, description, uri] = &mut fields.values;
     let (description, uri) = (description.take(), uri.take());
     let rest = &mut fields.rest;
@@ -449,7 +460,7 @@ fn oauth_error(response: &http::Response<Vec<u8>>, fields: &mut Fields<'_, 3>) -
         description,
         uri,
         status: response.status(),
-        headers: ResponseHeaders::from_headers(response.headers()),
+        headers: ResponseHeaders::from_values(headers),
         extra: rest.take().unwrap_or_default(),
     }))
 }
