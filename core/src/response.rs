@@ -23,7 +23,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess};
 use serde_json::{Map, Value};
 
 use crate::Error;
-use crate::error::{ErrorCode, OAuthError, ResponseHeaders, UnexpectedResponse};
+use crate::error::{ErrorCode, HeaderValues, OAuthError, ResponseHeaders, UnexpectedResponse};
 
 /// A JSON object, as the server sent it.
 pub(crate) type Object = Map<String, Value>;
@@ -35,15 +35,25 @@ pub(crate) type Object = Map<String, Value>;
 #[derive(Debug)]
 pub(crate) struct Fields<'a, const N: usize> {
     pub(crate) values: [Option<Member<'a>>; N],
-    pub(crate) rest: Object,
+    /// `None` while there is none (an empty map costs a drop).
+    pub(crate) rest: Option<Object>,
 }
 
 impl<const N: usize> Fields<'_, N> {
+    /// No member yet.
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Self {
+            values: [const { None }; N],
+            rest: None,
+        }
+    }
+
     /// Takes the named members out of `object`.
     pub(crate) fn from_object(mut object: Object, names: &[&'static str; N]) -> Self {
         Self {
             values: names.map(|name| object.remove(name).map(Member::Value)),
-            rest: object,
+            rest: Some(object),
         }
     }
 
@@ -56,7 +66,10 @@ impl<const N: usize> Fields<'_, N> {
                 .and_then(Option::as_ref)
                 .and_then(Member::as_str)
                 .is_some(),
-            None => matches!(self.rest.get("error"), Some(Value::String(_))),
+            None => matches!(
+                self.rest.as_ref().and_then(|rest| rest.get("error")),
+                Some(Value::String(_))
+            ),
         }
     }
 }
@@ -91,59 +104,65 @@ impl Member<'_> {
     }
 }
 
-/// Reads `body` as one JSON object into [`Fields`]; `None` when it is not one (the general path
-/// then says what it is instead).
+/// Reads `body` as one JSON object into `fields` (which start empty); `false` when it is not
+/// one (`fields` then hold anything, and the general path says what the body is instead).
+///
+/// The members are written where they stay, not handed back through each layer of the
+/// deserializer.
 #[inline]
 fn parse_fields<'a, const N: usize>(
     body: &'a [u8],
     names: &[&'static str; N],
-) -> Option<Fields<'a, N>> {
+    fields: &mut Fields<'a, N>,
+) -> bool {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let fields = FieldsSeed(names).deserialize(&mut deserializer).ok()?;
-    // Only whitespace may follow, as with `serde_json::from_slice`.
-    deserializer.end().ok()?;
-    Some(fields)
+    FieldsSeed { names, fields }
+        .deserialize(&mut deserializer)
+        .is_ok()
+        // Only whitespace may follow, as with `serde_json::from_slice`.
+        && deserializer.end().is_ok()
 }
 
 /// Deserializes a JSON object into [`Fields`].
-struct FieldsSeed<'a, const N: usize>(&'a [&'static str; N]);
+struct FieldsSeed<'n, 'f, 'de, const N: usize> {
+    names: &'n [&'static str; N],
+    fields: &'f mut Fields<'de, N>,
+}
 
-impl<'de, const N: usize> DeserializeSeed<'de> for FieldsSeed<'_, N> {
-    type Value = Fields<'de, N>;
+impl<'de, const N: usize> DeserializeSeed<'de> for FieldsSeed<'_, '_, 'de, N> {
+    type Value = ();
 
-    fn deserialize<D: Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Fields<'de, N>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
-impl<'de, const N: usize> de::Visitor<'de> for FieldsSeed<'_, N> {
-    type Value = Fields<'de, N>;
+impl<'de, const N: usize> de::Visitor<'de> for FieldsSeed<'_, '_, 'de, N> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de, N>, A::Error> {
-        let mut values = [const { None }; N];
-        let mut rest = Object::new();
-        while let Some(key) = map.next_key_seed(KeySeed(self.0))? {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key_seed(KeySeed(self.names))? {
             match key {
                 Key::Named(i) => {
                     let member = map.next_value_seed(MemberSeed)?;
-                    if let Some(slot) = values.get_mut(i) {
+                    if let Some(slot) = self.fields.values.get_mut(i) {
                         *slot = Some(member);
                     }
                 }
                 Key::Other(name) => {
                     let value: Value = map.next_value()?;
-                    rest.insert(name, value);
+                    self.fields
+                        .rest
+                        .get_or_insert_with(Object::new)
+                        .insert(name, value);
                 }
             }
         }
-        Ok(Fields { values, rest })
+        Ok(())
     }
 }
 
@@ -236,7 +255,16 @@ struct KeySeed<'a, const N: usize>(&'a [&'static str; N]);
 
 impl<const N: usize> KeySeed<'_, N> {
     fn named(&self, key: &str) -> Option<Key> {
-        self.0.iter().position(|name| *name == key).map(Key::Named)
+        // The length, then the first byte: names of one length (`token_type`, `expires_in`)
+        // mostly differ there, and the whole compare is a call.
+        self.0
+            .iter()
+            .position(|name| {
+                name.len() == key.len()
+                    && name.as_bytes().first() == key.as_bytes().first()
+                    && *name == key
+            })
+            .map(Key::Named)
     }
 }
 
@@ -266,22 +294,24 @@ impl<'de, const N: usize> de::Visitor<'de> for KeySeed<'_, N> {
     }
 }
 
-/// The named members of a successful answer's JSON object, and every other member: what
-/// [`success_object`] gives (the same answers, the same errors), read without a map entry for
-/// the named members.
+/// Reads the named members of a successful answer's JSON object, and every other member, into
+/// `fields` (which start empty): what [`success_object`] gives (the same answers, the same
+/// errors), read without a map entry for the named members.
 #[inline]
 pub(crate) fn success_fields<'a, const N: usize>(
     response: &'a http::Response<Vec<u8>>,
     names: &[&'static str; N],
-) -> Result<Fields<'a, N>, Error> {
-    if response.status().is_success() && !is_form(response) {
-        if let Some(fields) = parse_fields(response.body(), names) {
-            if !fields.has_error_code(names) {
-                return Ok(fields);
-            }
-        }
+    fields: &mut Fields<'a, N>,
+) -> Result<(), Error> {
+    if response.status().is_success()
+        && !is_form(response)
+        && parse_fields(response.body(), names, fields)
+        && !fields.has_error_code(names)
+    {
+        return Ok(());
     }
-    success_object(response).map(|object| Fields::from_object(object, names))
+    *fields = Fields::from_object(success_object(response)?, names);
+    Ok(())
 }
 
 /// The members of an OAuth error object that [`OAuthError`] models.
@@ -289,33 +319,43 @@ const ERROR_FIELDS: [&str; 3] = ["error", "error_description", "error_uri"];
 
 /// The JSON object of a successful answer, or the error the answer stands for.
 pub(crate) fn success_object(response: &http::Response<Vec<u8>>) -> Result<Object, Error> {
-    let status = response.status();
-    if status.is_redirection() {
-        return Err(UnexpectedResponse::from_response(
-            response,
-            "the server answered with a redirect, which grantline never follows to an authorization server",
-        )
-        .into());
-    }
-    if !status.is_success() {
-        return Err(error_from(response));
+    if !response.status().is_success() {
+        return Err(failure(response));
     }
     let object = read_object(response)?;
     if let Some(Value::String(_)) = object.get("error") {
-        return Err(oauth_error(response, Fields::from_object(object, &ERROR_FIELDS)).into());
+        return Err(oauth_error(
+            response,
+            &mut Fields::from_object(object, &ERROR_FIELDS),
+            &HeaderValues::find(response.headers()),
+        ));
     }
     Ok(object)
 }
 
+/// The error an answer whose status is not a success stands for (a redirect is never followed).
+pub(crate) fn failure(response: &http::Response<Vec<u8>>) -> Error {
+    if response.status().is_redirection() {
+        return UnexpectedResponse::from_response(
+            response,
+            "the server answered with a redirect, which grantline never follows to an authorization server",
+        )
+        .into();
+    }
+    error_from(response)
+}
+
 /// The error an error-status answer stands for.
 pub(crate) fn error_from(response: &http::Response<Vec<u8>>) -> Error {
-    // The usual answer, a JSON error object, read straight into its members.
-    if !is_form(response) {
-        if let Some(fields) = parse_fields(response.body(), &ERROR_FIELDS) {
-            if fields.has_error_code(&ERROR_FIELDS) {
-                return oauth_error(response, fields).into();
-            }
-        }
+    // The content type and the headers the error keeps, found in one go; then the usual
+    // answer, a JSON error object, read straight into its members.
+    let headers = HeaderValues::find(response.headers());
+    let mut fields = Fields::new();
+    if !is_form_content_type(headers.content_type)
+        && parse_fields(response.body(), &ERROR_FIELDS, &mut fields)
+        && fields.has_error_code(&ERROR_FIELDS)
+    {
+        return oauth_error(response, &mut fields, &headers);
     }
     error_from_object(response)
 }
@@ -323,9 +363,11 @@ pub(crate) fn error_from(response: &http::Response<Vec<u8>>) -> Error {
 /// [`error_from`] through the general path.
 fn error_from_object(response: &http::Response<Vec<u8>>) -> Error {
     match read_object(response) {
-        Ok(object) if matches!(object.get("error"), Some(Value::String(_))) => {
-            oauth_error(response, Fields::from_object(object, &ERROR_FIELDS)).into()
-        }
+        Ok(object) if matches!(object.get("error"), Some(Value::String(_))) => oauth_error(
+            response,
+            &mut Fields::from_object(object, &ERROR_FIELDS),
+            &HeaderValues::find(response.headers()),
+        ),
         Ok(_) | Err(_) => UnexpectedResponse::from_response(
             response,
             "the server answered with an error status but no OAuth error object",
@@ -359,52 +401,68 @@ fn read_object(response: &http::Response<Vec<u8>>) -> Result<Object, Error> {
 }
 
 fn is_form(response: &http::Response<Vec<u8>>) -> bool {
-    response
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .is_some_and(|v| {
-            // The media type before any parameter, compared first (most answers say JSON and stop
-            // here); then the whole value must be text, as `to_str` checks.
-            let essence = v
-                .as_bytes()
-                .split(|b| *b == b';')
-                .next()
-                .unwrap_or_default();
-            essence
-                .trim_ascii()
-                .eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
-                && v.to_str().is_ok()
-        })
+    is_form_content_type(response.headers().get(http::header::CONTENT_TYPE))
 }
 
-fn oauth_error(response: &http::Response<Vec<u8>>, fields: Fields<'_, 3>) -> OAuthError {
-    let Fields {
-        values: [error, description, uri],
-        mut rest,
-    } = fields;
+/// Whether a `Content-Type` (the first one) says the body is a form.
+fn is_form_content_type(value: Option<&http::HeaderValue>) -> bool {
+    value.is_some_and(|v| is_form_media_type(v.as_bytes()) && v.to_str().is_ok())
+}
+
+/// The media type `application/x-www-form-urlencoded`.
+const FORM: &[u8] = b"application/x-www-form-urlencoded";
+
+/// Whether a `Content-Type` value's media type (before any parameter, spaces around it trimmed)
+/// is [`FORM`], in any case.
+///
+/// A value that does not start with the form type (most say JSON) is turned down on its
+/// length or its first bytes, without looking for the `;`.
+#[inline]
+fn is_form_media_type(value: &[u8]) -> bool {
+    let value = value.trim_ascii_start();
+    match (value.get(..FORM.len()), value.get(FORM.len()..)) {
+        (Some(media_type), Some(after)) if media_type.eq_ignore_ascii_case(FORM) => {
+            // Only spaces may come between the media type and its parameters.
+            matches!(after.trim_ascii_start().first(), None | Some(b';'))
+        }
+        _ => false,
+    }
+}
+
+fn oauth_error(
+    response: &http::Response<Vec<u8>>,
+    fields: &mut Fields<'_, 3>,
+    headers: &HeaderValues<'_>,
+) -> Error {
+    let [error, description, uri] = &mut fields.values;
+    let (description, uri) = (description.take(), uri.take());
+    let rest = &mut fields.rest;
     let code = match error.as_ref().and_then(Member::as_str) {
         Some(code) => ErrorCode::from(code),
         None => ErrorCode::Other(String::new()),
     };
     // A description or URI that is not a string stays among the other members.
-    let mut text = |name: &str, member: Option<Member<'_>>| match member.map(Member::into_value) {
-        Some(Value::String(s)) => Some(s),
-        Some(other) => {
-            rest.insert(name.to_owned(), other);
+    let mut text = |name: &str, member: Option<Member<'_>>| match member {
+        None => None,
+        Some(Member::Str(s)) => Some(s.to_owned()),
+        Some(Member::Value(Value::String(s))) => Some(s),
+        Some(Member::Value(other)) => {
+            rest.get_or_insert_with(Object::new)
+                .insert(name.to_owned(), other);
             None
         }
-        None => None,
     };
     let description = text("error_description", description);
     let uri = text("error_uri", uri);
-    OAuthError {
+    // Made in its box, not moved into it.
+    Error::OAuth(Box::new(OAuthError {
         code,
         description,
         uri,
         status: response.status(),
-        headers: ResponseHeaders::from_headers(response.headers()),
-        extra: rest,
-    }
+        headers: ResponseHeaders::from_values(headers),
+        extra: rest.take().unwrap_or_default(),
+    }))
 }
 
 /// Field readers shared by every parser: each names the field in its error.
@@ -491,6 +549,33 @@ pub(crate) mod field {
                     .as_str()
                     .map(Some)
                     .ok_or(InvalidResponse::new(name, "is not a string")),
+            }
+        }
+
+        /// What [`string`] reads from the member's value, without making a [`Value`] of a
+        /// borrowed string first.
+        #[inline]
+        pub(crate) fn member_string(
+            member: Option<Member<'_>>,
+            name: &'static str,
+        ) -> Result<Option<String>, InvalidResponse> {
+            match member {
+                None => Ok(None),
+                Some(Member::Str(s)) => Ok(Some(s.to_owned())),
+                Some(Member::Value(value)) => string(Some(value), name),
+            }
+        }
+
+        /// What [`required_string`] reads from the member's value, without making a [`Value`]
+        /// of a borrowed string first.
+        #[inline]
+        pub(crate) fn required_member_string(
+            member: Option<Member<'_>>,
+            name: &'static str,
+        ) -> Result<String, InvalidResponse> {
+            match member {
+                Some(Member::Str(s)) if !s.is_empty() => Ok(s.to_owned()),
+                other => required_string(other.map(Member::into_value), name),
             }
         }
 
@@ -686,10 +771,11 @@ mod tests {
         let values = |fields: Fields<'_, 5>| {
             (
                 fields.values.map(|m| m.map(Member::into_value)),
-                fields.rest,
+                fields.rest.unwrap_or_default(),
             )
         };
-        let direct = success_fields(&response, &NAMES).map(values);
+        let mut fields = Fields::new();
+        let direct = success_fields(&response, &NAMES, &mut fields).map(|()| values(fields));
         let general = success_object(&response).map(|o| values(Fields::from_object(o, &NAMES)));
         assert_eq!(format!("{direct:?}"), format!("{general:?}"), "{body}");
         let direct = error_from(&response);
@@ -762,6 +848,64 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(",");
             same_as_the_general_path(status, "application/json", &format!("{prefix}{{{object}}}{suffix}"));
+        }
+    }
+
+    /// `is_form_media_type` as it was first written: the part before the first `;`, trimmed,
+    /// compared with the form type.
+    fn is_form_media_type_by_splitting(value: &[u8]) -> bool {
+        value
+            .split(|b| *b == b';')
+            .next()
+            .unwrap_or_default()
+            .trim_ascii()
+            .eq_ignore_ascii_case(FORM)
+    }
+
+    #[test]
+    fn form_media_types() {
+        for (value, form) in [
+            ("application/x-www-form-urlencoded", true),
+            ("Application/X-WWW-Form-URLEncoded; charset=utf-8", true),
+            (" application/x-www-form-urlencoded \t;charset=utf-8", true),
+            ("application/x-www-form-urlencoded;", true),
+            ("application/json; charset=utf-8", false),
+            ("application/x-www-form-urlencodedx", false),
+            ("application/x-www-form-urlencoded x;", false),
+            ("application/x-www-form-urlencode", false),
+            ("", false),
+            (";application/x-www-form-urlencoded", false),
+        ] {
+            assert_eq!(is_form_media_type(value.as_bytes()), form, "{value}");
+            assert_eq!(
+                is_form_media_type_by_splitting(value.as_bytes()),
+                form,
+                "{value}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+
+        /// The quick test of the media type gives the answer of splitting at `;` and trimming.
+        #[test]
+        fn the_form_test_is_the_split_and_trim_test(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "application/x-www-form-urlencoded", "APPLICATION/X-WWW-FORM-URLENCODED",
+                    "application/json", "application/x-www-form-urlencode", " ", "\t", ";",
+                    "charset=utf-8", "x", "d", "\u{e9}",
+                ]),
+                0..5,
+            ),
+        ) {
+            let value = parts.concat();
+            proptest::prop_assert_eq!(
+                is_form_media_type(value.as_bytes()),
+                is_form_media_type_by_splitting(value.as_bytes()),
+                "{:?}", value
+            );
         }
     }
 

@@ -15,7 +15,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// assert_eq!(Scope::from_iter(["read", "write"]).to_string(), "read write");
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Scope(Vec<String>);
+pub struct Scope(
+    /// The tokens, each once, joined by single spaces: the normal form, made at construction
+    /// (two scopes are equal when their tokens are, in order).
+    String,
+);
 
 impl Scope {
     /// Whether `token` is one of the scope's tokens.
@@ -25,7 +29,7 @@ impl Scope {
     /// ```
     #[must_use]
     pub fn contains(&self, token: &str) -> bool {
-        self.0.iter().any(|t| t == token)
+        self.iter().any(|t| t == token)
     }
 
     /// The scope tokens, in order.
@@ -35,7 +39,19 @@ impl Scope {
     /// assert_eq!(scope.iter().collect::<Vec<_>>(), ["a", "b"]);
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
+        // The normal form has no empty token, and `""` splits into none.
+        self.0.split(' ').filter(|token| !token.is_empty())
+    }
+
+    /// The scope as sent: its tokens joined by single spaces (what [`Display`](fmt::Display)
+    /// writes).
+    ///
+    /// ```
+    /// assert_eq!(grantline::Scope::from(" a  b a ").as_str(), "a b");
+    /// ```
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 
     /// Whether the scope has no tokens.
@@ -48,26 +64,75 @@ impl Scope {
         self.0.is_empty()
     }
 
-    fn push(&mut self, token: &str) {
-        if !token.is_empty() && !self.contains(token) {
-            self.0.push(token.to_owned());
+    /// Adds the space-separated tokens of `value` that the scope does not have yet.
+    fn extend_from(&mut self, value: &str) {
+        for token in value.split_ascii_whitespace() {
+            if !self.contains(token) {
+                if !self.0.is_empty() {
+                    self.0.push(' ');
+                }
+                self.0.push_str(token);
+            }
         }
     }
+
+    /// Whether `value` is already in the normal form: tokens without repeats, joined by
+    /// single spaces (as servers send a scope). `false` is always safe: it only means "build
+    /// the normal form"; it is also the answer for more than [`Self::QUICK_TOKENS`] tokens.
+    fn is_normal(value: &str) -> bool {
+        let mut seen: [&[u8]; Self::QUICK_TOKENS] = [&[]; Self::QUICK_TOKENS];
+        let mut rest = value.as_bytes();
+        if rest.is_empty() {
+            return true;
+        }
+        for count in 0..Self::QUICK_TOKENS {
+            // Every ASCII whitespace byte is at most a space: most bytes stop at one compare.
+            let end = rest.iter().position(|b| *b <= b' ').unwrap_or(rest.len());
+            let Some((token, after)) = rest.split_at_checked(end) else {
+                return false;
+            };
+            // An empty token is a leading or doubled space; a token is kept once.
+            if token.is_empty() || seen.iter().take(count).any(|earlier| *earlier == token) {
+                return false;
+            }
+            match after.split_first() {
+                None => return true,
+                // A space, then another token (not the end: that is a trailing space).
+                Some((b' ', next)) if !next.is_empty() => rest = next,
+                // Other whitespace, or a control byte (allowed in a token, but rare enough
+                // to leave to the general way).
+                Some(_) => return false,
+            }
+            if let Some(slot) = seen.get_mut(count) {
+                *slot = token;
+            }
+        }
+        false
+    }
+
+    /// The most tokens [`Self::is_normal`] checks; longer scopes take the general way.
+    const QUICK_TOKENS: usize = 8;
 }
 
 impl From<&str> for Scope {
     fn from(value: &str) -> Self {
-        let mut scope = Scope::default();
-        for token in value.split_ascii_whitespace() {
-            scope.push(token);
+        if Scope::is_normal(value) {
+            return Scope(value.to_owned());
         }
+        // One allocation: the normal form is never longer than what it was made of.
+        let mut scope = Scope(String::with_capacity(value.trim_ascii().len()));
+        scope.extend_from(value);
         scope
     }
 }
 
 impl From<String> for Scope {
     fn from(value: String) -> Self {
-        Scope::from(value.as_str())
+        if Scope::is_normal(&value) {
+            Scope(value)
+        } else {
+            Scope::from(value.as_str())
+        }
     }
 }
 
@@ -75,9 +140,7 @@ impl<S: AsRef<str>> FromIterator<S> for Scope {
     fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
         let mut scope = Scope::default();
         for item in iter {
-            for token in item.as_ref().split_ascii_whitespace() {
-                scope.push(token);
-            }
+            scope.extend_from(item.as_ref());
         }
         scope
     }
@@ -91,24 +154,131 @@ impl<const N: usize> From<[&str; N]> for Scope {
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.join(" "))
+        f.write_str(&self.0)
     }
 }
 
 impl fmt::Debug for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Scope({:?})", self.0.join(" "))
+        write!(f, "Scope({:?})", self.0)
     }
 }
 
 impl Serialize for Scope {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        serializer.serialize_str(&self.0)
     }
 }
 
 impl<'de> Deserialize<'de> for Scope {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Scope::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::strategy::Strategy as _;
+
+    /// A scope as it was first modelled: a list of tokens, each pushed once.
+    #[derive(Default)]
+    struct Tokens(Vec<String>);
+
+    impl Tokens {
+        fn extend_from(&mut self, value: &str) {
+            for token in value.split_ascii_whitespace() {
+                if !self.0.iter().any(|t| t == token) {
+                    self.0.push(token.to_owned());
+                }
+            }
+        }
+    }
+
+    fn tokens(parts: &[String]) -> Tokens {
+        let mut tokens = Tokens::default();
+        for part in parts {
+            tokens.extend_from(part);
+        }
+        tokens
+    }
+
+    #[test]
+    fn normal_forms() {
+        for (value, normal) in [
+            ("", true),
+            ("a", true),
+            ("a b", true),
+            ("read write:all", true),
+            (" a", false),
+            ("a ", false),
+            ("a  b", false),
+            ("a\tb", false),
+            ("a b a", false),
+            ("ab a", true),
+            ("a ab", true),
+            (" ", false),
+            ("a b c d e f g h", true),
+            ("a b c d e f g h i", false),
+            ("a b c d e f g h h", false),
+        ] {
+            assert_eq!(Scope::is_normal(value), normal, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn one_allocation_holds_the_scope() {
+        let scope = Scope::from("openid offline_access");
+        assert_eq!(scope.0.capacity(), "openid offline_access".len());
+        assert_eq!(Scope::from(" \t ").0.capacity(), 0);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+
+        /// The one-string scope has the tokens of a list of tokens, in every way it is made and
+        /// looked at, and serde round-trips it.
+        #[test]
+        fn the_scope_is_its_list_of_tokens(
+            parts in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(vec!["a", "b", "ab", "read", " ", "  ", "\t", "\n", "\u{a0}", "\u{e9}"]),
+                    0..6,
+                )
+                .prop_map(|pieces| pieces.concat()),
+                0..5,
+            ),
+            probe in proptest::sample::select(vec!["a", "b", "ab", "read", "", " ", "a b", "\u{a0}"]),
+        ) {
+            use proptest::prop_assert_eq;
+
+            let model = tokens(&parts);
+            let joined = model.0.join(" ");
+            let from_iter: Scope = parts.iter().collect();
+            let whole = parts.concat();
+            let from_str = Scope::from(whole.as_str());
+            let from_string = Scope::from(whole.clone());
+            let whole_model = tokens(std::slice::from_ref(&whole));
+
+            prop_assert_eq!(from_iter.iter().collect::<Vec<_>>(), model.0.iter().map(String::as_str).collect::<Vec<_>>());
+            prop_assert_eq!(from_iter.to_string(), joined.clone());
+            prop_assert_eq!(format!("{from_iter:?}"), format!("Scope({joined:?})"));
+            prop_assert_eq!(from_iter.is_empty(), model.0.is_empty());
+            prop_assert_eq!(from_iter.contains(probe), model.0.iter().any(|t| t == probe));
+
+            for scope in [&from_str, &from_string] {
+                prop_assert_eq!(scope.iter().collect::<Vec<_>>(), whole_model.0.iter().map(String::as_str).collect::<Vec<_>>());
+                prop_assert_eq!(scope.as_str(), whole_model.0.join(" "));
+            }
+            prop_assert_eq!(&from_str, &from_string);
+            // Quick for up to `QUICK_TOKENS` tokens; longer ones are never taken as normal.
+            let normal = whole == whole_model.0.join(" ");
+            let quick = whole_model.0.len() <= Scope::QUICK_TOKENS;
+            prop_assert_eq!(Scope::is_normal(&whole), normal && quick);
+
+            let json = serde_json::to_string(&from_iter).unwrap();
+            prop_assert_eq!(&json, &serde_json::to_string(&joined).unwrap());
+            prop_assert_eq!(serde_json::from_str::<Scope>(&json).unwrap(), from_iter);
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::response::{Fields, Member, field, success_fields};
+use crate::response::{Fields, Member, failure, field, success_fields};
 use crate::secret::{AccessToken, IdToken, RefreshToken};
 use crate::{Error, Now, Scope};
 
@@ -114,7 +114,8 @@ pub struct TokenResponse {
     id_token: Option<IdToken>,
     scope: Option<Scope>,
     issued_token_type: Option<String>,
-    extra: Map<String, Value>,
+    /// `None` when there is none: an empty map costs a drop. Never `Some` of an empty map.
+    extra: Option<Map<String, Value>>,
     /// The ID token's claims, once a flow validated it (the code exchange does).
     #[cfg(feature = "jose")]
     id_token_claims: Option<Box<crate::oidc::IdTokenClaims>>,
@@ -130,7 +131,7 @@ impl fmt::Debug for TokenResponse {
             .field("id_token", &self.id_token)
             .field("scope", &self.scope)
             .field("issued_token_type", &self.issued_token_type)
-            .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .field("extra", &self.extra().keys().collect::<Vec<_>>())
             .field("id_token_validated", &self.id_token_validated())
             .finish()
     }
@@ -154,7 +155,7 @@ impl TokenResponse {
             id_token: None,
             scope: None,
             issued_token_type: None,
-            extra: Map::new(),
+            extra: None,
             #[cfg(feature = "jose")]
             id_token_claims: None,
         }
@@ -178,49 +179,58 @@ impl TokenResponse {
     /// assert_eq!(e.oauth_code(), Some(&ErrorCode::InvalidGrant));
     /// ```
     pub fn from_response(response: &http::Response<Vec<u8>>, now: Now) -> Result<Self, Error> {
-        let fields = success_fields(response, &TOKEN_FIELDS)?;
-        Self::from_fields(fields, now)
+        if !response.status().is_success() {
+            // Straight to the error, without a place for the token's members.
+            return Err(failure(response));
+        }
+        let mut fields = Fields::new();
+        success_fields(response, &TOKEN_FIELDS, &mut fields)?;
+        Self::from_fields(&mut fields, now)
     }
 
     /// The token from the members of [`TOKEN_FIELDS`], checked in that order; the other members
     /// are kept as [`extra`](Self::extra).
     #[inline]
-    fn from_fields(fields: Fields<'_, 7>, now: Now) -> Result<Self, Error> {
+    fn from_fields(fields: &mut Fields<'_, 7>, now: Now) -> Result<Self, Error> {
         use field::value;
 
-        let Fields {
-            values:
-                [
-                    access_token,
-                    token_type,
-                    expires_in,
-                    refresh_token,
-                    id_token,
-                    scope,
-                    issued_token_type,
-                ],
-            rest: object,
-        } = fields;
-        let owned = |member: Option<Member<'_>>| member.map(Member::into_value);
-        let access_token =
-            AccessToken::new(value::required_string(owned(access_token), "access_token")?);
+        let [
+            access_token,
+            token_type,
+            expires_in,
+            refresh_token,
+            id_token,
+            scope,
+            issued_token_type,
+        ] = &mut fields.values;
+        let owned = |member: &mut Option<Member<'_>>| member.take().map(Member::into_value);
+        let access_token = AccessToken::new(value::required_member_string(
+            access_token.take(),
+            "access_token",
+        )?);
         // RFC 6749 requires token_type; servers that leave it out mean Bearer.
         let token_type = value::str(token_type.as_ref(), "token_type")?
             .map_or(TokenType::Bearer, TokenType::from);
-        let expires_at = value::seconds(owned(expires_in), "expires_in")?.map(|lifetime| {
+        let expires_in = match expires_in {
+            None => None,
+            other => value::seconds(owned(other), "expires_in")?,
+        };
+        let expires_at = expires_in.map(|lifetime| {
             // A lifetime past what the clock can hold is "practically never": cap it.
             let lifetime = lifetime.min(MAX_LIFETIME);
             now.wall().checked_add(lifetime).unwrap_or(now.wall())
         });
         let refresh_token =
-            value::string(owned(refresh_token), "refresh_token")?.map(RefreshToken::new);
-        let id_token = value::string(owned(id_token), "id_token")?.map(IdToken::new);
+            value::member_string(refresh_token.take(), "refresh_token")?.map(RefreshToken::new);
+        let id_token = value::member_string(id_token.take(), "id_token")?.map(IdToken::new);
         // A scope string is only split: read where it is.
         let scope = match scope {
-            Some(Member::Str(scope)) => Some(Scope::from(scope)),
+            None => None,
+            Some(Member::Str(scope)) => Some(Scope::from(*scope)),
             other => value::scope(owned(other), "scope")?,
         };
-        let issued_token_type = value::string(owned(issued_token_type), "issued_token_type")?;
+        let issued_token_type =
+            value::member_string(issued_token_type.take(), "issued_token_type")?;
         Ok(Self {
             access_token,
             token_type,
@@ -229,7 +239,7 @@ impl TokenResponse {
             id_token,
             scope,
             issued_token_type,
-            extra: object,
+            extra: fields.rest.take().filter(|rest| !rest.is_empty()),
             #[cfg(feature = "jose")]
             id_token_claims: None,
         })
@@ -359,7 +369,8 @@ impl TokenResponse {
     /// ```
     #[must_use]
     pub fn extra(&self) -> &Map<String, Value> {
-        &self.extra
+        static NONE: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+        self.extra.as_ref().unwrap_or(&NONE)
     }
 
     /// Sets the expiry (for a token made by hand, or read back from storage).
@@ -472,7 +483,7 @@ impl Serialize for TokenResponse {
             id_token: self.id_token.clone(),
             scope: self.scope.clone(),
             issued_token_type: self.issued_token_type.clone(),
-            extra: self.extra.clone(),
+            extra: self.extra().clone(),
         }
         .serialize(serializer)
     }
@@ -496,7 +507,7 @@ impl<'de> Deserialize<'de> for TokenResponse {
             id_token: stored.id_token,
             scope: stored.scope,
             issued_token_type: stored.issued_token_type,
-            extra: stored.extra,
+            extra: Some(stored.extra).filter(|extra| !extra.is_empty()),
             #[cfg(feature = "jose")]
             id_token_claims: None,
         })
@@ -680,7 +691,7 @@ mod tests {
             .unwrap();
         let direct = TokenResponse::from_response(&response, now());
         let general = crate::response::success_object(&response).and_then(|object| {
-            TokenResponse::from_fields(Fields::from_object(object, &TOKEN_FIELDS), now())
+            TokenResponse::from_fields(&mut Fields::from_object(object, &TOKEN_FIELDS), now())
         });
         match (direct, general) {
             (Ok(direct), Ok(general)) => {
@@ -867,6 +878,18 @@ mod tests {
         for secret in ["AT-SECRET", "RT-SECRET", "ID-SECRET", "X-VALUE"] {
             assert!(!shown.contains(secret), "{shown}");
         }
+    }
+
+    #[test]
+    fn a_token_without_extras_has_an_empty_extra_map() {
+        let token = parse(200, r#"{"access_token":"a","expires_in":60}"#).unwrap();
+        assert!(token.extra().is_empty());
+        let back: TokenResponse =
+            serde_json::from_str(&serde_json::to_string(&token).unwrap()).unwrap();
+        assert_eq!(back, token);
+        let by_hand = TokenResponse::new(AccessToken::new("a"), TokenType::Bearer)
+            .with_expires_at(token.expires_at());
+        assert_eq!(by_hand, token);
     }
 
     #[test]
