@@ -34,6 +34,24 @@ impl CompactStr {
     }
 }
 
+impl CompactStr {
+    /// An encoder's output: ASCII, so it is kept inline after a cheap ASCII check instead of a
+    /// UTF-8 validation (text that is not ASCII goes through [`From<&str>`], or is empty if it is
+    /// not UTF-8 either).
+    pub(crate) fn from_ascii(text: &[u8]) -> Self {
+        match u8::try_from(text.len()) {
+            Ok(len) if text.len() <= INLINE && text.is_ascii() => {
+                let mut bytes = [0u8; INLINE];
+                if let Some(dest) = bytes.get_mut(..text.len()) {
+                    dest.copy_from_slice(text);
+                }
+                CompactStr::Inline { len, bytes }
+            }
+            _ => CompactStr::from(std::str::from_utf8(text).unwrap_or_default()),
+        }
+    }
+}
+
 impl From<&str> for CompactStr {
     fn from(value: &str) -> Self {
         match u8::try_from(value.len()) {
@@ -159,6 +177,13 @@ mod tests {
         ));
         assert_eq!(CompactStr::from(long.clone()).as_str(), long);
         assert_eq!(format!("{:?}", CompactStr::from("secret")), "[redacted]");
+        assert_eq!(
+            CompactStr::from_ascii(generated.as_bytes()).as_str(),
+            generated
+        );
+        assert_eq!(CompactStr::from_ascii("é".as_bytes()).as_str(), "é");
+        assert_eq!(CompactStr::from_ascii(&[0xff]).as_str(), "");
+        assert_eq!(CompactStr::from_ascii(long.as_bytes()).as_str(), long);
     }
 
     proptest! {

@@ -76,9 +76,7 @@ pub(crate) fn random_bytes(
 pub(crate) fn encode_token(bytes: &[u8; TOKEN_BYTES]) -> CompactStr {
     let mut text = [0u8; 43];
     let written = URL_SAFE_NO_PAD.encode_slice(bytes, &mut text).unwrap_or(0);
-    CompactStr::from(
-        std::str::from_utf8(text.get(..written).unwrap_or_default()).unwrap_or_default(),
-    )
+    CompactStr::from_ascii(text.get(..written).unwrap_or_default())
 }
 
 /// A caller-supplied verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1).

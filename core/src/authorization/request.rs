@@ -675,49 +675,58 @@ fn plainly_valid_redirect_uri(uri: &str) -> bool {
     else {
         return false;
     };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let (host, port) = match authority.split_once(':') {
-        Some((host, port)) => (host, Some(port)),
+    // Bytes, not chars: this runs on every request and the shapes accepted are ASCII.
+    let rest = rest.as_bytes();
+    let (authority, path) =
+        rest.split_at(rest.iter().position(|&b| b == b'/').unwrap_or(rest.len()));
+    let (host, port) = match authority.iter().position(|&b| b == b':') {
+        Some(colon) => {
+            let (host, port) = authority.split_at(colon);
+            (host, port.get(1..))
+        }
         None => (authority, None),
     };
     let port_ok = port.is_none_or(|port| {
         (1..=5).contains(&port.len())
-            && port.bytes().all(|b| b.is_ascii_digit())
-            && port.parse::<u32>().is_ok_and(|p| p <= 65535)
+            && port.iter().all(u8::is_ascii_digit)
+            && port.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0')) <= 65535
     });
     port_ok
         && plain_host(host)
         && path
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'#' && b != b'\\')
+            .iter()
+            .all(|&b| b.is_ascii_graphic() && b != b'#' && b != b'\\')
 }
 
 /// A host the URL parser certainly accepts: lower-case LDH labels that need no IDNA mapping,
 /// or four decimal octets.
-fn plain_host(host: &str) -> bool {
-    let mut last = "";
-    for label in host.split('.') {
-        let ldh = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-';
+fn plain_host(host: &[u8]) -> bool {
+    let mut last: &[u8] = &[];
+    let mut labels = 0;
+    for label in host.split(|&b| b == b'.') {
+        let ldh = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-';
         if label.is_empty()
-            || label.starts_with('-')
-            || label.ends_with('-')
-            || label.starts_with("xn--")
-            || !label.bytes().all(ldh)
+            || label.starts_with(b"-")
+            || label.ends_with(b"-")
+            || label.starts_with(b"xn--")
+            || !label.iter().all(ldh)
         {
             return false;
         }
         last = label;
+        labels += 1;
     }
-    if last.bytes().all(|b| b.is_ascii_digit()) {
+    if last.iter().all(u8::is_ascii_digit) {
         // A name that ends in a number is an IPv4 address.
-        let octet = |part: &str| {
-            (part == "0" || !part.starts_with('0'))
+        let octet = |part: &[u8]| {
+            (part == b"0" || !part.starts_with(b"0"))
                 && part.len() <= 3
-                && part.parse::<u16>().is_ok_and(|n| n <= 255)
+                && part.iter().all(u8::is_ascii_digit)
+                && part.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0')) <= 255
         };
-        return host.split('.').count() == 4 && host.split('.').all(octet);
+        return labels == 4 && host.split(|&b| b == b'.').all(octet);
     }
-    !last.starts_with("0x")
+    !last.starts_with(b"0x")
 }
 
 #[cfg(test)]
