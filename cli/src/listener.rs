@@ -242,7 +242,7 @@ mod tests {
         let arrived = listener.wait(Duration::from_secs(10)).unwrap();
         assert_eq!(
             arrived.callback,
-            Callback::Url(format!("{}?code=c&state=s", uri.as_str()))
+            Callback::from(format!("{}?code=c&state=s", uri.as_str()))
         );
         arrived.reply(Ok(()));
         let (favicon, callback) = browser.join().unwrap();

@@ -35,11 +35,13 @@ pub struct Client {
 }
 
 struct Inner {
-    client_id: String,
+    /// Shared with every pending authorization, which keeps it without copying it.
+    client_id: Arc<str>,
     auth: Arc<dyn ClientAuthentication>,
     endpoints: HashMap<EndpointKind, Url>,
     randomness: Arc<dyn Randomness>,
-    issuer: Option<String>,
+    /// Shared like `client_id`.
+    issuer: Option<Arc<str>>,
     metadata: Option<Arc<ServerMetadata>>,
     /// The issuer's keys, shared by every flow of this client (and its clones) that validates
     /// an ID token.
@@ -124,6 +126,16 @@ impl Client {
     #[must_use]
     pub fn client_id(&self) -> &str {
         &self.inner.client_id
+    }
+
+    /// The client identifier, as a shared handle (no copy of the string).
+    pub(crate) fn shared_client_id(&self) -> &Arc<str> {
+        &self.inner.client_id
+    }
+
+    /// The issuer identifier, if known, as a shared handle (no copy of the string).
+    pub(crate) fn shared_issuer(&self) -> Option<&Arc<str>> {
+        self.inner.issuer.as_ref()
     }
 
     /// The registered name of the client authentication method.
@@ -548,11 +560,11 @@ impl ClientBuilder {
             .map(|url| std::sync::Mutex::new(crate::oidc::JwksCache::for_url(url.clone())));
         Ok(Client {
             inner: Arc::new(Inner {
-                client_id: self.client_id,
+                client_id: Arc::from(self.client_id),
                 auth: self.auth,
                 endpoints,
                 randomness: self.randomness,
-                issuer: self.issuer,
+                issuer: self.issuer.map(Arc::from),
                 metadata: self.metadata.map(Arc::new),
                 #[cfg(feature = "jose")]
                 jwks,

@@ -57,6 +57,7 @@
 //! ```
 
 mod callback;
+mod compact;
 mod exchange;
 mod pending;
 mod pkce;

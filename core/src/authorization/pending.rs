@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::callback::Callback;
+use super::callback::{Callback, CallbackParams, decode, decodes_to};
+use super::compact::{CompactStr, SharedStr};
 use super::exchange::AuthorizationCode;
 use super::pkce::{PkceMethod, constant_time_eq};
 use crate::error::{ErrorCode, OAuthError, ResponseHeaders, ValidationError};
@@ -26,13 +27,13 @@ use crate::{Client, Error};
 /// ```
 #[derive(Serialize, Deserialize)]
 pub struct PendingAuthorization {
-    client_id: String,
+    client_id: SharedStr,
     redirect_uri: String,
-    state: String,
-    nonce: Option<String>,
-    code_verifier: Option<String>,
+    state: CompactStr,
+    nonce: Option<CompactStr>,
+    code_verifier: Option<CompactStr>,
     pkce_method: Option<PkceMethod>,
-    issuer: Option<String>,
+    issuer: Option<SharedStr>,
     iss_required: bool,
     /// Whether `openid` was in scope: the code exchange then validates the ID token.
     #[serde(default)]
@@ -66,9 +67,9 @@ impl PendingAuthorization {
     pub(crate) fn new(
         client: &Client,
         redirect_uri: String,
-        state: String,
-        nonce: Option<String>,
-        pkce: Option<(PkceMethod, String)>,
+        state: CompactStr,
+        nonce: Option<CompactStr>,
+        pkce: Option<(PkceMethod, CompactStr)>,
         iss_required: bool,
     ) -> Self {
         let (pkce_method, code_verifier) = match pkce {
@@ -76,13 +77,13 @@ impl PendingAuthorization {
             None => (None, None),
         };
         Self {
-            client_id: client.client_id().to_owned(),
+            client_id: SharedStr(client.shared_client_id().clone()),
             redirect_uri,
             state,
             nonce,
             code_verifier,
             pkce_method,
-            issuer: client.issuer().map(str::to_owned),
+            issuer: client.shared_issuer().cloned().map(SharedStr),
             iss_required,
             openid: false,
             max_age: None,
@@ -109,7 +110,7 @@ impl PendingAuthorization {
     /// ```
     #[must_use]
     pub fn state(&self) -> &str {
-        &self.state
+        self.state.as_str()
     }
 
     /// The `nonce` sent, if any (the ID token must carry it).
@@ -124,7 +125,7 @@ impl PendingAuthorization {
     /// ```
     #[must_use]
     pub fn nonce(&self) -> Option<&str> {
-        self.nonce.as_deref()
+        self.nonce.as_ref().map(CompactStr::as_str)
     }
 
     /// The redirect URI the request was sent with.
@@ -169,31 +170,25 @@ impl PendingAuthorization {
         self,
         callback: impl Into<Callback>,
     ) -> Result<AuthorizationCode, Error> {
-        let params = callback.into().parameters(&self.redirect_uri)?;
-        let get = |name: &str| {
-            params
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-        };
+        let callback = callback.into();
+        let params = callback.parameters(&self.redirect_uri)?;
 
-        let error = get("error");
-        match get("state") {
-            Some(state) if !constant_time_eq(state.as_bytes(), self.state.as_bytes()) => {
+        match params.state {
+            Some(state) if !state_matches(state, self.state.as_str()) => {
                 return Err(ValidationError::StateMismatch.into());
             }
             Some(_) => {}
             // An error without state is only reported: it can carry no code, so it grants
             // nothing to whoever forged it.
-            None if error.is_some() => {}
+            None if params.error.is_some() => {}
             None => return Err(ValidationError::StateMissing.into()),
         }
 
-        match (get("iss"), &self.issuer) {
-            (Some(received), Some(expected)) if received != expected => {
+        match (params.iss, &self.issuer) {
+            (Some(received), Some(expected)) if !decodes_to(received, expected.as_str()) => {
                 return Err(ValidationError::IssuerParameterMismatch {
-                    expected: expected.clone(),
-                    received: received.to_owned(),
+                    expected: expected.as_str().to_owned(),
+                    received: decode(received).into_owned(),
                 }
                 .into());
             }
@@ -203,44 +198,27 @@ impl PendingAuthorization {
             _ => {}
         }
 
-        if let Some(code) = error {
-            let mut extra = serde_json::Map::new();
-            for (name, value) in &params {
-                if !matches!(
-                    name.as_str(),
-                    "error" | "error_description" | "error_uri" | "state" | "iss"
-                ) {
-                    extra.insert(name.clone(), serde_json::Value::String(value.clone()));
-                }
-            }
-            return Err(OAuthError {
-                code: ErrorCode::from(code),
-                description: get("error_description").map(str::to_owned),
-                uri: get("error_uri").map(str::to_owned),
-                status: http::StatusCode::FOUND,
-                headers: ResponseHeaders::default(),
-                extra,
-            }
-            .into());
+        if let Some(code) = params.error {
+            return Err(error_response(code, &params).into());
         }
 
-        let code = match get("code") {
-            Some(code) if !code.is_empty() => code.to_owned(),
+        let code = match params.code {
+            Some(code) if !code.is_empty() => decode(code).into_owned(),
             _ => return Err(ValidationError::CodeMissing.into()),
         };
         Ok(AuthorizationCode::new(code, self))
     }
 
     pub(crate) fn client_id(&self) -> &str {
-        &self.client_id
+        self.client_id.as_str()
     }
 
     pub(crate) fn code_verifier(&self) -> Option<&str> {
-        self.code_verifier.as_deref()
+        self.code_verifier.as_ref().map(CompactStr::as_str)
     }
 
     pub(crate) fn issuer(&self) -> Option<&str> {
-        self.issuer.as_deref()
+        self.issuer.as_ref().map(SharedStr::as_str)
     }
 
     #[cfg_attr(not(feature = "jose"), allow(dead_code))]
@@ -251,5 +229,32 @@ impl PendingAuthorization {
     #[cfg_attr(not(feature = "jose"), allow(dead_code))]
     pub(crate) fn max_age(&self) -> Option<u64> {
         self.max_age
+    }
+}
+
+/// Whether the `state` received (still form-urlencoded) is the one sent, compared in time that
+/// depends only on the lengths.
+fn state_matches(received: &str, sent: &str) -> bool {
+    constant_time_eq(decode(received).as_bytes(), sent.as_bytes())
+}
+
+/// The error response (RFC 6749 §4.1.2.1) the callback carries, with every parameter it does
+/// not model kept in `extra`.
+fn error_response(code: &str, params: &CallbackParams<'_>) -> OAuthError {
+    let text = |raw: &str| serde_json::Value::String(decode(raw).into_owned());
+    let mut extra = serde_json::Map::new();
+    if let Some(raw) = params.code {
+        extra.insert("code".to_owned(), text(raw));
+    }
+    for (name, raw) in &params.others {
+        extra.insert(name.clone().into_owned(), text(raw));
+    }
+    OAuthError {
+        code: ErrorCode::from(&*decode(code)),
+        description: params.error_description.map(|d| decode(d).into_owned()),
+        uri: params.error_uri.map(|u| decode(u).into_owned()),
+        status: http::StatusCode::FOUND,
+        headers: ResponseHeaders::default(),
+        extra,
     }
 }

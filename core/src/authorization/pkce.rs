@@ -5,6 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::compact::CompactStr;
 use crate::Error;
 use crate::error::ConfigError;
 use crate::random::Randomness;
@@ -38,20 +39,44 @@ impl PkceMethod {
         }
     }
 
-    /// The challenge for `verifier`.
-    pub(crate) fn challenge(self, verifier: &str) -> String {
+    /// The challenge for `verifier` (an `S256` one is encoded on the stack and kept inline).
+    pub(crate) fn challenge(self, verifier: &str) -> CompactStr {
         match self {
-            PkceMethod::S256 => URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())),
-            PkceMethod::Plain => verifier.to_owned(),
+            PkceMethod::S256 => encode_token(&Sha256::digest(verifier.as_bytes()).into()),
+            PkceMethod::Plain => CompactStr::from(verifier),
         }
     }
 }
 
-/// 32 random bytes (256 bits), base64url without padding: 43 characters.
-pub(crate) fn random_token(randomness: &dyn Randomness) -> Result<String, Error> {
-    let mut bytes = [0u8; 32];
-    randomness.fill(&mut bytes)?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+/// The bytes of one generated value: 256 bits.
+pub(crate) const TOKEN_BYTES: usize = 32;
+
+/// Up to three generated values' random bytes, drawn from `randomness` in one call: the first
+/// `count` chunks of [`TOKEN_BYTES`] are filled.
+pub(crate) fn random_bytes(
+    randomness: &dyn Randomness,
+    count: usize,
+) -> Result<[[u8; TOKEN_BYTES]; 3], Error> {
+    let mut bytes = [0u8; 3 * TOKEN_BYTES];
+    if count > 0 {
+        randomness.fill(
+            bytes
+                .get_mut(..count.min(3) * TOKEN_BYTES)
+                .unwrap_or_default(),
+        )?;
+    }
+    let mut chunks = [[0u8; TOKEN_BYTES]; 3];
+    for (chunk, filled) in chunks.iter_mut().zip(bytes.chunks_exact(TOKEN_BYTES)) {
+        chunk.copy_from_slice(filled);
+    }
+    Ok(chunks)
+}
+
+/// 32 bytes in base64url without padding: 43 characters, kept inline.
+pub(crate) fn encode_token(bytes: &[u8; TOKEN_BYTES]) -> CompactStr {
+    let mut text = [0u8; 43];
+    let written = URL_SAFE_NO_PAD.encode_slice(bytes, &mut text).unwrap_or(0);
+    CompactStr::from_ascii(text.get(..written).unwrap_or_default())
 }
 
 /// A caller-supplied verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1).
@@ -84,10 +109,44 @@ mod tests {
     fn s256_matches_rfc_7636_appendix_b() {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         assert_eq!(
-            PkceMethod::S256.challenge(verifier),
+            PkceMethod::S256.challenge(verifier).as_str(),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
-        assert_eq!(PkceMethod::Plain.challenge(verifier), verifier);
+        assert_eq!(PkceMethod::Plain.challenge(verifier).as_str(), verifier);
+    }
+
+    #[test]
+    fn tokens_are_the_base64url_of_their_bytes() {
+        for byte in [0u8, 0x5a, 0xff] {
+            assert_eq!(
+                encode_token(&[byte; TOKEN_BYTES]).as_str(),
+                URL_SAFE_NO_PAD.encode([byte; TOKEN_BYTES])
+            );
+        }
+    }
+
+    #[test]
+    fn random_bytes_are_drawn_once_for_every_value() {
+        #[derive(Debug)]
+        struct Calls(std::sync::Mutex<Vec<usize>>);
+        impl Randomness for Calls {
+            fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
+                self.0.lock().unwrap().push(dest.len());
+                for (i, b) in dest.iter_mut().enumerate() {
+                    *b = u8::try_from(i / TOKEN_BYTES).unwrap() + 1;
+                }
+                Ok(())
+            }
+        }
+        let calls = Calls(std::sync::Mutex::new(Vec::new()));
+        let drawn = random_bytes(&calls, 3).unwrap();
+        assert_eq!(
+            drawn,
+            [[1; TOKEN_BYTES], [2; TOKEN_BYTES], [3; TOKEN_BYTES]]
+        );
+        assert_eq!(random_bytes(&calls, 1).unwrap()[1], [0; TOKEN_BYTES]);
+        random_bytes(&calls, 0).unwrap();
+        assert_eq!(*calls.0.lock().unwrap(), [96, 32]);
     }
 
     #[test]

@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use url::Url;
 
+use super::compact::CompactStr;
 use super::pending::PendingAuthorization;
-use super::pkce::{PkceMethod, check_verifier, random_token};
+use super::pkce::{PkceMethod, check_verifier, encode_token, random_bytes};
 use super::pushed::PushFlow;
 use crate::error::{ConfigError, EndpointKind};
 use crate::request::{EndpointCall, Params};
@@ -428,92 +429,85 @@ impl AuthorizationRequest {
         }
     }
 
-    /// Checks the request, generates what was not given, and returns the parameters and the
+    /// Checks the request, generates what was not given, and returns what it sends and the
     /// state to keep.
-    fn prepare(self) -> Result<(Client, Params, PendingAuthorization), Error> {
+    fn prepare(self) -> Result<Prepared, Error> {
         if let Some(invalid) = self.invalid {
             return Err(invalid.into());
         }
-        let redirect =
-            Url::parse(&self.redirect_uri).map_err(|_| ConfigError::InvalidParameter {
-                name: "redirect_uri".to_owned(),
-                reason: "it is not an absolute URI",
-            })?;
-        if redirect.fragment().is_some() {
+        check_redirect_uri(&self.redirect_uri)?;
+        if self.state.as_deref() == Some("") {
             return Err(ConfigError::InvalidParameter {
-                name: "redirect_uri".to_owned(),
-                reason: "it must not have a fragment (RFC 6749 §3.1.2)",
+                name: "state".to_owned(),
+                reason: "it is empty",
             }
             .into());
         }
-        let randomness = self.client.randomness();
-        let state = match self.state {
-            Some(state) if state.is_empty() => {
-                return Err(ConfigError::InvalidParameter {
-                    name: "state".to_owned(),
-                    reason: "it is empty",
-                }
-                .into());
-            }
-            Some(state) => state,
-            None => random_token(randomness)?,
-        };
         let openid = self.scope.as_ref().is_some_and(|s| s.contains("openid"));
-        let nonce = match self.nonce {
-            Some(nonce) => Some(nonce),
-            None if openid => Some(random_token(randomness)?),
-            None => None,
-        };
         let pkce = match self.pkce {
-            Pkce::On(method) => {
-                let verifier = match self.code_verifier {
-                    Some(verifier) => {
-                        check_verifier(&verifier)?;
-                        verifier
-                    }
-                    None => random_token(randomness)?,
-                };
-                Some((method, verifier))
-            }
+            Pkce::On(method) => Some(method),
             Pkce::Off => None,
         };
+        if let (Some(_), Some(verifier)) = (pkce, &self.code_verifier) {
+            check_verifier(verifier)?;
+        }
 
-        let mut params: Params = vec![
-            ("response_type".to_owned(), "code".to_owned()),
-            ("client_id".to_owned(), self.client.client_id().to_owned()),
-            ("redirect_uri".to_owned(), self.redirect_uri.clone()),
-        ];
-        if let Some(scope) = self.scope.as_ref().filter(|s| !s.is_empty()) {
-            params.push(("scope".to_owned(), scope.to_string()));
-        }
-        params.push(("state".to_owned(), state.clone()));
-        if let Some(nonce) = &nonce {
-            params.push(("nonce".to_owned(), nonce.clone()));
-        }
-        if let Some((method, verifier)) = &pkce {
-            params.push(("code_challenge".to_owned(), method.challenge(verifier)));
-            params.push((
-                "code_challenge_method".to_owned(),
-                method.as_str().to_owned(),
-            ));
-        }
-        params.extend(self.params);
+        // Every value to generate comes from one draw of random bytes, in this order.
+        let generate_state = self.state.is_none();
+        let generate_nonce = self.nonce.is_none() && openid;
+        let generate_verifier = pkce.is_some() && self.code_verifier.is_none();
+        let count = usize::from(generate_state)
+            + usize::from(generate_nonce)
+            + usize::from(generate_verifier);
+        let random = random_bytes(self.client.randomness(), count)?;
+        let mut random = random.iter().map(encode_token);
+        let mut next = || random.next().unwrap_or_else(|| CompactStr::from(""));
 
-        let metadata = self.client.metadata();
-        let max_age = params
+        let state = match self.state {
+            Some(state) => CompactStr::from(state),
+            None => next(),
+        };
+        let nonce = match self.nonce {
+            Some(nonce) => Some(CompactStr::from(nonce)),
+            None if generate_nonce => Some(next()),
+            None => None,
+        };
+        let pkce = pkce.map(|method| {
+            let verifier = match self.code_verifier {
+                Some(verifier) => CompactStr::from(verifier),
+                None => next(),
+            };
+            (method, verifier)
+        });
+        let challenge = pkce
+            .as_ref()
+            .map(|(method, verifier)| (*method, method.challenge(verifier.as_str())));
+
+        let max_age = self
+            .params
             .iter()
             .find(|(n, _)| n == "max_age")
             .and_then(|(_, v)| v.parse().ok());
+        let iss_required = self
+            .client
+            .metadata()
+            .is_some_and(|m| m.authorization_response_iss_parameter_supported);
         let pending = PendingAuthorization::new(
             &self.client,
             self.redirect_uri,
             state,
             nonce,
             pkce,
-            metadata.is_some_and(|m| m.authorization_response_iss_parameter_supported),
+            iss_required,
         )
         .with_openid(openid, max_age);
-        Ok((self.client, params, pending))
+        Ok(Prepared {
+            client: self.client,
+            scope: self.scope.filter(|s| !s.is_empty()),
+            challenge,
+            params: self.params,
+            pending,
+        })
     }
 
     /// The URL to send the person to, and the state to keep until they come back.
@@ -545,7 +539,17 @@ impl AuthorizationRequest {
             return Err(ConfigError::ParRequired.into());
         }
         let signing = self.signing();
-        let (client, params, pending) = self.prepare()?;
+        let prepared = self.prepare()?;
+        if signing.is_none() {
+            // The usual case: every parameter written straight into the URL.
+            let mut query = url.query_pairs_mut();
+            prepared.for_each_param(|name, value| {
+                query.append_pair(name, value);
+            });
+            drop(query);
+            return Ok((url, prepared.pending));
+        }
+        let (client, params, pending) = prepared.into_params();
         let params = Self::finish_params(&client, params, false, signing)?;
         url.query_pairs_mut().extend_pairs(&params);
         Ok((url, pending))
@@ -587,12 +591,194 @@ impl AuthorizationRequest {
         // The pushed parameters keep `client_id` (RFC 9126 §2.1; oidc-provider requires it even
         // with Basic authentication); client authentication does not add it a second time.
         let signing = self.signing();
-        let (client, params, pending) = self.prepare()?;
+        let (client, params, pending) = self.prepare()?.into_params();
         let params = Self::finish_params(&client, params, true, signing)?;
         let call = EndpointCall::new(&client, EndpointKind::PushedAuthorization, params, &[])?;
         Ok((
             PushFlow::new(call, authorization, client.client_id().to_owned()),
             pending,
         ))
+    }
+}
+
+/// A checked authorization request, its generated values made: what it sends, and the state to
+/// keep until the callback.
+struct Prepared {
+    client: Client,
+    /// Not empty.
+    scope: Option<Scope>,
+    /// The PKCE method and challenge.
+    challenge: Option<(PkceMethod, CompactStr)>,
+    /// The other parameters, in the order they were set.
+    params: Params,
+    pending: PendingAuthorization,
+}
+
+impl Prepared {
+    /// Hands every parameter to `f`, in the order they are sent.
+    fn for_each_param(&self, mut f: impl FnMut(&str, &str)) {
+        f("response_type", "code");
+        f("client_id", self.client.client_id());
+        f("redirect_uri", self.pending.redirect_uri());
+        if let Some(scope) = &self.scope {
+            let mut tokens = scope.iter();
+            match (tokens.next(), tokens.next()) {
+                (Some(only), None) => f("scope", only),
+                _ => f("scope", &scope.to_string()),
+            }
+        }
+        f("state", self.pending.state());
+        if let Some(nonce) = self.pending.nonce() {
+            f("nonce", nonce);
+        }
+        if let Some((method, challenge)) = &self.challenge {
+            f("code_challenge", challenge.as_str());
+            f("code_challenge_method", method.as_str());
+        }
+        for (name, value) in &self.params {
+            f(name, value);
+        }
+    }
+
+    /// The parameters as owned pairs (for a pushed request or a request object), the client
+    /// and the state to keep.
+    fn into_params(self) -> (Client, Params, PendingAuthorization) {
+        let mut params = Params::with_capacity(8 + self.params.len());
+        self.for_each_param(|name, value| params.push((name.to_owned(), value.to_owned())));
+        (self.client, params, self.pending)
+    }
+}
+
+/// A redirect URI must be an absolute URI without a fragment (RFC 6749 §3.1.2).
+fn check_redirect_uri(uri: &str) -> Result<(), Error> {
+    if plainly_valid_redirect_uri(uri) {
+        return Ok(());
+    }
+    let invalid = |reason| ConfigError::InvalidParameter {
+        name: "redirect_uri".to_owned(),
+        reason,
+    };
+    let parsed = Url::parse(uri).map_err(|_| invalid("it is not an absolute URI"))?;
+    if parsed.fragment().is_some() {
+        return Err(invalid("it must not have a fragment (RFC 6749 §3.1.2)").into());
+    }
+    Ok(())
+}
+
+/// Whether `uri` is, at a glance, one that parses as a URL without a fragment: `http(s)://`, a
+/// lower-case domain name or dotted-decimal IPv4 address, an optional port, and a path (and
+/// query) of visible ASCII without `#`. `false` only means "parse it to know".
+fn plainly_valid_redirect_uri(uri: &str) -> bool {
+    let Some(rest) = uri
+        .strip_prefix("https://")
+        .or_else(|| uri.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    // Bytes, not chars: this runs on every request and the shapes accepted are ASCII.
+    let rest = rest.as_bytes();
+    let (authority, path) =
+        rest.split_at(rest.iter().position(|&b| b == b'/').unwrap_or(rest.len()));
+    let (host, port) = match authority.iter().position(|&b| b == b':') {
+        Some(colon) => {
+            let (host, port) = authority.split_at(colon);
+            (host, port.get(1..))
+        }
+        None => (authority, None),
+    };
+    let port_ok = port.is_none_or(|port| {
+        (1..=5).contains(&port.len())
+            && port.iter().all(u8::is_ascii_digit)
+            && port.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0')) <= 65535
+    });
+    port_ok
+        && plain_host(host)
+        && path
+            .iter()
+            .all(|&b| b.is_ascii_graphic() && b != b'#' && b != b'\\')
+}
+
+/// A host the URL parser certainly accepts: lower-case LDH labels that need no IDNA mapping,
+/// or four decimal octets.
+fn plain_host(host: &[u8]) -> bool {
+    let mut last: &[u8] = &[];
+    let mut labels = 0;
+    for label in host.split(|&b| b == b'.') {
+        let ldh = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-';
+        if label.is_empty()
+            || label.starts_with(b"-")
+            || label.ends_with(b"-")
+            || label.starts_with(b"xn--")
+            || !label.iter().all(ldh)
+        {
+            return false;
+        }
+        last = label;
+        labels += 1;
+    }
+    if last.iter().all(u8::is_ascii_digit) {
+        // A name that ends in a number is an IPv4 address.
+        let octet = |part: &[u8]| {
+            (part == b"0" || !part.starts_with(b"0"))
+                && part.len() <= 3
+                && part.iter().all(u8::is_ascii_digit)
+                && part.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0')) <= 255
+        };
+        return labels == 4 && host.split(|&b| b == b'.').all(octet);
+    }
+    !last.starts_with(b"0x")
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// What the general check says: parse, and look for a fragment.
+    fn parsed_ok(uri: &str) -> bool {
+        Url::parse(uri).is_ok_and(|u| u.fragment().is_none())
+    }
+
+    #[test]
+    fn plain_redirect_uris_are_recognised_without_parsing() {
+        for uri in [
+            "http://127.0.0.1:8080/callback",
+            "https://app.example/cb?x=1",
+            "http://localhost",
+            "https://a-b.example:443/",
+        ] {
+            assert!(plainly_valid_redirect_uri(uri), "{uri}");
+            assert!(check_redirect_uri(uri).is_ok());
+        }
+        for uri in [
+            "http://256.0.0.1/",
+            "http://1.2.3/",
+            "http://a.0x1/",
+            "http://xn--zz/",
+            "http://h:99999/",
+            "https://app.example/cb#f",
+            "HTTP://app.example/",
+            "com.example.app:/cb",
+            "not a uri",
+        ] {
+            assert!(!plainly_valid_redirect_uri(uri), "{uri}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_glance_never_accepts_what_parsing_refuses(
+            scheme in "(http|https|HTTP|myapp)://",
+            host in "([a-z0-9-]{0,5}\\.){0,3}[a-zA-Z0-9-]{0,6}|[0-9]{1,4}(\\.[0-9]{1,4}){0,4}|\\[::1\\]|0x[0-9a-f]{0,3}",
+            port in "(:[0-9]{0,6})?",
+            path in "(/[ -~]{0,8})?",
+        ) {
+            let uri = format!("{scheme}{host}{port}{path}");
+            if plainly_valid_redirect_uri(&uri) {
+                prop_assert!(parsed_ok(&uri), "{}", uri);
+            }
+            prop_assert_eq!(check_redirect_uri(&uri).is_ok(), parsed_ok(&uri), "{}", uri);
+        }
     }
 }

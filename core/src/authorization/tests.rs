@@ -10,13 +10,16 @@ use crate::random::Randomness;
 use crate::testing::Driver;
 use crate::{Client, Error};
 
-/// Each fill gives bytes of one value, counting up: 0x00..., then 0x01..., and so on.
+/// Each 32 bytes drawn (one generated value) are one byte repeated, counting up: 0x00...,
+/// then 0x01..., and so on, however many values one fill asks for.
 #[derive(Debug, Default)]
 struct Counting(AtomicU8);
 
 impl Randomness for Counting {
     fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
-        dest.fill(self.0.fetch_add(1, Ordering::SeqCst));
+        for value in dest.chunks_mut(32) {
+            value.fill(self.0.fetch_add(1, Ordering::SeqCst));
+        }
         Ok(())
     }
 }
@@ -934,5 +937,192 @@ mod request_objects {
         assert!(
             matches!(e, Error::Config(ConfigError::InvalidParameter { ref name, .. }) if name == "request")
         );
+    }
+}
+
+// Callback reading, against the general form parser.
+
+#[test]
+fn a_pending_authorization_stored_before_the_compact_fields_still_reads() {
+    // The JSON a pending authorization serialized to when every field was a `String`.
+    let stored = r#"{"client_id":"app","redirect_uri":"http://127.0.0.1:8080/callback",
+        "state":"S8bW1x5b3rLQ7c3Hj4pW0yZkTn2Vq9Ue6Ra1Mf0Gd7E",
+        "nonce":"n-0S6_WzA2Mj","code_verifier":"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        "pkce_method":"S256","issuer":"https://as.example","iss_required":true,
+        "openid":true,"max_age":600}"#;
+    let pending: PendingAuthorization = serde_json::from_str(stored).unwrap();
+    assert_eq!(
+        pending.state(),
+        "S8bW1x5b3rLQ7c3Hj4pW0yZkTn2Vq9Ue6Ra1Mf0Gd7E"
+    );
+    assert_eq!(pending.nonce(), Some("n-0S6_WzA2Mj"));
+    assert_eq!(
+        pending.code_verifier(),
+        Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
+    );
+    assert_eq!(pending.max_age(), Some(600));
+    // And it writes the same shape back.
+    let again: serde_json::Value = serde_json::to_value(&pending).unwrap();
+    assert_eq!(
+        again,
+        serde_json::from_str::<serde_json::Value>(stored).unwrap()
+    );
+    let code = pending
+        .validate_callback(
+            "http://127.0.0.1:8080/callback?code=c&state=S8bW1x5b3rLQ7c3Hj4pW0yZkTn2Vq9Ue6Ra1Mf0Gd7E&iss=https%3A%2F%2Fas.example",
+        )
+        .unwrap();
+    assert_eq!(code.code.secret(), "c");
+    // The oldest shape, before `openid` and `max_age`.
+    let oldest = r#"{"client_id":"app","redirect_uri":"http://127.0.0.1:8080/callback",
+        "state":"a-state-longer-than-forty-six-characters-kept-on-the-heap",
+        "nonce":null,"code_verifier":null,"pkce_method":null,"issuer":null,"iss_required":false}"#;
+    let pending: PendingAuthorization = serde_json::from_str(oldest).unwrap();
+    assert_eq!(
+        pending.state(),
+        "a-state-longer-than-forty-six-characters-kept-on-the-heap"
+    );
+    assert!(!pending.openid());
+}
+
+#[test]
+fn a_parsed_url_is_read_as_it_is() {
+    let (_, pending) = start("openid");
+    let url = url::Url::parse(&format!(
+        "{REDIRECT}?code=c%2B1&state={}&iss=https%3A%2F%2Fas.example",
+        pending.state()
+    ))
+    .unwrap();
+    let code = pending.validate_callback(&url).unwrap();
+    assert_eq!(code.code.secret(), "c+1");
+}
+
+#[test]
+fn an_error_response_keeps_a_code_and_unknown_parameters_as_extras() {
+    let (_, pending) = start("openid");
+    let input = format!(
+        "{REDIRECT}?error=server%5Ferror&code=c&session_state=a+b&state={}",
+        pending.state()
+    );
+    let Err(Error::OAuth(e)) = callback(pending, &input) else {
+        panic!("expected an OAuth error")
+    };
+    assert_eq!(e.code, ErrorCode::ServerError);
+    assert_eq!(e.extra["code"], "c");
+    assert_eq!(e.extra["session_state"], "a b");
+    assert_eq!(e.extra.len(), 2);
+}
+
+#[test]
+fn names_are_compared_decoded() {
+    let (_, pending) = start("openid");
+    let s = pending.state().to_owned();
+    assert_eq!(
+        validation(callback(
+            pending,
+            &format!("{REDIRECT}?code=a&co%64e=b&state={s}")
+        )),
+        ValidationError::DuplicateParameter("code".to_owned())
+    );
+    let (_, pending) = start("openid");
+    let s = pending.state().to_owned();
+    assert_eq!(
+        validation(callback(
+            pending,
+            &format!("{REDIRECT}?x=1&code=a&%78=2&state={s}")
+        )),
+        ValidationError::DuplicateParameter("x".to_owned())
+    );
+}
+
+/// The callback validation as it was written first: every pair decoded into a list, then
+/// looked up. The reading that decodes only what it keeps must agree with it.
+fn reference(
+    query: &str,
+    state: &str,
+    issuer: &str,
+) -> Result<String, std::mem::Discriminant<ValidationError>> {
+    use std::mem::discriminant;
+    let mut params: Vec<(String, String)> = Vec::new();
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if params.iter().any(|(n, _)| *n == name) {
+            return Err(discriminant(&ValidationError::DuplicateParameter(
+                String::new(),
+            )));
+        }
+        params.push((name.into_owned(), value.into_owned()));
+    }
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let error = get("error");
+    match get("state") {
+        Some(s) if s != state => return Err(discriminant(&ValidationError::StateMismatch)),
+        Some(_) => {}
+        None if error.is_some() => {}
+        None => return Err(discriminant(&ValidationError::StateMissing)),
+    }
+    if get("iss").is_some_and(|i| i != issuer) {
+        return Err(discriminant(&ValidationError::IssuerParameterMismatch {
+            expected: String::new(),
+            received: String::new(),
+        }));
+    }
+    if let Some(code) = error {
+        return Ok(format!("error {code}"));
+    }
+    match get("code") {
+        Some(code) if !code.is_empty() => Ok(code.to_owned()),
+        _ => Err(discriminant(&ValidationError::CodeMissing)),
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn the_callback_reading_agrees_with_the_general_parser(
+        pairs in proptest::collection::vec(
+            (
+                "(code|state|iss|error|error_description|co%64e|st%61te|x|%78|y\\+z|)",
+                "(c|c%2B|a\\+b|%FF|STATE|ST%41TE|ISS|ISS-ENC|https://evil|)",
+                proptest::bool::ANY,
+            ),
+            0..6,
+        ),
+    ) {
+        let (_, pending) = start("openid");
+        let state = pending.state().to_owned();
+        let query: Vec<String> = pairs
+            .iter()
+            .map(|(name, value, with_equals)| {
+                let value = match value.as_str() {
+                    "STATE" => state.clone(),
+                    // The state with one character percent-encoded.
+                    "ST%41TE" => format!("%{:02X}{}", state.as_bytes()[0], &state[1..]),
+                    "ISS" => ISSUER.to_owned(),
+                    "ISS-ENC" => "https%3A%2F%2Fas%2Eexample".to_owned(),
+                    other => other.to_owned(),
+                };
+                if *with_equals || !value.is_empty() {
+                    format!("{name}={value}")
+                } else {
+                    (*name).to_owned()
+                }
+            })
+            .collect();
+        let query = query.join("&");
+        let expected = reference(&query, &state, ISSUER);
+        let got = match pending.validate_callback(format!("{REDIRECT}?{query}").as_str()) {
+            Ok(code) => Ok(code.code.secret().to_owned()),
+            Err(Error::OAuth(e)) => Ok(format!("error {}", e.code.as_str())),
+            Err(Error::Validation(ValidationError::MalformedCallback(_))) if query.is_empty() => {
+                expected.clone()
+            }
+            Err(Error::Validation(e)) => Err(std::mem::discriminant(&e)),
+            Err(other) => panic!("{other:?}"),
+        };
+        proptest::prop_assert_eq!(got, expected, "{}", query);
     }
 }
