@@ -115,7 +115,12 @@ fn parse_fields<'a, const N: usize>(
     names: &[&'static str; N],
     fields: &mut Fields<'a, N>,
 ) -> bool {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    // The body is checked to be UTF-8 once, as a whole, so serde_json need not check each string
+    // it reads again. A body that is not UTF-8 is not JSON either: the general path says so.
+    let Ok(text) = std::str::from_utf8(body) else {
+        return false;
+    };
+    let mut deserializer = serde_json::Deserializer::from_str(text);
     FieldsSeed { names, fields }
         .deserialize(&mut deserializer)
         .is_ok()
@@ -767,7 +772,13 @@ mod tests {
     /// What the members read directly give, against what the general path gives: the same,
     /// value for value and error for error.
     fn same_as_the_general_path(status: u16, content_type: &str, body: &str) {
-        let response = response(status, content_type, body);
+        same_bytes_as_the_general_path(status, content_type, body.as_bytes());
+    }
+
+    /// [`same_as_the_general_path`] for any bytes, UTF-8 or not.
+    fn same_bytes_as_the_general_path(status: u16, content_type: &str, body: &[u8]) {
+        let mut response = response(status, content_type, "");
+        *response.body_mut() = body.to_vec();
         let values = |fields: Fields<'_, 5>| {
             (
                 fields.values.map(|m| m.map(Member::into_value)),
@@ -777,10 +788,10 @@ mod tests {
         let mut fields = Fields::new();
         let direct = success_fields(&response, &NAMES, &mut fields).map(|()| values(fields));
         let general = success_object(&response).map(|o| values(Fields::from_object(o, &NAMES)));
-        assert_eq!(format!("{direct:?}"), format!("{general:?}"), "{body}");
+        assert_eq!(format!("{direct:?}"), format!("{general:?}"), "{body:?}");
         let direct = error_from(&response);
         let general = error_from_object(&response);
-        assert_eq!(format!("{direct:?}"), format!("{general:?}"), "{body}");
+        assert_eq!(format!("{direct:?}"), format!("{general:?}"), "{body:?}");
     }
 
     #[test]
@@ -818,8 +829,34 @@ mod tests {
         }
     }
 
+    /// The body is checked as UTF-8 once, before it is parsed: a body that is not UTF-8, inside
+    /// a string or outside, is refused as the general path refuses it.
+    #[test]
+    fn bodies_that_are_not_utf8_get_the_general_answer() {
+        for body in [
+            &b"{\"access_token\":\"a\xffb\",\"token_type\":\"Bearer\"}"[..],
+            b"{\"error\":\"invalid_client\",\"error_description\":\"\xc3\"}",
+            b"{\"error\":\"e\"}\xff",
+            b"\xef\xbb\xbf{\"access_token\":\"at\"}",
+            b"{\"access_token\":\"\xed\xa0\x80\"}",
+        ] {
+            for status in [200, 400, 401] {
+                same_bytes_as_the_general_path(status, "application/json", body);
+            }
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// Any bytes at all: the same answers on both paths.
+        #[test]
+        fn any_bytes_give_the_same_answers_on_both_paths(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            status in proptest::sample::select(vec![200_u16, 401]),
+        ) {
+            same_bytes_as_the_general_path(status, "application/json", &body);
+        }
 
         /// Any object of the members parsers ask for and others, with values of every JSON
         /// type, members repeated, and garbage around: the same answers on both paths.
