@@ -324,7 +324,10 @@ impl DpopNonces {
     /// assert_eq!(nonces.get("https://as.example/").as_deref(), Some("n-2"));
     /// ```
     pub fn remember_from(&self, uri: &str, headers: &http::HeaderMap) {
-        if let Some(nonce) = headers.get("dpop-nonce").and_then(|v| v.to_str().ok()) {
+        if let Some(nonce) = headers
+            .get(crate::error::DPOP_NONCE)
+            .and_then(|v| v.to_str().ok())
+        {
             self.remember(uri, nonce);
         }
     }

@@ -405,7 +405,7 @@ fn read_object(response: &http::Response<Vec<u8>>) -> Result<Object, Error> {
     }
 }
 
-fn is_form(response: &http::Response<Vec<u8>>) -> bool {
+pub(crate) fn is_form(response: &http::Response<Vec<u8>>) -> bool {
     is_form_content_type(response.headers().get(http::header::CONTENT_TYPE))
 }
 

@@ -171,7 +171,7 @@ impl ServerMetadata {
     pub fn from_response(response: &http::Response<Vec<u8>>, _now: Now) -> Result<Self, Error> {
         // The usual answer, a JSON document, read straight into the fields; anything else
         // (an error status, a form body, an error object) through the general path.
-        if response.status().is_success() && !is_form(response) {
+        if response.status().is_success() && !crate::response::is_form(response) {
             if let Some(metadata) = wire::read(response.body()) {
                 return Ok(metadata?);
             }
@@ -587,27 +587,6 @@ impl crate::Flow for DiscoveryFlow {
             None => Err(crate::error::Misuse::UnexpectedResponse.into()),
         }
     }
-}
-
-/// Whether the answer is form-encoded, which the general path reads as such (as
-/// `response::is_form` says).
-fn is_form(response: &http::Response<Vec<u8>>) -> bool {
-    response
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .is_some_and(|v| {
-            // The media type before any parameter, compared first (most answers say JSON and
-            // stop here); then the whole value must be text, as `to_str` checks.
-            let essence = v
-                .as_bytes()
-                .split(|b| *b == b';')
-                .next()
-                .unwrap_or_default();
-            essence
-                .trim_ascii()
-                .eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
-                && v.to_str().is_ok()
-        })
 }
 
 /// An issuer identifier: an absolute URL without query or fragment (RFC 8414 §2).
