@@ -580,14 +580,7 @@ impl ApiClient {
         &self,
         request: http::Request<B>,
     ) -> Result<http::Response<Body>, ureq::Error> {
-        let request = self
-            .agent
-            .configure_request(request)
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .build();
-        self.agent.run(request)
+        crate::transport::run_without_redirects(&self.agent, request)
     }
 }
 

@@ -184,14 +184,7 @@ impl Transport {
         let mut response = if self.agent_is_safe && request.extensions().is_empty() {
             self.agent.run(request)
         } else {
-            let request = self
-                .agent
-                .configure_request(request)
-                .http_status_as_error(false)
-                .max_redirects(0)
-                .max_redirects_will_error(false)
-                .build();
-            self.agent.run(request)
+            run_without_redirects(&self.agent, request)
         }
         .map_err(TransportError::from_send)?;
         let body =
@@ -435,6 +428,21 @@ fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize, ureq::Erro
 /// A reader that claims to have read more than the buffer it was given.
 fn overrun() -> ureq::Error {
     ureq::Error::Io(io::Error::other("a reader overran its buffer"))
+}
+
+/// Runs `request` on `agent` with, for this request only, no redirect followed and every status
+/// returned as a response (the settings the transport and the API client rely on).
+pub(crate) fn run_without_redirects<B: ureq::AsSendBody>(
+    agent: &ureq::Agent,
+    request: http::Request<B>,
+) -> Result<http::Response<ureq::Body>, ureq::Error> {
+    let request = agent
+        .configure_request(request)
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .build();
+    agent.run(request)
 }
 
 #[cfg(test)]
