@@ -764,6 +764,14 @@ pub enum ConfigError {
     /// The server requires pushed authorization requests (RFC 9126 §5): use
     /// [`AuthorizationRequest::into_pushed`](crate::authorization::AuthorizationRequest::into_pushed).
     ParRequired,
+    /// An access token was to be sent to a URL that is not `https` and not on a loopback host
+    /// (or has no scheme and host), and the application did not opt in with
+    /// [`Authorizer::allow_insecure_http`](crate::authorizer::Authorizer::allow_insecure_http).
+    /// Nothing was sent.
+    InsecureResource {
+        /// The URL's host (empty when it has none).
+        host: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -792,6 +800,14 @@ impl fmt::Display for ConfigError {
             ConfigError::InvalidCredentials(reason) => {
                 write!(f, "the client credentials cannot be sent: {reason}")
             }
+            ConfigError::InsecureResource { host } if host.is_empty() => f.write_str(
+                "refusing to send an access token to a URL without a scheme and host: give the request an absolute https URL",
+            ),
+            ConfigError::InsecureResource { host } => write!(
+                f,
+                "refusing to send an access token over plain http to `{}`, which is not a loopback address: use https, or opt in with allow_insecure_http",
+                Escaped(host, 128)
+            ),
             ConfigError::ParRequired => f.write_str(
                 "the server requires pushed authorization requests: push the request first (into_pushed) and send the person to the URL it returns",
             ),

@@ -66,6 +66,7 @@
 
 pub mod api;
 pub mod authorization;
+pub mod authorizer;
 pub mod ciba;
 pub mod client_auth;
 pub mod clock;
@@ -73,6 +74,7 @@ pub mod device;
 pub mod discovery;
 #[cfg(feature = "jose")]
 pub mod dpop;
+pub mod driver;
 pub mod error;
 pub mod flow;
 pub mod grant;

@@ -145,6 +145,20 @@ impl fmt::Display for DriverError {
 
 impl std::error::Error for DriverError {}
 
+/// A scripted run's failure as a driver reports it: the flow's error as it is, the scripted
+/// transport failures as [`TransportErrorKind::Io`](crate::driver::TransportErrorKind::Io).
+impl From<DriverError> for crate::driver::RunError {
+    fn from(e: DriverError) -> Self {
+        use crate::driver::{RunError, TransportError, TransportErrorKind};
+        match e {
+            DriverError::Flow(e) => RunError::Flow(e),
+            DriverError::GaveUp | DriverError::ScriptExhausted | DriverError::TooManySteps => {
+                RunError::Transport(TransportError::new(TransportErrorKind::Io))
+            }
+        }
+    }
+}
+
 impl DriverError {
     /// The flow's error, if that is why the run stopped.
     ///

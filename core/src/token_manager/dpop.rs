@@ -16,6 +16,11 @@ use crate::{Client, Error, Now};
 /// The scheme of a DPoP-bound token's `Authorization` header (RFC 9449 §7.1), with its space.
 pub(super) const DPOP_PREFIX: &str = "DPoP ";
 
+/// Whether `authorization` is a DPoP-bound token's `Authorization` value.
+pub(crate) fn is_dpop(authorization: &http::HeaderValue) -> bool {
+    authorization.as_bytes().starts_with(DPOP_PREFIX.as_bytes())
+}
+
 /// Proofs of possession for the tokens of a [`TokenManager`](super::TokenManager) whose client
 /// has a DPoP key ([`ClientBuilder::dpop`](crate::ClientBuilder::dpop)): given the
 /// `Authorization` header the manager handed out, a fresh `DPoP` header for one request, with

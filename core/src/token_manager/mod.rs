@@ -117,6 +117,7 @@ use crate::{Client, Error, Now, TokenResponse, TokenType};
 
 #[cfg(feature = "jose")]
 pub use dpop::DpopProofs;
+pub(crate) use dpop::is_dpop;
 pub use dpop::{Resend, resend_reason};
 pub use renewal::Renewal;
 
@@ -679,6 +680,20 @@ impl TokenManager {
         Ok(header)
     }
 
+    /// The current token's header, whatever its expiry (for the caller whose renewal just
+    /// delivered it).
+    pub(crate) fn current_header(&self) -> Option<HeaderValue> {
+        self.current.as_ref().map(|c| c.header.clone())
+    }
+
+    /// The current token's header if it can still be used at `wall`: not expired, not rejected.
+    pub(crate) fn usable_header(&self, wall: SystemTime) -> Option<HeaderValue> {
+        self.current
+            .as_ref()
+            .filter(|c| !c.rejected && !c.token.is_expired(wall, Duration::ZERO))
+            .map(|c| c.header.clone())
+    }
+
     /// Records that the renewal handed out by [`access`](Self::access) failed (the flow's error,
     /// or the transport's), so that the next `access` may try again.
     ///
@@ -698,10 +713,7 @@ impl TokenManager {
     /// ```
     pub fn renewal_failed(&mut self, now: Now) -> Option<HeaderValue> {
         self.renewing = false;
-        self.current
-            .as_ref()
-            .filter(|c| !c.rejected && !c.token.is_expired(now.wall(), Duration::ZERO))
-            .map(|c| c.header.clone())
+        self.usable_header(now.wall())
     }
 
     /// Records that a resource server refused `header` (a `401` with

@@ -1,0 +1,208 @@
+//! For the authors of drivers: what a driver must guarantee, the run loop's rules in one place
+//! ([`Run`]), and the errors every driver reports ([`RunError`], [`TransportError`],
+//! [`AuthError`], [`ApiError`]).
+//!
+//! A *driver* runs the core's state machines over a real HTTP stack: `grantline-ureq`
+//! (blocking), `grantline-reqwest` (async) and `grantline-tower` (a tower `Layer` for hyper or
+//! tonic clients) are three. Each adds only how it sends and how it waits; every OAuth rule is
+//! here, in the core.
+//!
+//! # Writing a driver
+//!
+//! A driver does four things, and must guarantee each:
+//!
+//! 1. **Send one request, return one response.** Turn an `http::Request<Vec<u8>>` into an
+//!    `http::Response<Vec<u8>>`, and:
+//!    - **follow no redirects** on requests to the authorization server: a redirected `POST`
+//!      would carry a client secret or an assertion to wherever the `Location` points;
+//!    - **return every status** as a response (a `400` holds the OAuth error the flow needs);
+//!    - **cap every body** it reads (the transports' default is 1 MiB): a hostile or broken
+//!      server must not exhaust memory; over the cap is
+//!      [`TransportErrorKind::BodyTooLarge`];
+//!    - **time out**: a connect timeout and an overall one by default (the transports use 10 s
+//!      and 30 s), so a server that accepts the connection and never answers cannot hang the
+//!      application;
+//!    - on failure, classify it as a [`TransportErrorKind`] (the same failure, the same kind).
+//! 2. **Run flows** with [`Run`]: it calls the flow's `handle_transport_error` on a failed
+//!    exchange (so a polling flow can retry), and tells an observer what happens. The driver
+//!    adds the sleep on [`Step::Wait`] and cancellation in the way of its runtime.
+//! 3. **Authorize resource requests** with an [`Authorizer`](crate::authorizer::Authorizer)
+//!    behind a lock, adding only the waiting primitive (a condition variable, an async notify):
+//!    the authorizer decides whether to attach, renew or wait, and after the response whether
+//!    to resend once.
+//! 4. **Cap the bodies it hands to the application** the same way (JSON included).
+//!
+//! The loop, for a blocking driver (`send` is the driver's own):
+//!
+//! ```
+//! use grantline::driver::{Run, RunError, TransportError};
+//! use grantline::{Client, Now, Step, grant::TokenRequest};
+//!
+//! fn run<F: grantline::Flow>(
+//!     flow: F,
+//!     send: impl Fn(http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, TransportError>,
+//! ) -> Result<F::Output, RunError> {
+//!     let mut run = Run::new(flow);
+//!     loop {
+//!         match run.next(Now::system())? {
+//!             Step::Send(request) => run.handle(send(request), Now::system())?,
+//!             Step::Wait(duration) => std::thread::sleep(duration),
+//!             Step::Done(output) => return Ok(output),
+//!         }
+//!     }
+//! }
+//!
+//! let client = Client::builder("svc")
+//!     .token_endpoint("https://as.example/token")
+//!     .client_secret_basic("s3cr3t")
+//!     .build()?;
+//! let flow = client.request_token(TokenRequest::client_credentials())?;
+//! let token = run(flow, |_request| {
+//!     Ok(http::Response::builder()
+//!         .status(200)
+//!         .header("content-type", "application/json")
+//!         .body(br#"{"access_token":"at","token_type":"Bearer"}"#.to_vec())
+//!         .unwrap())
+//! })?;
+//! assert_eq!(token.access_token().secret(), "at");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `grantline-tower` (about 300 lines) is the smallest complete driver to read.
+
+mod error;
+
+use crate::{Flow, Now, Progress, Recovery, Step};
+
+pub use error::{
+    ApiError, AuthError, BoxError, RunError, StatusError, TransportError, TransportErrorKind,
+};
+
+/// One run of a flow by a driver: the run loop's rules, without its I/O and its sleep.
+///
+/// [`next`](Self::next) is the flow's [`next`](Flow::next), reported to the observer;
+/// [`handle`](Self::handle) takes what the driver's send gave, a response or a
+/// [`TransportError`], and hands it to the flow (a failed exchange goes to
+/// [`Flow::handle_transport_error`], which may ask for a retry).
+///
+/// ```
+/// use grantline::driver::{Run, TransportError, TransportErrorKind};
+/// use grantline::{Client, Now, Progress, Step, grant::TokenRequest};
+///
+/// let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
+/// let flow = client.request_token(TokenRequest::client_credentials())?;
+/// let mut seen = Vec::new();
+/// let mut run = Run::observed(flow, |_flow, progress| seen.push(progress));
+/// let Step::Send(_request) = run.next(Now::system())? else { unreachable!() };
+/// let failed = run.handle(Err(TransportError::new(TransportErrorKind::Connect)), Now::system());
+/// assert!(failed.unwrap_err().is_network());
+/// drop(run);
+/// assert_eq!(seen, [Progress::Sending]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Run<F, O = fn(&F, Progress)> {
+    flow: F,
+    observer: O,
+}
+
+impl<F: Flow> Run<F> {
+    /// A run nobody observes.
+    ///
+    /// ```
+    /// # use grantline::{Client, grant::TokenRequest};
+    /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
+    /// let run = grantline::driver::Run::new(client.request_token(TokenRequest::client_credentials())?);
+    /// # let _ = run;
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[must_use]
+    pub fn new(flow: F) -> Self {
+        Self {
+            flow,
+            observer: |_, _| {},
+        }
+    }
+}
+
+impl<F: Flow, O: FnMut(&F, Progress)> Run<F, O> {
+    /// A run that tells `observer` each step, with the flow (to read a poller's status, say).
+    ///
+    /// ```
+    /// # use grantline::{Client, grant::TokenRequest};
+    /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
+    /// # let flow = client.request_token(TokenRequest::client_credentials())?;
+    /// let run = grantline::driver::Run::observed(flow, |_flow, progress| eprintln!("{progress:?}"));
+    /// # let _ = run;
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[must_use]
+    pub fn observed(flow: F, observer: O) -> Self {
+        Self { flow, observer }
+    }
+
+    /// The flow's next step; `Send` and `Wait` are reported to the observer.
+    ///
+    /// # Errors
+    ///
+    /// The flow's error, as [`RunError::Flow`].
+    ///
+    /// ```
+    /// # use grantline::{Client, Now, Step, grant::TokenRequest};
+    /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
+    /// let mut run = grantline::driver::Run::new(client.request_token(TokenRequest::client_credentials())?);
+    /// assert!(matches!(run.next(Now::system())?, Step::Send(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn next(&mut self, now: Now) -> Result<Step<F::Output>, RunError> {
+        let step = self.flow.next(now)?;
+        match &step {
+            Step::Send(_) => (self.observer)(&self.flow, Progress::Sending),
+            Step::Wait(duration) => (self.observer)(&self.flow, Progress::Waiting(*duration)),
+            Step::Done(_) => {}
+        }
+        Ok(step)
+    }
+
+    /// Hands the flow what the last `Send` gave: a response, or the driver's failure (which
+    /// the flow may answer with a retry).
+    ///
+    /// # Errors
+    ///
+    /// The flow's error for the response ([`RunError::Flow`]), or the transport's error when
+    /// the flow gives up on it ([`RunError::Transport`]).
+    ///
+    /// ```
+    /// # use grantline::{Client, Now, Step, grant::TokenRequest};
+    /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
+    /// let mut run = grantline::driver::Run::new(client.request_token(TokenRequest::client_credentials())?);
+    /// let _ = run.next(Now::system())?;
+    /// let answer = http::Response::builder().status(200)
+    ///     .header("content-type", "application/json")
+    ///     .body(br#"{"access_token":"at","token_type":"Bearer"}"#.to_vec())?;
+    /// run.handle(Ok(answer), Now::system())?;
+    /// assert!(matches!(run.next(Now::system())?, Step::Done(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn handle(
+        &mut self,
+        result: Result<http::Response<Vec<u8>>, TransportError>,
+        now: Now,
+    ) -> Result<(), RunError> {
+        match result {
+            Ok(response) => {
+                let status = response.status();
+                self.flow.handle_response(response, now)?;
+                (self.observer)(&self.flow, Progress::Received(status));
+                Ok(())
+            }
+            Err(error) => match self.flow.handle_transport_error(now) {
+                Recovery::Retry => {
+                    (self.observer)(&self.flow, Progress::TransportFailed);
+                    Ok(())
+                }
+                Recovery::GiveUp => Err(RunError::Transport(error)),
+            },
+        }
+    }
+}
