@@ -91,6 +91,7 @@ pub(crate) struct GlobalArgs {
         long,
         global = true,
         value_name = "SECRET",
+        allow_hyphen_values = true,
         help_heading = "Client",
         conflicts_with = "client_secret_file"
     )]
@@ -329,7 +330,7 @@ pub(crate) struct GrantOptions {
 pub(crate) struct RefreshArgs {
     /// The refresh token: the value, `-` to read it from stdin, or `@PATH` to read a file;
     /// without it, the profile's cached refresh token
-    #[arg(value_name = "REFRESH_TOKEN")]
+    #[arg(value_name = "REFRESH_TOKEN", allow_hyphen_values = true)]
     pub(crate) refresh_token: Option<String>,
     /// Options of every token request.
     #[command(flatten)]
@@ -344,7 +345,12 @@ pub(crate) struct PasswordArgs {
     pub(crate) username: String,
     /// The password (prefer the environment variable; without either, it is asked for on the
     /// terminal without echo)
-    #[arg(long, env = "GRANTLINE_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "GRANTLINE_PASSWORD",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     pub(crate) password: Option<Password>,
     /// Options of every token request.
     #[command(flatten)]
@@ -355,13 +361,18 @@ pub(crate) struct PasswordArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ExchangeArgs {
     /// The token to exchange: the value, `-` for stdin or `@PATH`
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
     pub(crate) subject_token: String,
     /// Its type: access_token, refresh_token, id_token, jwt, saml1, saml2 or a full URN
     #[arg(long, value_name = "TYPE", default_value = "access_token")]
     pub(crate) subject_token_type: String,
     /// A token for the acting party: the value, `-` for stdin or `@PATH`
-    #[arg(long, value_name = "TOKEN", requires = "actor_token_type")]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        requires = "actor_token_type",
+        allow_hyphen_values = true
+    )]
     pub(crate) actor_token: Option<String>,
     /// The actor token's type
     #[arg(long, value_name = "TYPE")]
@@ -378,7 +389,7 @@ pub(crate) struct ExchangeArgs {
 #[derive(Debug, Args)]
 pub(crate) struct JwtBearerArgs {
     /// The signed JWT assertion: the value, `-` for stdin or `@PATH`
-    #[arg(long, value_name = "JWT")]
+    #[arg(long, value_name = "JWT", allow_hyphen_values = true)]
     pub(crate) assertion: String,
     /// Options of every token request.
     #[command(flatten)]
@@ -458,10 +469,10 @@ pub(crate) struct CibaArgs {
     #[arg(long)]
     pub(crate) login_hint: Option<String>,
     /// Who to authenticate, as a token (the value, `-` for stdin or `@PATH`)
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
     pub(crate) login_hint_token: Option<String>,
     /// Who to authenticate, as an ID token they had (the value, `-` for stdin or `@PATH`)
-    #[arg(long, value_name = "JWT")]
+    #[arg(long, value_name = "JWT", allow_hyphen_values = true)]
     pub(crate) id_token_hint: Option<String>,
     /// Scope (default: openid)
     #[arg(long, value_name = "SCOPE")]
@@ -470,7 +481,7 @@ pub(crate) struct CibaArgs {
     #[arg(long)]
     pub(crate) binding_message: Option<String>,
     /// A code the user set up with the server
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) user_code: Option<String>,
     /// Ask for the request to expire after this many seconds
     #[arg(long, value_name = "SECONDS")]
@@ -500,6 +511,7 @@ pub(crate) enum TokenHint {
     grantline --issuer https://as.example --client-id rs --client-secret-file s.txt introspect \"$AT\" | jq .active")]
 pub(crate) struct IntrospectArgs {
     /// The token: the value, `-` to read stdin, or `@PATH`
+    #[arg(allow_hyphen_values = true)]
     pub(crate) token: String,
     /// What kind of token it is
     #[arg(long, value_enum)]
@@ -512,6 +524,7 @@ pub(crate) struct IntrospectArgs {
     grantline --issuer https://as.example --client-id app revoke --token-type-hint refresh_token \"$RT\"")]
 pub(crate) struct RevokeArgs {
     /// The token: the value, `-` to read stdin, or `@PATH`
+    #[arg(allow_hyphen_values = true)]
     pub(crate) token: String,
     /// What kind of token it is
     #[arg(long, value_enum)]
@@ -526,6 +539,7 @@ pub(crate) struct RevokeArgs {
 pub(crate) struct UserinfoArgs {
     /// The access token: the value, `-` to read stdin, or `@PATH`; without it, the profile's
     /// cached token
+    #[arg(allow_hyphen_values = true)]
     pub(crate) token: Option<String>,
     /// Accept a signed (application/jwt) answer: fetch the issuer's JWK Set and verify it
     /// (needs --issuer and --client-id)
@@ -542,6 +556,7 @@ pub(crate) struct UserinfoArgs {
     grantline decode eyJhbGciOi...   # or: grantline token ... | jq -r .id_token | grantline decode -")]
 pub(crate) struct DecodeArgs {
     /// The JWT: the value, `-` to read stdin, or `@PATH`
+    #[arg(allow_hyphen_values = true)]
     pub(crate) jwt: String,
 }
 
@@ -635,6 +650,7 @@ pub(crate) struct RegisterArgs {
     #[arg(
         long,
         value_name = "TOKEN",
+        allow_hyphen_values = true,
         env = "GRANTLINE_INITIAL_ACCESS_TOKEN",
         hide_env_values = true,
         conflicts_with = "initial_access_token_file"
@@ -689,7 +705,7 @@ pub(crate) struct MetadataArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) jwks: Option<PathBuf>,
     /// `software_statement`: the JWT, `-` to read stdin, or `@PATH`
-    #[arg(long, value_name = "JWT")]
+    #[arg(long, value_name = "JWT", allow_hyphen_values = true)]
     pub(crate) software_statement: Option<String>,
     /// Any other metadata field, as name=JSON (repeatable); a value that is not JSON is taken
     /// as a string: --field 'contacts=["ops@app.example"]' --field tenant=acme

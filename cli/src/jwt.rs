@@ -126,10 +126,13 @@ fn readable_times(claims: &Value, now: SystemTime) -> Map<String, Value> {
         let Some(secs) = claims.get(name).and_then(Value::as_u64) else {
             continue;
         };
-        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
-        let relative = match at.duration_since(now) {
-            Ok(ahead) => format!("in {}", human_duration(ahead)),
-            Err(e) => format!("{} ago", human_duration(e.duration())),
+        // A claim can hold any number: past the clock's range there is no "how far from now".
+        let relative = match SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs)) {
+            Some(at) => match at.duration_since(now) {
+                Ok(ahead) => format!("in {}", human_duration(ahead)),
+                Err(e) => format!("{} ago", human_duration(e.duration())),
+            },
+            None => "beyond this system's clock".to_owned(),
         };
         out.insert(
             name.to_owned(),
@@ -178,6 +181,68 @@ mod tests {
 
     fn b64(json: &str) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+
+    #[test]
+    fn times_past_the_clock_are_shown_without_a_distance() {
+        let token = format!(
+            "{}.{}.c2ln",
+            b64(r#"{"alg":"RS256"}"#),
+            b64(r#"{"exp":18446744073709551615,"iat":0}"#)
+        );
+        let doc = decode(&token).unwrap().to_document(SystemTime::UNIX_EPOCH);
+        let exp = doc["times"]["exp"].as_str().unwrap();
+        assert!(exp.contains("beyond this system's clock"), "{exp}");
+    }
+
+    /// Any JSON value (nested, huge, negative, fractional) in any claim, time claims included.
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            ".*".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map(".{0,6}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decode_survives_any_claim_value(
+            exp in any_json(),
+            iat in any_json(),
+            other in any_json(),
+            now in proptest::prelude::any::<u64>(),
+        ) {
+            let claims = serde_json::json!({
+                "exp": exp, "iat": iat, "nbf": other.clone(), "auth_time": other.clone(), "x": other,
+            });
+            let token = format!("{}.{}.c2ln", b64(r#"{"alg":"RS256"}"#), b64(&claims.to_string()));
+            let now = SystemTime::UNIX_EPOCH
+                .checked_add(Duration::from_secs(now))
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            let decoded = decode(&token).unwrap();
+            let _ = decoded.to_document(now);
+            let _ = format!("{decoded:?}");
+        }
+
+        #[test]
+        fn any_exp_number_is_shown(exp in proptest::prelude::any::<u64>()) {
+            let claims = serde_json::json!({ "exp": exp });
+            let token = format!("{}.{}.c2ln", b64(r#"{"alg":"RS256"}"#), b64(&claims.to_string()));
+            let doc = decode(&token).unwrap().to_document(SystemTime::UNIX_EPOCH);
+            proptest::prop_assert!(doc["times"]["exp"].is_string());
+        }
     }
 
     #[test]
