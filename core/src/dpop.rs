@@ -30,7 +30,7 @@
 //! # Ok::<(), grantline::Error>(())
 //! ```
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
@@ -273,9 +273,15 @@ pub fn ath(access_token: &AccessToken) -> String {
 /// assert_eq!(nonces.get("https://as.example/other").as_deref(), Some("n-1"));
 /// assert_eq!(nonces.get("https://rs.example/"), None);
 /// ```
+///
+/// The memory is bounded: the [`CAPACITY`](Self::CAPACITY) servers used most recently are kept
+/// (a client that talks to more forgets the one it used longest ago, which then answers
+/// `use_dpop_nonce` once more), and a nonce longer than [`MAX_NONCE_LEN`](Self::MAX_NONCE_LEN)
+/// bytes is not kept.
 #[derive(Debug, Default)]
 pub struct DpopNonces {
-    by_origin: Mutex<HashMap<String, String>>,
+    /// (origin, nonce), the most recently used last.
+    by_origin: Mutex<VecDeque<(String, String)>>,
 }
 
 fn origin(uri: &str) -> Option<String> {
@@ -285,6 +291,22 @@ fn origin(uri: &str) -> Option<String> {
 }
 
 impl DpopNonces {
+    /// How many servers' nonces are kept: 64.
+    ///
+    /// ```
+    /// assert_eq!(grantline::dpop::DpopNonces::CAPACITY, 64);
+    /// ```
+    pub const CAPACITY: usize = 64;
+
+    /// The longest nonce kept, in bytes: 1 KiB (RFC 9449 nonces are short opaque strings).
+    ///
+    /// ```
+    /// let nonces = grantline::dpop::DpopNonces::default();
+    /// nonces.remember("https://as.example/", &"n".repeat(grantline::dpop::DpopNonces::MAX_NONCE_LEN + 1));
+    /// assert!(nonces.get("https://as.example/").is_none());
+    /// ```
+    pub const MAX_NONCE_LEN: usize = 1024;
+
     /// The nonce last given by the server of `uri`.
     ///
     /// ```
@@ -293,11 +315,16 @@ impl DpopNonces {
     #[must_use]
     pub fn get(&self, uri: &str) -> Option<String> {
         let origin = origin(uri)?;
-        self.by_origin
+        let mut nonces = self
+            .by_origin
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&origin)
-            .cloned()
+            .unwrap_or_else(PoisonError::into_inner);
+        let at = nonces.iter().position(|(o, _)| *o == origin)?;
+        // Used now: it moves to the back, furthest from eviction.
+        let entry = nonces.remove(at)?;
+        let nonce = entry.1.clone();
+        nonces.push_back(entry);
+        Some(nonce)
     }
 
     /// Remembers `nonce` for the server of `uri`.
@@ -307,12 +334,21 @@ impl DpopNonces {
     /// nonces.remember("https://as.example/", "n");
     /// ```
     pub fn remember(&self, uri: &str, nonce: &str) {
-        if let Some(origin) = origin(uri) {
-            self.by_origin
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(origin, nonce.to_owned());
+        if nonce.len() > Self::MAX_NONCE_LEN {
+            return;
         }
+        let Some(origin) = origin(uri) else {
+            return;
+        };
+        let mut nonces = self
+            .by_origin
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        nonces.retain(|(o, _)| *o != origin);
+        if nonces.len() >= Self::CAPACITY {
+            nonces.pop_front();
+        }
+        nonces.push_back((origin, nonce.to_owned()));
     }
 
     /// Remembers the `DPoP-Nonce` of `response`, if it has one, for the server of `uri`.

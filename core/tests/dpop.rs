@@ -280,3 +280,25 @@ fn the_rfc_7638_thumbprint_known_answer() {
         "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
     );
 }
+
+#[test]
+fn nonce_memory_keeps_the_servers_used_most_recently() {
+    use grantline::dpop::DpopNonces;
+    let nonces = DpopNonces::default();
+    for i in 0..DpopNonces::CAPACITY {
+        nonces.remember(&format!("https://rs{i}.example/"), &format!("n-{i}"));
+    }
+    // rs0 is used again, so rs1 is now the one used longest ago.
+    assert_eq!(nonces.get("https://rs0.example/x").as_deref(), Some("n-0"));
+    nonces.remember("https://new.example/", "n-new");
+    assert!(nonces.get("https://rs1.example/").is_none(), "evicted");
+    assert_eq!(nonces.get("https://rs0.example/").as_deref(), Some("n-0"));
+    assert_eq!(nonces.get("https://new.example/").as_deref(), Some("n-new"));
+    // A server's new nonce replaces its old one, without growing the memory.
+    nonces.remember("https://rs2.example/", "n-2b");
+    assert_eq!(nonces.get("https://rs2.example/").as_deref(), Some("n-2b"));
+    let kept = (0..DpopNonces::CAPACITY)
+        .filter(|i| nonces.get(&format!("https://rs{i}.example/")).is_some())
+        .count();
+    assert_eq!(kept, DpopNonces::CAPACITY - 1, "rs1 out, new.example in");
+}
