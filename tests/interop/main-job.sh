@@ -7,10 +7,15 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 
-echo "== installing the test server (npm, pinned) and building grantline"
+for tool in cargo node npm python3; do
+  command -v "$tool" >/dev/null || { echo "main-job.sh needs $tool on the PATH (see README.md, Prerequisites)" >&2; exit 1; }
+done
+
+echo "== 1/4 installing the test server (oidc-provider 9.13.3 from npm, pinned; skipped once installed)"
 tests/interop/setup.sh oidc-provider
-cargo build --quiet -p grantline-cli
-cargo build --quiet -p grantline-tests --features interop --example approve_device
+echo "== 2/4 building grantline (the first build compiles about 300 crates: several minutes on 2 cores; then seconds)"
+cargo build -p grantline-cli
+cargo build -p grantline-tests --features interop --example approve_device
 grantline="$root/target/debug/grantline"
 approve="$root/target/debug/examples/approve_device"
 
@@ -24,17 +29,18 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 issuer="$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["issuer"])' "$work/server.out")"
-echo "== authorization server: $issuer"
+echo "== 3/4 authorization server started: $issuer"
 
 export GRANTLINE_CONFIG_DIR="$work/config"
 echo
-echo "== grantline token client-credentials (client_secret_basic, a resource indicator)"
+echo "== 4/4 the grantline command against it"
+echo "-- grantline token client-credentials (client_secret_basic, a resource indicator)"
 echo "\$ grantline --issuer $issuer --client-id basic-client token client-credentials --resource https://api.grantline.test/ --scope api:read"
 GRANTLINE_CLIENT_SECRET='basic secret:+%/~!' "$grantline" --issuer "$issuer" --client-id basic-client \
   token client-credentials --resource https://api.grantline.test/ --scope api:read
 
 echo
-echo "== grantline device (the person approves on another device)"
+echo "-- grantline device (the person approves on another device)"
 echo "\$ grantline --issuer $issuer --client-id public-client --auth-method none device --scope 'openid offline_access'"
 "$grantline" --issuer "$issuer" --client-id public-client --auth-method none \
   device --scope "openid offline_access" --no-qr 2>"$work/device.err" >"$work/device.out" &
