@@ -6,17 +6,15 @@
 //! person to go back to the terminal. Nothing here checks the callback: that is
 //! `PendingAuthorization::validate_callback`'s job.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use grantline::authorization::Callback;
+use grantline_cli::loopback_request::{self, Routed};
 use url::Url;
 
 use crate::error::CliError;
-
-/// The largest request head or form body accepted.
-const MAX_REQUEST: usize = 64 * 1024;
 
 /// A bound listener and the redirect URI that points at it.
 #[derive(Debug)]
@@ -128,25 +126,18 @@ impl CallbackListener {
     fn serve(&self, mut stream: TcpStream) -> Option<Arrived> {
         let _ = stream.set_nonblocking(false);
         let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-        let (method, target, body) = read_request(&stream)?;
-        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-        if path != self.redirect_uri.path() {
-            respond(&mut stream, "404 Not Found", "Not found.");
-            return None;
-        }
-        let callback = match method.as_str() {
-            "GET" => {
-                let mut url = self.redirect_uri.clone();
-                url.set_query((!query.is_empty()).then_some(query));
-                Callback::from(&url)
+        let request = loopback_request::read(&stream)?;
+        match loopback_request::route(&request, &self.redirect_uri) {
+            Routed::Callback(callback) => Some(Arrived { callback, stream }),
+            Routed::NotFound => {
+                respond(&mut stream, "404 Not Found", "Not found.");
+                None
             }
-            "POST" => Callback::form_post(&body),
-            _ => {
+            Routed::MethodNotAllowed => {
                 respond(&mut stream, "405 Method Not Allowed", "Method not allowed.");
-                return None;
+                None
             }
-        };
-        Some(Arrived { callback, stream })
+        }
     }
 }
 
@@ -166,35 +157,6 @@ impl Arrived {
             ),
         }
     }
-}
-
-/// Method, request target and body of one HTTP/1.x request.
-fn read_request(stream: &TcpStream) -> Option<(String, String, Vec<u8>)> {
-    let mut reader = BufReader::new(stream.take(MAX_REQUEST as u64));
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line).ok()?;
-    let mut parts = request_line.split_whitespace();
-    let method = parts.next()?.to_owned();
-    let target = parts.next()?.to_owned();
-    let mut content_length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            break;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("content-length") {
-                content_length = value.trim().parse().ok()?;
-            }
-        }
-    }
-    let mut body = vec![0; content_length.min(MAX_REQUEST)];
-    reader.read_exact(&mut body).ok()?;
-    Some((method, target, body))
 }
 
 fn respond(stream: &mut TcpStream, status: &str, message: &str) {
@@ -218,6 +180,7 @@ fn respond(stream: &mut TcpStream, status: &str, message: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read as _;
 
     fn get(addr: &str, target: &str) -> String {
         let mut stream = TcpStream::connect(addr).unwrap();
