@@ -528,7 +528,9 @@ impl ApiRequest<'_> {
             let response = api.dispatch(request, outgoing, self.timeout)?;
             let target = Target::new(&self.method, &uri);
             match &api.auth {
-                Some(auth) if auth.after_response(&mut attempt, target, &response) == AfterResponse::Resend => {}
+                Some(auth)
+                    if auth.after_response(&mut attempt, target, &response)
+                        == AfterResponse::Resend => {}
                 _ => break response,
             }
         };
@@ -538,8 +540,16 @@ impl ApiRequest<'_> {
             let mut kept = Vec::new();
             let limit = StatusError::BODY_LIMIT as u64;
             // What can be read of it: the status is the error, the body only a detail.
-            let _ = body.with_config().reader().take(limit).read_to_end(&mut kept);
-            return Err(ApiError::Status(StatusError::new(status, parts.headers, kept)));
+            let _ = body
+                .with_config()
+                .reader()
+                .take(limit)
+                .read_to_end(&mut kept);
+            return Err(ApiError::Status(StatusError::new(
+                status,
+                parts.headers,
+                kept,
+            )));
         }
         Ok(response)
     }

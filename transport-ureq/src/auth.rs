@@ -174,11 +174,13 @@ impl Auth {
         // The headers are taken out for a moment, so the URL can be lent at the same time.
         let mut headers = std::mem::take(request.headers_mut());
         let target = Target::new(request.method(), request.uri());
-        let attached = self.authorization(attempt, Some(target)).map(|authorization| {
-            if let Some(authorization) = authorization {
-                authorization.apply(&mut headers);
-            }
-        });
+        let attached = self
+            .authorization(attempt, Some(target))
+            .map(|authorization| {
+                if let Some(authorization) = authorization {
+                    authorization.apply(&mut headers);
+                }
+            });
         *request.headers_mut() = headers;
         attached
     }
@@ -206,9 +208,10 @@ impl Auth {
                 }
                 Authorize::Wait(ticket, bound) => {
                     let bound = self.shared.transport.real_duration(bound);
-                    let waited = self.shared.renewed.wait_timeout_while(authorizer, bound, |a| {
-                        a.is_pending(ticket)
-                    });
+                    let waited = self
+                        .shared
+                        .renewed
+                        .wait_timeout_while(authorizer, bound, |a| a.is_pending(ticket));
                     waited.unwrap_or_else(PoisonError::into_inner).0
                 }
             };
