@@ -638,8 +638,13 @@ async fn the_middleware_reports_a_failed_renewal() {
     let reqwest_middleware::Error::Middleware(error) = error else {
         panic!("{error:?}")
     };
-    let error = error.downcast_ref::<grantline_reqwest::AuthError>().unwrap();
-    assert_eq!(error.status(), Some(http::StatusCode::INTERNAL_SERVER_ERROR));
+    let error = error
+        .downcast_ref::<grantline_reqwest::AuthError>()
+        .unwrap();
+    assert_eq!(
+        error.status(),
+        Some(http::StatusCode::INTERNAL_SERVER_ERROR)
+    );
     assert_eq!(calls(&server, "/x").await, 0);
 }
 
