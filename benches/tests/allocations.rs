@@ -51,7 +51,11 @@ fn ureq_attaches_a_cached_token_without_allocating() {
         .unwrap();
     let allocations = allocations_of(|| auth.authorize(&mut request).unwrap());
     assert_eq!(allocations, 0);
-    assert!(request.headers()["authorization"].as_bytes().starts_with(b"Bearer eyJ"));
+    assert!(
+        request.headers()["authorization"]
+            .as_bytes()
+            .starts_with(b"Bearer eyJ")
+    );
 }
 
 #[test]

@@ -255,7 +255,7 @@ impl Transport {
     /// [`Timeout`](TransportErrorKind::Timeout), [`BodyTooLarge`](TransportErrorKind::BodyTooLarge)
     /// (refused early when `Content-Length` announces too much, otherwise as soon as the bytes
     /// read would pass the limit), [`Redirected`](TransportErrorKind::Redirected),
-    /// [`InvalidRequest`](TransportErrorKind::InvalidRequest), [`Body`](TransportErrorKind::Body)
+    /// [`InvalidRequest`](TransportErrorKind::InvalidRequest), [`Io`](TransportErrorKind::Io)
     /// or [`Other`](TransportErrorKind::Other).
     ///
     /// ```no_run
@@ -298,7 +298,7 @@ impl Transport {
     ///
     /// The loop is grantline's, and only that: `next` → `Send` ([`execute`](Self::execute), then
     /// `handle_response`) or `Wait` ([`tokio::time::sleep`]) or `Done`. When a request gets no
-    /// answer, the flow decides: [`Recovery::Retry`] goes on, [`Recovery::GiveUp`] returns the
+    /// answer, the flow decides: [`Recovery::Retry`](grantline::Recovery::Retry) goes on, [`Recovery::GiveUp`](grantline::Recovery::GiveUp) returns the
     /// transport error. The time given to the flow is read from the transport's [`clock`](Self::clock) at each step.
     ///
     /// The returned future is `Send` when `F` is, so it can be spawned.
