@@ -361,3 +361,30 @@ mod reqwest_transport {
         assert_eq!(value["pad"].as_str().unwrap().len(), 990);
     }
 }
+
+/// The auth handlers and API clients hold tokens: their `Debug` shows none.
+#[test]
+fn no_token_in_the_debug_of_the_auth_handlers_and_api_clients() {
+    let secret = "at-sentinel-5ec2e7";
+    let ureq_auth = grantline_ureq::Auth::new(
+        grantline_ureq::Transport::new(),
+        TokenManager::bearer(secret).unwrap(),
+    );
+    let reqwest_auth = grantline_reqwest::Auth::new(
+        grantline_reqwest::Transport::new().unwrap(),
+        TokenManager::bearer(secret).unwrap(),
+    );
+    let ureq_api = grantline_ureq::ApiClient::new("https://api.example/")
+        .unwrap()
+        .auth(ureq_auth.clone());
+    let reqwest_api = grantline_reqwest::ApiClient::new("https://api.example/")
+        .unwrap()
+        .auth(reqwest_auth.clone());
+    let shown = format!(
+        "{ureq_auth:?} {reqwest_auth:?} {ureq_api:?} {reqwest_api:?} {:?} {:?}",
+        ureq_auth.middleware(),
+        reqwest_auth.middleware()
+    );
+    assert!(shown.contains("Authorizer"), "{shown}");
+    assert!(!shown.contains(secret), "{shown}");
+}

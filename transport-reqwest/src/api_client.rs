@@ -64,23 +64,13 @@ use crate::{classify, default_builder, read_capped};
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ApiClient {
     base: BaseUrl,
     client: reqwest::Client,
     auth: Option<Auth>,
     error_for_status: bool,
     body_limit: u64,
-}
-
-impl fmt::Debug for ApiClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiClient")
-            .field("base", &self.base)
-            .field("auth", &self.auth.is_some())
-            .field("error_for_status", &self.error_for_status)
-            .finish_non_exhaustive()
-    }
 }
 
 impl ApiClient {

@@ -1,7 +1,6 @@
 //! The auth handler: the core's [`Authorizer`] behind a mutex, and a `Notify` for the tasks that
 //! wait for a renewal.
 
-use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -51,25 +50,17 @@ use crate::{AuthError, Error, Transport};
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Auth {
     shared: Arc<Shared>,
 }
 
+#[derive(Debug)]
 struct Shared {
     transport: Transport,
     authorizer: Mutex<Authorizer>,
     /// Notified when a renewal ends (finished or abandoned).
     renewed: Notify,
-}
-
-impl fmt::Debug for Auth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Auth")
-            .field("transport", &self.shared.transport)
-            .field("authorizer", &*self.lock())
-            .finish()
-    }
 }
 
 impl Auth {

@@ -1,16 +1,16 @@
 //! The auth handler: the core's [`Authorizer`] behind a mutex, a condition variable for the
 //! threads that wait for a renewal, and the ureq middleware that authorizes an agent's requests.
 
-use std::fmt;
+use std::cell::Cell;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
+use grantline::Now;
 use grantline::TokenResponse;
 use grantline::api::BaseUrl;
 use grantline::authorizer::{
     AfterResponse, Attempt, Authorization, Authorize, Authorizer, Target, Ticket,
 };
 use grantline::token_manager::{Renewal, TokenManager};
-use grantline::{Flow, Now, Recovery, Step};
 use http::HeaderValue;
 use ureq::middleware::{Middleware, MiddlewareNext};
 use ureq::{Body, SendBody};
@@ -48,25 +48,17 @@ use crate::{AuthError, Error, Transport};
 /// # let _ = status;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Auth {
     shared: Arc<Shared>,
 }
 
+#[derive(Debug)]
 struct Shared {
     transport: Transport,
     authorizer: Mutex<Authorizer>,
     /// Signalled when a renewal ends (finished or abandoned).
     renewed: Condvar,
-}
-
-impl fmt::Debug for Auth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Auth")
-            .field("transport", &self.shared.transport)
-            .field("authorizer", &*self.lock())
-            .finish()
-    }
 }
 
 impl Auth {
@@ -225,7 +217,8 @@ impl Auth {
             ticket,
             result: None,
         };
-        renewing.result = Some(self.shared.transport.run(Unauthenticated(renewal)));
+        RENEWING.set(true);
+        renewing.result = Some(self.shared.transport.run(renewal));
     }
 
     /// Looks at the answer to the attempt's request: a DPoP nonce is remembered, a refused token
@@ -326,6 +319,7 @@ struct Renewing<'a> {
 
 impl Drop for Renewing<'_> {
     fn drop(&mut self) {
+        RENEWING.set(false);
         let (now, result) = (self.auth.now(), self.result.take());
         let mut authorizer = self.auth.lock();
         if let Some(result) = result {
@@ -338,36 +332,10 @@ impl Drop for Renewing<'_> {
     }
 }
 
-/// Marks renewal requests, so that an agent carrying the middleware sends them as they are
-/// (authorizing them would wait for the renewal they are part of).
-#[derive(Clone, Copy, Debug)]
-struct RenewalRequest;
-
-/// Runs a renewal with every request marked as one.
-struct Unauthenticated(Renewal);
-
-impl Flow for Unauthenticated {
-    type Output = TokenResponse;
-
-    fn next(&mut self, now: Now) -> Result<Step<TokenResponse>, grantline::Error> {
-        let mut step = self.0.next(now)?;
-        if let Step::Send(request) = &mut step {
-            request.extensions_mut().insert(RenewalRequest);
-        }
-        Ok(step)
-    }
-
-    fn handle_response(
-        &mut self,
-        response: http::Response<Vec<u8>>,
-        now: Now,
-    ) -> Result<(), grantline::Error> {
-        self.0.handle_response(response, now)
-    }
-
-    fn handle_transport_error(&mut self, now: Now) -> Recovery {
-        self.0.handle_transport_error(now)
-    }
+thread_local! {
+    /// Set while this thread runs a renewal: a middleware on the renewal's agent sends its
+    /// requests as they are (authorizing them would wait for the renewal they are part of).
+    static RENEWING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The [`ureq::middleware::Middleware`] of an [`Auth`]: every request through the agent is
@@ -429,7 +397,7 @@ impl Middleware for AuthMiddleware {
         mut request: http::Request<SendBody>,
         next: MiddlewareNext,
     ) -> Result<http::Response<Body>, ureq::Error> {
-        if request.extensions().get::<RenewalRequest>().is_some() {
+        if RENEWING.get() {
             return next.handle(request);
         }
         let mut attempt = Attempt::new().not_replayable();

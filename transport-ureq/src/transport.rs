@@ -27,9 +27,6 @@ use crate::{Cancellation, Error, TransportError, TransportErrorKind};
 #[derive(Clone, Debug)]
 pub struct Transport {
     agent: ureq::Agent,
-    /// Whether the agent's own configuration already follows no redirect and returns every
-    /// status (see [`is_safe`]), so requests need no per-request configuration.
-    agent_is_safe: bool,
     body_limit: u64,
     clock: Arc<dyn Clock>,
 }
@@ -79,7 +76,6 @@ impl Transport {
     #[must_use]
     pub fn with_agent(agent: ureq::Agent) -> Self {
         Self {
-            agent_is_safe: is_safe(agent.config()),
             agent,
             body_limit: DEFAULT_BODY_LIMIT,
             clock: Arc::new(SystemClock),
@@ -170,18 +166,9 @@ impl Transport {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        // ureq follows no redirect and turns no status into an error when its configuration has
-        // `max_redirects(0)` (then the 3xx is the response, never `TooManyRedirects`) and
-        // `http_status_as_error(false)`. An agent already configured so (as `Transport::new`'s
-        // is) runs the request as it is; otherwise those settings go on top of a copy of the
-        // agent's configuration, for this request only. A request carrying extensions might carry
-        // ureq's own per-request configuration, so it always takes the second way.
-        let mut response = if self.agent_is_safe && request.extensions().is_empty() {
-            self.agent.run(request)
-        } else {
-            run_without_redirects(&self.agent, request, None)
-        }
-        .map_err(|e| classify(e, false))?;
+        // No redirect followed and every status a response, whatever the agent's settings.
+        let mut response =
+            run_without_redirects(&self.agent, request, None).map_err(|e| classify(e, false))?;
         let body = response
             .body_mut()
             .with_config()
@@ -281,12 +268,6 @@ impl Transport {
     }
 }
 
-/// Whether `config` already makes ureq follow no redirect and return every status as a
-/// response, so that a request needs no settings of its own.
-fn is_safe(config: &ureq::config::Config) -> bool {
-    config.max_redirects() == 0 && !config.http_status_as_error()
-}
-
 /// The agent of [`Transport::new`] (and of an `ApiClient` given none): no redirect followed,
 /// every status a response, and the default timeouts.
 pub(crate) fn default_agent() -> ureq::Agent {
@@ -367,73 +348,4 @@ fn is_rustls_error(error: &std::io::Error) -> bool {
 #[cfg(not(feature = "rustls"))]
 fn is_rustls_error(_error: &std::io::Error) -> bool {
     false
-}
-
-#[cfg(test)]
-mod tests {
-    use std::io::{self, Read};
-    use std::net::TcpListener;
-
-    use super::{Transport, is_safe};
-
-    #[test]
-    fn only_an_agent_that_follows_no_redirect_and_returns_every_status_is_safe_as_it_is() {
-        let config = |redirects, status_as_error| {
-            ureq::Agent::config_builder()
-                .max_redirects(redirects)
-                .http_status_as_error(status_as_error)
-                .build()
-        };
-        assert!(is_safe(&config(0, false)));
-        assert!(!is_safe(&config(1, false)));
-        assert!(!is_safe(&config(0, true)));
-        assert!(!is_safe(ureq::Agent::new_with_defaults().config()));
-        assert!(Transport::new().agent_is_safe);
-    }
-
-    /// Answers each of `answers.len()` connections with the next answer, then ends.
-    fn serve(answers: Vec<&'static [u8]>) -> (String, std::thread::JoinHandle<()>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let address = listener.local_addr().unwrap();
-        let server = std::thread::spawn(move || {
-            for answer in answers {
-                let (mut stream, _) = listener.accept().unwrap();
-                let mut head = Vec::new();
-                let mut byte = [0_u8; 1];
-                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
-                    head.push(byte[0]);
-                }
-                io::Write::write_all(&mut stream, answer).unwrap();
-            }
-        });
-        (format!("http://{address}/"), server)
-    }
-
-    #[test]
-    fn a_safe_agent_and_an_agent_configured_per_request_give_the_same_answers() {
-        const ANSWERS: [&[u8]; 2] = [
-            b"HTTP/1.1 302 Found\r\nlocation: /elsewhere\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-            b"HTTP/1.1 500 Oops\r\ncontent-length: 4\r\nconnection: close\r\n\r\noops",
-        ];
-        let following = ureq::Agent::new_with_defaults();
-        let transports = [Transport::new(), Transport::with_agent(following.clone())];
-        assert!(transports[0].agent_is_safe && !transports[1].agent_is_safe);
-        for transport in transports {
-            let (url, server) = serve(ANSWERS.to_vec());
-            let get = || http::Request::get(&url).body(Vec::new()).unwrap();
-            let redirect = transport.execute(get()).unwrap();
-            assert_eq!(redirect.status(), 302);
-            let error = transport.execute(get()).unwrap();
-            assert_eq!(error.status(), 500);
-            assert_eq!(error.body(), b"oops");
-            server.join().unwrap();
-        }
-        // A request with extensions (which might hold ureq's own per-request settings) is
-        // configured per request even on a safe agent.
-        let (url, server) = serve(vec![ANSWERS[0]]);
-        let mut request = http::Request::get(&url).body(Vec::new()).unwrap();
-        request.extensions_mut().insert(7_u8);
-        assert_eq!(Transport::new().execute(request).unwrap().status(), 302);
-        server.join().unwrap();
-    }
 }
