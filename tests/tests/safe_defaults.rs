@@ -388,3 +388,68 @@ fn no_token_in_the_debug_of_the_auth_handlers_and_api_clients() {
     assert!(shown.contains("Authorizer"), "{shown}");
     assert!(!shown.contains(secret), "{shown}");
 }
+
+/// A TLS server on 127.0.0.1 with a self-signed certificate nobody trusts: it accepts
+/// connections and attempts the handshake (which the client refuses).
+fn untrusted_tls_server() -> (String, tokio::runtime::Runtime) {
+    use tokio_rustls::rustls;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!(
+        "https://localhost:{}/token",
+        listener.local_addr().unwrap().port()
+    );
+    runtime.spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await;
+            });
+        }
+    });
+    (url, runtime)
+}
+
+/// The same failure, the same kind: a certificate the client does not trust is `Tls` on both
+/// transports (reqwest itself calls it a connect error).
+#[test]
+fn an_untrusted_certificate_is_a_tls_error_on_both_transports() {
+    let (url, _server) = untrusted_tls_server();
+    let request = || http::Request::post(&url).body(Vec::new()).unwrap();
+    let ureq = grantline_ureq::Transport::with_agent(
+        ureq::Agent::config_builder()
+            .proxy(None)
+            .build()
+            .new_agent(),
+    );
+    let error = ureq.execute(request()).unwrap_err();
+    assert_eq!(error.kind(), TransportErrorKind::Tls, "{error:?}");
+    let reqwest =
+        grantline_reqwest::Transport::from_builder(reqwest::Client::builder().no_proxy()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let error = runtime.block_on(reqwest.execute(request())).unwrap_err();
+    assert_eq!(error.kind(), TransportErrorKind::Tls, "{error:?}");
+}

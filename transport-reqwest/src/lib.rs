@@ -488,18 +488,21 @@ pub(crate) fn classify(error: reqwest::Error) -> TransportError {
     TransportError::with_source(kind, error.without_url())
 }
 
-/// Whether a TLS library's error is in `error`'s source chain: a `rustls::Error`, itself or
-/// inside an `io::Error` (whose `source` skips the error it holds).
+/// Whether a TLS library's error is in `error`'s source chain (hyper wraps rustls's error in
+/// `io::Error`s, whose `source` skips the error they hold: the walk steps into them instead).
 fn is_tls(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(error);
     while let Some(error) = next {
-        let inner = error
-            .downcast_ref::<std::io::Error>()
-            .and_then(std::io::Error::get_ref);
-        if is_tls_library_error(error) || inner.is_some_and(|e| is_tls_library_error(e)) {
+        if is_tls_library_error(error) {
             return true;
         }
-        next = error.source();
+        next = match error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|e| e.get_ref())
+        {
+            Some(held) => Some(held as &(dyn std::error::Error + 'static)),
+            None => error.source(),
+        };
     }
     false
 }
