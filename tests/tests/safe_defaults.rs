@@ -453,3 +453,73 @@ fn an_untrusted_certificate_is_a_tls_error_on_both_transports() {
     let error = runtime.block_on(reqwest.execute(request())).unwrap_err();
     assert_eq!(error.kind(), TransportErrorKind::Tls, "{error:?}");
 }
+
+/// A persistence callback that panics on the first renewal only.
+fn panicking_once(manager: TokenManager) -> TokenManager {
+    let panicked = std::sync::atomic::AtomicBool::new(false);
+    manager.on_renewed(move |_| {
+        if !panicked.swap(true, Ordering::SeqCst) {
+            panic!("the store is down");
+        }
+    })
+}
+
+/// Panics in the renewing thread (in the persistence callback) never strand the waiting ones:
+/// they go on at once, far from the 60 s bound.
+#[test]
+fn a_renewal_that_panics_does_not_strand_the_waiting_callers() {
+    let (url, _) = counting_server(Duration::from_millis(300), token_json());
+    let first = panicking_once(manager(&format!("{url}/token")));
+    let ureq_auth = grantline_ureq::Auth::new(grantline_ureq::Transport::new(), first);
+    let barrier = Barrier::new(WAITERS);
+    let start = Instant::now();
+    let ended = std::thread::scope(|scope| {
+        let callers: Vec<_> = (0..WAITERS)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    let _ = ureq_auth.header();
+                })
+            })
+            .collect();
+        callers.into_iter().map(|c| c.join()).collect::<Vec<_>>()
+    });
+    assert_eq!(ended.iter().filter(|e| e.is_err()).count(), 1, "one panic");
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(ureq_auth.header().is_ok());
+
+    let (url, _) = counting_server(Duration::from_millis(300), token_json());
+    let second = panicking_once(manager(&format!("{url}/token")));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    let reqwest_auth =
+        grantline_reqwest::Auth::new(grantline_reqwest::Transport::new().unwrap(), second);
+    let start = Instant::now();
+    let ended = runtime.block_on(async {
+        let callers: Vec<_> = (0..WAITERS)
+            .map(|_| {
+                let auth = reqwest_auth.clone();
+                tokio::spawn(async move { drop(auth.header().await) })
+            })
+            .collect();
+        let mut ended = Vec::new();
+        for caller in callers {
+            ended.push(caller.await);
+        }
+        ended
+    });
+    assert_eq!(ended.iter().filter(|e| e.is_err()).count(), 1, "one panic");
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(runtime.block_on(reqwest_auth.header()).is_ok());
+}

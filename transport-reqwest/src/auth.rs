@@ -336,8 +336,11 @@ struct AbandonOnDrop<'a>(&'a Auth, Option<Ticket>);
 impl AbandonOnDrop<'_> {
     fn finish(mut self, result: Result<TokenResponse, Error>) {
         if let Some(ticket) = self.1.take() {
-            self.0.lock().finish(ticket, result, self.0.now());
+            let mut authorizer = self.0.lock();
+            // Woken under the lock, before the outcome is recorded: they go on once it is
+            // released, even if recording it panics (in the persistence callback, say).
             self.0.shared.renewed.notify_waiters();
+            authorizer.finish(ticket, result, self.0.now());
         }
     }
 }
@@ -345,8 +348,9 @@ impl AbandonOnDrop<'_> {
 impl Drop for AbandonOnDrop<'_> {
     fn drop(&mut self) {
         if let Some(ticket) = self.1.take() {
-            self.0.lock().abandon(ticket, self.0.now());
+            let mut authorizer = self.0.lock();
             self.0.shared.renewed.notify_waiters();
+            authorizer.abandon(ticket, self.0.now());
         }
     }
 }

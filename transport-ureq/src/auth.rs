@@ -322,13 +322,13 @@ impl Drop for Renewing<'_> {
         RENEWING.set(false);
         let (now, result) = (self.auth.now(), self.result.take());
         let mut authorizer = self.auth.lock();
-        if let Some(result) = result {
-            authorizer.finish(self.ticket, result, now);
-        } else {
-            authorizer.abandon(self.ticket, now);
-        }
-        drop(authorizer);
+        // Woken under the lock, before the outcome is recorded: they run once it is released,
+        // even if recording it panics (in the manager's persistence callback, say).
         self.auth.shared.renewed.notify_all();
+        match result {
+            Some(result) => authorizer.finish(self.ticket, result, now),
+            None => authorizer.abandon(self.ticket, now),
+        }
     }
 }
 
