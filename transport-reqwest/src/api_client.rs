@@ -12,7 +12,7 @@ use http::{HeaderName, HeaderValue, Method};
 
 use crate::auth::Exchange;
 use crate::{ApiError, Auth, StatusError, TransportError, TransportErrorKind};
-use crate::{classify, default_builder, read_capped};
+use crate::{build_without_redirects, classify, default_builder, read_capped};
 
 /// A client for one API: every request goes to a path under its [`BaseUrl`], carries the
 /// [`Auth`] handler's token, and fails with [`ApiError::Status`] on a 4xx or 5xx unless asked
@@ -106,14 +106,13 @@ impl ApiClient {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_base(base: BaseUrl) -> Result<Self, ApiError> {
-        let api = Self {
+        Ok(Self {
             base,
-            client: reqwest::Client::new(),
+            client: build_without_redirects(default_builder())?,
             auth: None,
             error_for_status: true,
             body_limit: DEFAULT_BODY_LIMIT,
-        };
-        api.client_builder(default_builder())
+        })
     }
 
     /// Sets the most bytes of a body [`recv_json`](ApiRequest::recv_json) reads (default
@@ -147,10 +146,7 @@ impl ApiClient {
     /// # Ok::<(), grantline_reqwest::ApiError>(())
     /// ```
     pub fn client_builder(mut self, builder: reqwest::ClientBuilder) -> Result<Self, ApiError> {
-        self.client = builder
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| TransportError::with_source(TransportErrorKind::Builder, e))?;
+        self.client = build_without_redirects(builder)?;
         Ok(self)
     }
 

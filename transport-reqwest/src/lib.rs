@@ -176,11 +176,7 @@ impl Transport {
     /// # Ok::<(), grantline_reqwest::TransportError>(())
     /// ```
     pub fn from_builder(builder: reqwest::ClientBuilder) -> Result<Self, TransportError> {
-        let client = builder
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| TransportError::with_source(TransportErrorKind::Builder, e))?;
-        Ok(Self::from_client(client))
+        Ok(Self::from_client(build_without_redirects(builder)?))
     }
 
     /// A transport on a client you built yourself. **The client must not follow redirects**:
@@ -440,6 +436,15 @@ pub(crate) fn default_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
         .timeout(DEFAULT_TIMEOUT)
+}
+
+/// Builds `builder`'s client following no redirects (whatever its policy was).
+pub(crate) fn build_without_redirects(
+    builder: reqwest::ClientBuilder,
+) -> Result<reqwest::Client, TransportError> {
+    let builder = builder.redirect(reqwest::redirect::Policy::none());
+    let built = builder.build();
+    built.map_err(|e| TransportError::with_source(TransportErrorKind::Builder, e))
 }
 
 /// Reads `response`'s body, refusing it as soon as it would pass `limit` bytes (before reading,
