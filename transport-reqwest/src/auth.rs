@@ -172,13 +172,11 @@ impl Auth {
         attempt: &mut Attempt<'_>,
         request: &mut reqwest::Request,
     ) -> Result<(), AuthError> {
-        // The headers are taken out for a moment, so the URL can be lent at the same time.
-        let mut headers = std::mem::take(request.headers_mut());
         let target = Target::url(request.method(), request.url());
-        let authorization = self.authorization(attempt, Some(target)).await;
-        let attached = authorization.map(|some| some.map(|a| a.apply(&mut headers)));
-        *request.headers_mut() = headers;
-        attached.map(drop)
+        if let Some(authorization) = self.authorization(attempt, Some(target)).await? {
+            authorization.apply(request.headers_mut());
+        }
+        Ok(())
     }
 
     /// What the authorizer says for this attempt, after any renewal or wait it asks for.

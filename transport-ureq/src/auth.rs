@@ -163,18 +163,11 @@ impl Auth {
         attempt: &mut Attempt<'_>,
         request: &mut http::Request<B>,
     ) -> Result<(), AuthError> {
-        // The headers are taken out for a moment, so the URL can be lent at the same time.
-        let mut headers = std::mem::take(request.headers_mut());
         let target = Target::new(request.method(), request.uri());
-        let attached = self
-            .authorization(attempt, Some(target))
-            .map(|authorization| {
-                if let Some(authorization) = authorization {
-                    authorization.apply(&mut headers);
-                }
-            });
-        *request.headers_mut() = headers;
-        attached
+        if let Some(authorization) = self.authorization(attempt, Some(target))? {
+            authorization.apply(request.headers_mut());
+        }
+        Ok(())
     }
 
     /// What the authorizer says for this attempt, after any renewal or wait it asks for.
