@@ -11,23 +11,22 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use grantline::Now;
 use grantline::token_manager::Access;
 use grantline_benches::{CountingAllocator, cached_manager, count_allocations, poll_once};
-use http::header::AUTHORIZATION;
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 const COUNTED: u32 = 10_000;
 
+/// The transports' real attach path (the API clients' and middlewares'): the core's authorizer,
+/// with its URL check.
 fn attach_ureq(auth: &grantline_ureq::Auth, request: &mut http::Request<()>) {
-    let header = auth.header().unwrap();
-    request.headers_mut().insert(AUTHORIZATION, header);
+    auth.authorize(request).unwrap();
 }
 
 fn attach_reqwest(auth: &grantline_reqwest::Auth, request: &mut reqwest::Request) {
-    let header = poll_once(auth.header())
+    poll_once(auth.authorize(request))
         .expect("a cached token never suspends")
         .unwrap();
-    request.headers_mut().insert(AUTHORIZATION, header);
 }
 
 /// Prints the allocations per call of `f`, after one warm-up call.

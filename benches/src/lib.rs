@@ -7,8 +7,8 @@
 //!
 //! | bench | what it measures |
 //! | --- | --- |
-//! | `attach_token/ureq` | `grantline_ureq::Auth::header` with a cached token, inserted into a request's headers |
-//! | `attach_token/reqwest` | `grantline_reqwest::Auth::header` (polled once: it completes without suspending), inserted into a `reqwest::Request` |
+//! | `attach_token/ureq` | `grantline_ureq::Auth::authorize` with a cached token (the API client's and middleware's attach path: the core's authorizer, URL check included) |
+//! | `attach_token/reqwest` | `grantline_reqwest::Auth::authorize` on a `reqwest::Request` (polled once: it completes without suspending) |
 //! | `attach_token/core` | `TokenManager::access` alone: the sans-IO decision and the header clone |
 //!
 //! Later benches (flows, parsers, grantline against `oauth2`/`openidconnect`) join this crate.

@@ -1,12 +1,13 @@
-//! The hot path allocates nothing: attaching a cached token clones a reference-counted header
-//! value and replaces the one already in the request. This fails if a change makes it allocate.
+//! The hot path allocates nothing: attaching a cached token through each transport's real attach
+//! path (`Auth::authorize`, which the API clients and the middlewares take: the core's
+//! authorizer with the URL check) clones a reference-counted header value and replaces the one
+//! already in the request. This fails if a change makes it allocate.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use grantline::Now;
 use grantline::token_manager::Access;
 use grantline_benches::{CountingAllocator, cached_manager, count_allocations, poll_once};
-use http::header::AUTHORIZATION;
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -48,11 +49,13 @@ fn ureq_attaches_a_cached_token_without_allocating() {
     let mut request = http::Request::get("https://api.example/v1/items")
         .body(())
         .unwrap();
-    let allocations = allocations_of(|| {
-        let header = auth.header().unwrap();
-        request.headers_mut().insert(AUTHORIZATION, header);
-    });
+    let allocations = allocations_of(|| auth.authorize(&mut request).unwrap());
     assert_eq!(allocations, 0);
+    assert!(
+        request.headers()["authorization"]
+            .as_bytes()
+            .starts_with(b"Bearer eyJ")
+    );
 }
 
 #[test]
@@ -66,8 +69,9 @@ fn reqwest_attaches_a_cached_token_without_allocating() {
         "https://api.example/v1/items".parse().unwrap(),
     );
     let allocations = allocations_of(|| {
-        let header = poll_once(auth.header()).unwrap().unwrap();
-        request.headers_mut().insert(AUTHORIZATION, header);
+        poll_once(auth.authorize(&mut request))
+            .expect("a cached token never suspends")
+            .unwrap();
     });
     assert_eq!(allocations, 0);
 }

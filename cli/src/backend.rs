@@ -2,12 +2,14 @@
 //! connection options (`--ca-cert`, `--proxy`, `--timeout`), behind one blocking interface.
 //!
 //! This is also the example of choosing a transport at run time: both implement the same
-//! `run_with` loop over the same flows, so the rest of the program does not know which one runs.
+//! `run_with` loop over the same flows and fail with the same error (the core's `RunError`), so
+//! the rest of the program does not know which one runs.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use grantline::clock::{Clock, ScaledClock, SystemClock};
+use grantline::driver::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, RunError};
 use grantline::{Flow, Now, Progress};
 
 use crate::args::TransportKind;
@@ -20,7 +22,7 @@ pub(crate) struct Connection {
     pub(crate) ca_certs: Vec<PathBuf>,
     /// An HTTP proxy for every request.
     pub(crate) proxy: Option<String>,
-    /// The time limit of one request.
+    /// The time limit of one request (the transports' 30 s default when not given).
     pub(crate) timeout: Option<Duration>,
     /// Run the clock this many times faster (a testing aid).
     pub(crate) time_scale: Option<u32>,
@@ -94,24 +96,22 @@ impl Backend {
         flow: F,
         observer: impl FnMut(&F, Progress),
     ) -> Result<F::Output, CliError> {
-        match &self.inner {
+        let result = match &self.inner {
             #[cfg(feature = "ureq")]
-            Inner::Ureq(transport) => transport
-                .run_with(flow, &grantline_ureq::Cancellation::new(), observer)
-                .map_err(|e| match e {
-                    grantline_ureq::Error::Flow(e) => CliError::Flow(e),
-                    grantline_ureq::Error::Transport(e) => CliError::network(&e),
-                    other => CliError::Interrupted(other.to_string()),
-                }),
+            Inner::Ureq(transport) => {
+                transport.run_with(flow, &grantline_ureq::Cancellation::new(), observer)
+            }
             #[cfg(feature = "reqwest")]
-            Inner::Reqwest { transport, runtime } => runtime
-                .block_on(transport.run_with(flow, observer))
-                .map_err(|e| match e {
-                    grantline_reqwest::Error::Flow(e) => CliError::Flow(e),
-                    grantline_reqwest::Error::Transport(e) => CliError::network(&e),
-                    other => CliError::Internal(other.to_string()),
-                }),
-        }
+            Inner::Reqwest { transport, runtime } => {
+                runtime.block_on(transport.run_with(flow, observer))
+            }
+        };
+        // Both transports fail with the core's `RunError`.
+        result.map_err(|e| match e {
+            RunError::Flow(e) => CliError::Flow(e),
+            RunError::Transport(e) => CliError::network(&e),
+            other => CliError::Interrupted(other.to_string()),
+        })
     }
 }
 
@@ -167,9 +167,11 @@ fn ureq_transport(
             .map_err(|e| CliError::config(format!("the proxy URL is not usable: {e}")))?;
         config = config.proxy(Some(proxy));
     }
-    if let Some(timeout) = connection.timeout {
-        config = config.timeout_global(Some(timeout));
-    }
+    // The transport's safe defaults unless `--timeout` says otherwise.
+    let timeout = connection.timeout.unwrap_or(DEFAULT_TIMEOUT);
+    config = config
+        .timeout_connect(Some(DEFAULT_CONNECT_TIMEOUT.min(timeout)))
+        .timeout_global(Some(timeout));
     if !certs.is_empty() {
         let roots: Vec<Certificate<'static>> = certs
             .iter()
@@ -202,9 +204,11 @@ fn reqwest_transport(
             .map_err(|e| CliError::config(format!("the proxy URL is not usable: {e}")))?;
         builder = builder.proxy(proxy);
     }
-    if let Some(timeout) = connection.timeout {
-        builder = builder.timeout(timeout).connect_timeout(timeout);
-    }
+    // The transport's safe defaults unless `--timeout` says otherwise.
+    let timeout = connection.timeout.unwrap_or(DEFAULT_TIMEOUT);
+    builder = builder
+        .timeout(timeout)
+        .connect_timeout(DEFAULT_CONNECT_TIMEOUT.min(timeout));
     if !certs.is_empty() {
         let roots = certs
             .iter()

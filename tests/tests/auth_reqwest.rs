@@ -1,4 +1,4 @@
-//! The async auth handler, `AuthClient`, `reqwest-middleware` and the API client against a
+//! The async auth handler, `reqwest-middleware` and the API client against a
 //! loopback mock server (wiremock): single flight, the 401 retry, confinement to the base URL.
 //!
 //! Every property is counted at the mock server, so a test fails if the property breaks.
@@ -11,9 +11,7 @@ use std::time::{Duration, SystemTime};
 use grantline::error::ErrorCode;
 use grantline::token_manager::TokenManager;
 use grantline::{Client, TokenResponse, TokenType};
-use grantline_reqwest::{
-    ApiClient, ApiError, Auth, AuthClient, AuthClientError, AuthMiddleware, Error, Transport,
-};
+use grantline_reqwest::{ApiClient, ApiError, Auth, AuthMiddleware, Error, Transport};
 use wiremock::matchers::{body_json, header, method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -241,7 +239,7 @@ async fn single_flight_through_reqwest_middleware() {
     mount_ok(&server, "/anything", "at-mw").await;
     let auth = auth_with(&server, bearer("at-old", -5));
     let http = reqwest_middleware::ClientBuilder::new(no_proxy())
-        .with(AuthMiddleware::new(auth))
+        .with(auth.middleware())
         .build();
     let url = format!("{}/anything", server.uri());
 
@@ -255,25 +253,6 @@ async fn single_flight_through_reqwest_middleware() {
     assert!(results.iter().all(|r| matches!(r, Ok(s) if *s == 200)));
     assert_eq!(calls(&server, "/token").await, 1);
     assert_eq!(calls(&server, "/anything").await, CALLERS);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
-async fn single_flight_through_auth_client() {
-    let server = MockServer::start().await;
-    mount_slow_token(&server, "at-ac").await;
-    mount_ok(&server, "/anything", "at-ac").await;
-    let http = AuthClient::new(no_proxy(), auth_with(&server, bearer("at-old", -5)));
-    let url = format!("{}/anything", server.uri());
-
-    let results = all_at_once(move || {
-        let http = http.clone();
-        let url = url.clone();
-        async move { http.send(http.get(url)).await.map(|r| r.status()) }
-    })
-    .await;
-
-    assert!(results.iter().all(|r| matches!(r, Ok(s) if *s == 200)));
-    assert_eq!(calls(&server, "/token").await, 1);
 }
 
 // The 401 retry.
@@ -405,7 +384,7 @@ async fn a_streamed_body_is_not_resent_after_a_401() {
     api.put("uploads/1").body("again").send().await.unwrap();
     assert_eq!(calls(&server, "/token").await, 1);
 
-    // The same through AuthClient and the middleware: no resend for a stream.
+    // The same through the middleware: no resend for a stream.
     let server = MockServer::start().await;
     Mock::given(path("/token"))
         .respond_with(token_reply("at-new"))
@@ -413,20 +392,8 @@ async fn a_streamed_body_is_not_resent_after_a_401() {
         .await;
     mount_rejecting(&server, "at-old").await;
     let url = format!("{}/api/v1/x", server.uri());
-    let http = AuthClient::new(no_proxy(), auth_with(&server, bearer("at-old", 3600)));
-    let response = http
-        .send(
-            http.request(reqwest::Method::PUT, &url)
-                .body(streamed(b"s")),
-        )
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 401);
     let middleware = reqwest_middleware::ClientBuilder::new(no_proxy())
-        .with(AuthMiddleware::new(auth_with(
-            &server,
-            bearer("at-old", 3600),
-        )))
+        .with(auth_with(&server, bearer("at-old", 3600)).middleware())
         .build();
     let response = middleware
         .put(&url)
@@ -435,12 +402,12 @@ async fn a_streamed_body_is_not_resent_after_a_401() {
         .await
         .unwrap();
     assert_eq!(response.status(), 401);
-    assert_eq!(calls(&server, "/api/v1/x").await, 2);
+    assert_eq!(calls(&server, "/api/v1/x").await, 1);
     assert_eq!(calls(&server, "/token").await, 0);
 }
 
 #[tokio::test]
-async fn auth_client_and_middleware_resend_a_replayable_request_once() {
+async fn the_middleware_resends_a_replayable_request_once() {
     let server = MockServer::start().await;
     Mock::given(path("/token"))
         .respond_with(token_reply("at-new"))
@@ -454,20 +421,14 @@ async fn auth_client_and_middleware_resend_a_replayable_request_once() {
         .await;
     let url = format!("{}/api/v1/x", server.uri());
 
-    let http = AuthClient::new(no_proxy(), auth_with(&server, bearer("at-old", 3600)));
-    let response = http.send(http.post(&url).body("payload")).await.unwrap();
-    assert_eq!(response.status(), 200);
     let middleware = reqwest_middleware::ClientBuilder::new(no_proxy())
-        .with(AuthMiddleware::new(auth_with(
-            &server,
-            bearer("at-old", 3600),
-        )))
+        .with(auth_with(&server, bearer("at-old", 3600)).middleware())
         .build();
     let response = middleware.post(&url).body("payload").send().await.unwrap();
     assert_eq!(response.status(), 200);
 
-    assert_eq!(calls(&server, "/token").await, 2, "one renewal per handler");
-    assert_eq!(calls(&server, "/api/v1/x").await, 4);
+    assert_eq!(calls(&server, "/token").await, 1, "one renewal");
+    assert_eq!(calls(&server, "/api/v1/x").await, 2, "one resend");
 }
 
 #[tokio::test]
@@ -660,25 +621,37 @@ async fn without_a_token_the_api_client_still_works_and_reports_statuses() {
 }
 
 #[tokio::test]
-async fn the_auth_client_reports_a_failed_renewal() {
+async fn the_middleware_reports_a_failed_renewal() {
     let server = MockServer::start().await;
     Mock::given(path("/token"))
         .respond_with(ResponseTemplate::new(500))
         .mount(&server)
         .await;
-    let http = AuthClient::new(no_proxy(), auth_with(&server, bearer("at-old", -5)));
+    let http = reqwest_middleware::ClientBuilder::new(no_proxy())
+        .with(auth_with(&server, bearer("at-old", -5)).middleware())
+        .build();
     let error = http
-        .send(http.get(format!("{}/x", server.uri())))
+        .get(format!("{}/x", server.uri()))
+        .send()
         .await
         .unwrap_err();
-    assert!(matches!(error, AuthClientError::Auth(_)), "{error:?}");
+    let reqwest_middleware::Error::Middleware(error) = error else {
+        panic!("{error:?}")
+    };
+    let error = error
+        .downcast_ref::<grantline_reqwest::AuthError>()
+        .unwrap();
+    assert_eq!(
+        error.status(),
+        Some(http::StatusCode::INTERNAL_SERVER_ERROR)
+    );
+    assert_eq!(calls(&server, "/x").await, 0);
 }
 
 #[test]
 fn types_are_send_sync_and_clone() {
     fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
     assert_send_sync::<Auth>();
-    assert_send_sync::<AuthClient>();
     assert_send_sync::<ApiClient>();
     assert_send_sync::<AuthMiddleware>();
     assert_send_sync::<grantline_reqwest::AuthError>();

@@ -624,17 +624,15 @@ fn dpop_bound_tokens_at_the_userinfo_endpoint_through_both_api_clients() {
                     )
                     .auth(auth.clone());
                 // Without a nonce, oidc-provider refuses the proof (nothing is remembered here).
-                let header = auth.header().unwrap();
-                let proof = auth.dpop_proof(&header, "GET", userinfo.as_str()).unwrap();
+                let mut request = http::Request::get(userinfo.as_str()).body(()).unwrap();
+                auth.authorize(&mut request).unwrap();
+                assert!(request.headers().contains_key("dpop"));
                 let refused = ureq::Agent::config_builder()
                     .proxy(None)
                     .http_status_as_error(false)
                     .build()
                     .new_agent()
-                    .get(userinfo.as_str())
-                    .header("authorization", header)
-                    .header("dpop", proof.unwrap())
-                    .call()
+                    .run(request)
                     .unwrap();
                 assert_eq!(refused.status(), 401);
                 let challenge = refused.headers()["www-authenticate"].to_str().unwrap();

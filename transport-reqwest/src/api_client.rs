@@ -2,16 +2,17 @@
 //! statuses.
 
 use std::fmt;
+use std::future::Future;
 
 use grantline::api::{ApiPath, BaseUrl};
-use http::header::ACCEPT;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use grantline::authorizer::Attempt;
+use grantline::driver::{DEFAULT_BODY_LIMIT, decode_json, encode_json};
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderName, HeaderValue, Method};
 
-use crate::auth::SendError;
-use crate::{Auth, AuthError, TransportError, TransportErrorKind};
-
-/// How much of an error response's body [`StatusError`] keeps: 64 KiB.
-const ERROR_BODY_LIMIT: usize = 64 * 1024;
+use crate::auth::Exchange;
+use crate::{ApiError, Auth, StatusError, TransportError, TransportErrorKind};
+use crate::{build_without_redirects, classify, default_builder, read_capped};
 
 /// A client for one API: every request goes to a path under its [`BaseUrl`], carries the
 /// [`Auth`] handler's token, and fails with [`ApiError::Status`] on a 4xx or 5xx unless asked
@@ -24,15 +25,18 @@ const ERROR_BODY_LIMIT: usize = 64 * 1024;
 /// ([`TransportErrorKind::Redirected`]) should a client passed to [`client`](Self::client) follow
 /// one.
 ///
-/// **Renewal and retry.** The token is renewed before it expires (single flight across tasks).
-/// On a `401` with `WWW-Authenticate: Bearer error="invalid_token"` the client renews once and
-/// sends the request once more if [`reqwest::Request::try_clone`] can copy it: an empty body,
-/// bytes or JSON can; a streamed body cannot, and its `401` is returned.
+/// **Authorization.** Every attempt is authorized by the [`Auth`] handler's
+/// [`Authorizer`](grantline::authorizer::Authorizer), which decides everything: the token is
+/// renewed before it expires (single flight across tasks), goes only to https or loopback URLs,
+/// carries a fresh DPoP proof when DPoP-bound, and after a `401` `invalid_token` (or a DPoP
+/// `use_dpop_nonce`) the request is sent once more if [`reqwest::Request::try_clone`] can copy
+/// it: an empty body, bytes or JSON can; a streamed body cannot, and its `401` is returned.
 ///
-/// **DPoP.** With a DPoP-bound token (the client has a DPoP key), every attempt carries
-/// `Authorization: DPoP …` and its own fresh proof with the server's last nonce; a `401` with
-/// `WWW-Authenticate: DPoP error="use_dpop_nonce"` is resent once with the new nonce, by the same
-/// rule (copyable requests only, one resend in all).
+/// **Safe defaults.** The default client has the transport's timeouts
+/// ([`DEFAULT_CONNECT_TIMEOUT`](crate::DEFAULT_CONNECT_TIMEOUT), 10 s, and
+/// [`DEFAULT_TIMEOUT`](crate::DEFAULT_TIMEOUT), 30 s), and every body the client reads is capped:
+/// [`recv_json`](ApiRequest::recv_json) at [`body_limit`](Self::body_limit) (1 MiB by default), an
+/// error status's body at [`StatusError::BODY_LIMIT`].
 ///
 /// Cloning is cheap (the client and the auth handler are shared).
 ///
@@ -60,28 +64,19 @@ const ERROR_BODY_LIMIT: usize = 64 * 1024;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ApiClient {
     base: BaseUrl,
     client: reqwest::Client,
     auth: Option<Auth>,
     error_for_status: bool,
-}
-
-impl fmt::Debug for ApiClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiClient")
-            .field("base", &self.base)
-            .field("auth", &self.auth.is_some())
-            .field("error_for_status", &self.error_for_status)
-            .finish_non_exhaustive()
-    }
+    body_limit: u64,
 }
 
 impl ApiClient {
     /// A client for the API at `base_url` (`https`, or `http` on a loopback address), on a new
-    /// `reqwest::Client` that follows no redirects, without authentication until
-    /// [`auth`](Self::auth) is set.
+    /// `reqwest::Client` that follows no redirects and has the transport's default timeouts,
+    /// without authentication until [`auth`](Self::auth) is set.
     ///
     /// # Errors
     ///
@@ -97,7 +92,8 @@ impl ApiClient {
         Self::with_base(BaseUrl::new(base_url).map_err(ApiError::Path)?)
     }
 
-    /// A client for the API at `base`, on a new `reqwest::Client` that follows no redirects.
+    /// A client for the API at `base`, on a new `reqwest::Client` that follows no redirects and
+    /// has the transport's default timeouts.
     ///
     /// # Errors
     ///
@@ -110,16 +106,28 @@ impl ApiClient {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_base(base: BaseUrl) -> Result<Self, ApiError> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ApiError::Transport(TransportError::from_builder(e)))?;
         Ok(Self {
             base,
-            client,
+            client: build_without_redirects(default_builder())?,
             auth: None,
             error_for_status: true,
+            body_limit: DEFAULT_BODY_LIMIT,
         })
+    }
+
+    /// Sets the most bytes of a body [`recv_json`](ApiRequest::recv_json) reads (default
+    /// [`DEFAULT_BODY_LIMIT`], 1 MiB); a longer one is [`ApiError::Transport`] with
+    /// [`TransportErrorKind::BodyTooLarge`](crate::TransportErrorKind::BodyTooLarge).
+    ///
+    /// ```
+    /// let api = grantline_reqwest::ApiClient::new("https://api.example/")?.body_limit(64 * 1024);
+    /// # let _ = api;
+    /// # Ok::<(), grantline_reqwest::ApiError>(())
+    /// ```
+    #[must_use]
+    pub fn body_limit(mut self, bytes: u64) -> Self {
+        self.body_limit = bytes;
+        self
     }
 
     /// Sends with a client built from your `builder` (proxies, CA certificates, timeouts), with
@@ -138,10 +146,7 @@ impl ApiClient {
     /// # Ok::<(), grantline_reqwest::ApiError>(())
     /// ```
     pub fn client_builder(mut self, builder: reqwest::ClientBuilder) -> Result<Self, ApiError> {
-        self.client = builder
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ApiError::Transport(TransportError::from_builder(e)))?;
+        self.client = build_without_redirects(builder)?;
         Ok(self)
     }
 
@@ -383,8 +388,20 @@ impl ApiRequest<'_> {
     /// # let _ = request;
     /// # Ok::<(), grantline_reqwest::ApiError>(())
     /// ```
-    pub fn json<T: serde::Serialize + ?Sized>(self, value: &T) -> Self {
-        self.map(|b| b.json(value)).accept_json()
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
+        match encode_json(value) {
+            Ok(bytes) => {
+                let json = HeaderValue::from_static("application/json");
+                self.map(|b| b.header(CONTENT_TYPE, json).body(bytes))
+                    .accept_json()
+            }
+            Err(e) => {
+                if self.builder.is_ok() {
+                    self.builder = Err(e);
+                }
+                self
+            }
+        }
     }
 
     /// Adds `Accept: application/json` unless an `Accept` header was set.
@@ -476,7 +493,7 @@ impl ApiRequest<'_> {
         let request = self
             .builder?
             .build()
-            .map_err(|e| ApiError::Request(e.without_url()))?;
+            .map_err(|e| ApiError::Request(Box::new(e.without_url())))?;
         // The join already checked the path; the query added since cannot change it, but a
         // second look costs nothing next to a request.
         if !api.base.contains(request.url()) {
@@ -487,39 +504,26 @@ impl ApiRequest<'_> {
                 },
             )));
         }
-        let url = request.url().clone();
+        let mut client = NoRedirect(&api.client);
         let response = match &api.auth {
-            Some(auth) => auth
-                .execute(&api.client, request)
-                .await
-                .map_err(|e| match e {
-                    SendError::Auth(e) => ApiError::Auth(e),
-                    SendError::Http(e) => ApiError::Transport(TransportError::from_request(e)),
-                })?,
-            None => api
-                .client
-                .execute(request)
-                .await
-                .map_err(|e| ApiError::Transport(TransportError::from_request(e)))?,
+            Some(auth) => auth.send(Attempt::new(), request, &mut client).await??,
+            None => client.exchange(request).await?,
         };
-        if *response.url() != url {
-            return Err(ApiError::Transport(TransportError::new(
-                TransportErrorKind::Redirected,
-            )));
-        }
         let status = response.status();
         if self.error_for_status && (status.is_client_error() || status.is_server_error()) {
-            return Err(ApiError::Status(StatusError::read(response).await));
+            return Err(ApiError::Status(status_error(response).await));
         }
         Ok(response)
     }
 
-    /// Sends the request and reads the response body as JSON into `T`.
+    /// Sends the request and decodes the response body as JSON into `T`, reading at most the
+    /// client's [`body_limit`](ApiClient::body_limit).
     ///
     /// # Errors
     ///
-    /// As [`send`](Self::send), plus [`ApiError::Body`] when the body is not the JSON `T`
-    /// expects.
+    /// As [`send`](Self::send), plus [`ApiError::Transport`] with
+    /// [`TransportErrorKind::BodyTooLarge`](crate::TransportErrorKind::BodyTooLarge) for a body
+    /// over the limit, and [`ApiError::Body`] when the body is not the JSON `T` expects.
     ///
     /// ```no_run
     /// #[derive(serde::Deserialize)]
@@ -531,172 +535,45 @@ impl ApiRequest<'_> {
     /// # }
     /// ```
     pub async fn recv_json<T: serde::de::DeserializeOwned>(self) -> Result<T, ApiError> {
-        let response = self.accept_json().send().await?;
-        response
-            .json()
-            .await
-            .map_err(|e| ApiError::Body(e.without_url()))
+        let limit = self.api.body_limit;
+        let mut response = self.accept_json().send().await?;
+        decode_json(&read_capped(&mut response, limit).await?)
     }
 }
 
-/// An error status (4xx or 5xx) from the API, with its headers and the start of its body (at
-/// most 64 KiB).
-///
-/// `Display` shows the status only; `Debug` shows the status and the body's length, never the
-/// body (it may echo what was sent).
-///
-/// ```no_run
-/// use grantline_reqwest::{ApiClient, ApiError};
-/// # async fn f(api: ApiClient) {
-/// if let Err(ApiError::Status(e)) = api.get("items/7").send().await {
-///     eprintln!("{e}: {}", String::from_utf8_lossy(e.body()));
-/// }
-/// # }
-/// ```
-pub struct StatusError(Box<StatusParts>);
+/// The client's `execute`, refusing an answer from another URL than the one requested (a client
+/// given to [`ApiClient::client`] that follows redirects).
+struct NoRedirect<'c>(&'c reqwest::Client);
 
-/// Boxed, so that the errors that carry it stay small.
-struct StatusParts {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
+impl Exchange for NoRedirect<'_> {
+    type Error = ApiError;
 
-impl StatusError {
-    async fn read(mut response: reqwest::Response) -> Self {
-        let status = response.status();
-        let headers = std::mem::take(response.headers_mut());
-        let mut body = Vec::new();
-        while let Ok(Some(chunk)) = response.chunk().await {
-            let room = ERROR_BODY_LIMIT - body.len();
-            body.extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or_default());
-            if body.len() >= ERROR_BODY_LIMIT {
-                break;
+    fn exchange(
+        &mut self,
+        request: reqwest::Request,
+    ) -> impl Future<Output = Result<reqwest::Response, ApiError>> + Send {
+        let url = request.url().clone();
+        let response = self.0.execute(request);
+        async move {
+            let response = response.await.map_err(classify)?;
+            if *response.url() != url {
+                return Err(TransportError::new(TransportErrorKind::Redirected).into());
             }
-        }
-        Self(Box::new(StatusParts {
-            status,
-            headers,
-            body,
-        }))
-    }
-
-    /// The status.
-    ///
-    /// ```no_run
-    /// # fn f(e: grantline_reqwest::StatusError) {
-    /// assert!(e.status().is_client_error() || e.status().is_server_error());
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn status(&self) -> StatusCode {
-        self.0.status
-    }
-
-    /// The response headers.
-    ///
-    /// ```no_run
-    /// # fn f(e: grantline_reqwest::StatusError) {
-    /// let _retry_after = e.headers().get("retry-after");
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn headers(&self) -> &HeaderMap {
-        &self.0.headers
-    }
-
-    /// The body, or its first 64 KiB (what could be read).
-    ///
-    /// ```no_run
-    /// # fn f(e: grantline_reqwest::StatusError) {
-    /// let _text = String::from_utf8_lossy(e.body());
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn body(&self) -> &[u8] {
-        &self.0.body
-    }
-}
-
-impl fmt::Debug for StatusError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StatusError")
-            .field("status", &self.0.status)
-            .field("body_len", &self.0.body.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Display for StatusError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the API answered with HTTP {}", self.0.status)
-    }
-}
-
-impl std::error::Error for StatusError {}
-
-/// Everything an [`ApiClient`] request can fail with.
-///
-/// ```
-/// use grantline_reqwest::ApiError;
-///
-/// fn advice(e: &ApiError) -> &'static str {
-///     match e {
-///         ApiError::Path(_) => "fix the path: it leaves the API",
-///         ApiError::Auth(_) => "no token: check the client's credentials and the authorization server",
-///         ApiError::Status(s) if s.status() == 403 => "the token lacks a scope",
-///         ApiError::Status(_) => "the API said no",
-///         ApiError::Transport(_) => "the API did not answer",
-///         _ => "the request or its body",
-///     }
-/// }
-/// # let _ = advice;
-/// ```
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ApiError {
-    /// The path (or base URL) was refused: it could leave the API's base URL. Nothing was sent.
-    Path(grantline::Error),
-    /// No token could be had: the renewal failed.
-    Auth(AuthError),
-    /// The request got no answer (connection, TLS, timeout), came back from another URL than
-    /// the one requested, or no client could be built.
-    Transport(TransportError),
-    /// The API answered with a 4xx or 5xx status.
-    Status(StatusError),
-    /// A header name or value given to the request is invalid.
-    InvalidHeader,
-    /// The request could not be built: a value that does not serialize to JSON, say (reqwest's
-    /// error, its URL removed).
-    Request(reqwest::Error),
-    /// The response body could not be read, or was not the JSON expected (reqwest's error, its
-    /// URL removed).
-    Body(reqwest::Error),
-}
-
-impl fmt::Display for ApiError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ApiError::Path(e) => e.fmt(f),
-            ApiError::Auth(e) => write!(f, "no access token: {e}"),
-            ApiError::Transport(e) => e.fmt(f),
-            ApiError::Status(e) => e.fmt(f),
-            ApiError::InvalidHeader => f.write_str("a request header name or value is invalid"),
-            ApiError::Request(_) => f.write_str("the request could not be built"),
-            ApiError::Body(_) => f.write_str("the response body could not be read or decoded"),
+            Ok(response)
         }
     }
 }
 
-impl std::error::Error for ApiError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ApiError::Path(e) => Some(e),
-            ApiError::Auth(e) => Some(e),
-            ApiError::Transport(e) => Some(e),
-            ApiError::Status(e) => Some(e),
-            ApiError::InvalidHeader => None,
-            ApiError::Request(e) | ApiError::Body(e) => Some(e),
+/// An error status with its headers and what can be read of its body, up to
+/// [`StatusError::BODY_LIMIT`]: the status is the error, the body only a detail.
+async fn status_error(mut response: reqwest::Response) -> StatusError {
+    let (status, headers) = (response.status(), std::mem::take(response.headers_mut()));
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() >= StatusError::BODY_LIMIT {
+            break;
         }
     }
+    StatusError::new(status, headers, body)
 }

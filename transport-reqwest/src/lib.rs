@@ -38,8 +38,10 @@
 //!
 //! Proxies, extra CA certificates, client certificates and timeouts are yours to set: configure
 //! a [`reqwest::ClientBuilder`] and hand it to [`Transport::from_builder`]. The transport only
-//! turns redirects off (see below). Set a timeout: without one, a server that never answers keeps
-//! the request waiting forever.
+//! turns redirects off (see below). [`Transport::new`] sets a connect timeout of
+//! [`DEFAULT_CONNECT_TIMEOUT`] (10 s) and an overall request timeout of [`DEFAULT_TIMEOUT`]
+//! (30 s); give your own builder timeouts too: without one, a server that never answers keeps the
+//! request waiting forever.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -74,8 +76,15 @@
 //!   or misconfigured server cannot make the transport allocate more than that.
 //! - **Every status is a response.** [`Transport::execute`] returns 4xx and 5xx answers as
 //!   responses: OAuth errors live in them, and reading them is the flow's job.
+//! - **Tokens go only to https or loopback URLs** (the core's
+//!   [`Authorizer`](grantline::authorizer::Authorizer) refuses others unless the application opts
+//!   in), and a task waits for another task's renewal at most the authorizer's
+//!   [`renewal_bound`](grantline::authorizer::Authorizer::renewal_bound) (60 s by default).
 //! - **Errors carry no secrets.** [`TransportError`]'s message shows no URL, header or body, and
-//!   the `reqwest::Error` it keeps as its source has its URL removed.
+//!   the `reqwest::Error` it keeps as its source has its URL removed. The errors are the core's,
+//!   the same on every transport: [`Error`] is [`grantline::driver::RunError`], and
+//!   [`TransportError`], [`AuthError`], [`ApiError`] and [`StatusError`] are re-exported from
+//!   [`grantline::driver`].
 //! - **Cancellation is dropping.** [`Transport::run`] returns a future; drop it (through
 //!   [`tokio::time::timeout`] or `tokio::select!`) and the flow stops where it was.
 
@@ -84,43 +93,27 @@
 
 mod api_client;
 mod auth;
-mod error;
 #[cfg(feature = "reqwest-middleware")]
 mod middleware;
-mod url_cache;
 
-pub use api_client::{ApiClient, ApiError, ApiRequest, StatusError};
-pub use auth::{Auth, AuthClient, AuthClientError, AuthError};
-pub use error::{Error, TransportError, TransportErrorKind};
+pub use api_client::{ApiClient, ApiRequest};
+pub use auth::Auth;
 pub use grantline;
+pub use grantline::driver::{
+    ApiError, AuthError, DEFAULT_BODY_LIMIT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+    RunError as Error, StatusError, TransportError, TransportErrorKind,
+};
 pub use http;
 #[cfg(feature = "reqwest-middleware")]
 pub use middleware::AuthMiddleware;
 pub use reqwest;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use grantline::clock::{Clock, SystemClock};
-use grantline::{Flow, Progress, Recovery, Step};
-
-use crate::url_cache::UrlCache;
-
-/// The default cap on a response body: 1 MiB.
-///
-/// Token, revocation and introspection responses are a few kilobytes at most; even a token
-/// response carrying a large ID token stays far below this. A body that is bigger is almost
-/// certainly not an OAuth answer (a wrong endpoint, a proxy's error page, a hostile server), and
-/// the cap keeps it from being read into memory whole. Raise it with [`Transport::body_limit`] for
-/// an endpoint that really sends more.
-///
-/// ```
-/// assert_eq!(grantline_reqwest::DEFAULT_BODY_LIMIT, 1_048_576);
-/// ```
-pub const DEFAULT_BODY_LIMIT: u64 = 1024 * 1024;
-
-/// The most bytes reserved up front for a body whose length is announced; larger bodies (within
-/// the limit) grow as they arrive, so a `Content-Length` alone never costs the whole limit.
-const INITIAL_CAPACITY: usize = 64 * 1024;
+use grantline::driver::Run;
+use grantline::{Flow, Progress, Step};
 
 /// Sends grantline's requests with a [`reqwest::Client`] and runs its flows.
 ///
@@ -139,13 +132,13 @@ pub struct Transport {
     client: reqwest::Client,
     body_limit: u64,
     clock: Arc<dyn Clock>,
-    /// The URLs of recent requests, parsed (shared by clones, as the client's pool is).
-    urls: Arc<UrlCache>,
 }
 
 impl Transport {
-    /// A transport on a new `reqwest::Client` that follows no redirects, with reqwest's other
-    /// defaults (no timeout: prefer [`from_builder`](Self::from_builder) with one).
+    /// A transport on a new `reqwest::Client` that follows no redirects, with a connect timeout
+    /// of [`DEFAULT_CONNECT_TIMEOUT`] (10 s), an overall timeout of [`DEFAULT_TIMEOUT`] per
+    /// request (30 s, from the connection to the end of the body), reqwest's other defaults, and
+    /// at most [`DEFAULT_BODY_LIMIT`] bytes read per body.
     ///
     /// # Errors
     ///
@@ -158,7 +151,7 @@ impl Transport {
     /// # Ok::<(), grantline_reqwest::TransportError>(())
     /// ```
     pub fn new() -> Result<Self, TransportError> {
-        Self::from_builder(reqwest::Client::builder())
+        Self::from_builder(default_builder())
     }
 
     /// A transport on a client built from your own `builder` (proxies, CA certificates,
@@ -183,11 +176,7 @@ impl Transport {
     /// # Ok::<(), grantline_reqwest::TransportError>(())
     /// ```
     pub fn from_builder(builder: reqwest::ClientBuilder) -> Result<Self, TransportError> {
-        let client = builder
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(TransportError::from_builder)?;
-        Ok(Self::from_client(client))
+        Ok(Self::from_client(build_without_redirects(builder)?))
     }
 
     /// A transport on a client you built yourself. **The client must not follow redirects**:
@@ -217,7 +206,6 @@ impl Transport {
             client,
             body_limit: DEFAULT_BODY_LIMIT,
             clock: Arc::new(SystemClock),
-            urls: Arc::default(),
         }
     }
 
@@ -263,7 +251,7 @@ impl Transport {
     /// [`Timeout`](TransportErrorKind::Timeout), [`BodyTooLarge`](TransportErrorKind::BodyTooLarge)
     /// (refused early when `Content-Length` announces too much, otherwise as soon as the bytes
     /// read would pass the limit), [`Redirected`](TransportErrorKind::Redirected),
-    /// [`InvalidRequest`](TransportErrorKind::InvalidRequest), [`Body`](TransportErrorKind::Body)
+    /// [`InvalidRequest`](TransportErrorKind::InvalidRequest), [`Io`](TransportErrorKind::Io)
     /// or [`Other`](TransportErrorKind::Other).
     ///
     /// ```no_run
@@ -287,57 +275,17 @@ impl Transport {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        let request = self.to_reqwest(request)?;
+        let request = reqwest::Request::try_from(request).map_err(classify)?;
         let url = request.url().clone();
-        let mut response = self
-            .client
-            .execute(request)
-            .await
-            .map_err(TransportError::from_request)?;
+        let mut response = self.client.execute(request).await.map_err(classify)?;
         if *response.url() != url {
             return Err(TransportError::new(TransportErrorKind::Redirected));
         }
-
-        let status = response.status();
-        let version = response.version();
-        let headers = std::mem::take(response.headers_mut());
-        let body = read_body(&mut response, self.body_limit).await?;
-
-        let mut out = http::Response::new(body);
-        *out.status_mut() = status;
-        *out.version_mut() = version;
-        *out.headers_mut() = headers;
-        Ok(out)
-    }
-
-    /// `request` as reqwest's, as `reqwest::Request::try_from` makes it, but with the URL taken
-    /// from the cache of recent URLs when it holds this one, instead of parsed again.
-    ///
-    /// A request with extensions goes through `try_from` (which carries them over; a
-    /// `reqwest::Request` cannot be given them otherwise).
-    fn to_reqwest(
-        &self,
-        request: http::Request<Vec<u8>>,
-    ) -> Result<reqwest::Request, TransportError> {
-        if !request.extensions().is_empty() {
-            return reqwest::Request::try_from(request).map_err(TransportError::from_request);
-        }
-        let url = match self.urls.get(request.uri()) {
-            Some(url) => url,
-            None => match self.urls.parse(request.uri()) {
-                Some(url) => url,
-                // Not a URL: reqwest says why.
-                None => {
-                    return reqwest::Request::try_from(request)
-                        .map_err(TransportError::from_request);
-                }
-            },
-        };
-        let (parts, body) = request.into_parts();
-        let mut out = reqwest::Request::new(parts.method, url);
-        *out.headers_mut() = parts.headers;
-        *out.version_mut() = parts.version;
-        *out.body_mut() = Some(body.into());
+        let mut out = http::Response::new(Vec::new());
+        *out.status_mut() = response.status();
+        *out.version_mut() = response.version();
+        *out.headers_mut() = std::mem::take(response.headers_mut());
+        *out.body_mut() = read_capped(&mut response, self.body_limit).await?;
         Ok(out)
     }
 
@@ -346,7 +294,7 @@ impl Transport {
     ///
     /// The loop is grantline's, and only that: `next` → `Send` ([`execute`](Self::execute), then
     /// `handle_response`) or `Wait` ([`tokio::time::sleep`]) or `Done`. When a request gets no
-    /// answer, the flow decides: [`Recovery::Retry`] goes on, [`Recovery::GiveUp`] returns the
+    /// answer, the flow decides: [`Recovery::Retry`](grantline::Recovery::Retry) goes on, [`Recovery::GiveUp`](grantline::Recovery::GiveUp) returns the
     /// transport error. The time given to the flow is read from the transport's [`clock`](Self::clock) at each step.
     ///
     /// The returned future is `Send` when `F` is, so it can be spawned.
@@ -425,36 +373,21 @@ impl Transport {
     /// ```
     pub async fn run_with<F: Flow>(
         &self,
-        mut flow: F,
-        mut observer: impl FnMut(&F, Progress),
+        flow: F,
+        observer: impl FnMut(&F, Progress),
     ) -> Result<F::Output, Error> {
+        let mut run = Run::observed(flow, observer);
         loop {
             // The step is taken apart before any await, so the future never holds an
             // `F::Output` across one: it is `Send` whenever `F` (and the observer) is.
-            let action = match flow.next(self.clock.now())? {
-                Step::Send(request) => Action::Send(request),
-                Step::Wait(duration) => Action::Sleep(duration),
+            let send = match run.next(self.now())? {
+                Step::Send(request) => Ok(request),
+                Step::Wait(duration) => Err(duration),
                 Step::Done(output) => return Ok(output),
             };
-            match action {
-                Action::Sleep(duration) => {
-                    observer(&flow, Progress::Waiting(duration));
-                    tokio::time::sleep(self.clock.real_duration(duration)).await;
-                }
-                Action::Send(request) => {
-                    observer(&flow, Progress::Sending);
-                    match self.execute(request).await {
-                        Ok(response) => {
-                            let status = response.status();
-                            flow.handle_response(response, self.clock.now())?;
-                            observer(&flow, Progress::Received(status));
-                        }
-                        Err(error) => match flow.handle_transport_error(self.clock.now()) {
-                            Recovery::Retry => observer(&flow, Progress::TransportFailed),
-                            Recovery::GiveUp => return Err(Error::Transport(error)),
-                        },
-                    }
-                }
+            match send {
+                Ok(request) => run.handle(self.execute(request).await, self.now())?,
+                Err(wait) => tokio::time::sleep(self.real_duration(wait)).await,
             }
         }
     }
@@ -490,113 +423,101 @@ impl Transport {
     }
 }
 
-/// What [`Transport::run`] does with a step that is not `Done`.
-///
-/// Lives for one turn of the loop, like [`Step`] (which allows the same lint).
-#[allow(clippy::large_enum_variant)]
-enum Action {
-    Send(http::Request<Vec<u8>>),
-    Sleep(std::time::Duration),
+impl Transport {
+    /// How long a wait of `flow_time` on the transport's clock really takes.
+    pub(crate) fn real_duration(&self, flow_time: Duration) -> Duration {
+        self.clock.real_duration(flow_time)
+    }
 }
 
-/// Reads `response`'s body, refusing it as soon as it would pass `limit` bytes.
-///
-/// Never reserves more than `limit` bytes: the buffer grows by doubling, capped at the limit.
-async fn read_body(
+/// The builder of [`Transport::new`] (and of an `ApiClient` given none): the default timeouts.
+/// Redirects are turned off where it is built.
+pub(crate) fn default_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
+        .timeout(DEFAULT_TIMEOUT)
+}
+
+/// Builds `builder`'s client following no redirects (whatever its policy was).
+pub(crate) fn build_without_redirects(
+    builder: reqwest::ClientBuilder,
+) -> Result<reqwest::Client, TransportError> {
+    let builder = builder.redirect(reqwest::redirect::Policy::none());
+    let built = builder.build();
+    built.map_err(|e| TransportError::with_source(TransportErrorKind::Builder, e))
+}
+
+/// Reads `response`'s body, refusing it as soon as it would pass `limit` bytes (before reading,
+/// when its `Content-Length` says so).
+pub(crate) async fn read_capped(
     response: &mut reqwest::Response,
     limit: u64,
 ) -> Result<Vec<u8>, TransportError> {
     let too_large = || TransportError::new(TransportErrorKind::BodyTooLarge { limit });
-    // On a 32-bit target a limit past usize::MAX cannot be reached anyway.
-    let max = usize::try_from(limit).unwrap_or(usize::MAX);
-    let mut body = match response.content_length() {
-        Some(announced) if announced > limit => return Err(too_large()),
-        Some(announced) => Vec::with_capacity(
-            usize::try_from(announced).map_or(INITIAL_CAPACITY, |n| n.min(INITIAL_CAPACITY)),
-        ),
-        None => Vec::new(),
-    };
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(TransportError::from_request)?
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit)
     {
-        let needed = body
-            .len()
-            .checked_add(chunk.len())
-            .filter(|needed| *needed <= max)
-            .ok_or_else(too_large)?;
-        if needed > body.capacity() {
-            let target = body.capacity().saturating_mul(2).clamp(needed, max);
-            body.reserve_exact(target - body.len());
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(classify)? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::Transport;
+/// Classifies reqwest's error as the core's [`TransportError`], the same way the other
+/// transports classify theirs (a certificate failure is `Tls`, not reqwest's `connect`), and
+/// drops its URL (it may carry secrets in its query).
+pub(crate) fn classify(error: reqwest::Error) -> TransportError {
+    use TransportErrorKind as Kind;
+    let kind = if error.is_timeout() {
+        Kind::Timeout
+    } else if is_tls(&error) {
+        Kind::Tls
+    } else if error.is_connect() {
+        Kind::Connect
+    } else if error.is_builder() {
+        Kind::InvalidRequest
+    } else if error.is_redirect() {
+        Kind::Redirected
+    } else if error.is_body() || error.is_decode() || error.is_request() {
+        Kind::Io
+    } else {
+        Kind::Other
+    };
+    TransportError::with_source(kind, error.without_url())
+}
 
-    fn request(uri: &str) -> http::Request<Vec<u8>> {
-        http::Request::post(uri)
-            .version(http::Version::HTTP_10)
-            .header("authorization", "Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(b"grant_type=client_credentials".to_vec())
-            .unwrap()
-    }
-
-    fn same(a: &reqwest::Request, b: &reqwest::Request) {
-        assert_eq!(a.method(), b.method());
-        assert_eq!(a.url(), b.url());
-        assert_eq!(a.headers(), b.headers());
-        assert_eq!(a.version(), b.version());
-        assert_eq!(
-            a.body().and_then(reqwest::Body::as_bytes),
-            b.body().and_then(reqwest::Body::as_bytes)
-        );
-    }
-
-    #[test]
-    fn a_request_is_converted_as_reqwest_converts_it_whether_its_url_is_kept_or_not() {
-        let transport = Transport::new().unwrap();
-        for uri in [
-            "https://as.example/token",
-            "https://as.example/token?x=1",
-            "http://127.0.0.1:8080/token",
-        ] {
-            let expected = reqwest::Request::try_from(request(uri)).unwrap();
-            let parsed = transport.to_reqwest(request(uri)).unwrap();
-            let kept = transport.to_reqwest(request(uri)).unwrap();
-            same(&parsed, &expected);
-            same(&kept, &expected);
+/// Whether a TLS library's error is in `error`'s source chain (hyper wraps rustls's error in
+/// `io::Error`s, whose `source` skips the error they hold: the walk steps into them instead).
+fn is_tls(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if is_tls_library_error(error) {
+            return true;
         }
-        // A clone shares the kept URLs.
-        let clone = transport.clone();
-        assert!(
-            clone
-                .urls
-                .get(&"https://as.example/token".parse().unwrap())
-                .is_some()
-        );
+        next = match error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|e| e.get_ref())
+        {
+            Some(held) => Some(held as &(dyn std::error::Error + 'static)),
+            None => error.source(),
+        };
     }
+    false
+}
 
-    #[test]
-    fn a_uri_that_is_no_url_is_reqwests_error() {
-        let transport = Transport::new().unwrap();
-        let error = transport.to_reqwest(request("/token")).unwrap_err();
-        assert_eq!(error.kind(), crate::TransportErrorKind::InvalidRequest);
-    }
+#[cfg(feature = "rustls")]
+fn is_tls_library_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    error.is::<rustls::Error>()
+}
 
-    #[test]
-    fn a_request_with_extensions_keeps_them() {
-        let transport = Transport::new().unwrap();
-        let mut with_extension = request("https://as.example/token");
-        with_extension.extensions_mut().insert(7_u8);
-        let converted = transport.to_reqwest(with_extension).unwrap();
-        let back = http::Request::try_from(converted).unwrap();
-        assert_eq!(back.extensions().get::<u8>(), Some(&7));
-    }
+#[cfg(not(feature = "rustls"))]
+fn is_tls_library_error(_error: &(dyn std::error::Error + 'static)) -> bool {
+    false
 }

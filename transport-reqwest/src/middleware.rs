@@ -1,35 +1,39 @@
 //! The auth handler as `reqwest-middleware` middleware (feature `reqwest-middleware`).
 
+use std::future::Future;
+
+use grantline::api::BaseUrl;
+use grantline::authorizer::Attempt;
 use http::Extensions;
 use reqwest_middleware::{Middleware, Next};
 
 use crate::Auth;
+use crate::auth::Exchange;
 
-/// An [`Auth`] as [`reqwest_middleware::Middleware`], for a `ClientWithMiddleware` that also
-/// runs retry, tracing or other middleware.
+/// An [`Auth`] as [`reqwest_middleware::Middleware`] ([`Auth::middleware`]), for a
+/// `ClientWithMiddleware` that also runs retry, tracing or other middleware.
 ///
-/// Every request gets `Authorization: Bearer …` (replacing any it had), renewed before expiry
-/// with single flight across tasks. On a `401` with `WWW-Authenticate: Bearer
-/// error="invalid_token"` the token is renewed once and the request sent once more down the rest
-/// of the chain, if [`reqwest::Request::try_clone`] can copy it (a streamed body cannot: its `401`
-/// is returned, and the next request renews first). A failed renewal comes back as
-/// [`reqwest_middleware::Error::Middleware`] holding the [`AuthError`](crate::AuthError).
+/// Every request is authorized by the core's authorizer (`Authorization`, and a fresh `DPoP`
+/// proof per attempt for a DPoP-bound token), renewed before expiry with single flight across
+/// tasks, and only to https or loopback URLs. After a `401` `invalid_token` (or a DPoP
+/// `use_dpop_nonce`) the request is sent once more down the rest of the chain, if
+/// [`reqwest::Request::try_clone`] can copy it (a streamed body cannot: its `401` is returned,
+/// and the next request renews first). A request the authorizer refuses (a failed renewal, a
+/// plain `http` URL) is not sent: it comes back as [`reqwest_middleware::Error::Middleware`]
+/// holding the [`AuthError`](crate::AuthError).
 ///
-/// A DPoP-bound token goes as `Authorization: DPoP …` with a fresh `DPoP` proof per attempt; a
-/// `DPoP-Nonce` in any response is remembered, and a `401 use_dpop_nonce` is resent once with
-/// it, by the same rule.
-///
-/// The token goes to every host the client talks to: keep the client for one API.
+/// The token goes to every host the client talks to, unless confined with
+/// [`only_under`](Self::only_under).
 ///
 /// ```no_run
-/// use grantline_reqwest::{Auth, AuthMiddleware, Transport, reqwest};
-/// use grantline_reqwest::grantline::{Client, token_manager::TokenManager};
+/// use grantline_reqwest::{Auth, Transport, reqwest};
+/// use grantline_reqwest::grantline::{Client, api::BaseUrl, token_manager::TokenManager};
 ///
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
 /// let auth = Auth::new(Transport::new()?, TokenManager::client_credentials(client)?);
 /// let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-///     .with(AuthMiddleware::new(auth))
+///     .with(auth.middleware().only_under(BaseUrl::new("https://api.example/v1")?))
 ///     .build();
 /// let response = http.get("https://api.example/v1/items").send().await?;
 /// # let _ = response;
@@ -39,20 +43,48 @@ use crate::Auth;
 #[derive(Clone, Debug)]
 pub struct AuthMiddleware {
     auth: Auth,
+    only_under: Option<BaseUrl>,
+}
+
+pub(crate) fn new(auth: Auth) -> AuthMiddleware {
+    AuthMiddleware {
+        auth,
+        only_under: None,
+    }
 }
 
 impl AuthMiddleware {
-    /// Middleware that authenticates with `auth`.
+    /// Sends the token only on requests under `base` (see [`BaseUrl::contains`]); other requests
+    /// go out without it.
     ///
     /// ```
-    /// use grantline_reqwest::{Auth, AuthMiddleware, Transport, grantline::token_manager::TokenManager};
-    /// let middleware = AuthMiddleware::new(Auth::new(Transport::new()?, TokenManager::bearer("t")?));
+    /// use grantline_reqwest::{Auth, Transport, grantline::{api::BaseUrl, token_manager::TokenManager}};
+    /// let auth = Auth::new(Transport::new()?, TokenManager::bearer("t")?);
+    /// let middleware = auth.middleware().only_under(BaseUrl::new("https://api.example/v1")?);
     /// # let _ = middleware;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
-    pub fn new(auth: Auth) -> Self {
-        Self { auth }
+    pub fn only_under(mut self, base: BaseUrl) -> Self {
+        self.only_under = Some(base);
+        self
+    }
+}
+
+/// The rest of the chain, as an [`Exchange`].
+struct Chain<'a, 'e> {
+    next: Next<'a>,
+    extensions: &'e mut Extensions,
+}
+
+impl Exchange for Chain<'_, '_> {
+    type Error = reqwest_middleware::Error;
+
+    fn exchange(
+        &mut self,
+        request: reqwest::Request,
+    ) -> impl Future<Output = reqwest_middleware::Result<reqwest::Response>> + Send {
+        self.next.clone().run(request, self.extensions)
     }
 }
 
@@ -60,42 +92,16 @@ impl AuthMiddleware {
 impl Middleware for AuthMiddleware {
     async fn handle(
         &self,
-        mut request: reqwest::Request,
+        request: reqwest::Request,
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
-        let replay = request.try_clone();
-        let header = self
-            .auth
-            .authorize(&mut request)
-            .await
-            .map_err(reqwest_middleware::Error::middleware)?;
-        let url = request.url().clone();
-        let response = next.clone().run(request, extensions).await?;
-        if !self
-            .auth
-            .after_response(&header, url.as_str(), response.status(), response.headers())
-        {
-            return Ok(response);
-        }
-        match replay {
-            Some(mut retry) => {
-                let header = self
-                    .auth
-                    .authorize(&mut retry)
-                    .await
-                    .map_err(reqwest_middleware::Error::middleware)?;
-                let response = next.run(retry, extensions).await?;
-                // Only to remember a nonce and mark a refused token: no second resend.
-                let _ = self.auth.after_response(
-                    &header,
-                    url.as_str(),
-                    response.status(),
-                    response.headers(),
-                );
-                Ok(response)
-            }
-            None => Ok(response),
-        }
+        let attempt = match &self.only_under {
+            Some(base) => Attempt::new().only_under(base),
+            None => Attempt::new(),
+        };
+        let mut chain = Chain { next, extensions };
+        let sent = self.auth.send(attempt, request, &mut chain).await;
+        sent.map_err(reqwest_middleware::Error::middleware)?
     }
 }

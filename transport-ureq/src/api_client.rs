@@ -3,17 +3,19 @@
 
 use std::fmt;
 use std::io::Read;
+use std::time::Duration;
 
 use grantline::api::{ApiPath, BaseUrl};
+use grantline::authorizer::{AfterResponse, Attempt, Target};
+use grantline::driver::{DEFAULT_BODY_LIMIT, decode_json, encode_json};
+use grantline::error::ConfigError;
 use grantline::url::Url;
 use http::header::{ACCEPT, CONTENT_TYPE};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use ureq::{Body, SendBody};
 
-use crate::{Auth, AuthError, TransportError};
-
-/// How much of an error response's body [`StatusError`] keeps: 64 KiB.
-const ERROR_BODY_LIMIT: u64 = 64 * 1024;
+use crate::transport::{classify, default_agent, run_without_redirects};
+use crate::{ApiError, Auth, StatusError};
 
 /// A client for one API: every request goes to a path under its [`BaseUrl`], carries the
 /// [`Auth`] handler's token, and fails with [`ApiError::Status`] on a 4xx or 5xx unless asked
@@ -24,15 +26,19 @@ const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 /// result is checked again before sending, and redirects are never followed (a 3xx comes back
 /// as the response it is), whatever the agent's own settings.
 ///
-/// **Renewal and retry.** The token is renewed before it expires (single flight across
-/// threads). On a `401` with `WWW-Authenticate: Bearer error="invalid_token"` the client renews
-/// once and sends the request once more, if its body can be replayed: an empty body, bytes or
-/// JSON can; a [`body_reader`](ApiRequest::body_reader) cannot, and its `401` is returned.
+/// **Authorization.** Every attempt is authorized by the [`Auth`] handler's
+/// [`Authorizer`](grantline::authorizer::Authorizer), which decides everything: the token is
+/// renewed before it expires (single flight across threads), goes only to https or loopback
+/// URLs, carries a fresh DPoP proof when DPoP-bound, and after a `401` `invalid_token` (or a
+/// DPoP `use_dpop_nonce`) the request is sent once more, if its body can be replayed: an empty
+/// body, bytes or JSON can; a [`body_reader`](ApiRequest::body_reader) cannot, and its `401` is
+/// returned.
 ///
-/// **DPoP.** With a DPoP-bound token (the client has a DPoP key), every attempt carries
-/// `Authorization: DPoP …` and its own fresh proof with the server's last nonce; a `401` with
-/// `WWW-Authenticate: DPoP error="use_dpop_nonce"` is resent once with the new nonce, by the same
-/// rule (replayable bodies only, one resend in all).
+/// **Safe defaults.** The default agent has the transport's timeouts
+/// ([`DEFAULT_CONNECT_TIMEOUT`](crate::DEFAULT_CONNECT_TIMEOUT), 10 s, and
+/// [`DEFAULT_TIMEOUT`](crate::DEFAULT_TIMEOUT), 30 s), and every body the client reads is capped:
+/// [`recv_json`](ApiRequest::recv_json) at [`body_limit`](Self::body_limit) (1 MiB by default), an
+/// error status's body at [`StatusError::BODY_LIMIT`].
 ///
 /// Cloning is cheap (the agent and the auth handler are shared).
 ///
@@ -57,27 +63,19 @@ const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 /// # let _ = sessions;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ApiClient {
     base: BaseUrl,
     agent: ureq::Agent,
     auth: Option<Auth>,
     error_for_status: bool,
-}
-
-impl fmt::Debug for ApiClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiClient")
-            .field("base", &self.base)
-            .field("auth", &self.auth.is_some())
-            .field("error_for_status", &self.error_for_status)
-            .finish_non_exhaustive()
-    }
+    body_limit: u64,
 }
 
 impl ApiClient {
     /// A client for the API at `base_url` (`https`, or `http` on a loopback address), on an agent
-    /// with ureq's defaults, without authentication until [`auth`](Self::auth) is set.
+    /// with the transport's safe defaults, without authentication until [`auth`](Self::auth) is
+    /// set.
     ///
     /// # Errors
     ///
@@ -106,10 +104,26 @@ impl ApiClient {
     pub fn with_base(base: BaseUrl) -> Self {
         Self {
             base,
-            agent: ureq::Agent::new_with_defaults(),
+            agent: default_agent(),
             auth: None,
             error_for_status: true,
+            body_limit: DEFAULT_BODY_LIMIT,
         }
+    }
+
+    /// Sets the most bytes of a body [`recv_json`](ApiRequest::recv_json) reads (default
+    /// [`DEFAULT_BODY_LIMIT`], 1 MiB); a longer one is [`ApiError::Transport`] with
+    /// [`TransportErrorKind::BodyTooLarge`](crate::TransportErrorKind::BodyTooLarge).
+    ///
+    /// ```
+    /// let api = grantline_ureq::ApiClient::new("https://api.example/")?.body_limit(64 * 1024);
+    /// # let _ = api;
+    /// # Ok::<(), grantline_ureq::ApiError>(())
+    /// ```
+    #[must_use]
+    pub fn body_limit(mut self, bytes: u64) -> Self {
+        self.body_limit = bytes;
+        self
     }
 
     /// Sends with `agent` (its proxy, TLS roots, timeouts and pool). Redirects are turned off
@@ -191,6 +205,7 @@ impl ApiClient {
             headers: HeaderMap::new(),
             body: RequestBody::Empty,
             error_for_status: self.error_for_status,
+            timeout: None,
         }
     }
 
@@ -287,6 +302,7 @@ pub struct ApiRequest<'a> {
     headers: HeaderMap,
     body: RequestBody,
     error_for_status: bool,
+    timeout: Option<Duration>,
 }
 
 impl fmt::Debug for ApiRequest<'_> {
@@ -350,27 +366,27 @@ impl ApiRequest<'_> {
     /// # Ok::<(), grantline_ureq::ApiError>(())
     /// ```
     pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
-        let mut bytes = Vec::new();
-        let encoded = SendBody::from_json(&value).and_then(|body| {
-            body.into_reader()
-                .read_to_end(&mut bytes)
-                .map_err(ureq::Error::from)
-        });
-        match encoded {
-            Ok(_) => {
+        match encode_json(value) {
+            Ok(bytes) => {
                 self.headers
                     .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                if !self.headers.contains_key(ACCEPT) {
-                    self.headers
-                        .insert(ACCEPT, HeaderValue::from_static("application/json"));
-                }
                 self.body = RequestBody::Bytes(bytes);
+                self.accept_json()
             }
             Err(e) => {
                 if self.url.is_ok() {
-                    self.url = Err(ApiError::Body(e));
+                    self.url = Err(e);
                 }
+                self
             }
+        }
+    }
+
+    /// Adds `Accept: application/json` unless an `Accept` header was set.
+    fn accept_json(mut self) -> Self {
+        if !self.headers.contains_key(ACCEPT) {
+            self.headers
+                .insert(ACCEPT, HeaderValue::from_static("application/json"));
         }
         self
     }
@@ -400,6 +416,20 @@ impl ApiRequest<'_> {
     /// ```
     pub fn body_reader(mut self, reader: impl Read + Send + 'static) -> Self {
         self.body = RequestBody::Reader(Box::new(reader));
+        self
+    }
+
+    /// A timeout for this request (from the start of the connection to the end of the body),
+    /// instead of the agent's.
+    ///
+    /// ```
+    /// # let api = grantline_ureq::ApiClient::new("https://api.example/")?;
+    /// let request = api.get("slow").timeout(std::time::Duration::from_secs(60));
+    /// # let _ = request;
+    /// # Ok::<(), grantline_ureq::ApiError>(())
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 
@@ -439,7 +469,7 @@ impl ApiRequest<'_> {
     /// [`ApiError::Path`] for a path outside the base (nothing is sent), [`ApiError::Auth`] when
     /// no token could be had, [`ApiError::Transport`] when the request got no answer,
     /// [`ApiError::Status`] for a 4xx or 5xx (unless allowed), [`ApiError::InvalidHeader`] or
-    /// [`ApiError::Body`] for a request that could not be built.
+    /// [`ApiError::Request`] for a request that could not be built.
     ///
     /// ```no_run
     /// use grantline_ureq::{ApiClient, ApiError};
@@ -456,71 +486,72 @@ impl ApiRequest<'_> {
         let url = self.url?;
         // The join already checked this; a second look costs nothing next to a request.
         if !api.base.contains(&url) {
-            return Err(ApiError::Path(grantline::Error::Config(
-                grantline::error::ConfigError::InvalidParameter {
-                    name: "path".to_owned(),
-                    reason: "it leads outside the API's base URL",
-                },
-            )));
+            return Err(refused("it leads outside the API's base URL"));
         }
-        let uri: http::Uri = url.as_str().parse().map_err(|_| {
-            ApiError::Path(grantline::Error::Config(
-                grantline::error::ConfigError::InvalidParameter {
-                    name: "path".to_owned(),
-                    reason: "it does not make a valid request URI",
-                },
-            ))
-        })?;
-        let mut body = Some(self.body);
-        let replayable = !matches!(body, Some(RequestBody::Reader(_)));
-        let mut retried = false;
+        let uri: http::Uri = url
+            .as_str()
+            .parse()
+            .map_err(|_| refused("it does not make a valid request URI"))?;
+        let (bytes, mut reader) = match self.body {
+            RequestBody::Empty => (None, None),
+            RequestBody::Bytes(bytes) => (Some(bytes), None),
+            RequestBody::Reader(reader) => (None, Some(reader)),
+        };
+        let mut attempt = Attempt::new();
+        if reader.is_some() {
+            attempt = attempt.not_replayable();
+        }
         let response = loop {
-            // The token and, for a DPoP token, a fresh proof for this attempt.
-            let mut auth_headers = HeaderMap::new();
-            let token = match &api.auth {
-                Some(auth) => Some(
-                    auth.authorize(&mut auth_headers, self.method.as_str(), url.as_str())
-                        .map_err(ApiError::Auth)?,
-                ),
-                None => None,
+            let mut request = http::Request::new(());
+            *request.method_mut() = self.method.clone();
+            *request.uri_mut() = uri.clone();
+            *request.headers_mut() = self.headers.clone();
+            if let Some(auth) = &api.auth {
+                // Replaces any Authorization (and DPoP) header the caller set.
+                auth.attach(&mut attempt, &mut request)?;
+            }
+            let outgoing = match (&bytes, reader.take()) {
+                (Some(bytes), _) => Outgoing::Bytes(bytes),
+                (None, Some(reader)) => Outgoing::Reader(reader),
+                (None, None) => Outgoing::Empty,
             };
-            let outgoing = match &mut body {
-                Some(RequestBody::Bytes(bytes)) => Outgoing::Bytes(bytes),
-                Some(RequestBody::Reader(_)) => match body.take() {
-                    Some(RequestBody::Reader(reader)) => Outgoing::Reader(reader),
-                    _ => Outgoing::Empty,
-                },
-                Some(RequestBody::Empty) | None => Outgoing::Empty,
-            };
-            let response =
-                api.dispatch(&self.method, &uri, &self.headers, auth_headers, outgoing)?;
-            match (&api.auth, &token) {
-                (Some(auth), Some(token))
-                    // A refused token (renewed once, across threads) or a DPoP nonce asked for:
-                    // resend once, if the body allows it.
-                    if auth.after_response(token, url.as_str(), response.status(), response.headers())
-                        && replayable
-                        && !retried =>
-                {
-                    retried = true;
-                    continue;
-                }
+            let response = api.dispatch(request, outgoing, self.timeout)?;
+            let target = Target::new(&self.method, &uri);
+            match &api.auth {
+                Some(auth)
+                    if auth.after_response(&mut attempt, target, &response)
+                        == AfterResponse::Resend => {}
                 _ => break response,
             }
         };
         let status = response.status();
         if self.error_for_status && (status.is_client_error() || status.is_server_error()) {
-            return Err(ApiError::Status(StatusError::read(response)));
+            let (parts, mut body) = response.into_parts();
+            let mut kept = Vec::new();
+            let limit = StatusError::BODY_LIMIT as u64;
+            // What can be read of it: the status is the error, the body only a detail.
+            let _ = body
+                .with_config()
+                .reader()
+                .take(limit)
+                .read_to_end(&mut kept);
+            return Err(ApiError::Status(StatusError::new(
+                status,
+                parts.headers,
+                kept,
+            )));
         }
         Ok(response)
     }
 
-    /// Sends the request and reads the response body as JSON into `T`.
+    /// Sends the request and decodes the response body as JSON into `T`, reading at most the
+    /// client's [`body_limit`](ApiClient::body_limit).
     ///
     /// # Errors
     ///
-    /// As [`send`](Self::send), plus [`ApiError::Body`] when the body is not the JSON `T`
-    /// expects (or is longer than ureq's 10 MB default).
+    /// As [`send`](Self::send), plus [`ApiError::Transport`] with
+    /// [`TransportErrorKind::BodyTooLarge`](crate::TransportErrorKind::BodyTooLarge) for a body
+    /// over the limit, and [`ApiError::Body`] when the body is not the JSON `T` expects.
     ///
     /// ```no_run
     /// #[derive(serde::Deserialize)]
@@ -530,13 +561,11 @@ impl ApiRequest<'_> {
     /// # let _ = item.name;
     /// # Ok::<(), grantline_ureq::ApiError>(())
     /// ```
-    pub fn recv_json<T: serde::de::DeserializeOwned>(mut self) -> Result<T, ApiError> {
-        if !self.headers.contains_key(ACCEPT) {
-            self.headers
-                .insert(ACCEPT, HeaderValue::from_static("application/json"));
-        }
-        let mut response = self.send()?;
-        response.body_mut().read_json().map_err(ApiError::Body)
+    pub fn recv_json<T: serde::de::DeserializeOwned>(self) -> Result<T, ApiError> {
+        let limit = self.api.body_limit;
+        let mut response = self.accept_json().send()?;
+        let body = response.body_mut().with_config().limit(limit).read_to_vec();
+        decode_json(&body.map_err(|e| ApiError::Transport(classify(e, true)))?)
     }
 }
 
@@ -544,196 +573,28 @@ impl ApiClient {
     /// Sends one attempt: no redirects, every status a response.
     fn dispatch(
         &self,
-        method: &Method,
-        uri: &http::Uri,
-        headers: &HeaderMap,
-        auth_headers: HeaderMap,
+        request: http::Request<()>,
         body: Outgoing<'_>,
+        timeout: Option<Duration>,
     ) -> Result<http::Response<Body>, ApiError> {
-        let mut builder = http::Request::builder()
-            .method(method.clone())
-            .uri(uri.clone());
-        if let Some(map) = builder.headers_mut() {
-            map.extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
-            // Replaces any Authorization (and DPoP) header the caller set.
-            for (name, value) in auth_headers {
-                if let Some(name) = name {
-                    map.insert(name, value);
-                }
-            }
-        }
         let result = match body {
-            Outgoing::Empty => self.run(builder.body(()).map_err(|_| ApiError::InvalidHeader)?),
+            Outgoing::Empty => run_without_redirects(&self.agent, request, timeout),
             Outgoing::Bytes(bytes) => {
-                self.run(builder.body(bytes).map_err(|_| ApiError::InvalidHeader)?)
+                run_without_redirects(&self.agent, request.map(|()| bytes), timeout)
             }
-            Outgoing::Reader(reader) => self.run(
-                builder
-                    .body(SendBody::from_owned_reader(reader))
-                    .map_err(|_| ApiError::InvalidHeader)?,
-            ),
+            Outgoing::Reader(reader) => {
+                let body = SendBody::from_owned_reader(reader);
+                run_without_redirects(&self.agent, request.map(|()| body), timeout)
+            }
         };
-        result.map_err(|e| ApiError::Transport(TransportError::from_send(e)))
-    }
-
-    fn run<B: ureq::AsSendBody>(
-        &self,
-        request: http::Request<B>,
-    ) -> Result<http::Response<Body>, ureq::Error> {
-        crate::transport::run_without_redirects(&self.agent, request)
+        result.map_err(|e| ApiError::Transport(classify(e, false)))
     }
 }
 
-/// An error status (4xx or 5xx) from the API, with its headers and the start of its body (at
-/// most 64 KiB).
-///
-/// `Display` shows the status only; `Debug` shows the status and the body's length, never the
-/// body (it may echo what was sent).
-///
-/// ```no_run
-/// use grantline_ureq::{ApiClient, ApiError};
-/// # let api = ApiClient::new("https://api.example/")?;
-/// if let Err(ApiError::Status(e)) = api.get("items/7").send() {
-///     eprintln!("{e}: {}", String::from_utf8_lossy(e.body()));
-/// }
-/// # Ok::<(), ApiError>(())
-/// ```
-pub struct StatusError(Box<StatusParts>);
-
-/// Boxed, so that the errors that carry it stay small.
-struct StatusParts {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl StatusError {
-    fn read(mut response: http::Response<Body>) -> Self {
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(ERROR_BODY_LIMIT)
-            .read_to_vec()
-            .unwrap_or_default();
-        let (parts, _) = response.into_parts();
-        Self(Box::new(StatusParts {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-        }))
-    }
-
-    /// The status.
-    ///
-    /// ```no_run
-    /// # fn f(e: grantline_ureq::StatusError) {
-    /// assert!(e.status().is_client_error() || e.status().is_server_error());
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn status(&self) -> StatusCode {
-        self.0.status
-    }
-
-    /// The response headers.
-    ///
-    /// ```no_run
-    /// # fn f(e: grantline_ureq::StatusError) {
-    /// let _retry_after = e.headers().get("retry-after");
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn headers(&self) -> &HeaderMap {
-        &self.0.headers
-    }
-
-    /// The body, or its first 64 KiB (empty if it could not be read).
-    ///
-    /// ```no_run
-    /// # fn f(e: grantline_ureq::StatusError) {
-    /// let _text = String::from_utf8_lossy(e.body());
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn body(&self) -> &[u8] {
-        &self.0.body
-    }
-}
-
-impl fmt::Debug for StatusError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StatusError")
-            .field("status", &self.0.status)
-            .field("body_len", &self.0.body.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Display for StatusError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the API answered with HTTP {}", self.0.status)
-    }
-}
-
-impl std::error::Error for StatusError {}
-
-/// Everything an [`ApiClient`] request can fail with.
-///
-/// ```
-/// use grantline_ureq::ApiError;
-///
-/// fn advice(e: &ApiError) -> &'static str {
-///     match e {
-///         ApiError::Path(_) => "fix the path: it leaves the API",
-///         ApiError::Auth(_) => "no token: check the client's credentials and the authorization server",
-///         ApiError::Status(s) if s.status() == 403 => "the token lacks a scope",
-///         ApiError::Status(_) => "the API said no",
-///         ApiError::Transport(_) => "the API did not answer",
-///         _ => "the request or its body",
-///     }
-/// }
-/// # let _ = advice;
-/// ```
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ApiError {
-    /// The path (or base URL) was refused: it could leave the API's base URL. Nothing was sent.
-    Path(grantline::Error),
-    /// No token could be had: the renewal failed.
-    Auth(AuthError),
-    /// The request got no answer (connection, TLS, timeout).
-    Transport(TransportError),
-    /// The API answered with a 4xx or 5xx status.
-    Status(StatusError),
-    /// A header name or value given to the request is invalid.
-    InvalidHeader,
-    /// The request body could not be encoded as JSON, or the response body could not be read or
-    /// was not the JSON expected.
-    Body(ureq::Error),
-}
-
-impl fmt::Display for ApiError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ApiError::Path(e) => e.fmt(f),
-            ApiError::Auth(e) => write!(f, "no access token: {e}"),
-            ApiError::Transport(e) => e.fmt(f),
-            ApiError::Status(e) => e.fmt(f),
-            ApiError::InvalidHeader => f.write_str("a request header name or value is invalid"),
-            ApiError::Body(_) => f.write_str("the body could not be encoded or decoded"),
-        }
-    }
-}
-
-impl std::error::Error for ApiError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ApiError::Path(e) => Some(e),
-            ApiError::Auth(e) => Some(e),
-            ApiError::Transport(e) => Some(e),
-            ApiError::Status(e) => Some(e),
-            ApiError::InvalidHeader => None,
-            ApiError::Body(e) => Some(e),
-        }
-    }
+/// A request refused before anything is sent, for its URL.
+fn refused(reason: &'static str) -> ApiError {
+    ApiError::Path(grantline::Error::Config(ConfigError::InvalidParameter {
+        name: "path".to_owned(),
+        reason,
+    }))
 }

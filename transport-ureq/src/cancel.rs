@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-/// A one-way signal that stops [`Transport::run_cancellable`](crate::Transport::run_cancellable).
+/// A one-way signal that stops [`Transport::run_with`](crate::Transport::run_with).
 ///
 /// Clones share one signal: keep one, give a clone to the thread (or signal handler, or UI) that
 /// may cancel. Once [`cancel`](Self::cancel) is called it stays cancelled.

@@ -31,7 +31,9 @@
 //! ## Your own agent: proxy, CA certificates, timeouts
 //!
 //! Sockets, TLS, proxies, timeouts and connection pools are the [`ureq::Agent`]'s, and so yours:
-//! configure one and hand it to [`Transport::with_agent`].
+//! configure one and hand it to [`Transport::with_agent`]. [`Transport::new`] uses an agent with
+//! a connect timeout of [`DEFAULT_CONNECT_TIMEOUT`] (10 s) and an overall request timeout of
+//! [`DEFAULT_TIMEOUT`] (30 s); give your own agent timeouts too.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -43,6 +45,7 @@
 //! let agent = ureq::Agent::config_builder()
 //!     .proxy(Some(ureq::Proxy::new("http://proxy.internal:3128")?))
 //!     .tls_config(TlsConfig::builder().root_certs(RootCerts::new_with_certs(&[ca])).build())
+//!     .timeout_connect(Some(Duration::from_secs(10)))
 //!     .timeout_global(Some(Duration::from_secs(30)))
 //!     .build()
 //!     .new_agent();
@@ -63,13 +66,23 @@
 //! - **Every status is a response.** A 400 or a 500 is handed to the flow, which turns an OAuth
 //!   error object into [`grantline::Error::OAuth`]; it is never a transport error.
 //! - **Bodies are capped.** At most [`DEFAULT_BODY_LIMIT`] bytes (or what
-//!   [`Transport::body_limit`] sets) are read and allocated; a longer body is a
-//!   [`TransportErrorKind::BodyTooLarge`] error.
+//!   [`Transport::body_limit`] sets) are read; a longer body is a
+//!   [`TransportErrorKind::BodyTooLarge`] error. The API client caps what it reads the same way.
+//! - **Tokens go only to https or loopback URLs** (the core's
+//!   [`Authorizer`](grantline::authorizer::Authorizer) refuses others unless the application opts
+//!   in), and a caller waits for another caller's renewal at most the authorizer's
+//!   [`renewal_bound`](grantline::authorizer::Authorizer::renewal_bound) (60 s by default).
+//!
+//! ## Errors
+//!
+//! The errors are the core's, the same on every transport: [`Error`] is
+//! [`grantline::driver::RunError`], and [`TransportError`], [`AuthError`], [`ApiError`] and
+//! [`StatusError`] are re-exported from [`grantline::driver`].
 //!
 //! ## Cancellation
 //!
-//! [`Transport::run_cancellable`] takes a [`Cancellation`] that another thread may trigger: a
-//! flow waiting to poll again wakes at once, and no further request is sent.
+//! [`Transport::run_with`] takes a [`Cancellation`] that another thread may trigger: a flow
+//! waiting to poll again wakes at once, and no further request is sent.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
@@ -77,14 +90,16 @@
 mod api_client;
 mod auth;
 mod cancel;
-mod error;
 mod transport;
 
-pub use api_client::{ApiClient, ApiError, ApiRequest, StatusError};
-pub use auth::{Auth, AuthError, AuthMiddleware};
+pub use api_client::{ApiClient, ApiRequest};
+pub use auth::{Auth, AuthMiddleware};
 pub use cancel::Cancellation;
-pub use error::{Error, TransportError, TransportErrorKind};
-pub use transport::{DEFAULT_BODY_LIMIT, Transport};
+pub use grantline::driver::{
+    ApiError, AuthError, DEFAULT_BODY_LIMIT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+    RunError as Error, StatusError, TransportError, TransportErrorKind,
+};
+pub use transport::Transport;
 
 pub use grantline;
 pub use http;

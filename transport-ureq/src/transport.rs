@@ -1,28 +1,12 @@
 //! The transport: one `execute` for a request, one `run` loop for a flow.
 
-use std::io::{self, Read};
 use std::sync::Arc;
 
 use grantline::clock::{Clock, SystemClock};
-use grantline::{Flow, Progress, Recovery, Step};
+use grantline::driver::{DEFAULT_BODY_LIMIT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Run};
+use grantline::{Flow, Progress, Step};
 
-use crate::{Cancellation, Error, TransportError};
-
-/// The most bytes of a response body the transport reads unless told otherwise: 1 MiB.
-///
-/// Token, introspection, metadata and JWKS answers are a few KiB; a body much larger than that
-/// is a wrong endpoint or a hostile server, and reading it whole would let the server choose how
-/// much memory the client spends. Raise it with [`Transport::body_limit`] if a server you trust
-/// answers with more.
-///
-/// ```
-/// assert_eq!(grantline_ureq::DEFAULT_BODY_LIMIT, 1024 * 1024);
-/// ```
-pub const DEFAULT_BODY_LIMIT: u64 = 1024 * 1024;
-
-/// The least a body without a length (or longer than announced) grows by, unless the limit is
-/// nearer.
-const READ_CHUNK: usize = 8 * 1024;
+use crate::{Cancellation, Error, TransportError, TransportErrorKind};
 
 /// The blocking transport: executes grantline's requests on a [`ureq::Agent`] and drives flows.
 ///
@@ -43,9 +27,6 @@ const READ_CHUNK: usize = 8 * 1024;
 #[derive(Clone, Debug)]
 pub struct Transport {
     agent: ureq::Agent,
-    /// Whether the agent's own configuration already follows no redirect and returns every
-    /// status (see [`is_safe`]), so requests need no per-request configuration.
-    agent_is_safe: bool,
     body_limit: u64,
     clock: Arc<dyn Clock>,
 }
@@ -58,7 +39,9 @@ impl Default for Transport {
 
 impl Transport {
     /// A transport on an agent with ureq's defaults (TLS with the webpki roots, a proxy from the
-    /// environment, no timeouts), reading at most [`DEFAULT_BODY_LIMIT`] bytes per body.
+    /// environment) and the safe ones: a connect timeout of [`DEFAULT_CONNECT_TIMEOUT`] (10 s),
+    /// an overall timeout of [`DEFAULT_TIMEOUT`] per request (30 s, from the connection to the
+    /// end of the body), and at most [`DEFAULT_BODY_LIMIT`] bytes read per body.
     ///
     /// The agent is built following no redirect and turning no status into an error, which
     /// [`execute`](Self::execute) would otherwise set on every request.
@@ -69,14 +52,7 @@ impl Transport {
     /// ```
     #[must_use]
     pub fn new() -> Self {
-        // ureq's defaults, except the two settings every request needs anyway: set once here,
-        // they cost nothing per request.
-        let agent = ureq::Agent::config_builder()
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
-        Self::with_agent(agent)
+        Self::with_agent(default_agent())
     }
 
     /// A transport on your own agent: its proxy, root certificates, timeouts and pool are used
@@ -100,11 +76,21 @@ impl Transport {
     #[must_use]
     pub fn with_agent(agent: ureq::Agent) -> Self {
         Self {
-            agent_is_safe: is_safe(agent.config()),
             agent,
             body_limit: DEFAULT_BODY_LIMIT,
             clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The agent the transport sends with.
+    ///
+    /// ```
+    /// let transport = grantline_ureq::Transport::new();
+    /// let _agent: &grantline_ureq::ureq::Agent = transport.agent();
+    /// ```
+    #[must_use]
+    pub fn agent(&self) -> &ureq::Agent {
+        &self.agent
     }
 
     /// The time on the transport's clock: what its flows are given as `now` (for a progress
@@ -117,6 +103,11 @@ impl Transport {
     #[must_use]
     pub fn now(&self) -> grantline::Now {
         self.clock.now()
+    }
+
+    /// How long a wait of `flow_time` on the transport's clock really takes.
+    pub(crate) fn real_duration(&self, flow_time: std::time::Duration) -> std::time::Duration {
+        self.clock.real_duration(flow_time)
     }
 
     /// Sets the clock flows are run on (the system's by default).
@@ -175,20 +166,15 @@ impl Transport {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        // ureq follows no redirect and turns no status into an error when its configuration has
-        // `max_redirects(0)` (then the 3xx is the response, never `TooManyRedirects`) and
-        // `http_status_as_error(false)`. An agent already configured so (as `Transport::new`'s
-        // is) runs the request as it is; otherwise those settings go on top of a copy of the
-        // agent's configuration, for this request only. A request carrying extensions might carry
-        // ureq's own per-request configuration, so it always takes the second way.
-        let mut response = if self.agent_is_safe && request.extensions().is_empty() {
-            self.agent.run(request)
-        } else {
-            run_without_redirects(&self.agent, request)
-        }
-        .map_err(TransportError::from_send)?;
-        let body =
-            read_capped(response.body_mut(), self.body_limit).map_err(TransportError::from_body)?;
+        // No redirect followed and every status a response, whatever the agent's settings.
+        let mut response =
+            run_without_redirects(&self.agent, request, None).map_err(|e| classify(e, false))?;
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(self.body_limit)
+            .read_to_vec()
+            .map_err(|e| classify(e, true))?;
         Ok(response.map(|_| body))
     }
 
@@ -198,7 +184,7 @@ impl Transport {
     /// Reads the transport's [`clock`](Self::clock) for every step, as the flow's contract wants. When a
     /// request gets no answer, the flow decides ([`Flow::handle_transport_error`]): a polling
     /// flow retries after a back-off, a one-shot exchange gives up and the error is returned.
-    /// This is [`run_cancellable`](Self::run_cancellable) with a signal nobody cancels.
+    /// This is [`run_with`](Self::run_with) with a signal nobody cancels.
     ///
     /// # Errors
     ///
@@ -222,55 +208,22 @@ impl Transport {
     /// # Ok::<(), grantline_ureq::Error>(())
     /// ```
     pub fn run<F: Flow>(&self, flow: F) -> Result<F::Output, Error> {
-        self.drive(flow, None, |_, _| {})
+        self.run_with(flow, &Cancellation::new(), |_, _| {})
     }
 
-    /// Like [`run`](Self::run), but stops when `cancel` is cancelled.
+    /// Like [`run`](Self::run), but stops when `cancel` is cancelled, and tells `observer` what
+    /// happens as it happens, with the flow, so a UI can show progress (a polling flow's
+    /// `status`, say).
     ///
     /// A wait ends at once when cancelled, and no request is sent after the cancellation: the run
     /// returns [`Error::Cancelled`]. A request already under way finishes first (ureq cannot
     /// interrupt it; the agent's timeouts bound it), and if the flow is done with its answer, the
-    /// output is returned.
+    /// output is returned. (The async transport's `run_with` is the same, less the
+    /// `Cancellation`: a future is cancelled by dropping it.)
     ///
     /// # Errors
     ///
     /// As [`run`](Self::run), plus [`Error::Cancelled`].
-    ///
-    /// ```no_run
-    /// use grantline_ureq::{Cancellation, Error, Transport, grantline};
-    /// use grantline::{Client, grant::TokenRequest};
-    ///
-    /// let client = Client::builder("my-service")
-    ///     .token_endpoint("https://as.example/token")
-    ///     .client_secret_basic("s3cr3t")
-    ///     .build()?;
-    /// let cancel = Cancellation::new();
-    /// let stopper = cancel.clone();
-    /// std::thread::spawn(move || {
-    ///     std::thread::sleep(std::time::Duration::from_secs(30));
-    ///     stopper.cancel();
-    /// });
-    /// let flow = client.request_token(TokenRequest::client_credentials())?;
-    /// match Transport::new().run_cancellable(flow, &cancel) {
-    ///     Err(Error::Cancelled) => { /* the user gave up */ }
-    ///     other => { let _ = other?; }
-    /// }
-    /// # Ok::<(), grantline_ureq::Error>(())
-    /// ```
-    pub fn run_cancellable<F: Flow>(
-        &self,
-        flow: F,
-        cancel: &Cancellation,
-    ) -> Result<F::Output, Error> {
-        self.drive(flow, Some(cancel), |_, _| {})
-    }
-
-    /// Like [`run_cancellable`](Self::run_cancellable), and tells `observer` what happens as it
-    /// happens, with the flow, so a UI can show progress (a polling flow's `status`, say).
-    ///
-    /// # Errors
-    ///
-    /// As [`run_cancellable`](Self::run_cancellable).
     ///
     /// ```no_run
     /// use grantline_ureq::{Cancellation, Transport, grantline};
@@ -299,46 +252,14 @@ impl Transport {
         cancel: &Cancellation,
         observer: impl FnMut(&F, Progress),
     ) -> Result<F::Output, Error> {
-        self.drive(flow, Some(cancel), observer)
-    }
-
-    /// The loop behind every `run`: `cancel` is `None` for a run nobody can cancel, which then
-    /// needs no signal of its own.
-    fn drive<F: Flow>(
-        &self,
-        mut flow: F,
-        cancel: Option<&Cancellation>,
-        mut observer: impl FnMut(&F, Progress),
-    ) -> Result<F::Output, Error> {
+        let mut run = Run::observed(flow, observer);
         loop {
-            match flow.next(self.clock.now())? {
-                Step::Send(request) => {
-                    if cancel.is_some_and(Cancellation::is_cancelled) {
-                        return Err(Error::Cancelled);
-                    }
-                    observer(&flow, Progress::Sending);
-                    match self.execute(request) {
-                        Ok(response) => {
-                            let status = response.status();
-                            flow.handle_response(response, self.clock.now())?;
-                            observer(&flow, Progress::Received(status));
-                        }
-                        Err(error) => match flow.handle_transport_error(self.clock.now()) {
-                            Recovery::Retry => observer(&flow, Progress::TransportFailed),
-                            Recovery::GiveUp => return Err(Error::Transport(error)),
-                        },
-                    }
-                }
+            match run.next(self.now())? {
+                Step::Send(_) if cancel.is_cancelled() => return Err(Error::Cancelled),
+                Step::Send(request) => run.handle(self.execute(request), self.now())?,
                 Step::Wait(duration) => {
-                    observer(&flow, Progress::Waiting(duration));
-                    let duration = self.clock.real_duration(duration);
-                    match cancel {
-                        Some(cancel) => {
-                            if cancel.sleep(duration) {
-                                return Err(Error::Cancelled);
-                            }
-                        }
-                        None => std::thread::sleep(duration),
+                    if cancel.sleep(self.clock.real_duration(duration)) {
+                        return Err(Error::Cancelled);
                     }
                 }
                 Step::Done(output) => return Ok(output),
@@ -347,266 +268,84 @@ impl Transport {
     }
 }
 
-/// Whether `config` already makes ureq follow no redirect and return every status as a
-/// response, so that a request needs no settings of its own.
-fn is_safe(config: &ureq::config::Config) -> bool {
-    config.max_redirects() == 0 && !config.http_status_as_error()
+/// The agent of [`Transport::new`] (and of an `ApiClient` given none): no redirect followed,
+/// every status a response, and the default timeouts.
+pub(crate) fn default_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_connect(Some(DEFAULT_CONNECT_TIMEOUT))
+        .timeout_global(Some(DEFAULT_TIMEOUT))
+        .build()
+        .new_agent()
 }
 
-/// Reads the whole body, but at most `limit` bytes, and never allocates more than that.
-///
-/// ureq's limited reader yields at most `limit` bytes and then fails with
-/// `ureq::Error::BodyExceedsLimit` if one more byte follows (a body of exactly `limit` bytes is
-/// fine); a `Content-Length` over the limit is refused before anything is read.
-///
-/// The bytes are read straight into the returned buffer, never through a scratch buffer. It
-/// starts at the announced length (so a body with a `Content-Length` costs one allocation of
-/// exactly its size), and whenever it is full, a small probe read tells the end of the body
-/// from more bytes; only more bytes grow it, by doubling, capped by the limit rather than by
-/// `Vec`'s own doubling, which could reserve up to twice it.
-fn read_capped(body: &mut ureq::Body, limit: u64) -> Result<Vec<u8>, ureq::Error> {
-    let cap = usize::try_from(limit).unwrap_or(usize::MAX);
-    let announced = match body.content_length() {
-        Some(announced) if announced > limit => return Err(ureq::Error::BodyExceedsLimit(limit)),
-        Some(announced) => usize::try_from(announced).map_or(cap, |n| n.min(cap)),
-        None => 0,
-    };
-    let mut reader = body.with_config().limit(limit).reader();
-    // `out[..filled]` is the body so far; `out[filled..]` is zeroed room for the next read (the
-    // reader wants initialised bytes), kept between reads so that no byte is zeroed twice.
-    let mut out = vec![0_u8; announced];
-    let mut filled = 0;
-    loop {
-        let n = match out.get_mut(filled..) {
-            Some(room) if !room.is_empty() => read_some(&mut reader, room)?,
-            _ => {
-                // Full: the body may end here. A small read says so without growing `out`.
-                let mut probe = [0_u8; PROBE];
-                let n = read_some(&mut reader, &mut probe)?;
-                let more = probe.get(..n).ok_or_else(overrun)?;
-                if n > 0 {
-                    // The reader never yields more than `limit` bytes in all, so `filled + n`
-                    // is within `cap`.
-                    let grown = filled
-                        .saturating_mul(2)
-                        .max(READ_CHUNK)
-                        .min(cap)
-                        .max(filled + n);
-                    out.reserve_exact(grown - out.len());
-                    out.resize(grown, 0);
-                    out.get_mut(filled..filled + n)
-                        .ok_or_else(overrun)?
-                        .copy_from_slice(more);
-                }
-                n
-            }
-        };
-        if n == 0 {
-            out.truncate(filled);
-            return Ok(out);
-        }
-        filled += n;
-        if filled > out.len() {
-            return Err(overrun());
-        }
-    }
-}
-
-/// Bytes read to learn whether a full buffer holds the whole body.
-const PROBE: usize = 32;
-
-/// One read, retried when a signal interrupted it.
-fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize, ureq::Error> {
-    loop {
-        match reader.read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            result => return result.map_err(ureq::Error::from),
-        }
-    }
-}
-
-/// A reader that claims to have read more than the buffer it was given.
-fn overrun() -> ureq::Error {
-    ureq::Error::Io(io::Error::other("a reader overran its buffer"))
-}
-
-/// Runs `request` on `agent` with, for this request only, no redirect followed and every status
-/// returned as a response (the settings the transport and the API client rely on).
+/// Runs `request` on `agent` with, for this request only, no redirect followed, every status
+/// returned as a response, and `timeout` (if any) instead of the agent's overall timeout.
 pub(crate) fn run_without_redirects<B: ureq::AsSendBody>(
     agent: &ureq::Agent,
     request: http::Request<B>,
+    timeout: Option<std::time::Duration>,
 ) -> Result<http::Response<ureq::Body>, ureq::Error> {
-    let request = agent
+    let mut config = agent
         .configure_request(request)
         .http_status_as_error(false)
         .max_redirects(0)
-        .max_redirects_will_error(false)
-        .build();
-    agent.run(request)
+        .max_redirects_will_error(false);
+    if timeout.is_some() {
+        config = config.timeout_global(timeout);
+    }
+    agent.run(config.build())
 }
 
-#[cfg(test)]
-mod tests {
-    use std::io::{self, Read};
-    use std::net::TcpListener;
+/// Classifies ureq's error as the core's [`TransportError`], the same way the other transports
+/// classify theirs. `reading_body` tells an over-long response body (`BodyExceedsLimit` from the
+/// capped reader) from a request body longer than its `Content-Length` (the same ureq variant,
+/// raised while sending).
+pub(crate) fn classify(error: ureq::Error, reading_body: bool) -> TransportError {
+    use TransportErrorKind as Kind;
+    use std::io::ErrorKind as Io;
+    use ureq::Error as E;
+    let kind = match &error {
+        E::BodyExceedsLimit(limit) if reading_body => Kind::BodyTooLarge { limit: *limit },
+        E::Timeout(_) => Kind::Timeout,
+        E::Io(e) if matches!(e.kind(), Io::TimedOut | Io::WouldBlock) => Kind::Timeout,
+        E::Io(e) if is_rustls_error(e) => Kind::Tls,
+        E::Io(e) => match e.kind() {
+            Io::ConnectionRefused
+            | Io::AddrNotAvailable
+            | Io::HostUnreachable
+            | Io::NetworkUnreachable
+            | Io::NetworkDown => Kind::Connect,
+            _ => Kind::Io,
+        },
+        E::HostNotFound | E::ConnectionFailed | E::ConnectProxyFailed(_) => Kind::Connect,
+        E::Tls(_) | E::TlsRequired => Kind::Tls,
+        #[cfg(any(feature = "rustls", feature = "native-tls"))]
+        E::Pem(_) => Kind::Tls,
+        #[cfg(feature = "rustls")]
+        E::Rustls(_) => Kind::Tls,
+        #[cfg(feature = "native-tls")]
+        E::NativeTls(_) | E::Der(_) => Kind::Tls,
+        E::Http(_)
+        | E::BadUri(_)
+        | E::RequireHttpsOnly(_)
+        | E::InvalidProxyUrl
+        | E::BodyExceedsLimit(_) => Kind::InvalidRequest,
+        _ => Kind::Other,
+    };
+    TransportError::with_source(kind, error)
+}
 
-    use super::{Transport, is_safe, read_capped};
+/// ureq 3 hands a failed rustls handshake back as `Error::Io` around a `rustls::Error`.
+#[cfg(feature = "rustls")]
+fn is_rustls_error(error: &std::io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
+}
 
-    /// A body source that hands out at most `chunk` bytes per read, as a slow connection does.
-    struct Trickle {
-        data: Vec<u8>,
-        at: usize,
-        chunk: usize,
-    }
-
-    impl Read for Trickle {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let rest = self.data.get(self.at..).unwrap_or_default();
-            let n = rest.len().min(buf.len()).min(self.chunk);
-            buf[..n].copy_from_slice(&rest[..n]);
-            self.at += n;
-            Ok(n)
-        }
-    }
-
-    fn body_of(len: usize) -> Vec<u8> {
-        (0..len).map(|i| (i % 251) as u8).collect()
-    }
-
-    /// What any correct capped read answers: the body when it fits, `BodyExceedsLimit` when not.
-    fn check(result: Result<Vec<u8>, ureq::Error>, data: &[u8], limit: u64, case: &str) {
-        if data.len() as u64 <= limit {
-            let out = result.unwrap_or_else(|e| panic!("{case}: {e}"));
-            assert_eq!(out, data, "{case}");
-            assert!(
-                out.capacity() as u64 <= limit,
-                "{case}: allocated past the limit"
-            );
-        } else {
-            match result {
-                Err(ureq::Error::BodyExceedsLimit(l)) => assert_eq!(l, limit, "{case}"),
-                other => panic!("{case}: expected BodyExceedsLimit, got {other:?}"),
-            }
-        }
-    }
-
-    const LENS: [usize; 14] = [
-        0, 1, 31, 32, 33, 64, 100, 999, 1000, 1001, 8191, 8192, 8193, 20_000,
-    ];
-    const LIMITS: [u64; 9] = [0, 1, 32, 33, 1000, 8192, 8193, 16_000, 1 << 20];
-
-    #[test]
-    fn an_announced_body_is_read_whole_into_one_exact_allocation_or_refused() {
-        for len in LENS {
-            for limit in LIMITS {
-                let data = body_of(len);
-                let mut body = ureq::Body::builder().data(data.clone());
-                assert_eq!(body.content_length(), Some(len as u64));
-                let result = read_capped(&mut body, limit);
-                if let Ok(out) = &result {
-                    assert_eq!(out.capacity(), len, "len {len} limit {limit}");
-                }
-                check(result, &data, limit, &format!("len {len} limit {limit}"));
-            }
-        }
-    }
-
-    #[test]
-    fn a_body_of_unknown_length_in_any_pieces_is_read_whole_or_refused() {
-        for len in LENS {
-            for limit in LIMITS {
-                for chunk in [1, 7, 32, 100, 4096, usize::MAX] {
-                    let data = body_of(len);
-                    let source = Trickle {
-                        data: data.clone(),
-                        at: 0,
-                        chunk,
-                    };
-                    let mut body = ureq::Body::builder().reader(source);
-                    assert_eq!(body.content_length(), None);
-                    let case = format!("len {len} limit {limit} chunk {chunk}");
-                    check(read_capped(&mut body, limit), &data, limit, &case);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn an_endless_body_is_refused_at_the_limit() {
-        for limit in LIMITS {
-            let mut body = ureq::Body::builder().reader(io::repeat(b'x'));
-            match read_capped(&mut body, limit) {
-                Err(ureq::Error::BodyExceedsLimit(l)) => assert_eq!(l, limit),
-                other => panic!("limit {limit}: expected BodyExceedsLimit, got {other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn an_empty_body_of_unknown_length_allocates_nothing() {
-        let mut body = ureq::Body::builder().reader(io::empty());
-        let out = read_capped(&mut body, 1000).unwrap();
-        assert_eq!(out.capacity(), 0);
-    }
-
-    #[test]
-    fn only_an_agent_that_follows_no_redirect_and_returns_every_status_is_safe_as_it_is() {
-        let config = |redirects, status_as_error| {
-            ureq::Agent::config_builder()
-                .max_redirects(redirects)
-                .http_status_as_error(status_as_error)
-                .build()
-        };
-        assert!(is_safe(&config(0, false)));
-        assert!(!is_safe(&config(1, false)));
-        assert!(!is_safe(&config(0, true)));
-        assert!(!is_safe(ureq::Agent::new_with_defaults().config()));
-        assert!(Transport::new().agent_is_safe);
-    }
-
-    /// Answers each of `answers.len()` connections with the next answer, then ends.
-    fn serve(answers: Vec<&'static [u8]>) -> (String, std::thread::JoinHandle<()>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let address = listener.local_addr().unwrap();
-        let server = std::thread::spawn(move || {
-            for answer in answers {
-                let (mut stream, _) = listener.accept().unwrap();
-                let mut head = Vec::new();
-                let mut byte = [0_u8; 1];
-                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
-                    head.push(byte[0]);
-                }
-                io::Write::write_all(&mut stream, answer).unwrap();
-            }
-        });
-        (format!("http://{address}/"), server)
-    }
-
-    #[test]
-    fn a_safe_agent_and_an_agent_configured_per_request_give_the_same_answers() {
-        const ANSWERS: [&[u8]; 2] = [
-            b"HTTP/1.1 302 Found\r\nlocation: /elsewhere\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-            b"HTTP/1.1 500 Oops\r\ncontent-length: 4\r\nconnection: close\r\n\r\noops",
-        ];
-        let following = ureq::Agent::new_with_defaults();
-        let transports = [Transport::new(), Transport::with_agent(following.clone())];
-        assert!(transports[0].agent_is_safe && !transports[1].agent_is_safe);
-        for transport in transports {
-            let (url, server) = serve(ANSWERS.to_vec());
-            let get = || http::Request::get(&url).body(Vec::new()).unwrap();
-            let redirect = transport.execute(get()).unwrap();
-            assert_eq!(redirect.status(), 302);
-            let error = transport.execute(get()).unwrap();
-            assert_eq!(error.status(), 500);
-            assert_eq!(error.body(), b"oops");
-            server.join().unwrap();
-        }
-        // A request with extensions (which might hold ureq's own per-request settings) is
-        // configured per request even on a safe agent.
-        let (url, server) = serve(vec![ANSWERS[0]]);
-        let mut request = http::Request::get(&url).body(Vec::new()).unwrap();
-        request.extensions_mut().insert(7_u8);
-        assert_eq!(Transport::new().execute(request).unwrap().status(), 302);
-        server.join().unwrap();
-    }
+#[cfg(not(feature = "rustls"))]
+fn is_rustls_error(_error: &std::io::Error) -> bool {
+    false
 }

@@ -656,8 +656,16 @@ impl std::error::Error for ApiError {
 }
 
 impl From<AuthError> for ApiError {
+    /// [`ApiError::Auth`], except a URL a token may not go to
+    /// ([`ConfigError::InsecureResource`](crate::error::ConfigError::InsecureResource)), which is
+    /// [`ApiError::Path`]: nothing was sent, and the fix is the URL.
     fn from(e: AuthError) -> Self {
-        ApiError::Auth(e)
+        match e.error() {
+            RunError::Flow(crate::Error::Config(
+                insecure @ crate::error::ConfigError::InsecureResource { .. },
+            )) => ApiError::Path(crate::Error::Config(insecure.clone())),
+            _ => ApiError::Auth(e),
+        }
     }
 }
 

@@ -72,7 +72,71 @@
 
 mod error;
 
+use std::time::Duration;
+
 use crate::{Flow, Now, Progress, Recovery, Step};
+
+/// The most bytes of a response body a driver reads unless told otherwise: 1 MiB.
+///
+/// Token, introspection, metadata and JWKS answers are a few KiB, and so are most API answers a
+/// client decodes whole; a body much larger than that is a wrong endpoint or a hostile server,
+/// and reading it whole would let the server choose how much memory the client spends.
+///
+/// ```
+/// assert_eq!(grantline::driver::DEFAULT_BODY_LIMIT, 1024 * 1024);
+/// ```
+pub const DEFAULT_BODY_LIMIT: u64 = 1024 * 1024;
+
+/// How long a driver's default HTTP client waits for a connection (TCP and TLS): 10 seconds.
+///
+/// ```
+/// assert_eq!(grantline::driver::DEFAULT_CONNECT_TIMEOUT.as_secs(), 10);
+/// ```
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a driver's default HTTP client gives one request, from the connection to the end
+/// of the body: 30 seconds, as panva's `openid-client` and `oauth4webapi` do.
+///
+/// A token endpoint that accepts the connection and never answers then costs 30 s, and the
+/// callers waiting for that renewal share the timeout error; it can never hang an application.
+///
+/// ```
+/// assert_eq!(grantline::driver::DEFAULT_TIMEOUT.as_secs(), 30);
+/// ```
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Decodes an API's JSON answer, read under the driver's cap, into `T` (for an API client's
+/// `recv_json`: drivers hold no JSON code).
+///
+/// # Errors
+///
+/// [`ApiError::Body`] when `body` is not the JSON `T` expects.
+///
+/// ```
+/// let ids: Vec<u32> = grantline::driver::decode_json(b"[1, 2]")?;
+/// assert_eq!(ids, [1, 2]);
+/// assert!(grantline::driver::decode_json::<Vec<u32>>(b"{").is_err());
+/// # Ok::<(), grantline::driver::ApiError>(())
+/// ```
+pub fn decode_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::Body(Box::new(e)))
+}
+
+/// Encodes `value` as a JSON request body (for an API client's `json`).
+///
+/// # Errors
+///
+/// [`ApiError::Request`] when `value` does not serialize to JSON (a map with non-string keys,
+/// a failing `Serialize` implementation).
+///
+/// ```
+/// let body = grantline::driver::encode_json(&[1, 2])?;
+/// assert_eq!(body, b"[1,2]");
+/// # Ok::<(), grantline::driver::ApiError>(())
+/// ```
+pub fn encode_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(|e| ApiError::Request(Box::new(e)))
+}
 
 pub use error::{
     ApiError, AuthError, BoxError, RunError, StatusError, TransportError, TransportErrorKind,
