@@ -75,7 +75,7 @@ use grantline::authorizer::{AfterResponse, Attempt, Authorize, Authorizer, Targe
 use grantline::driver::{BoxError, Run};
 use grantline::token_manager::TokenManager;
 use grantline::{Flow, Now, Step};
-use http::{HeaderMap, Method, Request, Response, Uri};
+use http::{Request, Response};
 use http_body::Body;
 use http_body_util::{BodyExt, Empty, Full, LengthLimitError, Limited};
 use tokio::sync::Notify;
@@ -221,61 +221,16 @@ impl AuthLayer {
         Arc::make_mut(&mut self.config).timeout = timeout;
         self
     }
-
-    fn lock(&self) -> MutexGuard<'_, Authorizer> {
-        lock(&self.shared)
-    }
-
-    /// Asks the authorizer until the request may go: headers set (attach) or left (skip).
-    async fn authorize<R, RB>(
-        &self,
-        attempt: &mut Attempt<'_>,
-        (method, uri): (&Method, &Uri),
-        headers: &mut HeaderMap,
-        renewals: &mut R,
-    ) -> Result<(), AuthError>
-    where
-        R: Service<Request<Full<Bytes>>, Response = Response<RB>>,
-        R::Error: Into<BoxError>,
-        RB: Body,
-        RB::Error: Into<BoxError>,
-    {
-        loop {
-            let next = {
-                let mut authorizer = self.lock();
-                match authorizer.authorize(attempt, Target::new(method, uri), Now::system())? {
-                    Authorize::Attach(authorization) => {
-                        authorization.apply(headers);
-                        return Ok(());
-                    }
-                    Authorize::Skip => return Ok(()),
-                    Authorize::Renew(renewal, ticket) => Ok((renewal, ticket)),
-                    // `notified` is made under the lock, so a renewal that ends at once still
-                    // wakes it (`notify_waiters` reaches every `Notified` already made).
-                    Authorize::Wait(_, at_most) => Err((self.shared.renewed.notified(), at_most)),
-                }
-            };
-            let (renewal, ticket) = match next {
-                Ok(renewal) => renewal,
-                Err((renewed, at_most)) => {
-                    let _ = tokio::time::timeout(at_most, renewed).await;
-                    continue;
-                }
-            };
-            let _abandon = Abandon(&self.shared, ticket);
-            let result = run(Run::new(renewal), renewals, &self.config).await;
-            self.lock().finish(ticket, result, Now::system());
-        }
-    }
 }
 
-fn lock(shared: &Shared) -> MutexGuard<'_, Authorizer> {
-    // A panic while the lock was held (in an `on_renewed` callback, say) leaves the authorizer
-    // consistent: its transitions are single assignments.
-    shared
-        .authorizer
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Authorizer> {
+        // A panic while the lock was held (in an `on_renewed` callback, say) leaves the
+        // authorizer consistent: its transitions are single assignments.
+        self.authorizer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// Abandons the renewal of its ticket if it was not finished (the future was dropped, or the run
@@ -284,7 +239,7 @@ struct Abandon<'a>(&'a Shared, Ticket);
 
 impl Drop for Abandon<'_> {
     fn drop(&mut self) {
-        lock(self.0).abandon(self.1, Now::system());
+        self.0.lock().abandon(self.1, Now::system());
         self.0.renewed.notify_waiters();
     }
 }
@@ -413,10 +368,8 @@ async fn call<S, R, B, SB, RB>(
 where
     S: Service<Request<B>, Response = Response<SB>>,
     S::Error: Into<BoxError>,
-    R: Service<Request<Full<Bytes>>, Response = Response<RB>>,
-    R::Error: Into<BoxError>,
-    RB: Body,
-    RB::Error: Into<BoxError>,
+    R: Renewals<RB>,
+    RB: Body<Error: Into<BoxError>>,
     B: 'static,
 {
     let (method, uri) = (request.method().clone(), request.uri().clone());
@@ -429,17 +382,44 @@ where
         attempt = attempt.not_replayable();
     }
     loop {
-        let target = (&method, &uri);
-        layer
-            .authorize(&mut attempt, target, request.headers_mut(), &mut renewals)
-            .await?;
+        let target = Target::new(&method, &uri);
+        // The authorizer's answer, taken under the lock; `None`: send the request now.
+        let next = {
+            let mut authorizer = layer.shared.lock();
+            match authorizer.authorize(&mut attempt, target, Now::system())? {
+                Authorize::Attach(authorization) => {
+                    authorization.apply(request.headers_mut());
+                    None
+                }
+                Authorize::Skip => None,
+                Authorize::Renew(renewal, ticket) => Some(Ok((renewal, ticket))),
+                // `notified` is made under the lock, so a renewal that ends at once still wakes
+                // it (`notify_waiters` reaches every `Notified` already made).
+                Authorize::Wait(_, at_most) => {
+                    Some(Err((layer.shared.renewed.notified(), at_most)))
+                }
+            }
+        };
+        match next {
+            Some(Ok((renewal, ticket))) => {
+                let _abandon = Abandon(&layer.shared, ticket);
+                let result = run(Run::new(renewal), &mut renewals, &layer.config).await;
+                layer.shared.lock().finish(ticket, result, Now::system());
+                continue;
+            }
+            Some(Err((renewed, at_most))) => {
+                let _ = tokio::time::timeout(at_most, renewed).await;
+                continue;
+            }
+            None => {}
+        }
         poll_fn(|cx| inner.poll_ready(cx))
             .await
             .map_err(transport)?;
         let response = inner.call(request).await.map_err(transport)?;
-        let target = Target::new(&method, &uri);
         let (status, headers) = (response.status(), response.headers());
         let after = layer
+            .shared
             .lock()
             .after_response(&mut attempt, target, status, headers);
         match (after, again.take()) {
@@ -470,6 +450,17 @@ fn copy<B: 'static>(request: &Request<B>) -> Option<Request<B>> {
     Some(copy)
 }
 
+/// A service renewals can go through: it takes `Full<Bytes>` bodies, and its errors box.
+trait Renewals<RB>:
+    Service<Request<Full<Bytes>>, Response = Response<RB>, Error: Into<BoxError>>
+{
+}
+
+impl<R, RB> Renewals<RB> for R where
+    R: Service<Request<Full<Bytes>>, Response = Response<RB>, Error: Into<BoxError>>
+{
+}
+
 /// The run loop on tokio: [`Run`] does the rules, this adds the sleep and the I/O.
 async fn run<F, R, RB>(
     mut run: Run<F>,
@@ -478,10 +469,8 @@ async fn run<F, R, RB>(
 ) -> Result<F::Output, RunError>
 where
     F: Flow,
-    R: Service<Request<Full<Bytes>>, Response = Response<RB>>,
-    R::Error: Into<BoxError>,
-    RB: Body,
-    RB::Error: Into<BoxError>,
+    R: Renewals<RB>,
+    RB: Body<Error: Into<BoxError>>,
 {
     loop {
         match run.next(Now::system())? {
@@ -504,10 +493,8 @@ async fn send<R, RB>(
     config: &Config,
 ) -> Result<Response<Vec<u8>>, TransportError>
 where
-    R: Service<Request<Full<Bytes>>, Response = Response<RB>>,
-    R::Error: Into<BoxError>,
-    RB: Body,
-    RB::Error: Into<BoxError>,
+    R: Renewals<RB>,
+    RB: Body<Error: Into<BoxError>>,
 {
     poll_fn(|cx| service.poll_ready(cx))
         .await
@@ -530,19 +517,17 @@ where
 
 /// The wrapped service's error, classified by what its source chain holds.
 fn transport(error: impl Into<BoxError>) -> TransportError {
+    use std::io::ErrorKind;
     let error = error.into();
-    let mut kind = TransportErrorKind::Other;
-    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(&*error);
-    while let Some(e) = next {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            kind = match io.kind() {
-                std::io::ErrorKind::TimedOut => TransportErrorKind::Timeout,
-                std::io::ErrorKind::ConnectionRefused => TransportErrorKind::Connect,
-                _ => TransportErrorKind::Io,
-            };
-            break;
-        }
-        next = e.source();
-    }
+    let mut chain =
+        std::iter::successors(Some(&*error as &(dyn std::error::Error + 'static)), |e| {
+            e.source()
+        });
+    let kind = match chain.find_map(|e| e.downcast_ref::<std::io::Error>().map(|e| e.kind())) {
+        Some(ErrorKind::TimedOut) => TransportErrorKind::Timeout,
+        Some(ErrorKind::ConnectionRefused) => TransportErrorKind::Connect,
+        Some(_) => TransportErrorKind::Io,
+        None => TransportErrorKind::Other,
+    };
     TransportError::with_source(kind, error)
 }
