@@ -1,6 +1,6 @@
 //! A tower [`Layer`] that puts OAuth tokens on the requests of any tower HTTP client (a
 //! `hyper_util` client, a tonic channel), on grantline's sans-IO
-//! [`Authorizer`](grantline::authorizer::Authorizer).
+//! [`Authorizer`].
 //!
 //! The third driver of the core, after `grantline-ureq` and `grantline-reqwest`, and the
 //! smallest: every OAuth rule (when to renew, single flight, DPoP proofs and nonces, resend once
@@ -9,7 +9,7 @@
 //!
 //! - **attach**: set `Authorization` (and a `DPoP` proof) and send the request;
 //! - **renew**: run the renewal flow *through the wrapped service itself* (no second HTTP
-//!   client), with the core's run loop [`Run`](grantline::driver::Run): each token response is
+//!   client), with the core's run loop [`Run`]: each token response is
 //!   read up to [`DEFAULT_BODY_LIMIT`], each token request given [`DEFAULT_TIMEOUT`]; then wake
 //!   the requests that waited. If the renewing request is dropped (or panics) its renewal is
 //!   abandoned and a waiting request takes over;
@@ -19,7 +19,9 @@
 //! - **skip**: the URL is outside [`only_under`](AuthLayer::only_under): send it as it is.
 //!
 //! After the response, a `401` `invalid_token` (or `use_dpop_nonce`) sends the request once more
-//! with a new token (or proof), when its body can be copied (see [`AuthService`]).
+//! with a new token (or proof), when its body can be copied (see [`AuthService`]). The API's
+//! response is handed over as the wrapped service gave it, body unread: cap what you read of it
+//! (`http_body_util::Limited`).
 //!
 //! ```no_run
 //! use grantline_tower::AuthLayer;
