@@ -83,7 +83,11 @@ use http_body_util::{BodyExt, Empty, Full, LengthLimitError, Limited};
 use tokio::sync::Notify;
 use tower::{Layer, Service};
 
-pub use grantline::driver::{ApiError, AuthError, RunError, TransportError, TransportErrorKind};
+// The same error types as every driver: `ApiError` is what an `AuthService` call fails with;
+// `Error` (the core's `RunError`) is a renewal's error, inside `ApiError::Auth`.
+pub use grantline::driver::{
+    ApiError, AuthError, RunError as Error, TransportError, TransportErrorKind,
+};
 pub use {grantline, http};
 
 /// How much of a token response is read before a renewal fails with
@@ -468,7 +472,7 @@ async fn run<F, R, RB>(
     mut run: Run<F>,
     service: &mut R,
     config: &Config,
-) -> Result<F::Output, RunError>
+) -> Result<F::Output, Error>
 where
     F: Flow,
     R: Renewals<RB>,

@@ -21,7 +21,7 @@ use grantline_tower::grantline::jose::Algorithm;
 use grantline_tower::grantline::secret::RefreshToken;
 use grantline_tower::grantline::token_manager::TokenManager;
 use grantline_tower::grantline::{Client, TokenResponse, TokenType, api::BaseUrl};
-use grantline_tower::{ApiError, AuthLayer, RunError, TransportErrorKind};
+use grantline_tower::{ApiError, AuthLayer, Error, TransportErrorKind};
 use http_body_util::{BodyExt, Full};
 use tower::{Layer, ServiceExt};
 
@@ -326,7 +326,7 @@ async fn a_token_endpoint_that_never_answers_times_every_waiting_caller_out() {
             panic!("{error:?}")
         };
         assert!(
-            matches!(auth.error(), RunError::Transport(t) if t.kind() == TransportErrorKind::Timeout)
+            matches!(auth.error(), Error::Transport(t) if t.kind() == TransportErrorKind::Timeout)
         );
         assert!(elapsed >= Duration::from_secs(29), "{elapsed:?}");
         assert!(elapsed < DEFAULT_RENEWAL_BOUND, "{elapsed:?}");
@@ -350,7 +350,7 @@ async fn a_token_response_over_the_body_limit_fails_the_renewal() {
     let ApiError::Auth(auth) = &error else {
         panic!("{error:?}")
     };
-    let RunError::Transport(transport) = auth.error() else {
+    let Error::Transport(transport) = auth.error() else {
         panic!("{error:?}")
     };
     assert_eq!(
@@ -439,7 +439,7 @@ async fn a_token_is_never_sent_to_a_plain_http_url_of_another_host_unless_opted_
     };
     assert!(matches!(
         auth.error(),
-        RunError::Flow(grantline_tower::grantline::Error::Config(
+        Error::Flow(grantline_tower::grantline::Error::Config(
             ConfigError::InsecureResource { .. }
         ))
     ));
@@ -471,4 +471,24 @@ async fn only_under_confines_the_token_to_its_base_url() {
         .unwrap();
     assert_eq!(body(inside).await, "Bearer at-1");
     assert_eq!((tokens.get(), api.get()), (1, 2));
+}
+
+#[tokio::test]
+async fn the_wrapped_clients_failure_is_a_classified_transport_error() {
+    // A port nobody listens on (bound, then closed): the connection is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let service = AuthLayer::new(TokenManager::bearer("at").unwrap()).layer(http_client());
+    let error = service
+        .oneshot(get(&format!("http://127.0.0.1:{port}/api")))
+        .await
+        .unwrap_err();
+    let ApiError::Transport(transport) = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(transport.kind(), TransportErrorKind::Connect);
+    assert!(error.is_network() && !error.is_timeout());
 }
