@@ -492,3 +492,44 @@ async fn the_wrapped_clients_failure_is_a_classified_transport_error() {
     assert_eq!(transport.kind(), TransportErrorKind::Connect);
     assert!(error.is_network() && !error.is_timeout());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_that_panics_is_abandoned_and_a_waiting_caller_takes_over() {
+    // Renewals through a service that panics on its first call and answers the second.
+    let calls = Counter::default();
+    let renewals = {
+        let calls = calls.clone();
+        tower::service_fn(move |_: http::Request<Full<Bytes>>| {
+            let n = calls.bump();
+            async move {
+                if n == 1 {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    panic!("the renewal's client panics (expected by this test)");
+                }
+                let token = r#"{"access_token":"at-2","token_type":"Bearer"}"#;
+                Ok::<_, Infallible>(common::json(200, token).map(Full::<Bytes>::from))
+            }
+        })
+    };
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let client = Client::builder("svc")
+        .token_endpoint("https://as.example/token")
+        .build()
+        .unwrap();
+    let layer = AuthLayer::new(TokenManager::client_credentials(client).unwrap());
+    let service = layer.layer(recording(&sent)).renew_through(renewals);
+    let first = tokio::spawn(service.clone().oneshot(get("https://api.example/v1")));
+    while calls.get() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // `first` renews; `second` waits for it (or, if it starts after the panic, renews itself).
+    let second = tokio::spawn(service.oneshot(get("https://api.example/v1")));
+    assert!(first.await.unwrap_err().is_panic());
+    tokio::time::timeout(Duration::from_secs(10), second)
+        .await
+        .expect("the waiter took over at once, not after the 60 s bound")
+        .unwrap()
+        .unwrap();
+    assert_eq!(*sent.lock().unwrap(), ["Bearer at-2"]);
+    assert_eq!(calls.get(), 2);
+}
