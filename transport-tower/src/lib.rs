@@ -1,6 +1,5 @@
 //! A tower [`Layer`] that puts OAuth tokens on the requests of any tower HTTP client (a
-//! `hyper_util` client, a tonic channel), on grantline's sans-IO
-//! [`Authorizer`].
+//! `hyper_util` client, a tonic channel), on grantline's sans-IO [`Authorizer`].
 //!
 //! The third driver of the core, after `grantline-ureq` and `grantline-reqwest`, and the
 //! smallest: every OAuth rule (when to renew, single flight, DPoP proofs and nonces, resend once
@@ -9,9 +8,9 @@
 //!
 //! - **attach**: set `Authorization` (and a `DPoP` proof) and send the request;
 //! - **renew**: run the renewal flow *through the wrapped service itself* (no second HTTP
-//!   client), with the core's run loop [`Run`]: each token response is
-//!   read up to [`DEFAULT_BODY_LIMIT`], each token request given [`DEFAULT_TIMEOUT`]; then wake
-//!   the requests that waited. If the renewing request is dropped (or panics) its renewal is
+//!   client), with the core's run loop [`Run`]: each token response is read up to
+//!   [`DEFAULT_BODY_LIMIT`], each token request given [`DEFAULT_TIMEOUT`]; then wake the
+//!   requests that waited. If the renewing request is dropped (or panics) its renewal is
 //!   abandoned and a waiting request takes over;
 //! - **wait**: another request renews; wait for it, at most the authorizer's
 //!   [renewal bound](grantline::authorizer::Authorizer::renewal_bound), then give up with an error
