@@ -533,3 +533,15 @@ async fn a_renewal_that_panics_is_abandoned_and_a_waiting_caller_takes_over() {
     assert_eq!(*sent.lock().unwrap(), ["Bearer at-2"]);
     assert_eq!(calls.get(), 2);
 }
+
+/// What stacks above the Layer (tonic's generated clients, tower's `BoxError` layers) need of
+/// it: a cloneable `Send + Sync` service whose error boxes.
+#[test]
+fn the_service_and_its_error_fit_into_a_tower_stack() {
+    fn boxes<E: Into<Box<dyn std::error::Error + Send + Sync>>>() {}
+    fn shareable<T: Clone + Send + Sync + 'static>(_: &T) {}
+    boxes::<ApiError>();
+    let layer = AuthLayer::new(TokenManager::bearer("at").unwrap());
+    shareable(&layer);
+    shareable(&layer.layer(http_client()));
+}
