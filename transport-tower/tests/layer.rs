@@ -475,12 +475,9 @@ async fn only_under_confines_the_token_to_its_base_url() {
 
 #[tokio::test]
 async fn the_wrapped_clients_failure_is_a_classified_transport_error() {
-    // A port nobody listens on (bound, then closed): the connection is refused.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Port 0: nothing can listen there, so the connection is always refused (a port bound and
+    // closed could be taken by another test's server meanwhile).
+    let port = 0;
     let service = AuthLayer::new(TokenManager::bearer("at").unwrap()).layer(http_client());
     let error = service
         .oneshot(get(&format!("http://127.0.0.1:{port}/api")))
