@@ -27,7 +27,7 @@ def deps(root):
 
 
 bad = []
-for crate in ("grantline", "grantline-ureq", "grantline-reqwest"):
+for crate in ("grantline", "grantline-ureq", "grantline-reqwest", "grantline-tower"):
     root = next(i for i, p in packages.items() if p["name"] == crate)
     for dep in deps(root):
         rv = packages[dep].get("rust_version")
