@@ -24,8 +24,8 @@ pub(crate) fn is_dpop(authorization: &http::HeaderValue) -> bool {
 /// Proofs of possession for the tokens of a [`TokenManager`](super::TokenManager) whose client
 /// has a DPoP key ([`ClientBuilder::dpop`](crate::ClientBuilder::dpop)): given the
 /// `Authorization` header the manager handed out, a fresh `DPoP` header for one request, with
-/// `ath` and the resource server's last nonce. The transports' auth handlers use it for every
-/// request; a `Bearer` header gets no proof.
+/// `ath` and the resource server's last nonce. The [`Authorizer`](crate::authorizer::Authorizer)
+/// uses it for every request; a `Bearer` header gets no proof.
 ///
 /// Cloning is cheap (the client is shared).
 ///

@@ -18,10 +18,11 @@
 //!
 //! The manager does no I/O, reads no clock and takes no lock: the renewal is a [`Flow`](crate::Flow)
 //! ([`Renewal`]) built from [`Client::request_token`], so it is run by the same loop as every
-//! other exchange, and the manager only decides. The transports' auth handlers put it behind a
-//! mutex and add the waiting: `grantline_ureq::Auth` with a condition variable, `grantline_reqwest::Auth`
-//! with an async signal, so that many callers behind one expired token send **one** token
-//! request (single flight).
+//! other exchange, and the manager only decides. For requests to an API, the
+//! [`Authorizer`](crate::authorizer::Authorizer) wraps it with the resource side's rules (single
+//! flight by ticket, DPoP proofs, resend once); every driver's auth handler is that authorizer
+//! behind a mutex plus the driver's way of waiting, so that many callers behind one expired token
+//! send **one** token request.
 //!
 //! # Kinds
 //!
@@ -56,8 +57,8 @@
 //! ([`ClientBuilder::dpop`](crate::ClientBuilder::dpop)): the header is then
 //! `Authorization: DPoP <token>`, and every request also needs a fresh `DPoP` proof for its
 //! method and URL, which [`DpopProofs`] (from [`TokenManager::dpop_proofs`]) makes; the
-//! transports' auth handlers send both, remember the resource servers' nonces, and resend once on
-//! `use_dpop_nonce` (see [`resend_reason`]). A `DPoP` token without a key to prove it with is
+//! [`Authorizer`](crate::authorizer::Authorizer) sends both, remembers the resource servers'
+//! nonces, and resends once on `use_dpop_nonce` (see [`resend_reason`]). A `DPoP` token without a key to prove it with is
 //! useless, and sending it as `Bearer` would let the resource server downgrade it.
 //!
 //! Any other `token_type` is refused with [`Error::InvalidResponse`] (field `token_type`) when
@@ -460,7 +461,7 @@ impl TokenManager {
     /// can persist it (Globus's `on_refresh`). The token it sees already carries the refresh
     /// token to use next (the old one, if the server did not rotate it).
     ///
-    /// The callback runs while the transports hold the manager's lock: keep it short, and do not
+    /// The callback runs while the drivers hold the authorizer's lock: keep it short, and do not
     /// call the auth handler from inside it.
     ///
     /// ```
