@@ -20,8 +20,8 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use http::header::{CONTENT_TYPE, HeaderName, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::header::{HeaderName, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderMap, StatusCode};
 
 mod jose;
 pub use self::jose::JoseError;
@@ -371,85 +371,22 @@ impl ResponseHeaders {
     /// ```
     #[must_use]
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        Self::from_values(&HeaderValues::find(headers))
-    }
-
-    /// The headers kept, from their values as found.
-    pub(crate) fn from_values(values: &HeaderValues<'_>) -> Self {
-        let text = |value: Option<&HeaderValue>| {
-            value
+        let text = |name| {
+            headers
+                .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(|v| bounded(v, MAX_HEADER_KEPT))
         };
         Self {
-            www_authenticate: text(values.www_authenticate),
-            dpop_nonce: text(values.dpop_nonce),
-            retry_after: values
-                .retry_after
+            www_authenticate: text(WWW_AUTHENTICATE),
+            dpop_nonce: text(DPOP_NONCE),
+            retry_after: headers
+                .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(RetryAfter::parse),
         }
     }
 }
-
-/// The first value of each header an error answer is read with: `Content-Type` (is the body a
-/// form?) and the three [`ResponseHeaders`] keeps.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct HeaderValues<'a> {
-    pub(crate) content_type: Option<&'a HeaderValue>,
-    pub(crate) www_authenticate: Option<&'a HeaderValue>,
-    pub(crate) dpop_nonce: Option<&'a HeaderValue>,
-    pub(crate) retry_after: Option<&'a HeaderValue>,
-}
-
-impl<'a> HeaderValues<'a> {
-    /// Finds the values in `headers`.
-    ///
-    /// A response has a handful of headers: one pass over them compares each name with the
-    /// four wanted (a few instructions each), where four lookups would hash four names.
-    pub(crate) fn find(headers: &'a HeaderMap) -> Self {
-        if headers.keys_len() <= SCAN_KEYS {
-            Self::scan(headers)
-        } else {
-            Self::look_up(headers)
-        }
-    }
-
-    /// The values, found by looking each name up.
-    fn look_up(headers: &'a HeaderMap) -> Self {
-        Self {
-            content_type: headers.get(CONTENT_TYPE),
-            www_authenticate: headers.get(WWW_AUTHENTICATE),
-            dpop_nonce: headers.get(DPOP_NONCE),
-            retry_after: headers.get(RETRY_AFTER),
-        }
-    }
-
-    /// What [`Self::look_up`] finds, found in one pass over the headers (the first value of
-    /// each name comes first).
-    fn scan(headers: &'a HeaderMap) -> Self {
-        let mut found = Self::default();
-        for (name, value) in headers {
-            let slot = if *name == CONTENT_TYPE {
-                &mut found.content_type
-            } else if *name == WWW_AUTHENTICATE {
-                &mut found.www_authenticate
-            } else if *name == DPOP_NONCE {
-                &mut found.dpop_nonce
-            } else if *name == RETRY_AFTER {
-                &mut found.retry_after
-            } else {
-                continue;
-            };
-            slot.get_or_insert(value);
-        }
-        found
-    }
-}
-
-/// Up to this many header names, [`HeaderValues::find`] goes through the headers once rather
-/// than looking four names up (measured: one pass over ten headers costs less than the lookups).
-const SCAN_KEYS: usize = 16;
 
 const MAX_HEADER_KEPT: usize = 4096;
 
@@ -597,19 +534,31 @@ impl UnexpectedResponse {
     /// ```
     #[must_use]
     pub fn from_response(response: &http::Response<Vec<u8>>, reason: &'static str) -> Self {
-        let body = response.body();
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        Self {
+            headers: ResponseHeaders::from_headers(response.headers()),
+            ..Self::from_parts(response.status(), content_type, response.body(), reason)
+        }
+    }
+
+    /// Describes an answer known by its status, content type and body (no headers kept).
+    pub(crate) fn from_parts(
+        status: StatusCode,
+        content_type: Option<&str>,
+        body: &[u8],
+        reason: &'static str,
+    ) -> Self {
         let cut = body.get(..Self::EXCERPT_LEN).unwrap_or(body);
         Self {
-            status: response.status(),
-            content_type: response
-                .headers()
-                .get(http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| bounded(v, 128)),
+            status,
+            content_type: content_type.map(|v| bounded(v, 128)),
             reason,
             body_len: body.len(),
             excerpt: redact(&String::from_utf8_lossy(cut)),
-            headers: ResponseHeaders::from_headers(response.headers()),
+            headers: ResponseHeaders::default(),
         }
     }
 }
@@ -1108,10 +1057,10 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
 
-        /// One pass over the headers finds the values that looking each name up finds: the
-        /// first of each, among repeated names, other names and many headers.
+        /// The headers kept are the first of each name, among repeated names, other names
+        /// and many headers.
         #[test]
-        fn scanning_the_headers_finds_what_looking_up_finds(
+        fn the_first_value_of_each_header_is_kept(
             headers in proptest::collection::vec(
                 (
                     proptest::sample::select(vec![
@@ -1127,10 +1076,9 @@ mod tests {
         ) {
             let mut map = HeaderMap::new();
             for (name, value) in &headers {
-                let value = HeaderValue::from_bytes(value.as_bytes()).unwrap();
+                let value = http::HeaderValue::from_bytes(value.as_bytes()).unwrap();
                 map.append(HeaderName::from_static(name), value);
             }
-            proptest::prop_assert_eq!(HeaderValues::scan(&map), HeaderValues::look_up(&map));
             let kept = ResponseHeaders::from_headers(&map);
             let first = |name: &str| headers.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
             proptest::prop_assert_eq!(kept.www_authenticate.as_deref(), first("www-authenticate").filter(|v| v.is_ascii()));

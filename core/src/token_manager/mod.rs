@@ -423,7 +423,7 @@ impl TokenManager {
     /// ```
     /// use grantline::{Client, TokenResponse, token_manager::TokenManager};
     /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
-    /// let stored = r#"{"access_token":"at","token_type":"Bearer","expires_at":4102444800}"#;
+    /// let stored = r#"{"grantline_token":1,"access_token":"at","token_type":"Bearer","expires_at":4102444800}"#;
     /// let token: TokenResponse = serde_json::from_str(stored).unwrap();
     /// let manager = TokenManager::client_credentials(client)?.with_token(token)?;
     /// assert!(manager.token().is_some());

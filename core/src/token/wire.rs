@@ -1,0 +1,72 @@
+//! The token response as sent (RFC 6749 §5.1), before it is checked.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{MAX_LIFETIME, TokenResponse, TokenType};
+use crate::response::field::value;
+use crate::response::{Answer, Object, error_in};
+use crate::secret::{AccessToken, IdToken, RefreshToken};
+use crate::{Error, Now};
+
+/// A token response's members. Each is kept as the JSON value sent, so that a member of the
+/// wrong type is named in the error ([`Token::check`]) and the lenient forms are accepted
+/// (`expires_in` as a string, `scope` as an array). `null` counts as absent.
+#[derive(Deserialize)]
+pub(super) struct Token {
+    access_token: Option<Value>,
+    token_type: Option<Value>,
+    expires_in: Option<Value>,
+    refresh_token: Option<Value>,
+    id_token: Option<Value>,
+    scope: Option<Value>,
+    issued_token_type: Option<Value>,
+    /// An OAuth error code in a success (GitHub answers 200 with `{"error": ...}`).
+    error: Option<Value>,
+    #[serde(flatten)]
+    extra: Object,
+}
+
+impl Token {
+    /// The token the members make, received at `now`; the OAuth error `answer` holds when its
+    /// `error` member is a string.
+    pub(super) fn check(self, answer: Answer<'_>, now: Now) -> Result<TokenResponse, Error> {
+        let mut extra = self.extra;
+        match self.error {
+            Some(Value::String(_)) => return Err(error_in(answer)),
+            Some(other) => {
+                extra.insert("error".to_owned(), other);
+            }
+            None => {}
+        }
+        let access_token = AccessToken::new(value::required_string(
+            self.access_token,
+            "access_token",
+        )?);
+        // RFC 6749 requires token_type; servers that leave it out mean Bearer.
+        let token_type = value::string(self.token_type, "token_type")?
+            .map_or(TokenType::Bearer, |t| TokenType::from(t.as_str()));
+        let expires_at = value::seconds(self.expires_in, "expires_in")?.map(|lifetime| {
+            // A lifetime past what the clock can hold is "practically never": cap it.
+            let lifetime = lifetime.min(MAX_LIFETIME);
+            now.wall().checked_add(lifetime).unwrap_or(now.wall())
+        });
+        let refresh_token =
+            value::string(self.refresh_token, "refresh_token")?.map(RefreshToken::new);
+        let id_token = value::string(self.id_token, "id_token")?.map(IdToken::new);
+        let scope = value::scope(self.scope, "scope")?;
+        let issued_token_type = value::string(self.issued_token_type, "issued_token_type")?;
+        Ok(TokenResponse {
+            access_token,
+            token_type,
+            expires_at,
+            refresh_token,
+            id_token,
+            scope,
+            issued_token_type,
+            extra: Some(extra).filter(|extra| !extra.is_empty()),
+            #[cfg(feature = "jose")]
+            id_token_claims: None,
+        })
+    }
+}
