@@ -36,12 +36,12 @@ pub struct Client {
 
 struct Inner {
     /// Shared with every pending authorization, which keeps it without copying it.
-    client_id: Arc<str>,
+    client_id: String,
     auth: Arc<dyn ClientAuthentication>,
     endpoints: HashMap<EndpointKind, Url>,
     randomness: Arc<dyn Randomness>,
     /// Shared like `client_id`.
-    issuer: Option<Arc<str>>,
+    issuer: Option<String>,
     metadata: Option<Arc<ServerMetadata>>,
     /// The issuer's keys, shared by every flow of this client (and its clones) that validates
     /// an ID token.
@@ -126,16 +126,6 @@ impl Client {
     #[must_use]
     pub fn client_id(&self) -> &str {
         &self.inner.client_id
-    }
-
-    /// The client identifier, as a shared handle (no copy of the string).
-    pub(crate) fn shared_client_id(&self) -> &Arc<str> {
-        &self.inner.client_id
-    }
-
-    /// The issuer identifier, if known, as a shared handle (no copy of the string).
-    pub(crate) fn shared_issuer(&self) -> Option<&Arc<str>> {
-        self.inner.issuer.as_ref()
     }
 
     /// The registered name of the client authentication method.
@@ -560,11 +550,11 @@ impl ClientBuilder {
             .map(|url| std::sync::Mutex::new(crate::oidc::JwksCache::for_url(url.clone())));
         Ok(Client {
             inner: Arc::new(Inner {
-                client_id: Arc::from(self.client_id),
+                client_id: self.client_id,
                 auth: self.auth,
                 endpoints,
                 randomness: self.randomness,
-                issuer: self.issuer.map(Arc::from),
+                issuer: self.issuer,
                 metadata: self.metadata.map(Arc::new),
                 #[cfg(feature = "jose")]
                 jwks,

@@ -320,15 +320,11 @@ impl ClientSecretBasic {
         let secret = self.secret.secret();
         let credentials = match self.encoding {
             BasicEncoding::FormUrlEncoded => {
-                let mut credentials = String::with_capacity(
-                    crate::request::encoded_len(client_id)
-                        + 1
-                        + crate::request::encoded_len(secret),
-                );
-                crate::request::push_encoded(&mut credentials, client_id);
-                credentials.push(':');
-                crate::request::push_encoded(&mut credentials, secret);
-                credentials
+                use url::form_urlencoded::byte_serialize;
+                byte_serialize(client_id.as_bytes())
+                    .chain([":"])
+                    .chain(byte_serialize(secret.as_bytes()))
+                    .collect::<String>()
             }
             BasicEncoding::Raw => {
                 if client_id.contains(':') {

@@ -37,7 +37,7 @@
 use std::fmt;
 
 use crate::error::{ConfigError, EndpointKind, InvalidResponse};
-use crate::request::{EndpointCall, Form, FormValue, OneShot, Params, check_extra, pair_len};
+use crate::request::{EndpointCall, Form, OneShot, Params, check_extra};
 use crate::secret::{Assertion, Password, RefreshToken};
 use crate::token_flow::{IdTokenCheck, TokenExchange};
 use crate::{Client, Error, Scope, TokenResponse, TokenType};
@@ -174,7 +174,7 @@ impl Grant {
     }
 
     /// Hands each of the grant's own parameters to `f`, `grant_type` first.
-    fn for_each_param(&self, f: &mut dyn FnMut(&'static str, FormValue<'_>)) {
+    fn for_each_param(&self, f: &mut dyn FnMut(&'static str, &str)) {
         f("grant_type", self.grant_type().into());
         match self {
             Grant::ClientCredentials | Grant::Custom(_) => {}
@@ -461,10 +461,10 @@ impl TokenRequest {
 
     /// Hands each parameter grantline sets to `f`, in order: the grant's, then `scope` (when
     /// not empty), the resources and the audiences.
-    fn for_each_own_param(&self, f: &mut dyn FnMut(&'static str, FormValue<'_>)) {
+    fn for_each_own_param(&self, f: &mut dyn FnMut(&'static str, &str)) {
         self.grant.for_each_param(f);
         if let Some(scope) = self.scope.as_ref().filter(|s| !s.is_empty()) {
-            f("scope", scope.into());
+            f("scope", scope.as_str());
         }
         for resource in &self.resources {
             f("resource", resource.as_str().into());
@@ -481,16 +481,9 @@ impl TokenRequest {
         found
     }
 
-    /// The form: grantline's parameters, then the extra ones, written into one allocation.
+    /// The form: grantline's parameters, then the extra ones.
     fn form(&self) -> Form {
-        let mut length = 0;
-        self.for_each_own_param(&mut |name, value| length += pair_len(name, value));
-        length += self
-            .extra
-            .iter()
-            .map(|(name, value)| pair_len(name, value.as_str()))
-            .sum::<usize>();
-        let mut form = Form::with_capacity(length);
+        let mut form = Form::new();
         self.for_each_own_param(&mut |name, value| form.pair(name, value));
         for (name, value) in &self.extra {
             form.pair(name, value.as_str());

@@ -74,7 +74,10 @@ pub(crate) fn with_headers(mut error: Error, headers: &http::HeaderMap) -> Error
 ///
 /// `T` is read from a JSON body, or from a form body's members as strings. Whether a success
 /// holds an OAuth error object is the caller's to check (its wire struct has the `error` member).
-pub(crate) fn parse<T: DeserializeOwned>(answer: Answer<'_>, what: &'static str) -> Result<T, Error> {
+pub(crate) fn parse<T: DeserializeOwned>(
+    answer: Answer<'_>,
+    what: &'static str,
+) -> Result<T, Error> {
     if !answer.status.is_success() {
         return Err(failure(answer));
     }
@@ -87,7 +90,12 @@ fn parse_body<T: DeserializeOwned>(answer: Answer<'_>, what: &'static str) -> Re
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(answer.unexpected("the body is empty"));
     }
-    let wrong_type = || Error::from(InvalidResponse::new(what, "has a member of the wrong type or twice"));
+    let wrong_type = || {
+        Error::from(InvalidResponse::new(
+            what,
+            "has a member of the wrong type or twice",
+        ))
+    };
     if answer.is_form() {
         return T::deserialize(Value::Object(form(body))).map_err(|_| wrong_type());
     }
@@ -110,7 +118,8 @@ fn form(body: &[u8]) -> Object {
 /// The JSON object of a successful answer, or the error the answer stands for.
 pub(crate) fn success_object(response: &http::Response<Vec<u8>>) -> Result<Object, Error> {
     let answer = Answer::of(response);
-    let object = parse::<Object>(answer, "response").map_err(|e| with_headers(e, response.headers()))?;
+    let object =
+        parse::<Object>(answer, "response").map_err(|e| with_headers(e, response.headers()))?;
     match object.get("error") {
         Some(Value::String(_)) => Err(with_headers(
             oauth_error_in(answer.status, object),

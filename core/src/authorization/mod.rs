@@ -57,7 +57,6 @@
 //! ```
 
 mod callback;
-mod compact;
 mod exchange;
 mod pending;
 mod pkce;

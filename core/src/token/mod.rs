@@ -610,7 +610,10 @@ mod tests {
         assert_eq!(token.scope().unwrap().to_string(), "openid profile");
         assert!(token.id_token().is_none());
         assert_eq!(token.extra()["error"]["nested"], true);
-        assert_eq!(invalid(r#"{"access_token":"at","token_type":7}"#).field, "token_type");
+        assert_eq!(
+            invalid(r#"{"access_token":"at","token_type":7}"#).field,
+            "token_type"
+        );
         // A member sent twice is refused rather than one of its values picked.
         assert!(matches!(
             parse(200, r#"{"access_token":"first","access_token":"last"}"#),
@@ -634,9 +637,11 @@ mod tests {
     #[test]
     fn from_body_reads_what_from_response_reads() {
         let body = br#"{"access_token":"at","expires_in":60,"x":[1]}"#;
-        let token =
-            TokenResponse::from_body(http::StatusCode::OK, None, body, now()).unwrap();
-        assert_eq!(token, parse(200, std::str::from_utf8(body).unwrap()).unwrap());
+        let token = TokenResponse::from_body(http::StatusCode::OK, None, body, now()).unwrap();
+        assert_eq!(
+            token,
+            parse(200, std::str::from_utf8(body).unwrap()).unwrap()
+        );
         let e = TokenResponse::from_body(
             http::StatusCode::OK,
             Some("application/json"),

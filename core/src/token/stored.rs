@@ -121,7 +121,10 @@ mod tests {
             r#"{"grantline_token":2,"access_token":"at","token_type":"Bearer"}"#,
             r#"{"grantline_token":"1","access_token":"at","token_type":"Bearer"}"#,
         ] {
-            assert!(serde_json::from_str::<TokenResponse>(json).is_err(), "{json}");
+            assert!(
+                serde_json::from_str::<TokenResponse>(json).is_err(),
+                "{json}"
+            );
         }
     }
 

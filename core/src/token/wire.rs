@@ -39,10 +39,8 @@ impl Token {
             }
             None => {}
         }
-        let access_token = AccessToken::new(value::required_string(
-            self.access_token,
-            "access_token",
-        )?);
+        let access_token =
+            AccessToken::new(value::required_string(self.access_token, "access_token")?);
         // RFC 6749 requires token_type; servers that leave it out mean Bearer.
         let token_type = value::string(self.token_type, "token_type")?
             .map_or(TokenType::Bearer, |t| TokenType::from(t.as_str()));
