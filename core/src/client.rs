@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use url::Url;
 
+use crate::EndpointKind;
 use crate::Error;
 use crate::client_auth::{ClientAuthentication, ClientSecretBasic, ClientSecretPost, PublicClient};
 use crate::discovery::ServerMetadata;
 use crate::endpoint::check_endpoint;
-use crate::error::{ConfigError, EndpointKind};
+use crate::error::ConfigError;
 use crate::random::{Randomness, SystemRandom};
 use crate::secret::ClientSecret;
 
@@ -142,7 +143,7 @@ impl Client {
     /// The URL of an endpoint, if the client has it.
     ///
     /// ```
-    /// use grantline::error::EndpointKind;
+    /// use grantline::EndpointKind;
     /// let client = grantline::Client::builder("c")
     ///     .token_endpoint("https://as.example/token")
     ///     .build()
@@ -252,7 +253,7 @@ impl ClientBuilder {
     /// Sets an endpoint of any kind.
     ///
     /// ```
-    /// use grantline::error::EndpointKind;
+    /// use grantline::EndpointKind;
     /// let client = grantline::Client::builder("c")
     ///     .endpoint(EndpointKind::Introspection, "https://as.example/introspect")
     ///     .build()
@@ -263,6 +264,20 @@ impl ClientBuilder {
         self.endpoints.retain(|(k, _)| *k != kind);
         self.endpoints.push((kind, url.into()));
         self
+    }
+
+    /// Sets the authorization endpoint (RFC 6749 §3.1), where the person is sent to approve.
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("app")
+    ///     .authorization_endpoint("https://as.example/authorize")
+    ///     .build()?;
+    /// let (url, _pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
+    /// assert!(url.as_str().starts_with("https://as.example/authorize?response_type=code"));
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn authorization_endpoint(self, url: impl Into<String>) -> Self {
+        self.endpoint(EndpointKind::Authorization, url)
     }
 
     /// Sets the token endpoint (RFC 6749 §3.2). A query component is kept.
@@ -455,7 +470,7 @@ impl ClientBuilder {
     /// authenticates with its TLS certificate or gets certificate-bound tokens.
     ///
     /// ```
-    /// use grantline::{Client, discovery::ServerMetadata, error::EndpointKind};
+    /// use grantline::{Client, discovery::ServerMetadata, EndpointKind};
     /// let mut metadata = ServerMetadata::default();
     /// metadata.issuer = "https://as.example".into();
     /// metadata.token_endpoint = Some("https://as.example/token".into());

@@ -19,7 +19,8 @@ use base64::Engine as _;
 use http::{HeaderName, HeaderValue};
 use url::Url;
 
-use crate::error::{ConfigError, EndpointKind};
+use crate::EndpointKind;
+use crate::error::ConfigError;
 use crate::random::Randomness;
 use crate::secret::ClientSecret;
 use crate::{Error, Now};
@@ -113,7 +114,7 @@ impl AuthContext<'_> {
     /// Which endpoint the request goes to.
     ///
     /// ```
-    /// # use grantline::error::EndpointKind;
+    /// # use grantline::EndpointKind;
     /// # fn f(ctx: &grantline::client_auth::AuthContext<'_>) -> bool { ctx.endpoint_kind() == EndpointKind::Token }
     /// ```
     #[must_use]

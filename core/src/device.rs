@@ -46,7 +46,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use crate::error::{EndpointKind, Expired, InvalidResponse};
+use crate::EndpointKind;
+use crate::error::{Expired, InvalidResponse};
 use crate::polling::{Poller, PollingStatus, interval_from, polling_flow};
 use crate::request::{EndpointCall, OneShot, Params, one_shot_flow};
 use crate::response::{Object, field, success_object};

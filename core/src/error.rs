@@ -23,6 +23,8 @@ use std::time::{Duration, SystemTime};
 use http::header::{HeaderName, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, StatusCode};
 
+use crate::EndpointKind;
+
 mod jose;
 pub use self::jose::JoseError;
 
@@ -97,7 +99,7 @@ impl Error {
     /// The OAuth error code, if the server sent one.
     ///
     /// ```
-    /// # use grantline::{Error, error::{ErrorCode, ConfigError, EndpointKind}};
+    /// # use grantline::{Error, EndpointKind, error::{ErrorCode, ConfigError}};
     /// let error = Error::Config(ConfigError::MissingEndpoint(EndpointKind::Token));
     /// assert_eq!(error.oauth_code(), None);
     /// ```
@@ -112,7 +114,7 @@ impl Error {
     /// The HTTP status of the answer this error came from, if it came from one.
     ///
     /// ```
-    /// # use grantline::{Error, error::{ConfigError, EndpointKind}};
+    /// # use grantline::{Error, EndpointKind, error::ConfigError};
     /// let error = Error::Config(ConfigError::MissingEndpoint(EndpointKind::Token));
     /// assert_eq!(error.status(), None);
     /// ```
@@ -617,63 +619,11 @@ impl fmt::Display for InvalidResponse {
     }
 }
 
-/// Which endpoint of the authorization server a message is about.
-///
-/// ```
-/// assert_eq!(grantline::error::EndpointKind::Token.to_string(), "token endpoint");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum EndpointKind {
-    /// The token endpoint (RFC 6749 §3.2).
-    Token,
-    /// The authorization endpoint (RFC 6749 §3.1).
-    Authorization,
-    /// The revocation endpoint (RFC 7009).
-    Revocation,
-    /// The introspection endpoint (RFC 7662).
-    Introspection,
-    /// The device authorization endpoint (RFC 8628).
-    DeviceAuthorization,
-    /// The pushed authorization request endpoint (RFC 9126).
-    PushedAuthorization,
-    /// The backchannel authentication endpoint (CIBA).
-    BackchannelAuthentication,
-    /// The UserInfo endpoint (OpenID Connect).
-    Userinfo,
-    /// The JWK Set document (RFC 7517).
-    Jwks,
-    /// The dynamic client registration endpoint (RFC 7591).
-    Registration,
-    /// The end-session (logout) endpoint (OpenID Connect RP-initiated logout).
-    EndSession,
-    /// A server metadata document (RFC 8414, OpenID Connect discovery).
-    Metadata,
-}
-
-impl fmt::Display for EndpointKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            EndpointKind::Token => "token endpoint",
-            EndpointKind::Authorization => "authorization endpoint",
-            EndpointKind::Revocation => "revocation endpoint",
-            EndpointKind::Introspection => "introspection endpoint",
-            EndpointKind::DeviceAuthorization => "device authorization endpoint",
-            EndpointKind::PushedAuthorization => "pushed authorization request endpoint",
-            EndpointKind::BackchannelAuthentication => "backchannel authentication endpoint",
-            EndpointKind::Userinfo => "userinfo endpoint",
-            EndpointKind::Jwks => "JWK Set URL",
-            EndpointKind::Registration => "registration endpoint",
-            EndpointKind::EndSession => "end-session endpoint",
-            EndpointKind::Metadata => "metadata URL",
-        })
-    }
-}
-
 /// A configuration mistake, found before anything was sent.
 ///
 /// ```
-/// use grantline::error::{ConfigError, EndpointKind};
+/// use grantline::EndpointKind;
+/// use grantline::error::ConfigError;
 /// let e = ConfigError::MissingEndpoint(EndpointKind::Revocation);
 /// assert!(e.to_string().contains("revocation endpoint"));
 /// ```

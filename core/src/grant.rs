@@ -36,7 +36,8 @@
 
 use std::fmt;
 
-use crate::error::{ConfigError, EndpointKind, InvalidResponse};
+use crate::EndpointKind;
+use crate::error::{ConfigError, InvalidResponse};
 use crate::request::{EndpointCall, Form, OneShot, Params, check_extra};
 use crate::secret::{Assertion, Password, RefreshToken};
 use crate::token_flow::{IdTokenCheck, TokenExchange};
@@ -175,13 +176,13 @@ impl Grant {
 
     /// Hands each of the grant's own parameters to `f`, `grant_type` first.
     fn for_each_param(&self, f: &mut dyn FnMut(&'static str, &str)) {
-        f("grant_type", self.grant_type().into());
+        f("grant_type", self.grant_type());
         match self {
             Grant::ClientCredentials | Grant::Custom(_) => {}
-            Grant::RefreshToken(token) => f("refresh_token", token.secret().into()),
+            Grant::RefreshToken(token) => f("refresh_token", token.secret()),
             Grant::Password { username, password } => {
-                f("username", username.as_str().into());
-                f("password", password.secret().into());
+                f("username", username.as_str());
+                f("password", password.secret());
             }
             Grant::TokenExchange {
                 subject_token,
@@ -189,17 +190,17 @@ impl Grant {
                 actor,
                 requested_token_type,
             } => {
-                f("subject_token", subject_token.secret().into());
-                f("subject_token_type", subject_token_type.as_str().into());
+                f("subject_token", subject_token.secret());
+                f("subject_token_type", subject_token_type.as_str());
                 if let Some((actor_token, actor_token_type)) = actor {
-                    f("actor_token", actor_token.secret().into());
-                    f("actor_token_type", actor_token_type.as_str().into());
+                    f("actor_token", actor_token.secret());
+                    f("actor_token_type", actor_token_type.as_str());
                 }
                 if let Some(requested) = requested_token_type {
-                    f("requested_token_type", requested.as_str().into());
+                    f("requested_token_type", requested.as_str());
                 }
             }
-            Grant::JwtBearer(assertion) => f("assertion", assertion.secret().into()),
+            Grant::JwtBearer(assertion) => f("assertion", assertion.secret()),
         }
     }
 }
@@ -467,10 +468,10 @@ impl TokenRequest {
             f("scope", scope.as_str());
         }
         for resource in &self.resources {
-            f("resource", resource.as_str().into());
+            f("resource", resource);
         }
         for audience in &self.audiences {
-            f("audience", audience.as_str().into());
+            f("audience", audience);
         }
     }
 
@@ -515,7 +516,7 @@ impl Client {
     /// sets, [`ConfigError::InvalidParameter`] for a `resource` that is not an absolute URI.
     ///
     /// ```
-    /// use grantline::{Client, Error, error::{ConfigError, EndpointKind}, grant::TokenRequest};
+    /// use grantline::{Client, Error, EndpointKind, error::ConfigError, grant::TokenRequest};
     ///
     /// let client = Client::builder("c").build()?;
     /// let e = client.request_token(TokenRequest::client_credentials()).unwrap_err();

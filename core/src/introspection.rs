@@ -23,7 +23,8 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
-use crate::error::{EndpointKind, InvalidResponse};
+use crate::EndpointKind;
+use crate::error::InvalidResponse;
 use crate::request::{EndpointCall, OneShot, one_shot_flow};
 use crate::response::{Object, field, success_object};
 use crate::token::TargetToken;

@@ -101,6 +101,7 @@ pub mod testing;
 
 pub use client::{Client, ClientBuilder};
 pub use clock::Now;
+pub use endpoint::EndpointKind;
 pub use error::Error;
 pub use flow::{Flow, Progress, Recovery, Step};
 pub use http;

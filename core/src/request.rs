@@ -8,8 +8,9 @@ use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method};
 use url::form_urlencoded;
 
+use crate::EndpointKind;
 use crate::client_auth::{AUTH_PARAMS, AuthContext, AuthTarget};
-use crate::error::{ConfigError, EndpointKind, Misuse};
+use crate::error::{ConfigError, Misuse};
 use crate::flow::Step;
 use crate::{Client, Error, Now};
 

@@ -99,7 +99,12 @@ fn parse_body<T: DeserializeOwned>(answer: Answer<'_>, what: &'static str) -> Re
     if answer.is_form() {
         return T::deserialize(Value::Object(form(body))).map_err(|_| wrong_type());
     }
-    serde_json::from_slice(body).map_err(|e| match e.classify() {
+    // JSON is UTF-8 text: the body is checked once as a whole, so the parser need not check
+    // each string again.
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Err(answer.unexpected("the body is not valid JSON"));
+    };
+    serde_json::from_str(text).map_err(|e| match e.classify() {
         Category::Data if body.trim_ascii_start().starts_with(b"{") => wrong_type(),
         Category::Data => answer.unexpected("the body is JSON but not an object"),
         Category::Io | Category::Syntax | Category::Eof => {
@@ -215,12 +220,13 @@ impl ErrorObject {
 /// Whether a `Content-Type` value's media type (before any parameter, spaces around it trimmed)
 /// is `application/x-www-form-urlencoded`, in any case.
 fn is_form_media_type(value: &str) -> bool {
-    value
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    const FORM: &str = "application/x-www-form-urlencoded";
+    let value = value.trim_start();
+    let (Some(media_type), Some(rest)) = (value.get(..FORM.len()), value.get(FORM.len()..)) else {
+        return false;
+    };
+    media_type.eq_ignore_ascii_case(FORM)
+        && matches!(rest.trim_start().chars().next(), None | Some(';'))
 }
 
 /// Field readers shared by every parser: each names the field in its error.

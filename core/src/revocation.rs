@@ -22,7 +22,8 @@
 //! # Ok::<(), grantline::Error>(())
 //! ```
 
-use crate::error::{EndpointKind, UnexpectedResponse};
+use crate::EndpointKind;
+use crate::error::UnexpectedResponse;
 use crate::request::{EndpointCall, OneShot, one_shot_flow};
 use crate::response::error_from;
 use crate::token::TargetToken;

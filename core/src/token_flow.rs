@@ -138,7 +138,8 @@ impl TokenExchange {
 
 #[cfg(feature = "jose")]
 mod jose {
-    use crate::error::{ConfigError, EndpointKind, InvalidResponse, Misuse};
+    use crate::EndpointKind;
+    use crate::error::{ConfigError, InvalidResponse, Misuse};
     use crate::jose::{Algorithm, UnverifiedJws};
     use crate::oidc::{IdTokenClaims, IdTokenValidator, JwksFetch};
     use crate::{Client, Error, Flow as _, Now, Step, TokenResponse};

@@ -3,7 +3,7 @@
 //! arbitrary input. Byte 0 picks the shape.
 
 use grantline::authorization::Callback;
-use grantline::error::EndpointKind;
+use grantline::EndpointKind;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! Whole one-shot flows fed an arbitrary answer: client registration (RFC 7591), userinfo,
 //! pushed authorization requests and discovery. Each must end in its output or a typed error.
 
-use grantline::error::EndpointKind;
+use grantline::EndpointKind;
 use grantline::{Client, Flow, Now, Step};
 use libfuzzer_sys::fuzz_target;
 

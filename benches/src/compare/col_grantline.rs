@@ -1,7 +1,6 @@
 //! The grantline column: the calls a grantline user makes.
 
 use grantline::authorization::PendingAuthorization;
-use grantline::error::EndpointKind;
 use grantline::grant::TokenRequest;
 use grantline::{Client, Flow, Step, TokenResponse};
 
@@ -26,7 +25,7 @@ fn id(row: &'static str) -> CaseId {
 pub(crate) fn client() -> Client {
     Client::builder(CLIENT_ID)
         .issuer(ISSUER)
-        .endpoint(EndpointKind::Authorization, AUTHORIZATION_ENDPOINT)
+        .authorization_endpoint(AUTHORIZATION_ENDPOINT)
         .token_endpoint(TOKEN_ENDPOINT)
         .client_secret_basic(CLIENT_SECRET)
         .build()

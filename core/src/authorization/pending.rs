@@ -17,7 +17,7 @@ use crate::{Client, Error};
 ///
 /// ```
 /// # let client = grantline::Client::builder("app")
-/// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+/// #     .authorization_endpoint("https://as.example/authorize")
 /// #     .build()?;
 /// let (_url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
 /// let shown = format!("{pending:?}");
@@ -101,7 +101,7 @@ impl PendingAuthorization {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app")
-    /// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+    /// #     .authorization_endpoint("https://as.example/authorize")
     /// #     .build()?;
     /// let (url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
     /// assert!(url.query_pairs().any(|(k, v)| k == "state" && v == pending.state()));
@@ -116,7 +116,7 @@ impl PendingAuthorization {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app")
-    /// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+    /// #     .authorization_endpoint("https://as.example/authorize")
     /// #     .build()?;
     /// let (_url, pending) = client.authorization_request("https://app.example/cb").scope("openid").into_redirect()?;
     /// assert!(pending.nonce().is_some());
@@ -131,7 +131,7 @@ impl PendingAuthorization {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app")
-    /// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+    /// #     .authorization_endpoint("https://as.example/authorize")
     /// #     .build()?;
     /// let (_url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
     /// assert_eq!(pending.redirect_uri(), "https://app.example/cb");
@@ -158,7 +158,7 @@ impl PendingAuthorization {
     /// ```
     /// use grantline::{Error, error::{ErrorCode, ValidationError}};
     /// # let client = grantline::Client::builder("app")
-    /// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+    /// #     .authorization_endpoint("https://as.example/authorize")
     /// #     .build()?;
     /// let (_url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
     /// let e = pending.validate_callback("https://app.example/cb?code=x&state=forged").unwrap_err();

@@ -12,9 +12,9 @@ use crate::{Error, Now};
 /// The server's answer to a pushed request: where to send the person.
 ///
 /// ```
-/// # use grantline::{error::EndpointKind, testing::Driver};
+/// # use grantline::{EndpointKind, testing::Driver};
 /// # let client = grantline::Client::builder("app")
-/// #     .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+/// #     .authorization_endpoint("https://as.example/authorize")
 /// #     .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
 /// #     .build()?;
 /// # let (flow, _pending) = client.authorization_request("https://app.example/cb").into_pushed()?;

@@ -7,7 +7,8 @@ use url::Url;
 use super::pending::PendingAuthorization;
 use super::pkce::{PkceMethod, check_verifier, encode_token, random_bytes};
 use super::pushed::PushFlow;
-use crate::error::{ConfigError, EndpointKind};
+use crate::EndpointKind;
+use crate::error::ConfigError;
 use crate::request::{EndpointCall, Params};
 use crate::{Client, Error, Scope};
 
@@ -50,7 +51,7 @@ enum Pkce {
 /// use std::time::Duration;
 ///
 /// let client = grantline::Client::builder("app")
-///     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+///     .authorization_endpoint("https://as.example/authorize")
 ///     .build()?;
 /// let (url, _pending) = client
 ///     .authorization_request("https://app.example/callback")
@@ -314,9 +315,9 @@ impl AuthorizationRequest {
     /// only the holder of that key can exchange it.
     ///
     /// ```
-    /// use grantline::{dpop::DpopKey, error::EndpointKind, jose::Algorithm};
+    /// use grantline::{dpop::DpopKey, EndpointKind, jose::Algorithm};
     /// let client = grantline::Client::builder("app")
-    ///     .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+    ///     .authorization_endpoint("https://as.example/authorize")
     ///     .dpop(DpopKey::generate(Algorithm::ES256)?)
     ///     .build()?;
     /// let (url, _) = client.authorization_request("https://app.example/cb").dpop_jkt().into_redirect()?;
@@ -362,10 +363,10 @@ impl AuthorizationRequest {
     /// `request`. The client must know its issuer.
     ///
     /// ```
-    /// use grantline::{error::EndpointKind, jose::{Algorithm, SigningKey}};
+    /// use grantline::{EndpointKind, jose::{Algorithm, SigningKey}};
     /// let client = grantline::Client::builder("app")
     ///     .issuer("https://as.example")
-    ///     .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+    ///     .authorization_endpoint("https://as.example/authorize")
     ///     .build()?;
     /// let key = SigningKey::hmac(Algorithm::HS256, b"the client secret, long enough to be a key")?;
     /// let (url, _pending) = client
@@ -506,7 +507,7 @@ impl AuthorizationRequest {
     /// parameter; [`Error::Randomness`] if the random source fails.
     ///
     /// ```
-    /// use grantline::{Error, error::{ConfigError, EndpointKind}};
+    /// use grantline::{Error, EndpointKind, error::ConfigError};
     /// let client = grantline::Client::builder("app").build()?;
     /// let e = client.authorization_request("https://app.example/cb").into_redirect().unwrap_err();
     /// assert!(matches!(e, Error::Config(ConfigError::MissingEndpoint(EndpointKind::Authorization))));
@@ -551,9 +552,9 @@ impl AuthorizationRequest {
     /// parameters.
     ///
     /// ```
-    /// use grantline::{error::EndpointKind, testing::Driver};
+    /// use grantline::{EndpointKind, testing::Driver};
     /// let client = grantline::Client::builder("app")
-    ///     .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+    ///     .authorization_endpoint("https://as.example/authorize")
     ///     .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
     ///     .client_secret_basic("s")
     ///     .build()?;

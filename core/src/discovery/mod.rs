@@ -38,8 +38,9 @@
 use serde_json::{Map, Value};
 use url::Url;
 
+use crate::EndpointKind;
 use crate::endpoint::check_endpoint;
-use crate::error::{ConfigError, EndpointKind, ValidationError};
+use crate::error::{ConfigError, ValidationError};
 use crate::request::{DocumentCall, OneShot};
 use crate::response::{Answer, error_in, parse, with_headers};
 use crate::{Client, ClientBuilder, Error, Now};

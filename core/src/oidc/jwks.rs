@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-use crate::error::{ConfigError, EndpointKind};
+use crate::EndpointKind;
+use crate::error::ConfigError;
 use crate::jose::{JwkSet, JwsHeader};
 use crate::request::{DocumentCall, OneShot, one_shot_flow};
 use crate::response::success_object;
@@ -85,7 +86,7 @@ impl JwksFetch {
     /// [`ConfigError::MissingEndpoint`] when the client has no JWK Set URL.
     ///
     /// ```
-    /// use grantline::{Client, error::EndpointKind, oidc::JwksFetch};
+    /// use grantline::{Client, EndpointKind, oidc::JwksFetch};
     /// let client = Client::builder("c").endpoint(EndpointKind::Jwks, "https://as.example/jwks").build()?;
     /// let _fetch = JwksFetch::for_client(&client)?;
     /// # Ok::<(), grantline::Error>(())
@@ -166,7 +167,7 @@ impl JwksCache {
     /// [`ConfigError::MissingEndpoint`] when the client has no JWK Set URL.
     ///
     /// ```
-    /// use grantline::{Client, error::EndpointKind, oidc::JwksCache};
+    /// use grantline::{Client, EndpointKind, oidc::JwksCache};
     /// let client = Client::builder("c").endpoint(EndpointKind::Jwks, "https://as.example/jwks").build()?;
     /// let _cache = JwksCache::for_client(&client)?;
     /// # Ok::<(), grantline::Error>(())

@@ -110,7 +110,8 @@ use std::time::{Duration, SystemTime};
 
 use http::HeaderValue;
 
-use crate::error::{ConfigError, EndpointKind, InvalidResponse};
+use crate::EndpointKind;
+use crate::error::{ConfigError, InvalidResponse};
 use crate::grant::TokenRequest;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::{Client, Error, Now, TokenResponse, TokenType};
