@@ -373,17 +373,31 @@ impl ResponseHeaders {
     /// ```
     #[must_use]
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        let text = |name| {
-            headers
-                .get(name)
+        // One pass over the headers (an answer has a handful): the first value of each name.
+        let mut www_authenticate = None;
+        let mut dpop_nonce = None;
+        let mut retry_after = None;
+        for (name, value) in headers {
+            let slot = if name == WWW_AUTHENTICATE {
+                &mut www_authenticate
+            } else if name == DPOP_NONCE {
+                &mut dpop_nonce
+            } else if name == RETRY_AFTER {
+                &mut retry_after
+            } else {
+                continue;
+            };
+            slot.get_or_insert(value);
+        }
+        let text = |value: Option<&http::HeaderValue>| {
+            value
                 .and_then(|v| v.to_str().ok())
                 .map(|v| bounded(v, MAX_HEADER_KEPT))
         };
         Self {
-            www_authenticate: text(WWW_AUTHENTICATE),
-            dpop_nonce: text(DPOP_NONCE),
-            retry_after: headers
-                .get(RETRY_AFTER)
+            www_authenticate: text(www_authenticate),
+            dpop_nonce: text(dpop_nonce),
+            retry_after: retry_after
                 .and_then(|v| v.to_str().ok())
                 .and_then(RetryAfter::parse),
         }

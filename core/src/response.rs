@@ -15,8 +15,9 @@
 //! ([`with_headers`]). A parser reads the body into its wire struct ([`parse`]) or, for the
 //! answers read member by member, into a map ([`success_object`]).
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 use serde_json::{Map, Value};
 
@@ -74,8 +75,8 @@ pub(crate) fn with_headers(mut error: Error, headers: &http::HeaderMap) -> Error
 ///
 /// `T` is read from a JSON body, or from a form body's members as strings. Whether a success
 /// holds an OAuth error object is the caller's to check (its wire struct has the `error` member).
-pub(crate) fn parse<T: DeserializeOwned>(
-    answer: Answer<'_>,
+pub(crate) fn parse<'a, T: Deserialize<'a>>(
+    answer: Answer<'a>,
     what: &'static str,
 ) -> Result<T, Error> {
     if !answer.status.is_success() {
@@ -85,7 +86,7 @@ pub(crate) fn parse<T: DeserializeOwned>(
 }
 
 /// The body read as `T`, whatever the status.
-fn parse_body<T: DeserializeOwned>(answer: Answer<'_>, what: &'static str) -> Result<T, Error> {
+fn parse_body<'a, T: Deserialize<'a>>(answer: Answer<'a>, what: &'static str) -> Result<T, Error> {
     let body = answer.body;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(answer.unexpected("the body is empty"));
@@ -178,22 +179,22 @@ pub(crate) fn error_from(response: &http::Response<Vec<u8>>) -> Error {
     with_headers(error_in(Answer::of(response)), response.headers())
 }
 
-/// An OAuth error object (RFC 6749 §5.2), as sent.
+/// An OAuth error object (RFC 6749 §5.2), as sent: a code that is not a string makes it no
+/// OAuth error object.
 #[derive(Deserialize)]
-struct ErrorObject {
-    error: Option<Value>,
+struct ErrorObject<'a> {
+    #[serde(borrow)]
+    error: Option<Cow<'a, str>>,
     error_description: Option<Value>,
     error_uri: Option<Value>,
     #[serde(flatten)]
     extra: Object,
 }
 
-impl ErrorObject {
-    /// The error, received with `status`; `None` when `error` is not a string.
+impl ErrorObject<'_> {
+    /// The error, received with `status`; `None` without an `error` code.
     fn into_error(self, status: http::StatusCode) -> Option<OAuthError> {
-        let Some(Value::String(code)) = self.error else {
-            return None;
-        };
+        let code = self.error?;
         let mut extra = self.extra;
         // A description or URI that is not a string stays among the other members.
         let mut text = |name: &str, value: Option<Value>| match value {
@@ -207,7 +208,7 @@ impl ErrorObject {
         let description = text("error_description", self.error_description);
         let uri = text("error_uri", self.error_uri);
         Some(OAuthError {
-            code: ErrorCode::from(code.as_str()),
+            code: ErrorCode::from(&*code),
             description,
             uri,
             status,

@@ -636,14 +636,26 @@ impl Prepared {
     }
 }
 
-/// A redirect URI must be an absolute URI without a fragment (RFC 6749 §3.1.2).
+/// A redirect URI must be an absolute URI without a fragment (RFC 6749 §3.1.2): a scheme
+/// (RFC 3986 §3.1: a letter, then letters, digits, `+`, `-` or `.`), a `:`, then visible
+/// characters other than `#`. The server compares it with the registered one character for
+/// character, so this is all there is to check here.
 fn check_redirect_uri(uri: &str) -> Result<(), Error> {
     let invalid = |reason| ConfigError::InvalidParameter {
         name: "redirect_uri".to_owned(),
         reason,
     };
-    let parsed = Url::parse(uri).map_err(|_| invalid("it is not an absolute URI"))?;
-    if parsed.fragment().is_some() {
+    let scheme_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.');
+    let absolute = uri.split_once(':').is_some_and(|(scheme, rest)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme.chars().all(scheme_char)
+            && !rest.is_empty()
+            && rest.chars().all(|c| !c.is_whitespace() && !c.is_control())
+    });
+    if !absolute {
+        return Err(invalid("it is not an absolute URI").into());
+    }
+    if uri.contains('#') {
         return Err(invalid("it must not have a fragment (RFC 6749 §3.1.2)").into());
     }
     Ok(())
@@ -663,7 +675,14 @@ mod tests {
         ] {
             assert!(check_redirect_uri(uri).is_ok(), "{uri}");
         }
-        for uri in ["https://app.example/cb#f", "not a uri", "/relative/cb"] {
+        for uri in [
+            "https://app.example/cb#f",
+            "not a uri",
+            "/relative/cb",
+            "1http://app.example/cb",
+            "https://app.example/c b",
+            "https:",
+        ] {
             assert!(check_redirect_uri(uri).is_err(), "{uri}");
         }
     }

@@ -1,5 +1,7 @@
 //! The token response as sent (RFC 6749 §5.1), before it is checked.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -12,10 +14,13 @@ use crate::{Error, Now};
 /// A token response's members. Each is kept as the JSON value sent, so that a member of the
 /// wrong type is named in the error ([`Token::check`]) and the lenient forms are accepted
 /// (`expires_in` as a string, `scope` as an array). `null` counts as absent.
+///
+/// `token_type` is only compared, so it is borrowed from the body when it can be.
 #[derive(Deserialize)]
-pub(super) struct Token {
+pub(super) struct Token<'a> {
     access_token: Option<Value>,
-    token_type: Option<Value>,
+    #[serde(borrow)]
+    token_type: Option<Cow<'a, str>>,
     expires_in: Option<Value>,
     refresh_token: Option<Value>,
     id_token: Option<Value>,
@@ -27,7 +32,7 @@ pub(super) struct Token {
     extra: Object,
 }
 
-impl Token {
+impl Token<'_> {
     /// The token the members make, received at `now`; the OAuth error `answer` holds when its
     /// `error` member is a string.
     pub(super) fn check(self, answer: Answer<'_>, now: Now) -> Result<TokenResponse, Error> {
@@ -42,8 +47,9 @@ impl Token {
         let access_token =
             AccessToken::new(value::required_string(self.access_token, "access_token")?);
         // RFC 6749 requires token_type; servers that leave it out mean Bearer.
-        let token_type = value::string(self.token_type, "token_type")?
-            .map_or(TokenType::Bearer, |t| TokenType::from(t.as_str()));
+        let token_type = self
+            .token_type
+            .map_or(TokenType::Bearer, |t| TokenType::from(&*t));
         let expires_at = value::seconds(self.expires_in, "expires_in")?.map(|lifetime| {
             // A lifetime past what the clock can hold is "practically never": cap it.
             let lifetime = lifetime.min(MAX_LIFETIME);
