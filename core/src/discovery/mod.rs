@@ -126,6 +126,26 @@ pub struct ServerMetadata {
     pub ui_locales_supported: Vec<String>,
     /// `backchannel_token_delivery_modes_supported` (CIBA).
     pub backchannel_token_delivery_modes_supported: Vec<String>,
+    /// `claim_types_supported` (OpenID Connect).
+    pub claim_types_supported: Vec<String>,
+    /// `display_values_supported` (OpenID Connect).
+    pub display_values_supported: Vec<String>,
+    /// `claims_locales_supported` (OpenID Connect).
+    pub claims_locales_supported: Vec<String>,
+    /// `id_token_encryption_alg_values_supported` (OpenID Connect).
+    pub id_token_encryption_alg_values_supported: Vec<String>,
+    /// `id_token_encryption_enc_values_supported` (OpenID Connect).
+    pub id_token_encryption_enc_values_supported: Vec<String>,
+    /// `userinfo_encryption_alg_values_supported` (OpenID Connect).
+    pub userinfo_encryption_alg_values_supported: Vec<String>,
+    /// `userinfo_encryption_enc_values_supported` (OpenID Connect).
+    pub userinfo_encryption_enc_values_supported: Vec<String>,
+    /// `request_object_encryption_alg_values_supported` (OpenID Connect).
+    pub request_object_encryption_alg_values_supported: Vec<String>,
+    /// `request_object_encryption_enc_values_supported` (OpenID Connect).
+    pub request_object_encryption_enc_values_supported: Vec<String>,
+    /// `backchannel_authentication_request_signing_alg_values_supported` (CIBA).
+    pub backchannel_authentication_request_signing_alg_values_supported: Vec<String>,
     /// `require_pushed_authorization_requests` (RFC 9126 §5): authorization requests must be
     /// pushed.
     pub require_pushed_authorization_requests: bool,
@@ -140,6 +160,22 @@ pub struct ServerMetadata {
     pub require_signed_request_object: bool,
     /// `claims_parameter_supported` (OpenID Connect).
     pub claims_parameter_supported: bool,
+    /// `require_request_uri_registration` (OpenID Connect).
+    pub require_request_uri_registration: bool,
+    /// `frontchannel_logout_supported` (OpenID Connect Front-Channel Logout).
+    pub frontchannel_logout_supported: bool,
+    /// `frontchannel_logout_session_supported` (OpenID Connect Front-Channel Logout).
+    pub frontchannel_logout_session_supported: bool,
+    /// `backchannel_logout_supported` (OpenID Connect Back-Channel Logout).
+    pub backchannel_logout_supported: bool,
+    /// `backchannel_logout_session_supported` (OpenID Connect Back-Channel Logout).
+    pub backchannel_logout_session_supported: bool,
+    /// `backchannel_user_code_parameter_supported` (CIBA).
+    pub backchannel_user_code_parameter_supported: bool,
+    /// `tls_client_certificate_bound_access_tokens` (RFC 8705).
+    pub tls_client_certificate_bound_access_tokens: bool,
+    /// `check_session_iframe` (OpenID Connect Session Management).
+    pub check_session_iframe: Option<String>,
     /// `service_documentation`.
     pub service_documentation: Option<String>,
     /// `op_policy_uri`.

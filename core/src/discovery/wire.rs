@@ -41,12 +41,30 @@ pub(super) struct Document {
     acr_values_supported: Option<Vec<String>>,
     ui_locales_supported: Option<Vec<String>>,
     backchannel_token_delivery_modes_supported: Option<Vec<String>>,
+    claim_types_supported: Option<Vec<String>>,
+    display_values_supported: Option<Vec<String>>,
+    claims_locales_supported: Option<Vec<String>>,
+    id_token_encryption_alg_values_supported: Option<Vec<String>>,
+    id_token_encryption_enc_values_supported: Option<Vec<String>>,
+    userinfo_encryption_alg_values_supported: Option<Vec<String>>,
+    userinfo_encryption_enc_values_supported: Option<Vec<String>>,
+    request_object_encryption_alg_values_supported: Option<Vec<String>>,
+    request_object_encryption_enc_values_supported: Option<Vec<String>>,
+    backchannel_authentication_request_signing_alg_values_supported: Option<Vec<String>>,
     require_pushed_authorization_requests: Option<bool>,
     authorization_response_iss_parameter_supported: Option<bool>,
     request_parameter_supported: Option<bool>,
     request_uri_parameter_supported: Option<bool>,
     require_signed_request_object: Option<bool>,
     claims_parameter_supported: Option<bool>,
+    require_request_uri_registration: Option<bool>,
+    frontchannel_logout_supported: Option<bool>,
+    frontchannel_logout_session_supported: Option<bool>,
+    backchannel_logout_supported: Option<bool>,
+    backchannel_logout_session_supported: Option<bool>,
+    backchannel_user_code_parameter_supported: Option<bool>,
+    tls_client_certificate_bound_access_tokens: Option<bool>,
+    check_session_iframe: Option<String>,
     service_documentation: Option<String>,
     op_policy_uri: Option<String>,
     op_tos_uri: Option<String>,
@@ -119,6 +137,30 @@ impl Document {
             backchannel_token_delivery_modes_supported: self
                 .backchannel_token_delivery_modes_supported
                 .unwrap_or_default(),
+            claim_types_supported: self.claim_types_supported.unwrap_or_default(),
+            display_values_supported: self.display_values_supported.unwrap_or_default(),
+            claims_locales_supported: self.claims_locales_supported.unwrap_or_default(),
+            id_token_encryption_alg_values_supported: self
+                .id_token_encryption_alg_values_supported
+                .unwrap_or_default(),
+            id_token_encryption_enc_values_supported: self
+                .id_token_encryption_enc_values_supported
+                .unwrap_or_default(),
+            userinfo_encryption_alg_values_supported: self
+                .userinfo_encryption_alg_values_supported
+                .unwrap_or_default(),
+            userinfo_encryption_enc_values_supported: self
+                .userinfo_encryption_enc_values_supported
+                .unwrap_or_default(),
+            request_object_encryption_alg_values_supported: self
+                .request_object_encryption_alg_values_supported
+                .unwrap_or_default(),
+            request_object_encryption_enc_values_supported: self
+                .request_object_encryption_enc_values_supported
+                .unwrap_or_default(),
+            backchannel_authentication_request_signing_alg_values_supported: self
+                .backchannel_authentication_request_signing_alg_values_supported
+                .unwrap_or_default(),
             require_pushed_authorization_requests: self
                 .require_pushed_authorization_requests
                 .unwrap_or(false),
@@ -130,6 +172,24 @@ impl Document {
             request_uri_parameter_supported: self.request_uri_parameter_supported.unwrap_or(true),
             require_signed_request_object: self.require_signed_request_object.unwrap_or(false),
             claims_parameter_supported: self.claims_parameter_supported.unwrap_or(false),
+            require_request_uri_registration: self
+                .require_request_uri_registration
+                .unwrap_or(false),
+            frontchannel_logout_supported: self.frontchannel_logout_supported.unwrap_or(false),
+            frontchannel_logout_session_supported: self
+                .frontchannel_logout_session_supported
+                .unwrap_or(false),
+            backchannel_logout_supported: self.backchannel_logout_supported.unwrap_or(false),
+            backchannel_logout_session_supported: self
+                .backchannel_logout_session_supported
+                .unwrap_or(false),
+            backchannel_user_code_parameter_supported: self
+                .backchannel_user_code_parameter_supported
+                .unwrap_or(false),
+            tls_client_certificate_bound_access_tokens: self
+                .tls_client_certificate_bound_access_tokens
+                .unwrap_or(false),
+            check_session_iframe: self.check_session_iframe,
             service_documentation: self.service_documentation,
             op_policy_uri: self.op_policy_uri,
             op_tos_uri: self.op_tos_uri,
