@@ -38,9 +38,9 @@ use std::fmt;
 
 use crate::EndpointKind;
 use crate::error::{ConfigError, InvalidResponse};
-use crate::request::{EndpointCall, Form, OneShot, Params, check_extra};
+use crate::flow::{EndpointCall, Form, OneShot, Params, check_extra};
+use crate::flow::{IdTokenCheck, TokenExchange};
 use crate::secret::{Assertion, Password, RefreshToken};
-use crate::token_flow::{IdTokenCheck, TokenExchange};
 use crate::{Client, Error, Scope, TokenResponse, TokenType};
 
 /// A token type identifier for token exchange (RFC 8693 §3).

@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 
 use crate::EndpointKind;
 use crate::error::InvalidResponse;
-use crate::request::{EndpointCall, OneShot, one_shot_flow};
+use crate::flow::{EndpointCall, OneShot, one_shot_flow};
 use crate::response::{Object, field, success_object};
 use crate::token::TargetToken;
 use crate::{Client, Error, Now, Scope};

@@ -42,7 +42,7 @@ use serde_json::{Map, Value};
 use crate::EndpointKind;
 use crate::endpoint::check_endpoint;
 use crate::error::{InvalidResponse, UnexpectedResponse};
-use crate::request::{DocumentCall, OneShot, one_shot_flow};
+use crate::flow::{DocumentCall, OneShot, one_shot_flow};
 use crate::response::{error_from, field, success_object};
 use crate::secret::{AccessToken, ClientSecret};
 use crate::{Client, ClientBuilder, Error, Now};

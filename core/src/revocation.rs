@@ -24,7 +24,7 @@
 
 use crate::EndpointKind;
 use crate::error::UnexpectedResponse;
-use crate::request::{EndpointCall, OneShot, one_shot_flow};
+use crate::flow::{EndpointCall, OneShot, one_shot_flow};
 use crate::response::error_from;
 use crate::token::TargetToken;
 use crate::{Client, Error, Now};

@@ -3,9 +3,9 @@
 use super::pending::PendingAuthorization;
 use crate::EndpointKind;
 use crate::error::ConfigError;
-use crate::request::{EndpointCall, OneShot};
+use crate::flow::{EndpointCall, OneShot};
+use crate::flow::{IdTokenCheck, TokenExchange};
 use crate::secret::Assertion;
-use crate::token_flow::{IdTokenCheck, TokenExchange};
 use crate::{Client, Error, TokenResponse};
 
 /// A validated authorization code, ready to be exchanged once.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::InvalidResponse;
-use crate::request::{EndpointCall, OneShot};
+use crate::flow::{EndpointCall, OneShot};
 use crate::response::{field, success_object};
 use crate::{Error, Now};
 
@@ -89,4 +89,4 @@ impl PushFlow {
     }
 }
 
-crate::request::one_shot_flow!(PushFlow, PushedAuthorization);
+crate::flow::one_shot_flow!(PushFlow, PushedAuthorization);

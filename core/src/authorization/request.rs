@@ -9,7 +9,7 @@ use super::pkce::{PkceMethod, check_verifier, encode_token, random_bytes};
 use super::pushed::PushFlow;
 use crate::EndpointKind;
 use crate::error::ConfigError;
-use crate::request::{EndpointCall, Params};
+use crate::flow::{EndpointCall, Params};
 use crate::{Client, Error, Scope};
 
 /// Parameters grantline sets itself, which [`AuthorizationRequest::param`] refuses.

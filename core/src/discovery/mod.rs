@@ -41,7 +41,7 @@ use url::Url;
 use crate::EndpointKind;
 use crate::endpoint::check_endpoint;
 use crate::error::{ConfigError, ValidationError};
-use crate::request::{DocumentCall, OneShot};
+use crate::flow::{DocumentCall, OneShot};
 use crate::response::{Answer, error_in, parse, with_headers};
 use crate::{Client, ClientBuilder, Error, Now};
 

@@ -610,9 +610,10 @@ mod tests {
         assert_eq!(token.scope().unwrap().to_string(), "openid profile");
         assert!(token.id_token().is_none());
         assert_eq!(token.extra()["error"]["nested"], true);
+        // `token_type` is read as a string: another type makes the document invalid.
         assert_eq!(
             invalid(r#"{"access_token":"at","token_type":7}"#).field,
-            "token_type"
+            "token response"
         );
         // A member sent twice is refused rather than one of its values picked.
         assert!(matches!(
