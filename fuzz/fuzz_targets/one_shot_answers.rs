@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
     let response = common::response(rest);
     let Ok(client) = Client::builder("c")
         .issuer("https://as.example")
-        .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+        .authorization_endpoint("https://as.example/authorize")
         .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
         .endpoint(EndpointKind::Userinfo, "https://as.example/userinfo")
         .registration_endpoint("https://as.example/reg")
