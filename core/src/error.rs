@@ -185,6 +185,42 @@ pub struct OAuthError {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl OAuthError {
+    /// Reads an OAuth error response (RFC 6749 §5.2) from its status, its `Content-Type` (if
+    /// any) and its body: for an HTTP stack that has no [`http::Response`]. A JSON body is read
+    /// whatever the content type says; a form body as strings. No headers are kept
+    /// ([`headers`](Self::headers) is empty).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnexpectedResponse`] when the body holds no OAuth error object (an HTML page,
+    /// an empty body, JSON without a string `error`).
+    ///
+    /// ```
+    /// use grantline::error::{ErrorCode, OAuthError};
+    /// use http::StatusCode;
+    ///
+    /// let body = br#"{"error":"invalid_client","error_description":"bad secret"}"#;
+    /// let e = OAuthError::from_body(StatusCode::UNAUTHORIZED, Some("application/json"), body)?;
+    /// assert_eq!(e.code, ErrorCode::InvalidClient);
+    /// assert_eq!(e.description.as_deref(), Some("bad secret"));
+    ///
+    /// assert!(OAuthError::from_body(StatusCode::BAD_GATEWAY, Some("text/html"), b"<html>").is_err());
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn from_body(
+        status: StatusCode,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<Self, Error> {
+        crate::response::oauth_error(crate::response::Answer {
+            status,
+            content_type,
+            body,
+        })
+    }
+}
+
 impl fmt::Display for OAuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
