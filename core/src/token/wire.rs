@@ -26,8 +26,8 @@ pub(super) struct Token<'a> {
     id_token: Option<Value>,
     scope: Option<Value>,
     issued_token_type: Option<Value>,
-    /// An OAuth error code in a success (GitHub answers 200 with `{"error": ...}`).
-    error: Option<Value>,
+    /// Every other member; a string `error` among them makes the answer an OAuth error (GitHub
+    /// answers 200 with `{"error": ...}`).
     #[serde(flatten)]
     extra: Object,
 }
@@ -36,13 +36,8 @@ impl Token<'_> {
     /// The token the members make, received at `now`; the OAuth error `answer` holds when its
     /// `error` member is a string.
     pub(super) fn check(self, answer: Answer<'_>, now: Now) -> Result<TokenResponse, Error> {
-        let mut extra = self.extra;
-        match self.error {
-            Some(Value::String(_)) => return Err(error_in(answer)),
-            Some(other) => {
-                extra.insert("error".to_owned(), other);
-            }
-            None => {}
+        if let Some(Value::String(_)) = self.extra.get("error") {
+            return Err(error_in(answer));
         }
         let access_token =
             AccessToken::new(value::required_string(self.access_token, "access_token")?);
@@ -68,7 +63,7 @@ impl Token<'_> {
             id_token,
             scope,
             issued_token_type,
-            extra: Some(extra).filter(|extra| !extra.is_empty()),
+            extra: Some(self.extra).filter(|extra| !extra.is_empty()),
             #[cfg(feature = "jose")]
             id_token_claims: None,
         })
