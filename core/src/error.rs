@@ -215,7 +215,7 @@ impl OAuthError {
     ) -> Result<Self, Error> {
         crate::response::oauth_error(crate::response::Answer {
             status,
-            content_type,
+            content_type: content_type.map(str::as_bytes),
             body,
         })
     }

@@ -27,11 +27,12 @@ use crate::error::{ErrorCode, InvalidResponse, OAuthError, ResponseHeaders, Unex
 /// A JSON object, as the server sent it.
 pub(crate) type Object = Map<String, Value>;
 
-/// An answer as the parsers read it: its status, what its `Content-Type` says, and its body.
+/// An answer as the parsers read it: its status, what its `Content-Type` says (the header's
+/// bytes: only read as text for an error message), and its body.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Answer<'a> {
     pub(crate) status: http::StatusCode,
-    pub(crate) content_type: Option<&'a str>,
+    pub(crate) content_type: Option<&'a [u8]>,
     pub(crate) body: &'a [u8],
 }
 
@@ -43,7 +44,7 @@ impl<'a> Answer<'a> {
             content_type: response
                 .headers()
                 .get(http::header::CONTENT_TYPE)
-                .and_then(|value| value.to_str().ok()),
+                .map(http::HeaderValue::as_bytes),
             body: response.body(),
         }
     }
@@ -55,7 +56,8 @@ impl<'a> Answer<'a> {
 
     /// The answer as an unexpected one, for `reason`.
     pub(crate) fn unexpected(&self, reason: &'static str) -> Error {
-        UnexpectedResponse::from_parts(self.status, self.content_type, self.body, reason).into()
+        let content_type = self.content_type.and_then(|v| std::str::from_utf8(v).ok());
+        UnexpectedResponse::from_parts(self.status, content_type, self.body, reason).into()
     }
 }
 
@@ -179,11 +181,23 @@ pub(crate) fn error_from(response: &http::Response<Vec<u8>>) -> Error {
     with_headers(error_in(Answer::of(response)), response.headers())
 }
 
+/// Reads an optional string member, borrowed from the body when it holds no escapes (a member
+/// that is only compared, such as `token_type` or `error`, then costs no copy). `null` is
+/// `None`; use with `#[serde(borrow, default, deserialize_with = "...")]`.
+pub(crate) fn borrowed_str<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Cow<'a, str>>, D::Error> {
+    /// `Cow<str>` borrows only as a field marked `borrow`, not inside an `Option`.
+    #[derive(Deserialize)]
+    struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
+    Ok(Option::<Borrowed<'a>>::deserialize(deserializer)?.map(|b| b.0))
+}
+
 /// An OAuth error object (RFC 6749 §5.2), as sent: a code that is not a string makes it no
 /// OAuth error object.
 #[derive(Deserialize)]
 struct ErrorObject<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     error: Option<Cow<'a, str>>,
     error_description: Option<Value>,
     error_uri: Option<Value>,
@@ -220,14 +234,14 @@ impl ErrorObject<'_> {
 
 /// Whether a `Content-Type` value's media type (before any parameter, spaces around it trimmed)
 /// is `application/x-www-form-urlencoded`, in any case.
-fn is_form_media_type(value: &str) -> bool {
-    const FORM: &str = "application/x-www-form-urlencoded";
-    let value = value.trim_start();
+fn is_form_media_type(value: &[u8]) -> bool {
+    const FORM: &[u8] = b"application/x-www-form-urlencoded";
+    let value = value.trim_ascii_start();
     let (Some(media_type), Some(rest)) = (value.get(..FORM.len()), value.get(FORM.len()..)) else {
         return false;
     };
     media_type.eq_ignore_ascii_case(FORM)
-        && matches!(rest.trim_start().chars().next(), None | Some(';'))
+        && matches!(rest.trim_ascii_start().first(), None | Some(b';'))
 }
 
 /// Field readers shared by every parser: each names the field in its error.
@@ -513,7 +527,7 @@ mod tests {
             ("", false),
             (";application/x-www-form-urlencoded", false),
         ] {
-            assert_eq!(is_form_media_type(value), form, "{value}");
+            assert_eq!(is_form_media_type(value.as_bytes()), form, "{value}");
         }
     }
 

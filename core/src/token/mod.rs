@@ -224,7 +224,7 @@ impl TokenResponse {
         Self::from_answer(
             Answer {
                 status,
-                content_type,
+                content_type: content_type.map(str::as_bytes),
                 body,
             },
             now,

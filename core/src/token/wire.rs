@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{MAX_LIFETIME, TokenResponse, TokenType};
 use crate::response::field::value;
-use crate::response::{Answer, Object, error_in};
+use crate::response::{Answer, Object, borrowed_str, error_in};
 use crate::secret::{AccessToken, IdToken, RefreshToken};
 use crate::{Error, Now};
 
@@ -19,7 +19,7 @@ use crate::{Error, Now};
 #[derive(Deserialize)]
 pub(super) struct Token<'a> {
     access_token: Option<Value>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     token_type: Option<Cow<'a, str>>,
     expires_in: Option<Value>,
     refresh_token: Option<Value>,
