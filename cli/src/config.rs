@@ -6,8 +6,9 @@
 //!   `%APPDATA%\grantline` on Windows).
 //! - `profiles.json`: every profile's settings, never a secret.
 //! - `secrets.json`: client secrets that are not in the OS keyring (see [`crate::secrets`]).
-//! - `tokens/NAME.json`: the last token of each profile, as grantline's `TokenResponse`
-//!   serializes it (with `expires_at` in unix seconds).
+//! - `tokens/NAME.json`: the last token of each profile, in grantline's stored-token format
+//!   (`"grantline_token": 1`, `expires_at` in unix seconds). An older file without the version
+//!   is ignored with a warning and replaced by the next token.
 //!
 //! The directory is created readable by the user only (0700) and every file is written
 //! readable by the user only (0600), through a temporary file and a rename, so a reader never
@@ -172,10 +173,21 @@ impl ConfigDir {
     }
 
     /// The profile's cached token, if there is one and it can be read.
+    ///
+    /// A file that is not a stored token (one written by a grantline before stored tokens
+    /// carried `"grantline_token": 1`, or a token endpoint's raw answer) is not taken for one:
+    /// the reason is printed on stderr and the profile acts as if nothing were cached, so its
+    /// next token replaces the file.
     pub(crate) fn cached_token(&self, name: &str) -> Option<TokenResponse> {
-        read_json(&self.tokens_dir().join(format!("{name}.json")))
-            .ok()
-            .flatten()
+        match read_json(&self.tokens_dir().join(format!("{name}.json"))) {
+            Ok(token) => token,
+            Err(e) => {
+                eprintln!(
+                    "grantline: warning: {e}; the cached token is ignored and the next token replaces it"
+                );
+                None
+            }
+        }
     }
 
     /// Caches the profile's token.

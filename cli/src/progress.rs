@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use grantline::Progress;
 use grantline::device::DeviceAuthorization;
-use grantline::polling::PollingStatus;
+use grantline::flow::PollingStatus;
 
 use crate::jwt::human_duration;
 

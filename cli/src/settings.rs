@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use grantline::Client;
+use grantline::EndpointKind;
 use grantline::client_auth::{ClientSecretJwt, PrivateKeyJwt};
 use grantline::discovery::{DiscoveryFlow, ServerMetadata};
-use grantline::error::EndpointKind;
 use grantline::jose::{Algorithm, SigningKey};
 use grantline::secret::ClientSecret;
 

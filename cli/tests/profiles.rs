@@ -65,7 +65,7 @@ fn token_requests(rt: &tokio::runtime::Runtime, server: &MockServer) -> usize {
 
 /// Replaces the profile's cached token with an expired one holding `refresh_token`.
 fn expire_cache(config: &Path, profile: &str, refresh_token: Option<&str>) {
-    let mut token = j!({"access_token": "at-old", "token_type": "Bearer", "expires_at": 1000});
+    let mut token = j!({"grantline_token": 1, "access_token": "at-old", "token_type": "Bearer", "expires_at": 1000});
     if let Some(rt) = refresh_token {
         token["refresh_token"] = j!(rt);
     }
@@ -195,6 +195,25 @@ fn a_profile_keeps_settings_and_secret_apart_and_caches_its_token() {
         .get_output()
         .clone();
     assert_eq!(one_document(&out.stdout)["access_token"], "at-cc");
+
+    // A cache written before stored tokens carried their version (still valid by its expiry)
+    // is not taken for a token: a warning says why, and a new token replaces it.
+    std::fs::write(
+        config.join("tokens").join("work.json"),
+        j!({"access_token": "at-old-format", "token_type": "Bearer", "expires_at": 4_102_444_800_u64})
+            .to_string(),
+    )
+    .unwrap();
+    let out = grantline(&config)
+        .args(["token", "--profile", "work"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("not a stored grantline token"))
+        .get_output()
+        .clone();
+    assert_eq!(one_document(&out.stdout)["access_token"], "at-cc");
+    let cached = std::fs::read_to_string(config.join("tokens").join("work.json")).unwrap();
+    assert!(cached.contains("\"grantline_token\": 1"), "{cached}");
 
     // Removing the profile removes its secret and its cached token.
     grantline(&config)

@@ -2,7 +2,7 @@
 //!
 //! The client asks the server to authenticate a person on another device (a call-centre agent
 //! asks the customer's phone), then polls the token endpoint until they approve. The polling
-//! rules are the device flow's, from the same code ([`polling`](crate::polling)).
+//! rules are the device flow's, from the same code ([`flow`](crate::flow#polling-device-authorization-and-ciba)).
 //!
 //! ```text
 //! BackchannelAuthenticationRequest ──Client::backchannel_authentication──▶ (POST, one shot)
@@ -43,9 +43,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use crate::error::{ConfigError, EndpointKind, Expired, InvalidResponse};
-use crate::polling::{Poller, PollingStatus, interval_from, polling_flow};
-use crate::request::{EndpointCall, OneShot, Params, one_shot_flow};
+use crate::EndpointKind;
+use crate::error::{ConfigError, Expired, InvalidResponse};
+use crate::flow::{EndpointCall, OneShot, Params, one_shot_flow};
+use crate::flow::{Poller, PollingStatus, interval_from, polling_flow};
 use crate::response::{Object, field, success_object};
 use crate::{Client, Error, Now, Scope};
 

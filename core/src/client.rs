@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use url::Url;
 
+use crate::EndpointKind;
 use crate::Error;
 use crate::client_auth::{ClientAuthentication, ClientSecretBasic, ClientSecretPost, PublicClient};
 use crate::discovery::ServerMetadata;
 use crate::endpoint::check_endpoint;
-use crate::error::{ConfigError, EndpointKind};
+use crate::error::ConfigError;
 use crate::random::{Randomness, SystemRandom};
 use crate::secret::ClientSecret;
 
@@ -36,12 +37,12 @@ pub struct Client {
 
 struct Inner {
     /// Shared with every pending authorization, which keeps it without copying it.
-    client_id: Arc<str>,
+    client_id: String,
     auth: Arc<dyn ClientAuthentication>,
     endpoints: HashMap<EndpointKind, Url>,
     randomness: Arc<dyn Randomness>,
     /// Shared like `client_id`.
-    issuer: Option<Arc<str>>,
+    issuer: Option<String>,
     metadata: Option<Arc<ServerMetadata>>,
     /// The issuer's keys, shared by every flow of this client (and its clones) that validates
     /// an ID token.
@@ -128,16 +129,6 @@ impl Client {
         &self.inner.client_id
     }
 
-    /// The client identifier, as a shared handle (no copy of the string).
-    pub(crate) fn shared_client_id(&self) -> &Arc<str> {
-        &self.inner.client_id
-    }
-
-    /// The issuer identifier, if known, as a shared handle (no copy of the string).
-    pub(crate) fn shared_issuer(&self) -> Option<&Arc<str>> {
-        self.inner.issuer.as_ref()
-    }
-
     /// The registered name of the client authentication method.
     ///
     /// ```
@@ -152,7 +143,7 @@ impl Client {
     /// The URL of an endpoint, if the client has it.
     ///
     /// ```
-    /// use grantline::error::EndpointKind;
+    /// use grantline::EndpointKind;
     /// let client = grantline::Client::builder("c")
     ///     .token_endpoint("https://as.example/token")
     ///     .build()
@@ -262,7 +253,7 @@ impl ClientBuilder {
     /// Sets an endpoint of any kind.
     ///
     /// ```
-    /// use grantline::error::EndpointKind;
+    /// use grantline::EndpointKind;
     /// let client = grantline::Client::builder("c")
     ///     .endpoint(EndpointKind::Introspection, "https://as.example/introspect")
     ///     .build()
@@ -273,6 +264,20 @@ impl ClientBuilder {
         self.endpoints.retain(|(k, _)| *k != kind);
         self.endpoints.push((kind, url.into()));
         self
+    }
+
+    /// Sets the authorization endpoint (RFC 6749 §3.1), where the person is sent to approve.
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("app")
+    ///     .authorization_endpoint("https://as.example/authorize")
+    ///     .build()?;
+    /// let (url, _pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
+    /// assert!(url.as_str().starts_with("https://as.example/authorize?response_type=code"));
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn authorization_endpoint(self, url: impl Into<String>) -> Self {
+        self.endpoint(EndpointKind::Authorization, url)
     }
 
     /// Sets the token endpoint (RFC 6749 §3.2). A query component is kept.
@@ -465,7 +470,7 @@ impl ClientBuilder {
     /// authenticates with its TLS certificate or gets certificate-bound tokens.
     ///
     /// ```
-    /// use grantline::{Client, discovery::ServerMetadata, error::EndpointKind};
+    /// use grantline::{Client, discovery::ServerMetadata, EndpointKind};
     /// let mut metadata = ServerMetadata::default();
     /// metadata.issuer = "https://as.example".into();
     /// metadata.token_endpoint = Some("https://as.example/token".into());
@@ -560,11 +565,11 @@ impl ClientBuilder {
             .map(|url| std::sync::Mutex::new(crate::oidc::JwksCache::for_url(url.clone())));
         Ok(Client {
             inner: Arc::new(Inner {
-                client_id: Arc::from(self.client_id),
+                client_id: self.client_id,
                 auth: self.auth,
                 endpoints,
                 randomness: self.randomness,
-                issuer: self.issuer.map(Arc::from),
+                issuer: self.issuer,
                 metadata: self.metadata.map(Arc::new),
                 #[cfg(feature = "jose")]
                 jwks,

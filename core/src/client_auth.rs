@@ -19,7 +19,8 @@ use base64::Engine as _;
 use http::{HeaderName, HeaderValue};
 use url::Url;
 
-use crate::error::{ConfigError, EndpointKind};
+use crate::EndpointKind;
+use crate::error::ConfigError;
 use crate::random::Randomness;
 use crate::secret::ClientSecret;
 use crate::{Error, Now};
@@ -113,7 +114,7 @@ impl AuthContext<'_> {
     /// Which endpoint the request goes to.
     ///
     /// ```
-    /// # use grantline::error::EndpointKind;
+    /// # use grantline::EndpointKind;
     /// # fn f(ctx: &grantline::client_auth::AuthContext<'_>) -> bool { ctx.endpoint_kind() == EndpointKind::Token }
     /// ```
     #[must_use]
@@ -320,15 +321,11 @@ impl ClientSecretBasic {
         let secret = self.secret.secret();
         let credentials = match self.encoding {
             BasicEncoding::FormUrlEncoded => {
-                let mut credentials = String::with_capacity(
-                    crate::request::encoded_len(client_id)
-                        + 1
-                        + crate::request::encoded_len(secret),
-                );
-                crate::request::push_encoded(&mut credentials, client_id);
-                credentials.push(':');
-                crate::request::push_encoded(&mut credentials, secret);
-                credentials
+                use url::form_urlencoded::byte_serialize;
+                byte_serialize(client_id.as_bytes())
+                    .chain([":"])
+                    .chain(byte_serialize(secret.as_bytes()))
+                    .collect::<String>()
             }
             BasicEncoding::Raw => {
                 if client_id.contains(':') {

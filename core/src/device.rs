@@ -15,7 +15,7 @@
 //!    └─▶ Done(TokenResponse) | access_denied | expired_token | Error::Expired
 //! ```
 //!
-//! The polling rules are in [`polling`](crate::polling).
+//! The polling rules are in [`flow`](crate::flow#polling-device-authorization-and-ciba).
 //!
 //! ```
 //! use grantline::{Client, device::DeviceAuthorizationRequest, testing::Driver};
@@ -46,9 +46,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use crate::error::{EndpointKind, Expired, InvalidResponse};
-use crate::polling::{Poller, PollingStatus, interval_from, polling_flow};
-use crate::request::{EndpointCall, OneShot, Params, one_shot_flow};
+use crate::EndpointKind;
+use crate::error::{Expired, InvalidResponse};
+use crate::flow::{EndpointCall, OneShot, Params, one_shot_flow};
+use crate::flow::{Poller, PollingStatus, interval_from, polling_flow};
 use crate::response::{Object, field, success_object};
 use crate::{Client, Error, Now, Scope};
 

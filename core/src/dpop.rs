@@ -237,7 +237,7 @@ impl DpopKey {
 /// ```
 pub fn htu(uri: &str) -> Result<String, Error> {
     let invalid = || ConfigError::InvalidEndpoint {
-        kind: crate::error::EndpointKind::Token,
+        kind: crate::EndpointKind::Token,
         reason: "a DPoP proof's target must be an absolute http(s) URL",
     };
     let mut url = Url::parse(uri).map_err(|_| invalid())?;

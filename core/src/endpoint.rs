@@ -1,8 +1,10 @@
 //! Endpoint URL checks, applied when a client is built.
 
+use std::fmt;
+
 use url::{Host, Url};
 
-use crate::error::{ConfigError, EndpointKind};
+use crate::error::ConfigError;
 
 /// Parses and checks an endpoint URL.
 ///
@@ -50,6 +52,59 @@ pub(crate) fn is_loopback(host: &Host<String>) -> bool {
             ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
         }
         Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+/// Which endpoint of the authorization server a message is about.
+///
+/// ```
+/// assert_eq!(grantline::EndpointKind::Token.to_string(), "token endpoint");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EndpointKind {
+    /// The token endpoint (RFC 6749 §3.2).
+    Token,
+    /// The authorization endpoint (RFC 6749 §3.1).
+    Authorization,
+    /// The revocation endpoint (RFC 7009).
+    Revocation,
+    /// The introspection endpoint (RFC 7662).
+    Introspection,
+    /// The device authorization endpoint (RFC 8628).
+    DeviceAuthorization,
+    /// The pushed authorization request endpoint (RFC 9126).
+    PushedAuthorization,
+    /// The backchannel authentication endpoint (CIBA).
+    BackchannelAuthentication,
+    /// The UserInfo endpoint (OpenID Connect).
+    Userinfo,
+    /// The JWK Set document (RFC 7517).
+    Jwks,
+    /// The dynamic client registration endpoint (RFC 7591).
+    Registration,
+    /// The end-session (logout) endpoint (OpenID Connect RP-initiated logout).
+    EndSession,
+    /// A server metadata document (RFC 8414, OpenID Connect discovery).
+    Metadata,
+}
+
+impl fmt::Display for EndpointKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EndpointKind::Token => "token endpoint",
+            EndpointKind::Authorization => "authorization endpoint",
+            EndpointKind::Revocation => "revocation endpoint",
+            EndpointKind::Introspection => "introspection endpoint",
+            EndpointKind::DeviceAuthorization => "device authorization endpoint",
+            EndpointKind::PushedAuthorization => "pushed authorization request endpoint",
+            EndpointKind::BackchannelAuthentication => "backchannel authentication endpoint",
+            EndpointKind::Userinfo => "userinfo endpoint",
+            EndpointKind::Jwks => "JWK Set URL",
+            EndpointKind::Registration => "registration endpoint",
+            EndpointKind::EndSession => "end-session endpoint",
+            EndpointKind::Metadata => "metadata URL",
+        })
     }
 }
 

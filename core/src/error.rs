@@ -20,8 +20,10 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use http::header::{CONTENT_TYPE, HeaderName, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::header::{HeaderName, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderMap, StatusCode};
+
+use crate::EndpointKind;
 
 mod jose;
 pub use self::jose::JoseError;
@@ -97,7 +99,7 @@ impl Error {
     /// The OAuth error code, if the server sent one.
     ///
     /// ```
-    /// # use grantline::{Error, error::{ErrorCode, ConfigError, EndpointKind}};
+    /// # use grantline::{Error, EndpointKind, error::{ErrorCode, ConfigError}};
     /// let error = Error::Config(ConfigError::MissingEndpoint(EndpointKind::Token));
     /// assert_eq!(error.oauth_code(), None);
     /// ```
@@ -112,7 +114,7 @@ impl Error {
     /// The HTTP status of the answer this error came from, if it came from one.
     ///
     /// ```
-    /// # use grantline::{Error, error::{ConfigError, EndpointKind}};
+    /// # use grantline::{Error, EndpointKind, error::ConfigError};
     /// let error = Error::Config(ConfigError::MissingEndpoint(EndpointKind::Token));
     /// assert_eq!(error.status(), None);
     /// ```
@@ -181,6 +183,42 @@ pub struct OAuthError {
     pub headers: ResponseHeaders,
     /// Every other member of the error object.
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl OAuthError {
+    /// Reads an OAuth error response (RFC 6749 §5.2) from its status, its `Content-Type` (if
+    /// any) and its body: for an HTTP stack that has no [`http::Response`]. A JSON body is read
+    /// whatever the content type says; a form body as strings. No headers are kept
+    /// ([`headers`](Self::headers) is empty).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnexpectedResponse`] when the body holds no OAuth error object (an HTML page,
+    /// an empty body, JSON without a string `error`).
+    ///
+    /// ```
+    /// use grantline::error::{ErrorCode, OAuthError};
+    /// use http::StatusCode;
+    ///
+    /// let body = br#"{"error":"invalid_client","error_description":"bad secret"}"#;
+    /// let e = OAuthError::from_body(StatusCode::UNAUTHORIZED, Some("application/json"), body)?;
+    /// assert_eq!(e.code, ErrorCode::InvalidClient);
+    /// assert_eq!(e.description.as_deref(), Some("bad secret"));
+    ///
+    /// assert!(OAuthError::from_body(StatusCode::BAD_GATEWAY, Some("text/html"), b"<html>").is_err());
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn from_body(
+        status: StatusCode,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<Self, Error> {
+        crate::response::oauth_error(crate::response::Answer {
+            status,
+            content_type: content_type.map(str::as_bytes),
+            body,
+        })
+    }
 }
 
 impl fmt::Display for OAuthError {
@@ -371,85 +409,36 @@ impl ResponseHeaders {
     /// ```
     #[must_use]
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        Self::from_values(&HeaderValues::find(headers))
-    }
-
-    /// The headers kept, from their values as found.
-    pub(crate) fn from_values(values: &HeaderValues<'_>) -> Self {
-        let text = |value: Option<&HeaderValue>| {
-            value
-                .and_then(|v| v.to_str().ok())
-                .map(|v| bounded(v, MAX_HEADER_KEPT))
-        };
-        Self {
-            www_authenticate: text(values.www_authenticate),
-            dpop_nonce: text(values.dpop_nonce),
-            retry_after: values
-                .retry_after
-                .and_then(|v| v.to_str().ok())
-                .and_then(RetryAfter::parse),
-        }
-    }
-}
-
-/// The first value of each header an error answer is read with: `Content-Type` (is the body a
-/// form?) and the three [`ResponseHeaders`] keeps.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct HeaderValues<'a> {
-    pub(crate) content_type: Option<&'a HeaderValue>,
-    pub(crate) www_authenticate: Option<&'a HeaderValue>,
-    pub(crate) dpop_nonce: Option<&'a HeaderValue>,
-    pub(crate) retry_after: Option<&'a HeaderValue>,
-}
-
-impl<'a> HeaderValues<'a> {
-    /// Finds the values in `headers`.
-    ///
-    /// A response has a handful of headers: one pass over them compares each name with the
-    /// four wanted (a few instructions each), where four lookups would hash four names.
-    pub(crate) fn find(headers: &'a HeaderMap) -> Self {
-        if headers.keys_len() <= SCAN_KEYS {
-            Self::scan(headers)
-        } else {
-            Self::look_up(headers)
-        }
-    }
-
-    /// The values, found by looking each name up.
-    fn look_up(headers: &'a HeaderMap) -> Self {
-        Self {
-            content_type: headers.get(CONTENT_TYPE),
-            www_authenticate: headers.get(WWW_AUTHENTICATE),
-            dpop_nonce: headers.get(DPOP_NONCE),
-            retry_after: headers.get(RETRY_AFTER),
-        }
-    }
-
-    /// What [`Self::look_up`] finds, found in one pass over the headers (the first value of
-    /// each name comes first).
-    fn scan(headers: &'a HeaderMap) -> Self {
-        let mut found = Self::default();
+        // One pass over the headers (an answer has a handful): the first value of each name.
+        let mut www_authenticate = None;
+        let mut dpop_nonce = None;
+        let mut retry_after = None;
         for (name, value) in headers {
-            let slot = if *name == CONTENT_TYPE {
-                &mut found.content_type
-            } else if *name == WWW_AUTHENTICATE {
-                &mut found.www_authenticate
-            } else if *name == DPOP_NONCE {
-                &mut found.dpop_nonce
-            } else if *name == RETRY_AFTER {
-                &mut found.retry_after
+            let slot = if name == WWW_AUTHENTICATE {
+                &mut www_authenticate
+            } else if name == DPOP_NONCE {
+                &mut dpop_nonce
+            } else if name == RETRY_AFTER {
+                &mut retry_after
             } else {
                 continue;
             };
             slot.get_or_insert(value);
         }
-        found
+        let text = |value: Option<&http::HeaderValue>| {
+            value
+                .and_then(|v| v.to_str().ok())
+                .map(|v| bounded(v, MAX_HEADER_KEPT))
+        };
+        Self {
+            www_authenticate: text(www_authenticate),
+            dpop_nonce: text(dpop_nonce),
+            retry_after: retry_after
+                .and_then(|v| v.to_str().ok())
+                .and_then(RetryAfter::parse),
+        }
     }
 }
-
-/// Up to this many header names, [`HeaderValues::find`] goes through the headers once rather
-/// than looking four names up (measured: one pass over ten headers costs less than the lookups).
-const SCAN_KEYS: usize = 16;
 
 const MAX_HEADER_KEPT: usize = 4096;
 
@@ -597,19 +586,31 @@ impl UnexpectedResponse {
     /// ```
     #[must_use]
     pub fn from_response(response: &http::Response<Vec<u8>>, reason: &'static str) -> Self {
-        let body = response.body();
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        Self {
+            headers: ResponseHeaders::from_headers(response.headers()),
+            ..Self::from_parts(response.status(), content_type, response.body(), reason)
+        }
+    }
+
+    /// Describes an answer known by its status, content type and body (no headers kept).
+    pub(crate) fn from_parts(
+        status: StatusCode,
+        content_type: Option<&str>,
+        body: &[u8],
+        reason: &'static str,
+    ) -> Self {
         let cut = body.get(..Self::EXCERPT_LEN).unwrap_or(body);
         Self {
-            status: response.status(),
-            content_type: response
-                .headers()
-                .get(http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| bounded(v, 128)),
+            status,
+            content_type: content_type.map(|v| bounded(v, 128)),
             reason,
             body_len: body.len(),
             excerpt: redact(&String::from_utf8_lossy(cut)),
-            headers: ResponseHeaders::from_headers(response.headers()),
+            headers: ResponseHeaders::default(),
         }
     }
 }
@@ -668,63 +669,11 @@ impl fmt::Display for InvalidResponse {
     }
 }
 
-/// Which endpoint of the authorization server a message is about.
-///
-/// ```
-/// assert_eq!(grantline::error::EndpointKind::Token.to_string(), "token endpoint");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum EndpointKind {
-    /// The token endpoint (RFC 6749 §3.2).
-    Token,
-    /// The authorization endpoint (RFC 6749 §3.1).
-    Authorization,
-    /// The revocation endpoint (RFC 7009).
-    Revocation,
-    /// The introspection endpoint (RFC 7662).
-    Introspection,
-    /// The device authorization endpoint (RFC 8628).
-    DeviceAuthorization,
-    /// The pushed authorization request endpoint (RFC 9126).
-    PushedAuthorization,
-    /// The backchannel authentication endpoint (CIBA).
-    BackchannelAuthentication,
-    /// The UserInfo endpoint (OpenID Connect).
-    Userinfo,
-    /// The JWK Set document (RFC 7517).
-    Jwks,
-    /// The dynamic client registration endpoint (RFC 7591).
-    Registration,
-    /// The end-session (logout) endpoint (OpenID Connect RP-initiated logout).
-    EndSession,
-    /// A server metadata document (RFC 8414, OpenID Connect discovery).
-    Metadata,
-}
-
-impl fmt::Display for EndpointKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            EndpointKind::Token => "token endpoint",
-            EndpointKind::Authorization => "authorization endpoint",
-            EndpointKind::Revocation => "revocation endpoint",
-            EndpointKind::Introspection => "introspection endpoint",
-            EndpointKind::DeviceAuthorization => "device authorization endpoint",
-            EndpointKind::PushedAuthorization => "pushed authorization request endpoint",
-            EndpointKind::BackchannelAuthentication => "backchannel authentication endpoint",
-            EndpointKind::Userinfo => "userinfo endpoint",
-            EndpointKind::Jwks => "JWK Set URL",
-            EndpointKind::Registration => "registration endpoint",
-            EndpointKind::EndSession => "end-session endpoint",
-            EndpointKind::Metadata => "metadata URL",
-        })
-    }
-}
-
 /// A configuration mistake, found before anything was sent.
 ///
 /// ```
-/// use grantline::error::{ConfigError, EndpointKind};
+/// use grantline::EndpointKind;
+/// use grantline::error::ConfigError;
 /// let e = ConfigError::MissingEndpoint(EndpointKind::Revocation);
 /// assert!(e.to_string().contains("revocation endpoint"));
 /// ```
@@ -1124,10 +1073,10 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
 
-        /// One pass over the headers finds the values that looking each name up finds: the
-        /// first of each, among repeated names, other names and many headers.
+        /// The headers kept are the first of each name, among repeated names, other names
+        /// and many headers.
         #[test]
-        fn scanning_the_headers_finds_what_looking_up_finds(
+        fn the_first_value_of_each_header_is_kept(
             headers in proptest::collection::vec(
                 (
                     proptest::sample::select(vec![
@@ -1143,10 +1092,9 @@ mod tests {
         ) {
             let mut map = HeaderMap::new();
             for (name, value) in &headers {
-                let value = HeaderValue::from_bytes(value.as_bytes()).unwrap();
+                let value = http::HeaderValue::from_bytes(value.as_bytes()).unwrap();
                 map.append(HeaderName::from_static(name), value);
             }
-            proptest::prop_assert_eq!(HeaderValues::scan(&map), HeaderValues::look_up(&map));
             let kept = ResponseHeaders::from_headers(&map);
             let first = |name: &str| headers.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
             proptest::prop_assert_eq!(kept.www_authenticate.as_deref(), first("www-authenticate").filter(|v| v.is_ascii()));

@@ -36,10 +36,11 @@
 
 use std::fmt;
 
-use crate::error::{ConfigError, EndpointKind, InvalidResponse};
-use crate::request::{EndpointCall, Form, FormValue, OneShot, Params, check_extra, pair_len};
+use crate::EndpointKind;
+use crate::error::{ConfigError, InvalidResponse};
+use crate::flow::{EndpointCall, Form, OneShot, Params, check_extra};
+use crate::flow::{IdTokenCheck, TokenExchange};
 use crate::secret::{Assertion, Password, RefreshToken};
-use crate::token_flow::{IdTokenCheck, TokenExchange};
 use crate::{Client, Error, Scope, TokenResponse, TokenType};
 
 /// A token type identifier for token exchange (RFC 8693 §3).
@@ -174,14 +175,14 @@ impl Grant {
     }
 
     /// Hands each of the grant's own parameters to `f`, `grant_type` first.
-    fn for_each_param(&self, f: &mut dyn FnMut(&'static str, FormValue<'_>)) {
-        f("grant_type", self.grant_type().into());
+    fn for_each_param(&self, f: &mut dyn FnMut(&'static str, &str)) {
+        f("grant_type", self.grant_type());
         match self {
             Grant::ClientCredentials | Grant::Custom(_) => {}
-            Grant::RefreshToken(token) => f("refresh_token", token.secret().into()),
+            Grant::RefreshToken(token) => f("refresh_token", token.secret()),
             Grant::Password { username, password } => {
-                f("username", username.as_str().into());
-                f("password", password.secret().into());
+                f("username", username.as_str());
+                f("password", password.secret());
             }
             Grant::TokenExchange {
                 subject_token,
@@ -189,17 +190,17 @@ impl Grant {
                 actor,
                 requested_token_type,
             } => {
-                f("subject_token", subject_token.secret().into());
-                f("subject_token_type", subject_token_type.as_str().into());
+                f("subject_token", subject_token.secret());
+                f("subject_token_type", subject_token_type.as_str());
                 if let Some((actor_token, actor_token_type)) = actor {
-                    f("actor_token", actor_token.secret().into());
-                    f("actor_token_type", actor_token_type.as_str().into());
+                    f("actor_token", actor_token.secret());
+                    f("actor_token_type", actor_token_type.as_str());
                 }
                 if let Some(requested) = requested_token_type {
-                    f("requested_token_type", requested.as_str().into());
+                    f("requested_token_type", requested.as_str());
                 }
             }
-            Grant::JwtBearer(assertion) => f("assertion", assertion.secret().into()),
+            Grant::JwtBearer(assertion) => f("assertion", assertion.secret()),
         }
     }
 }
@@ -461,16 +462,16 @@ impl TokenRequest {
 
     /// Hands each parameter grantline sets to `f`, in order: the grant's, then `scope` (when
     /// not empty), the resources and the audiences.
-    fn for_each_own_param(&self, f: &mut dyn FnMut(&'static str, FormValue<'_>)) {
+    fn for_each_own_param(&self, f: &mut dyn FnMut(&'static str, &str)) {
         self.grant.for_each_param(f);
         if let Some(scope) = self.scope.as_ref().filter(|s| !s.is_empty()) {
-            f("scope", scope.into());
+            f("scope", scope.as_str());
         }
         for resource in &self.resources {
-            f("resource", resource.as_str().into());
+            f("resource", resource);
         }
         for audience in &self.audiences {
-            f("audience", audience.as_str().into());
+            f("audience", audience);
         }
     }
 
@@ -481,16 +482,9 @@ impl TokenRequest {
         found
     }
 
-    /// The form: grantline's parameters, then the extra ones, written into one allocation.
+    /// The form: grantline's parameters, then the extra ones.
     fn form(&self) -> Form {
-        let mut length = 0;
-        self.for_each_own_param(&mut |name, value| length += pair_len(name, value));
-        length += self
-            .extra
-            .iter()
-            .map(|(name, value)| pair_len(name, value.as_str()))
-            .sum::<usize>();
-        let mut form = Form::with_capacity(length);
+        let mut form = Form::new();
         self.for_each_own_param(&mut |name, value| form.pair(name, value));
         for (name, value) in &self.extra {
             form.pair(name, value.as_str());
@@ -522,7 +516,7 @@ impl Client {
     /// sets, [`ConfigError::InvalidParameter`] for a `resource` that is not an absolute URI.
     ///
     /// ```
-    /// use grantline::{Client, Error, error::{ConfigError, EndpointKind}, grant::TokenRequest};
+    /// use grantline::{Client, Error, EndpointKind, error::ConfigError, grant::TokenRequest};
     ///
     /// let client = Client::builder("c").build()?;
     /// let e = client.request_token(TokenRequest::client_credentials()).unwrap_err();

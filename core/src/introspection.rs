@@ -23,8 +23,9 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
-use crate::error::{EndpointKind, InvalidResponse};
-use crate::request::{EndpointCall, OneShot, one_shot_flow};
+use crate::EndpointKind;
+use crate::error::InvalidResponse;
+use crate::flow::{EndpointCall, OneShot, one_shot_flow};
 use crate::response::{Object, field, success_object};
 use crate::token::TargetToken;
 use crate::{Client, Error, Now, Scope};

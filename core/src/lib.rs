@@ -13,7 +13,7 @@
 //!   exchange (RFC 8693), JWT bearer (RFC 7523), custom grants.
 //! - Revocation ([`revocation`], RFC 7009) and introspection ([`introspection`], RFC 7662).
 //! - The device authorization grant ([`device`], RFC 8628) and CIBA poll mode ([`ciba`]), on
-//!   one polling engine that obeys `slow_down`, `Retry-After` and expiry ([`polling`]).
+//!   one polling engine that obeys `slow_down`, `Retry-After` and expiry ([`flow`]).
 //!
 //! ## Out of scope
 //! - Sockets, TLS, proxies, timeouts, connection pools: the transport's (and so yours).
@@ -82,7 +82,6 @@ pub mod introspection;
 #[cfg(feature = "jose")]
 pub mod jose;
 pub mod oidc;
-pub mod polling;
 pub mod random;
 pub mod registration;
 pub mod revocation;
@@ -93,16 +92,15 @@ pub mod www_authenticate;
 
 mod client;
 mod endpoint;
-mod request;
 mod response;
 mod scope;
-mod token_flow;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use client::{Client, ClientBuilder};
 pub use clock::Now;
+pub use endpoint::EndpointKind;
 pub use error::Error;
 pub use flow::{Flow, Progress, Recovery, Step};
 pub use http;

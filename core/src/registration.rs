@@ -39,9 +39,10 @@ use std::time::SystemTime;
 use http::Method;
 use serde_json::{Map, Value};
 
+use crate::EndpointKind;
 use crate::endpoint::check_endpoint;
-use crate::error::{EndpointKind, InvalidResponse, UnexpectedResponse};
-use crate::request::{DocumentCall, OneShot, one_shot_flow};
+use crate::error::{InvalidResponse, UnexpectedResponse};
+use crate::flow::{DocumentCall, OneShot, one_shot_flow};
 use crate::response::{error_from, field, success_object};
 use crate::secret::{AccessToken, ClientSecret};
 use crate::{Client, ClientBuilder, Error, Now};

@@ -22,8 +22,9 @@
 //! # Ok::<(), grantline::Error>(())
 //! ```
 
-use crate::error::{EndpointKind, UnexpectedResponse};
-use crate::request::{EndpointCall, OneShot, one_shot_flow};
+use crate::EndpointKind;
+use crate::error::UnexpectedResponse;
+use crate::flow::{EndpointCall, OneShot, one_shot_flow};
 use crate::response::error_from;
 use crate::token::TargetToken;
 use crate::{Client, Error, Now};

@@ -75,50 +75,10 @@ impl Scope {
             }
         }
     }
-
-    /// Whether `value` is already in the normal form: tokens without repeats, joined by
-    /// single spaces (as servers send a scope). `false` is always safe: it only means "build
-    /// the normal form"; it is also the answer for more than [`Self::QUICK_TOKENS`] tokens.
-    fn is_normal(value: &str) -> bool {
-        let mut seen: [&[u8]; Self::QUICK_TOKENS] = [&[]; Self::QUICK_TOKENS];
-        let mut rest = value.as_bytes();
-        if rest.is_empty() {
-            return true;
-        }
-        for count in 0..Self::QUICK_TOKENS {
-            // Every ASCII whitespace byte is at most a space: most bytes stop at one compare.
-            let end = rest.iter().position(|b| *b <= b' ').unwrap_or(rest.len());
-            let Some((token, after)) = rest.split_at_checked(end) else {
-                return false;
-            };
-            // An empty token is a leading or doubled space; a token is kept once.
-            if token.is_empty() || seen.iter().take(count).any(|earlier| *earlier == token) {
-                return false;
-            }
-            match after.split_first() {
-                None => return true,
-                // A space, then another token (not the end: that is a trailing space).
-                Some((b' ', next)) if !next.is_empty() => rest = next,
-                // Other whitespace, or a control byte (allowed in a token, but rare enough
-                // to leave to the general way).
-                Some(_) => return false,
-            }
-            if let Some(slot) = seen.get_mut(count) {
-                *slot = token;
-            }
-        }
-        false
-    }
-
-    /// The most tokens [`Self::is_normal`] checks; longer scopes take the general way.
-    const QUICK_TOKENS: usize = 8;
 }
 
 impl From<&str> for Scope {
     fn from(value: &str) -> Self {
-        if Scope::is_normal(value) {
-            return Scope(value.to_owned());
-        }
         // One allocation: the normal form is never longer than what it was made of.
         let mut scope = Scope(String::with_capacity(value.trim_ascii().len()));
         scope.extend_from(value);
@@ -128,11 +88,7 @@ impl From<&str> for Scope {
 
 impl From<String> for Scope {
     fn from(value: String) -> Self {
-        if Scope::is_normal(&value) {
-            Scope(value)
-        } else {
-            Scope::from(value.as_str())
-        }
+        Scope::from(value.as_str())
     }
 }
 
@@ -204,29 +160,6 @@ mod tests {
     }
 
     #[test]
-    fn normal_forms() {
-        for (value, normal) in [
-            ("", true),
-            ("a", true),
-            ("a b", true),
-            ("read write:all", true),
-            (" a", false),
-            ("a ", false),
-            ("a  b", false),
-            ("a\tb", false),
-            ("a b a", false),
-            ("ab a", true),
-            ("a ab", true),
-            (" ", false),
-            ("a b c d e f g h", true),
-            ("a b c d e f g h i", false),
-            ("a b c d e f g h h", false),
-        ] {
-            assert_eq!(Scope::is_normal(value), normal, "{value:?}");
-        }
-    }
-
-    #[test]
     fn one_allocation_holds_the_scope() {
         let scope = Scope::from("openid offline_access");
         assert_eq!(scope.0.capacity(), "openid offline_access".len());
@@ -271,10 +204,6 @@ mod tests {
                 prop_assert_eq!(scope.as_str(), whole_model.0.join(" "));
             }
             prop_assert_eq!(&from_str, &from_string);
-            // Quick for up to `QUICK_TOKENS` tokens; longer ones are never taken as normal.
-            let normal = whole == whole_model.0.join(" ");
-            let quick = whole_model.0.len() <= Scope::QUICK_TOKENS;
-            prop_assert_eq!(Scope::is_normal(&whole), normal && quick);
 
             let json = serde_json::to_string(&from_iter).unwrap();
             prop_assert_eq!(&json, &serde_json::to_string(&joined).unwrap());

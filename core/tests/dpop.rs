@@ -3,9 +3,10 @@
 #![cfg(feature = "jose")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+use grantline::EndpointKind;
 use grantline::device::DeviceAuthorization;
 use grantline::dpop::{DpopKey, ath, htu};
-use grantline::error::{EndpointKind, ErrorCode};
+use grantline::error::ErrorCode;
 use grantline::grant::TokenRequest;
 use grantline::jose::{Algorithm, Jwk, UnverifiedJws};
 use grantline::secret::AccessToken;
@@ -15,7 +16,7 @@ use grantline::{Client, Error, Flow, Now, Step, TokenType};
 fn client(allow_bearer: bool) -> Client {
     let mut builder = Client::builder("svc")
         .token_endpoint("https://as.example/token?tenant=x")
-        .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+        .authorization_endpoint("https://as.example/authorize")
         .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
         .revocation_endpoint("https://as.example/revoke")
         .client_secret_basic("s")

@@ -626,7 +626,7 @@ fn the_verification_flow_is_done_once() {
 fn userinfo_client() -> Client {
     Client::builder(CLIENT)
         .endpoint(
-            grantline::error::EndpointKind::Userinfo,
+            grantline::EndpointKind::Userinfo,
             "https://op.example/userinfo",
         )
         .build()

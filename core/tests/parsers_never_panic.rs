@@ -160,10 +160,7 @@ proptest! {
 fn callback_client() -> grantline::Client {
     grantline::Client::builder("c")
         .issuer("https://as.example")
-        .endpoint(
-            grantline::error::EndpointKind::Authorization,
-            "https://as.example/authorize",
-        )
+        .authorization_endpoint("https://as.example/authorize")
         .build()
         .unwrap()
 }

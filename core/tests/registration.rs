@@ -2,7 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use grantline::error::{ConfigError, EndpointKind, ErrorCode};
+use grantline::EndpointKind;
+use grantline::error::{ConfigError, ErrorCode};
 use grantline::registration::{ClientMetadata, RegisteredClient, RegistrationRequest};
 use grantline::testing::Driver;
 use grantline::{Client, Error};

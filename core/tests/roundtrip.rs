@@ -3,17 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use grantline::error::EndpointKind;
 use grantline::grant::TokenRequest;
 use grantline::{Client, Flow, Now, Step};
 use proptest::prelude::*;
 
 fn client() -> Client {
     Client::builder("client id/é")
-        .endpoint(
-            EndpointKind::Authorization,
-            "https://as.example/authorize?tenant=a%26b",
-        )
+        .authorization_endpoint("https://as.example/authorize?tenant=a%26b")
         .token_endpoint("https://as.example/token")
         .client_secret_post("secret & = + %")
         .build()

@@ -3,7 +3,6 @@
 //! arbitrary input. Byte 0 picks the shape.
 
 use grantline::authorization::Callback;
-use grantline::error::EndpointKind;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -12,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let Ok(client) = grantline::Client::builder("c")
         .issuer("https://as.example")
-        .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+        .authorization_endpoint("https://as.example/authorize")
         .build()
     else {
         return;

@@ -2,7 +2,7 @@
 //! Whole one-shot flows fed an arbitrary answer: client registration (RFC 7591), userinfo,
 //! pushed authorization requests and discovery. Each must end in its output or a typed error.
 
-use grantline::error::EndpointKind;
+use grantline::EndpointKind;
 use grantline::{Client, Flow, Now, Step};
 use libfuzzer_sys::fuzz_target;
 
@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
     let response = common::response(rest);
     let Ok(client) = Client::builder("c")
         .issuer("https://as.example")
-        .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+        .authorization_endpoint("https://as.example/authorize")
         .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
         .endpoint(EndpointKind::Userinfo, "https://as.example/userinfo")
         .registration_endpoint("https://as.example/reg")

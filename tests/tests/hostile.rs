@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use grantline::device::DeviceAuthorizationRequest;
 use grantline::discovery::{DiscoveryFlow, ServerMetadata};
-use grantline::error::{EndpointKind, ErrorCode, Expired, ValidationError};
+use grantline::error::{ErrorCode, Expired, ValidationError};
 use grantline::grant::TokenRequest;
 use grantline::{Client, Error, TokenType};
 use grantline_tests::hostile::{HostileServer, Lie};
@@ -390,7 +390,7 @@ fn device_polling_lies_never_make_it_hammer() {
 fn no_secret_reaches_debug_of_what_the_library_hands_out() {
     let server = HostileServer::always(Lie::json(404, "{}"));
     let client = Client::builder("c")
-        .endpoint(EndpointKind::Authorization, server.url("/authorize"))
+        .authorization_endpoint(server.url("/authorize"))
         .token_endpoint(server.url("/token"))
         .client_secret_post(CLIENT_SECRET)
         .build()

@@ -5,9 +5,10 @@
 
 mod interop_common;
 
+use grantline::EndpointKind;
 use grantline::device::DeviceAuthorizationRequest;
 use grantline::discovery::{DiscoveryFlow, ServerMetadata};
-use grantline::error::{EndpointKind, ErrorCode, JoseError, ValidationError};
+use grantline::error::{ErrorCode, JoseError, ValidationError};
 use grantline::grant::TokenRequest;
 use grantline::oidc::{EndSessionRequest, IdTokenValidator, JwksCache, UserinfoFlow};
 use grantline::token::TargetToken;
@@ -344,10 +345,7 @@ fn a_forged_callback_is_refused_and_a_cancel_comes_back_without_iss() {
         // A client that knows the issuer but not that the server always sends iss reads the
         // server's access_denied.
         let lenient = Client::builder(django().client_id(DjangoApp::Confidential))
-            .endpoint(
-                EndpointKind::Authorization,
-                metadata.authorization_endpoint.clone().unwrap(),
-            )
+            .authorization_endpoint(metadata.authorization_endpoint.clone().unwrap())
             .issuer(django().issuer())
             .build()
             .unwrap();

@@ -578,8 +578,8 @@ fn dpop_bound_tokens_with_the_nonce_dance() {
 
 #[test]
 fn dpop_bound_tokens_at_the_userinfo_endpoint_through_both_api_clients() {
+    use grantline::EndpointKind;
     use grantline::dpop::DpopKey;
-    use grantline::error::EndpointKind;
     use grantline::jose::Algorithm;
     use grantline::token_manager::TokenManager;
     for runner in runners() {

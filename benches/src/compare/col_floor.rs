@@ -21,7 +21,7 @@ use url::form_urlencoded::byte_serialize;
 
 use super::fixtures::{
     AUTHORIZATION_ENDPOINT, CC_SCOPE, CLIENT_ID, CLIENT_SECRET, Fixtures, ISSUER, REDIRECT_URI,
-    STATE, TOKEN_ENDPOINT,
+    STATE, THREE_SCOPES, TOKEN_ENDPOINT,
 };
 use super::{CaseId, Column, Kind, Visitor};
 
@@ -179,7 +179,7 @@ pub(crate) fn token(
 }
 
 /// The authorization URL and what the client keeps: state, nonce, PKCE verifier.
-fn authorize_url(endpoint: &Url) -> Option<(Url, String, String, String)> {
+fn authorize_url(endpoint: &Url, scope: &str) -> Option<(Url, String, String, String)> {
     let mut random = [0u8; 96];
     getrandom::fill(&mut random).ok()?;
     let (state, rest) = random.split_at(32);
@@ -193,7 +193,7 @@ fn authorize_url(endpoint: &Url) -> Option<(Url, String, String, String)> {
         .append_pair("response_type", "code")
         .append_pair("client_id", CLIENT_ID)
         .append_pair("redirect_uri", REDIRECT_URI)
-        .append_pair("scope", "openid")
+        .append_pair("scope", scope)
         .append_pair("state", &state)
         .append_pair("nonce", &nonce)
         .append_pair("code_challenge", &challenge)
@@ -254,13 +254,21 @@ pub(super) fn cases(f: &Fixtures, v: &mut impl Visitor) {
     }
 
     let endpoint = Url::parse(AUTHORIZATION_ENDPOINT).expect("a valid URL");
-    authorize_url(&endpoint).expect("an authorization URL");
-    v.case(id("authorize_url"), || (), |()| authorize_url(&endpoint));
+    let three_scopes = THREE_SCOPES.join(" ");
+    for (row, scope) in [
+        ("authorize_url", "openid"),
+        ("authorize_url_3scopes", &three_scopes),
+    ] {
+        authorize_url(&endpoint, scope).expect("an authorization URL");
+        v.case(id(row), || (), |()| authorize_url(&endpoint, scope));
+    }
 
     let redirect = Url::parse(REDIRECT_URI).expect("a valid URL");
     callback(&f.callback, &redirect).expect("a valid callback");
     v.case(id("callback"), || (), |()| callback(&f.callback, &redirect));
 
-    discovery(&f.discovery).expect("a discovery document");
-    v.case(id("discovery"), || (), |()| discovery(&f.discovery));
+    for (row, response) in f.discovery_rows() {
+        discovery(response).expect("a discovery document");
+        v.case(id(row), || (), |()| discovery(response));
+    }
 }

@@ -1,13 +1,12 @@
 //! The grantline column: the calls a grantline user makes.
 
 use grantline::authorization::PendingAuthorization;
-use grantline::error::EndpointKind;
 use grantline::grant::TokenRequest;
 use grantline::{Client, Flow, Step, TokenResponse};
 
 use super::fixtures::{
     AUTHORIZATION_ENDPOINT, CC_SCOPE, CLIENT_ID, CLIENT_SECRET, Fixtures, ISSUER, REDIRECT_URI,
-    STATE, TOKEN_ENDPOINT,
+    STATE, THREE_SCOPES, TOKEN_ENDPOINT,
 };
 use super::{CaseId, Column, Kind, Visitor};
 
@@ -26,7 +25,7 @@ fn id(row: &'static str) -> CaseId {
 pub(crate) fn client() -> Client {
     Client::builder(CLIENT_ID)
         .issuer(ISSUER)
-        .endpoint(EndpointKind::Authorization, AUTHORIZATION_ENDPOINT)
+        .authorization_endpoint(AUTHORIZATION_ENDPOINT)
         .token_endpoint(TOKEN_ENDPOINT)
         .client_secret_basic(CLIENT_SECRET)
         .build()
@@ -76,16 +75,21 @@ pub(super) fn cases(f: &Fixtures, v: &mut impl Visitor) {
         );
     }
 
-    let authorize = || {
-        client
-            .authorization_request(REDIRECT_URI)
-            .scope("openid")
-            .into_redirect()
-    };
-    let (url, pending_check) = authorize().expect("an authorization URL");
-    assert!(url.query().is_some_and(|q| q.contains("nonce=")));
-    drop(pending_check);
-    v.case(id("authorize_url"), || (), |()| authorize());
+    for (row, scope) in [
+        ("authorize_url", "openid".to_owned()),
+        ("authorize_url_3scopes", THREE_SCOPES.join(" ")),
+    ] {
+        let authorize = || {
+            client
+                .authorization_request(REDIRECT_URI)
+                .scope(scope.as_str())
+                .into_redirect()
+        };
+        let (url, pending_check) = authorize().expect("an authorization URL");
+        assert!(url.query().is_some_and(|q| q.contains("nonce=")));
+        drop(pending_check);
+        v.case(id(row), || (), |()| authorize());
+    }
 
     let callback = &f.callback;
     pending(&client)
@@ -103,6 +107,8 @@ pub(super) fn cases(f: &Fixtures, v: &mut impl Visitor) {
             .ok()
             .filter(|metadata| metadata.issuer == ISSUER)
     };
-    discover(&f.discovery).expect("a discovery document of the expected issuer");
-    v.case(id("discovery"), || (), |()| discover(&f.discovery));
+    for (row, response) in f.discovery_rows() {
+        discover(response).expect("a discovery document of the expected issuer");
+        v.case(id(row), || (), |()| discover(response));
+    }
 }

@@ -13,7 +13,7 @@ use oauth2::{
 
 use super::fixtures::{
     AUTHORIZATION_ENDPOINT, CC_SCOPE, CLIENT_ID, CLIENT_SECRET, Fixtures, REDIRECT_URI,
-    TOKEN_ENDPOINT,
+    THREE_SCOPES, TOKEN_ENDPOINT,
 };
 use super::{CaseId, Column, Kind, Visitor};
 
@@ -130,21 +130,26 @@ pub(super) fn cases(f: &Fixtures, v: &mut impl Visitor) {
     }
 
     // oauth2-rs has no nonce: a random token sent as an extra parameter, as its users do.
-    v.case(
-        id("authorize_url", Kind::Direct),
-        || (),
-        |()| {
-            let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-            let nonce = CsrfToken::new_random();
-            let (url, state) = client
-                .authorize_url(CsrfToken::new_random)
-                .add_scope(Scope::new("openid".to_owned()))
-                .add_extra_param("nonce", nonce.secret().as_str())
-                .set_pkce_challenge(challenge)
-                .url();
-            (url, state, verifier, nonce)
-        },
-    );
+    for (row, scopes) in [
+        ("authorize_url", &["openid"][..]),
+        ("authorize_url_3scopes", &THREE_SCOPES[..]),
+    ] {
+        v.case(
+            id(row, Kind::Direct),
+            || (),
+            |()| {
+                let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+                let nonce = CsrfToken::new_random();
+                let (url, state) = client
+                    .authorize_url(CsrfToken::new_random)
+                    .add_scopes(scopes.iter().map(|s| Scope::new((*s).to_owned())))
+                    .add_extra_param("nonce", nonce.secret().as_str())
+                    .set_pkce_challenge(challenge)
+                    .url();
+                (url, state, verifier, nonce)
+            },
+        );
+    }
 }
 
 /// An oauth2-rs client with only a token endpoint (the end-to-end rows).

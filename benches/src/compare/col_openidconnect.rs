@@ -19,7 +19,7 @@ use openidconnect::{
 use super::col_oauth2::{answer, baseline, build_only};
 use super::fixtures::{
     AUTHORIZATION_ENDPOINT, CC_SCOPE, CLIENT_ID, CLIENT_SECRET, Fixtures, ISSUER, REDIRECT_URI,
-    TOKEN_ENDPOINT,
+    THREE_SCOPES, TOKEN_ENDPOINT,
 };
 use super::{CaseId, Column, Kind, Visitor};
 
@@ -135,28 +135,39 @@ pub(super) fn cases(f: &Fixtures, v: &mut impl Visitor) {
     }
 
     // The `openid` scope is added by the library.
-    v.case(
-        id("authorize_url", Kind::Direct),
-        || (),
-        |()| {
-            let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-            let (url, state, nonce) = client
-                .authorize_url(
-                    CoreAuthenticationFlow::AuthorizationCode,
-                    CsrfToken::new_random,
-                    Nonce::new_random,
-                )
-                .set_pkce_challenge(challenge)
-                .url();
-            (url, state, nonce, verifier)
-        },
-    );
+    for (row, scopes) in [
+        ("authorize_url", &[][..]),
+        (
+            "authorize_url_3scopes",
+            THREE_SCOPES.get(1..).unwrap_or_default(),
+        ),
+    ] {
+        v.case(
+            id(row, Kind::Direct),
+            || (),
+            |()| {
+                let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+                let (url, state, nonce) = client
+                    .authorize_url(
+                        CoreAuthenticationFlow::AuthorizationCode,
+                        CsrfToken::new_random,
+                        Nonce::new_random,
+                    )
+                    .add_scopes(scopes.iter().map(|s| Scope::new((*s).to_owned())))
+                    .set_pkce_challenge(challenge)
+                    .url();
+                (url, state, nonce, verifier)
+            },
+        );
+    }
 
     let issuer = IssuerUrl::new(ISSUER.to_owned()).expect("a valid URL");
-    discovery_response(&f.discovery, &issuer).expect("a discovery document");
-    v.case(
-        id("discovery", Kind::Direct),
-        || (),
-        |()| discovery_response(&f.discovery, &issuer),
-    );
+    for (row, response) in f.discovery_rows() {
+        discovery_response(response, &issuer).expect("a discovery document");
+        v.case(
+            id(row, Kind::Direct),
+            || (),
+            |()| discovery_response(response, &issuer),
+        );
+    }
 }

@@ -67,6 +67,17 @@ pub fn error_body() -> &'static [u8] {
     ))
 }
 
+/// A discovery document in Keycloak's shape (its members and their order, a realm's
+/// endpoints, every `*_supported` list a Keycloak 26 realm publishes), with the benchmark's
+/// issuer: an input unlike oidc-provider's.
+#[must_use]
+pub fn discovery_keycloak_body() -> &'static [u8] {
+    include_bytes!("../../fixtures/discovery-keycloak.json")
+}
+
+/// The scope of the three-scope authorization URL row.
+pub const THREE_SCOPES: [&str; 3] = ["openid", "profile", "email"];
+
 /// oidc-provider's discovery document.
 #[must_use]
 pub fn discovery_body() -> &'static [u8] {
@@ -109,6 +120,8 @@ pub struct Fixtures {
     pub error: http::Response<Vec<u8>>,
     /// `discovery_body`, 200.
     pub discovery: http::Response<Vec<u8>>,
+    /// `discovery_keycloak_body`, 200.
+    pub discovery_keycloak: http::Response<Vec<u8>>,
     /// [`CALLBACK`], parsed (a web framework hands the application a parsed URL).
     pub callback: url::Url,
 }
@@ -130,8 +143,18 @@ impl Fixtures {
             token_id_token: response(200, token_id_token_body()),
             error: response(401, error_body()),
             discovery: response(200, discovery_body()),
+            discovery_keycloak: response(200, discovery_keycloak_body()),
             callback: url::Url::parse(CALLBACK).expect("a valid callback"),
         }
+    }
+
+    /// The discovery rows: row id and the document each parses.
+    #[must_use]
+    pub fn discovery_rows(&self) -> [(&'static str, &http::Response<Vec<u8>>); 2] {
+        [
+            ("discovery", &self.discovery),
+            ("discovery_keycloak", &self.discovery_keycloak),
+        ]
     }
 
     /// The token rows: row id and the answer each parses.

@@ -176,6 +176,14 @@ pub const ROWS: &[Row] = &[
         id: "discovery",
         label: "parse the OpenID discovery document (oidc-provider, real, 2.2 kB) and check its issuer",
     },
+    Row {
+        id: "discovery_keycloak",
+        label: "parse a Keycloak-style discovery document (3.8 kB, 12 endpoint URLs, 20 `*_supported` arrays) and check its issuer",
+    },
+    Row {
+        id: "authorize_url_3scopes",
+        label: "authorization URL with PKCE S256, state and nonce, scope openid profile email",
+    },
 ];
 
 /// Receives every case of the comparison. A case is a pair of closures: `input` makes what one

@@ -95,13 +95,16 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// A token as printed: grantline's serialization of the response (every field the server sent,
-/// `expires_at` in unix seconds) plus `expires_in`, the seconds left at `now`. The same shape
-/// whether the token is fresh or cached.
+/// A token as printed: grantline's stored form of the response (every field the server sent,
+/// `expires_at` in unix seconds) without its format version, plus `expires_in`, the seconds
+/// left at `now`. The same shape whether the token is fresh or cached.
 pub(crate) fn token_document(token: &TokenResponse, now: std::time::SystemTime) -> Value {
     let mut document = serde_json::to_value(token).unwrap_or_default();
-    if let (Value::Object(map), Some(left)) = (&mut document, token.expires_in(now)) {
-        map.insert("expires_in".to_owned(), Value::from(left.as_secs()));
+    if let Value::Object(map) = &mut document {
+        map.remove("grantline_token");
+        if let Some(left) = token.expires_in(now) {
+            map.insert("expires_in".to_owned(), Value::from(left.as_secs()));
+        }
     }
     document
 }

@@ -1,10 +1,11 @@
 //! Exchanging the code for tokens (RFC 6749 §4.1.3).
 
 use super::pending::PendingAuthorization;
-use crate::error::{ConfigError, EndpointKind};
-use crate::request::{EndpointCall, OneShot};
+use crate::EndpointKind;
+use crate::error::ConfigError;
+use crate::flow::{EndpointCall, OneShot};
+use crate::flow::{IdTokenCheck, TokenExchange};
 use crate::secret::Assertion;
-use crate::token_flow::{IdTokenCheck, TokenExchange};
 use crate::{Client, Error, TokenResponse};
 
 /// A validated authorization code, ready to be exchanged once.
@@ -14,7 +15,7 @@ use crate::{Client, Error, TokenResponse};
 ///
 /// ```
 /// # let client = grantline::Client::builder("app")
-/// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+/// #     .authorization_endpoint("https://as.example/authorize")
 /// #     .build()?;
 /// let (url, pending) = client.authorization_request("https://app.example/cb").scope("openid").into_redirect()?;
 /// let state = pending.state().to_owned();
@@ -78,7 +79,7 @@ impl Client {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app")
-    /// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+    /// #     .authorization_endpoint("https://as.example/authorize")
     /// #     .build()?;
     /// let (_url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
     /// let state = pending.state().to_owned();

@@ -28,7 +28,7 @@
 //!
 //! let client = Client::builder("web-app")
 //!     .issuer("https://as.example")
-//!     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+//!     .authorization_endpoint("https://as.example/authorize")
 //!     .token_endpoint("https://as.example/token")
 //!     .client_secret_basic("s3cr3t")
 //!     .build()?;
@@ -57,7 +57,6 @@
 //! ```
 
 mod callback;
-mod compact;
 mod exchange;
 mod pending;
 mod pkce;

@@ -2,8 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::callback::{Callback, CallbackParams, decode, decodes_to};
-use super::compact::{CompactStr, SharedStr};
+use super::callback::{Callback, CallbackParams};
 use super::exchange::AuthorizationCode;
 use super::pkce::{PkceMethod, constant_time_eq};
 use crate::error::{ErrorCode, OAuthError, ResponseHeaders, ValidationError};
@@ -18,7 +17,7 @@ use crate::{Client, Error};
 ///
 /// ```
 /// # let client = grantline::Client::builder("app")
-/// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+/// #     .authorization_endpoint("https://as.example/authorize")
 /// #     .build()?;
 /// let (_url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
 /// let shown = format!("{pending:?}");
@@ -27,13 +26,13 @@ use crate::{Client, Error};
 /// ```
 #[derive(Serialize, Deserialize)]
 pub struct PendingAuthorization {
-    client_id: SharedStr,
+    client_id: String,
     redirect_uri: String,
-    state: CompactStr,
-    nonce: Option<CompactStr>,
-    code_verifier: Option<CompactStr>,
+    state: String,
+    nonce: Option<String>,
+    code_verifier: Option<String>,
     pkce_method: Option<PkceMethod>,
-    issuer: Option<SharedStr>,
+    issuer: Option<String>,
     iss_required: bool,
     /// Whether `openid` was in scope: the code exchange then validates the ID token.
     #[serde(default)]
@@ -67,9 +66,9 @@ impl PendingAuthorization {
     pub(crate) fn new(
         client: &Client,
         redirect_uri: String,
-        state: CompactStr,
-        nonce: Option<CompactStr>,
-        pkce: Option<(PkceMethod, CompactStr)>,
+        state: String,
+        nonce: Option<String>,
+        pkce: Option<(PkceMethod, String)>,
         iss_required: bool,
     ) -> Self {
         let (pkce_method, code_verifier) = match pkce {
@@ -77,13 +76,13 @@ impl PendingAuthorization {
             None => (None, None),
         };
         Self {
-            client_id: SharedStr(client.shared_client_id().clone()),
+            client_id: client.client_id().to_owned(),
             redirect_uri,
             state,
             nonce,
             code_verifier,
             pkce_method,
-            issuer: client.shared_issuer().cloned().map(SharedStr),
+            issuer: client.issuer().map(str::to_owned),
             iss_required,
             openid: false,
             max_age: None,
@@ -102,7 +101,7 @@ impl PendingAuthorization {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app")
-    /// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+    /// #     .authorization_endpoint("https://as.example/authorize")
     /// #     .build()?;
     /// let (url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
     /// assert!(url.query_pairs().any(|(k, v)| k == "state" && v == pending.state()));
@@ -117,7 +116,7 @@ impl PendingAuthorization {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app")
-    /// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+    /// #     .authorization_endpoint("https://as.example/authorize")
     /// #     .build()?;
     /// let (_url, pending) = client.authorization_request("https://app.example/cb").scope("openid").into_redirect()?;
     /// assert!(pending.nonce().is_some());
@@ -125,14 +124,14 @@ impl PendingAuthorization {
     /// ```
     #[must_use]
     pub fn nonce(&self) -> Option<&str> {
-        self.nonce.as_ref().map(CompactStr::as_str)
+        self.nonce.as_deref()
     }
 
     /// The redirect URI the request was sent with.
     ///
     /// ```
     /// # let client = grantline::Client::builder("app")
-    /// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+    /// #     .authorization_endpoint("https://as.example/authorize")
     /// #     .build()?;
     /// let (_url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
     /// assert_eq!(pending.redirect_uri(), "https://app.example/cb");
@@ -159,7 +158,7 @@ impl PendingAuthorization {
     /// ```
     /// use grantline::{Error, error::{ErrorCode, ValidationError}};
     /// # let client = grantline::Client::builder("app")
-    /// #     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+    /// #     .authorization_endpoint("https://as.example/authorize")
     /// #     .build()?;
     /// let (_url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
     /// let e = pending.validate_callback("https://app.example/cb?code=x&state=forged").unwrap_err();
@@ -173,8 +172,8 @@ impl PendingAuthorization {
         let callback = callback.into();
         let params = callback.parameters(&self.redirect_uri)?;
 
-        match params.state {
-            Some(state) if !state_matches(state, self.state.as_str()) => {
+        match &params.state {
+            Some(state) if !constant_time_eq(state.as_bytes(), self.state.as_bytes()) => {
                 return Err(ValidationError::StateMismatch.into());
             }
             Some(_) => {}
@@ -184,11 +183,11 @@ impl PendingAuthorization {
             None => return Err(ValidationError::StateMissing.into()),
         }
 
-        match (params.iss, &self.issuer) {
-            (Some(received), Some(expected)) if !decodes_to(received, expected.as_str()) => {
+        match (&params.iss, &self.issuer) {
+            (Some(received), Some(expected)) if received != expected => {
                 return Err(ValidationError::IssuerParameterMismatch {
-                    expected: expected.as_str().to_owned(),
-                    received: decode(received).into_owned(),
+                    expected: expected.clone(),
+                    received: received.clone().into_owned(),
                 }
                 .into());
             }
@@ -198,12 +197,12 @@ impl PendingAuthorization {
             _ => {}
         }
 
-        if let Some(code) = params.error {
+        if let Some(code) = &params.error {
             return Err(error_response(code, &params).into());
         }
 
         let code = match params.code {
-            Some(code) if !code.is_empty() => decode(code).into_owned(),
+            Some(code) if !code.is_empty() => code.into_owned(),
             _ => return Err(ValidationError::CodeMissing.into()),
         };
         Ok(AuthorizationCode::new(code, self))
@@ -214,11 +213,11 @@ impl PendingAuthorization {
     }
 
     pub(crate) fn code_verifier(&self) -> Option<&str> {
-        self.code_verifier.as_ref().map(CompactStr::as_str)
+        self.code_verifier.as_deref()
     }
 
     pub(crate) fn issuer(&self) -> Option<&str> {
-        self.issuer.as_ref().map(SharedStr::as_str)
+        self.issuer.as_deref()
     }
 
     #[cfg_attr(not(feature = "jose"), allow(dead_code))]
@@ -232,27 +231,21 @@ impl PendingAuthorization {
     }
 }
 
-/// Whether the `state` received (still form-urlencoded) is the one sent, compared in time that
-/// depends only on the lengths.
-fn state_matches(received: &str, sent: &str) -> bool {
-    constant_time_eq(decode(received).as_bytes(), sent.as_bytes())
-}
-
 /// The error response (RFC 6749 §4.1.2.1) the callback carries, with every parameter it does
 /// not model kept in `extra`.
 fn error_response(code: &str, params: &CallbackParams<'_>) -> OAuthError {
-    let text = |raw: &str| serde_json::Value::String(decode(raw).into_owned());
+    let text = |value: &str| serde_json::Value::String(value.to_owned());
     let mut extra = serde_json::Map::new();
-    if let Some(raw) = params.code {
-        extra.insert("code".to_owned(), text(raw));
+    if let Some(value) = &params.code {
+        extra.insert("code".to_owned(), text(value));
     }
-    for (name, raw) in &params.others {
-        extra.insert(name.clone().into_owned(), text(raw));
+    for (name, value) in &params.others {
+        extra.insert(name.clone().into_owned(), text(value));
     }
     OAuthError {
-        code: ErrorCode::from(&*decode(code)),
-        description: params.error_description.map(|d| decode(d).into_owned()),
-        uri: params.error_uri.map(|u| decode(u).into_owned()),
+        code: ErrorCode::from(code),
+        description: params.error_description.as_deref().map(str::to_owned),
+        uri: params.error_uri.as_deref().map(str::to_owned),
         status: http::StatusCode::FOUND,
         headers: ResponseHeaders::default(),
         extra,

@@ -5,7 +5,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::compact::CompactStr;
 use crate::Error;
 use crate::error::ConfigError;
 use crate::random::Randomness;
@@ -39,11 +38,11 @@ impl PkceMethod {
         }
     }
 
-    /// The challenge for `verifier` (an `S256` one is encoded on the stack and kept inline).
-    pub(crate) fn challenge(self, verifier: &str) -> CompactStr {
+    /// The challenge for `verifier`.
+    pub(crate) fn challenge(self, verifier: &str) -> String {
         match self {
-            PkceMethod::S256 => encode_token(&Sha256::digest(verifier.as_bytes()).into()),
-            PkceMethod::Plain => CompactStr::from(verifier),
+            PkceMethod::S256 => URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())),
+            PkceMethod::Plain => verifier.to_owned(),
         }
     }
 }
@@ -72,11 +71,9 @@ pub(crate) fn random_bytes(
     Ok(chunks)
 }
 
-/// 32 bytes in base64url without padding: 43 characters, kept inline.
-pub(crate) fn encode_token(bytes: &[u8; TOKEN_BYTES]) -> CompactStr {
-    let mut text = [0u8; 43];
-    let written = URL_SAFE_NO_PAD.encode_slice(bytes, &mut text).unwrap_or(0);
-    CompactStr::from_ascii(text.get(..written).unwrap_or_default())
+/// 32 bytes in base64url without padding: 43 characters.
+pub(crate) fn encode_token(bytes: &[u8; TOKEN_BYTES]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// A caller-supplied verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1).

@@ -5,16 +5,16 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::InvalidResponse;
-use crate::request::{EndpointCall, OneShot};
+use crate::flow::{EndpointCall, OneShot};
 use crate::response::{field, success_object};
 use crate::{Error, Now};
 
 /// The server's answer to a pushed request: where to send the person.
 ///
 /// ```
-/// # use grantline::{error::EndpointKind, testing::Driver};
+/// # use grantline::{EndpointKind, testing::Driver};
 /// # let client = grantline::Client::builder("app")
-/// #     .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+/// #     .authorization_endpoint("https://as.example/authorize")
 /// #     .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
 /// #     .build()?;
 /// # let (flow, _pending) = client.authorization_request("https://app.example/cb").into_pushed()?;
@@ -89,4 +89,4 @@ impl PushFlow {
     }
 }
 
-crate::request::one_shot_flow!(PushFlow, PushedAuthorization);
+crate::flow::one_shot_flow!(PushFlow, PushedAuthorization);

@@ -4,12 +4,12 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::compact::CompactStr;
 use super::pending::PendingAuthorization;
 use super::pkce::{PkceMethod, check_verifier, encode_token, random_bytes};
 use super::pushed::PushFlow;
-use crate::error::{ConfigError, EndpointKind};
-use crate::request::{EndpointCall, Params};
+use crate::EndpointKind;
+use crate::error::ConfigError;
+use crate::flow::{EndpointCall, Params};
 use crate::{Client, Error, Scope};
 
 /// Parameters grantline sets itself, which [`AuthorizationRequest::param`] refuses.
@@ -51,7 +51,7 @@ enum Pkce {
 /// use std::time::Duration;
 ///
 /// let client = grantline::Client::builder("app")
-///     .endpoint(grantline::error::EndpointKind::Authorization, "https://as.example/authorize")
+///     .authorization_endpoint("https://as.example/authorize")
 ///     .build()?;
 /// let (url, _pending) = client
 ///     .authorization_request("https://app.example/callback")
@@ -315,9 +315,9 @@ impl AuthorizationRequest {
     /// only the holder of that key can exchange it.
     ///
     /// ```
-    /// use grantline::{dpop::DpopKey, error::EndpointKind, jose::Algorithm};
+    /// use grantline::{dpop::DpopKey, EndpointKind, jose::Algorithm};
     /// let client = grantline::Client::builder("app")
-    ///     .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+    ///     .authorization_endpoint("https://as.example/authorize")
     ///     .dpop(DpopKey::generate(Algorithm::ES256)?)
     ///     .build()?;
     /// let (url, _) = client.authorization_request("https://app.example/cb").dpop_jkt().into_redirect()?;
@@ -363,10 +363,10 @@ impl AuthorizationRequest {
     /// `request`. The client must know its issuer.
     ///
     /// ```
-    /// use grantline::{error::EndpointKind, jose::{Algorithm, SigningKey}};
+    /// use grantline::{EndpointKind, jose::{Algorithm, SigningKey}};
     /// let client = grantline::Client::builder("app")
     ///     .issuer("https://as.example")
-    ///     .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+    ///     .authorization_endpoint("https://as.example/authorize")
     ///     .build()?;
     /// let key = SigningKey::hmac(Algorithm::HS256, b"the client secret, long enough to be a key")?;
     /// let (url, _pending) = client
@@ -461,24 +461,11 @@ impl AuthorizationRequest {
             + usize::from(generate_verifier);
         let random = random_bytes(self.client.randomness(), count)?;
         let mut random = random.iter().map(encode_token);
-        let mut next = || random.next().unwrap_or_else(|| CompactStr::from(""));
+        let mut next = || random.next().unwrap_or_default();
 
-        let state = match self.state {
-            Some(state) => CompactStr::from(state),
-            None => next(),
-        };
-        let nonce = match self.nonce {
-            Some(nonce) => Some(CompactStr::from(nonce)),
-            None if generate_nonce => Some(next()),
-            None => None,
-        };
-        let pkce = pkce.map(|method| {
-            let verifier = match self.code_verifier {
-                Some(verifier) => CompactStr::from(verifier),
-                None => next(),
-            };
-            (method, verifier)
-        });
+        let state = self.state.unwrap_or_else(&mut next);
+        let nonce = self.nonce.or_else(|| generate_nonce.then(&mut next));
+        let pkce = pkce.map(|method| (method, self.code_verifier.unwrap_or_else(&mut next)));
         let challenge = pkce
             .as_ref()
             .map(|(method, verifier)| (*method, method.challenge(verifier.as_str())));
@@ -520,7 +507,7 @@ impl AuthorizationRequest {
     /// parameter; [`Error::Randomness`] if the random source fails.
     ///
     /// ```
-    /// use grantline::{Error, error::{ConfigError, EndpointKind}};
+    /// use grantline::{Error, EndpointKind, error::ConfigError};
     /// let client = grantline::Client::builder("app").build()?;
     /// let e = client.authorization_request("https://app.example/cb").into_redirect().unwrap_err();
     /// assert!(matches!(e, Error::Config(ConfigError::MissingEndpoint(EndpointKind::Authorization))));
@@ -565,9 +552,9 @@ impl AuthorizationRequest {
     /// parameters.
     ///
     /// ```
-    /// use grantline::{error::EndpointKind, testing::Driver};
+    /// use grantline::{EndpointKind, testing::Driver};
     /// let client = grantline::Client::builder("app")
-    ///     .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+    ///     .authorization_endpoint("https://as.example/authorize")
     ///     .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
     ///     .client_secret_basic("s")
     ///     .build()?;
@@ -608,7 +595,7 @@ struct Prepared {
     /// Not empty.
     scope: Option<Scope>,
     /// The PKCE method and challenge.
-    challenge: Option<(PkceMethod, CompactStr)>,
+    challenge: Option<(PkceMethod, String)>,
     /// The other parameters, in the order they were set.
     params: Params,
     pending: PendingAuthorization,
@@ -649,136 +636,54 @@ impl Prepared {
     }
 }
 
-/// A redirect URI must be an absolute URI without a fragment (RFC 6749 §3.1.2).
+/// A redirect URI must be an absolute URI without a fragment (RFC 6749 §3.1.2): a scheme
+/// (RFC 3986 §3.1: a letter, then letters, digits, `+`, `-` or `.`), a `:`, then visible
+/// characters other than `#`. The server compares it with the registered one character for
+/// character, so this is all there is to check here.
 fn check_redirect_uri(uri: &str) -> Result<(), Error> {
-    if plainly_valid_redirect_uri(uri) {
-        return Ok(());
-    }
     let invalid = |reason| ConfigError::InvalidParameter {
         name: "redirect_uri".to_owned(),
         reason,
     };
-    let parsed = Url::parse(uri).map_err(|_| invalid("it is not an absolute URI"))?;
-    if parsed.fragment().is_some() {
+    let scheme_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.');
+    let absolute = uri.split_once(':').is_some_and(|(scheme, rest)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme.chars().all(scheme_char)
+            && !rest.is_empty()
+            && rest.chars().all(|c| !c.is_whitespace() && !c.is_control())
+    });
+    if !absolute {
+        return Err(invalid("it is not an absolute URI").into());
+    }
+    if uri.contains('#') {
         return Err(invalid("it must not have a fragment (RFC 6749 §3.1.2)").into());
     }
     Ok(())
 }
 
-/// Whether `uri` is, at a glance, one that parses as a URL without a fragment: `http(s)://`, a
-/// lower-case domain name or dotted-decimal IPv4 address, an optional port, and a path (and
-/// query) of visible ASCII without `#`. `false` only means "parse it to know".
-fn plainly_valid_redirect_uri(uri: &str) -> bool {
-    let Some(rest) = uri
-        .strip_prefix("https://")
-        .or_else(|| uri.strip_prefix("http://"))
-    else {
-        return false;
-    };
-    // Bytes, not chars: this runs on every request and the shapes accepted are ASCII.
-    let rest = rest.as_bytes();
-    let (authority, path) =
-        rest.split_at(rest.iter().position(|&b| b == b'/').unwrap_or(rest.len()));
-    let (host, port) = match authority.iter().position(|&b| b == b':') {
-        Some(colon) => {
-            let (host, port) = authority.split_at(colon);
-            (host, port.get(1..))
-        }
-        None => (authority, None),
-    };
-    let port_ok = port.is_none_or(|port| {
-        (1..=5).contains(&port.len())
-            && port.iter().all(u8::is_ascii_digit)
-            && port.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0')) <= 65535
-    });
-    port_ok
-        && plain_host(host)
-        && path
-            .iter()
-            .all(|&b| b.is_ascii_graphic() && b != b'#' && b != b'\\')
-}
-
-/// A host the URL parser certainly accepts: lower-case LDH labels that need no IDNA mapping,
-/// or four decimal octets.
-fn plain_host(host: &[u8]) -> bool {
-    let mut last: &[u8] = &[];
-    let mut labels = 0;
-    for label in host.split(|&b| b == b'.') {
-        let ldh = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-';
-        if label.is_empty()
-            || label.starts_with(b"-")
-            || label.ends_with(b"-")
-            || label.starts_with(b"xn--")
-            || !label.iter().all(ldh)
-        {
-            return false;
-        }
-        last = label;
-        labels += 1;
-    }
-    if last.iter().all(u8::is_ascii_digit) {
-        // A name that ends in a number is an IPv4 address.
-        let octet = |part: &[u8]| {
-            (part == b"0" || !part.starts_with(b"0"))
-                && part.len() <= 3
-                && part.iter().all(u8::is_ascii_digit)
-                && part.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0')) <= 255
-        };
-        return labels == 4 && host.split(|&b| b == b'.').all(octet);
-    }
-    !last.starts_with(b"0x")
-}
-
 #[cfg(test)]
 mod tests {
-    use proptest::prelude::*;
-
     use super::*;
 
-    /// What the general check says: parse, and look for a fragment.
-    fn parsed_ok(uri: &str) -> bool {
-        Url::parse(uri).is_ok_and(|u| u.fragment().is_none())
-    }
-
     #[test]
-    fn plain_redirect_uris_are_recognised_without_parsing() {
+    fn redirect_uris_must_be_absolute_and_without_a_fragment() {
         for uri in [
             "http://127.0.0.1:8080/callback",
             "https://app.example/cb?x=1",
             "http://localhost",
-            "https://a-b.example:443/",
+            "com.example.app:/cb",
         ] {
-            assert!(plainly_valid_redirect_uri(uri), "{uri}");
-            assert!(check_redirect_uri(uri).is_ok());
+            assert!(check_redirect_uri(uri).is_ok(), "{uri}");
         }
         for uri in [
-            "http://256.0.0.1/",
-            "http://1.2.3/",
-            "http://a.0x1/",
-            "http://xn--zz/",
-            "http://h:99999/",
             "https://app.example/cb#f",
-            "HTTP://app.example/",
-            "com.example.app:/cb",
             "not a uri",
+            "/relative/cb",
+            "1http://app.example/cb",
+            "https://app.example/c b",
+            "https:",
         ] {
-            assert!(!plainly_valid_redirect_uri(uri), "{uri}");
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn the_glance_never_accepts_what_parsing_refuses(
-            scheme in "(http|https|HTTP|myapp)://",
-            host in "([a-z0-9-]{0,5}\\.){0,3}[a-zA-Z0-9-]{0,6}|[0-9]{1,4}(\\.[0-9]{1,4}){0,4}|\\[::1\\]|0x[0-9a-f]{0,3}",
-            port in "(:[0-9]{0,6})?",
-            path in "(/[ -~]{0,8})?",
-        ) {
-            let uri = format!("{scheme}{host}{port}{path}");
-            if plainly_valid_redirect_uri(&uri) {
-                prop_assert!(parsed_ok(&uri), "{}", uri);
-            }
-            prop_assert_eq!(check_redirect_uri(&uri).is_ok(), parsed_ok(&uri), "{}", uri);
+            assert!(check_redirect_uri(uri).is_err(), "{uri}");
         }
     }
 }

@@ -4,8 +4,9 @@ use base64::Engine as _;
 use sha2::Digest as _;
 
 use super::*;
+use crate::EndpointKind;
 use crate::discovery::ServerMetadata;
-use crate::error::{ConfigError, EndpointKind, ErrorCode, ValidationError};
+use crate::error::{ConfigError, ErrorCode, ValidationError};
 use crate::random::Randomness;
 use crate::testing::Driver;
 use crate::{Client, Error};
@@ -30,10 +31,7 @@ const ISSUER: &str = "https://as.example";
 fn builder() -> crate::ClientBuilder {
     Client::builder("app")
         .issuer(ISSUER)
-        .endpoint(
-            EndpointKind::Authorization,
-            "https://as.example/authorize?tenant=t",
-        )
+        .authorization_endpoint("https://as.example/authorize?tenant=t")
         .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
         .token_endpoint("https://as.example/token")
         .client_secret_basic("s3cr3t")
@@ -236,7 +234,7 @@ fn a_missing_endpoint_is_a_typed_error() {
         Error::Config(ConfigError::MissingEndpoint(EndpointKind::Authorization))
     ));
     let no_par = Client::builder("app")
-        .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+        .authorization_endpoint("https://as.example/authorize")
         .build()
         .unwrap();
     let e = no_par
@@ -361,7 +359,7 @@ fn par_errors_are_typed() {
 #[test]
 fn par_sends_client_id_once_whatever_the_authentication() {
     let public = Client::builder("app")
-        .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+        .authorization_endpoint("https://as.example/authorize")
         .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
         .build()
         .unwrap();
@@ -476,7 +474,7 @@ fn iss_is_checked_when_present_and_required_when_advertised() {
 
     // Without a known issuer there is nothing to compare with.
     let anonymous = Client::builder("app")
-        .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+        .authorization_endpoint("https://as.example/authorize")
         .build()
         .unwrap();
     let (_, pending) = anonymous
@@ -926,7 +924,7 @@ mod request_objects {
     #[test]
     fn a_request_object_needs_the_issuer() {
         let anonymous = Client::builder("app")
-            .endpoint(EndpointKind::Authorization, "https://as.example/authorize")
+            .authorization_endpoint("https://as.example/authorize")
             .build()
             .unwrap();
         let e = anonymous

@@ -38,16 +38,14 @@
 use serde_json::{Map, Value};
 use url::Url;
 
+use crate::EndpointKind;
 use crate::endpoint::check_endpoint;
-use crate::error::{ConfigError, EndpointKind, InvalidResponse, ValidationError};
-use crate::request::{DocumentCall, OneShot};
-use crate::response::{Object, field, success_object};
+use crate::error::{ConfigError, ValidationError};
+use crate::flow::{DocumentCall, OneShot};
+use crate::response::{Answer, error_in, parse, with_headers};
 use crate::{Client, ClientBuilder, Error, Now};
 
-mod other_members;
 mod wire;
-
-pub use other_members::OtherMembers;
 
 /// The template Microsoft Entra ID puts in a multi-tenant issuer.
 const TENANT_TEMPLATE: &str = "{tenantid}";
@@ -128,6 +126,26 @@ pub struct ServerMetadata {
     pub ui_locales_supported: Vec<String>,
     /// `backchannel_token_delivery_modes_supported` (CIBA).
     pub backchannel_token_delivery_modes_supported: Vec<String>,
+    /// `claim_types_supported` (OpenID Connect).
+    pub claim_types_supported: Vec<String>,
+    /// `display_values_supported` (OpenID Connect).
+    pub display_values_supported: Vec<String>,
+    /// `claims_locales_supported` (OpenID Connect).
+    pub claims_locales_supported: Vec<String>,
+    /// `id_token_encryption_alg_values_supported` (OpenID Connect).
+    pub id_token_encryption_alg_values_supported: Vec<String>,
+    /// `id_token_encryption_enc_values_supported` (OpenID Connect).
+    pub id_token_encryption_enc_values_supported: Vec<String>,
+    /// `userinfo_encryption_alg_values_supported` (OpenID Connect).
+    pub userinfo_encryption_alg_values_supported: Vec<String>,
+    /// `userinfo_encryption_enc_values_supported` (OpenID Connect).
+    pub userinfo_encryption_enc_values_supported: Vec<String>,
+    /// `request_object_encryption_alg_values_supported` (OpenID Connect).
+    pub request_object_encryption_alg_values_supported: Vec<String>,
+    /// `request_object_encryption_enc_values_supported` (OpenID Connect).
+    pub request_object_encryption_enc_values_supported: Vec<String>,
+    /// `backchannel_authentication_request_signing_alg_values_supported` (CIBA).
+    pub backchannel_authentication_request_signing_alg_values_supported: Vec<String>,
     /// `require_pushed_authorization_requests` (RFC 9126 §5): authorization requests must be
     /// pushed.
     pub require_pushed_authorization_requests: bool,
@@ -142,6 +160,22 @@ pub struct ServerMetadata {
     pub require_signed_request_object: bool,
     /// `claims_parameter_supported` (OpenID Connect).
     pub claims_parameter_supported: bool,
+    /// `require_request_uri_registration` (OpenID Connect).
+    pub require_request_uri_registration: bool,
+    /// `frontchannel_logout_supported` (OpenID Connect Front-Channel Logout).
+    pub frontchannel_logout_supported: bool,
+    /// `frontchannel_logout_session_supported` (OpenID Connect Front-Channel Logout).
+    pub frontchannel_logout_session_supported: bool,
+    /// `backchannel_logout_supported` (OpenID Connect Back-Channel Logout).
+    pub backchannel_logout_supported: bool,
+    /// `backchannel_logout_session_supported` (OpenID Connect Back-Channel Logout).
+    pub backchannel_logout_session_supported: bool,
+    /// `backchannel_user_code_parameter_supported` (CIBA).
+    pub backchannel_user_code_parameter_supported: bool,
+    /// `tls_client_certificate_bound_access_tokens` (RFC 8705).
+    pub tls_client_certificate_bound_access_tokens: bool,
+    /// `check_session_iframe` (OpenID Connect Session Management).
+    pub check_session_iframe: Option<String>,
     /// `service_documentation`.
     pub service_documentation: Option<String>,
     /// `op_policy_uri`.
@@ -150,8 +184,8 @@ pub struct ServerMetadata {
     pub op_tos_uri: Option<String>,
     /// `mtls_endpoint_aliases` (RFC 8705 §5), as sent.
     pub mtls_endpoint_aliases: Option<Map<String, Value>>,
-    /// Every other member, as sent (made into a map when first looked at).
-    pub extra: OtherMembers,
+    /// Every other member, as sent.
+    pub extra: Map<String, Value>,
 }
 
 impl ServerMetadata {
@@ -169,111 +203,15 @@ impl ServerMetadata {
     /// assert!(matches!(e, Error::InvalidResponse(ref e) if e.field == "issuer"));
     /// ```
     pub fn from_response(response: &http::Response<Vec<u8>>, _now: Now) -> Result<Self, Error> {
-        // The usual answer, a JSON document, read straight into the fields; anything else
-        // (an error status, a form body, an error object) through the general path.
-        if response.status().is_success() && !crate::response::is_form(response) {
-            if let Some(metadata) = wire::read(response.body()) {
-                return Ok(metadata?);
+        let answer = Answer::of(response);
+        let read = || {
+            let document = parse::<wire::Document>(answer, "metadata document")?;
+            if document.is_error() {
+                return Err(error_in(answer));
             }
-        }
-        Self::from_response_in_general(response)
-    }
-
-    /// [`from_response`](Self::from_response) through the general path: the document read
-    /// into a map, then each field taken out of it.
-    fn from_response_in_general(response: &http::Response<Vec<u8>>) -> Result<Self, Error> {
-        Ok(Self::from_object(success_object(response)?)?)
-    }
-
-    fn from_object(mut o: Object) -> Result<Self, InvalidResponse> {
-        let o = &mut o;
-        let s = |o: &mut Object, name| field::string(o, name);
-        let list = |o: &mut Object, name| field::strings(o, name);
-        let flag = |o: &mut Object, name| field::boolean(o, name).map(|b| b.unwrap_or(false));
-        let mtls_endpoint_aliases = match o.remove("mtls_endpoint_aliases") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(aliases)) => Some(aliases),
-            Some(_) => {
-                return Err(InvalidResponse::new(
-                    "mtls_endpoint_aliases",
-                    "is not an object",
-                ));
-            }
+            Ok(document.check()?)
         };
-        Ok(Self {
-            issuer: field::required_string(o, "issuer")?,
-            authorization_endpoint: s(o, "authorization_endpoint")?,
-            token_endpoint: s(o, "token_endpoint")?,
-            jwks_uri: s(o, "jwks_uri")?,
-            registration_endpoint: s(o, "registration_endpoint")?,
-            revocation_endpoint: s(o, "revocation_endpoint")?,
-            introspection_endpoint: s(o, "introspection_endpoint")?,
-            device_authorization_endpoint: s(o, "device_authorization_endpoint")?,
-            pushed_authorization_request_endpoint: s(o, "pushed_authorization_request_endpoint")?,
-            backchannel_authentication_endpoint: s(o, "backchannel_authentication_endpoint")?,
-            userinfo_endpoint: s(o, "userinfo_endpoint")?,
-            end_session_endpoint: s(o, "end_session_endpoint")?,
-            scopes_supported: list(o, "scopes_supported")?,
-            response_types_supported: list(o, "response_types_supported")?,
-            response_modes_supported: list(o, "response_modes_supported")?,
-            grant_types_supported: list(o, "grant_types_supported")?,
-            code_challenge_methods_supported: list(o, "code_challenge_methods_supported")?,
-            token_endpoint_auth_methods_supported: list(
-                o,
-                "token_endpoint_auth_methods_supported",
-            )?,
-            token_endpoint_auth_signing_alg_values_supported: list(
-                o,
-                "token_endpoint_auth_signing_alg_values_supported",
-            )?,
-            revocation_endpoint_auth_methods_supported: list(
-                o,
-                "revocation_endpoint_auth_methods_supported",
-            )?,
-            introspection_endpoint_auth_methods_supported: list(
-                o,
-                "introspection_endpoint_auth_methods_supported",
-            )?,
-            id_token_signing_alg_values_supported: list(
-                o,
-                "id_token_signing_alg_values_supported",
-            )?,
-            userinfo_signing_alg_values_supported: list(
-                o,
-                "userinfo_signing_alg_values_supported",
-            )?,
-            request_object_signing_alg_values_supported: list(
-                o,
-                "request_object_signing_alg_values_supported",
-            )?,
-            dpop_signing_alg_values_supported: list(o, "dpop_signing_alg_values_supported")?,
-            subject_types_supported: list(o, "subject_types_supported")?,
-            claims_supported: list(o, "claims_supported")?,
-            acr_values_supported: list(o, "acr_values_supported")?,
-            ui_locales_supported: list(o, "ui_locales_supported")?,
-            backchannel_token_delivery_modes_supported: list(
-                o,
-                "backchannel_token_delivery_modes_supported",
-            )?,
-            require_pushed_authorization_requests: flag(
-                o,
-                "require_pushed_authorization_requests",
-            )?,
-            authorization_response_iss_parameter_supported: flag(
-                o,
-                "authorization_response_iss_parameter_supported",
-            )?,
-            request_parameter_supported: flag(o, "request_parameter_supported")?,
-            request_uri_parameter_supported: field::boolean(o, "request_uri_parameter_supported")?
-                .unwrap_or(true),
-            require_signed_request_object: flag(o, "require_signed_request_object")?,
-            claims_parameter_supported: flag(o, "claims_parameter_supported")?,
-            service_documentation: s(o, "service_documentation")?,
-            op_policy_uri: s(o, "op_policy_uri")?,
-            op_tos_uri: s(o, "op_tos_uri")?,
-            mtls_endpoint_aliases,
-            extra: OtherMembers::from(std::mem::take(o)),
-        })
+        read().map_err(|e| with_headers(e, response.headers()))
     }
 
     /// Whether the server accepts PKCE with `S256`. Servers that do not say are assumed to.

@@ -9,7 +9,7 @@ use crate::jose::{Algorithm, Claims, JwkSet, UnverifiedJws, b64_encode, constant
 use crate::secret::{AccessToken, IdToken};
 use crate::{Error, Now};
 
-use super::jwks::{JwksCache, JwksFetch};
+use super::jwks::{JwksCache, KeyRefresh};
 
 /// The clock skew allowed by default between the issuer's clock and ours.
 pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(60);
@@ -362,8 +362,7 @@ impl IdTokenValidator {
             validator: self,
             jws: Some(UnverifiedJws::parse(id_token.secret())?),
             cache,
-            fetch: None,
-            fetched: false,
+            keys: KeyRefresh::default(),
             failed: false,
         })
     }
@@ -720,8 +719,7 @@ pub struct IdTokenVerification<'a> {
     validator: &'a IdTokenValidator,
     jws: Option<UnverifiedJws>,
     cache: &'a mut JwksCache,
-    fetch: Option<JwksFetch>,
-    fetched: bool,
+    keys: KeyRefresh,
     failed: bool,
 }
 
@@ -737,23 +735,8 @@ impl Flow for IdTokenVerification<'_> {
             }
             .into());
         };
-        if let Some(fetch) = &mut self.fetch {
-            return match fetch.next(now)? {
-                Step::Send(request) => Ok(Step::Send(request)),
-                Step::Wait(duration) => Ok(Step::Wait(duration)),
-                // Not reached: the output is taken in handle_response.
-                Step::Done(_) => Err(Misuse::AlreadyDone.into()),
-            };
-        }
-        if !self.fetched && self.cache.needs_fetch(jws.header(), now.monotonic()) {
-            let mut fetch = self.cache.fetch();
-            let step = fetch.next(now)?;
-            self.fetch = Some(fetch);
-            return Ok(match step {
-                Step::Send(request) => Step::Send(request),
-                Step::Wait(duration) => Step::Wait(duration),
-                Step::Done(_) => return Err(Misuse::AlreadyDone.into()),
-            });
+        if let Some(step) = self.keys.next(self.cache, jws.header(), now)? {
+            return Ok(step);
         }
         let jws = self.jws.take().ok_or(Misuse::AlreadyDone)?;
         let empty = JwkSet::default();
@@ -768,26 +751,11 @@ impl Flow for IdTokenVerification<'_> {
         response: http::Response<Vec<u8>>,
         now: Now,
     ) -> Result<(), Error> {
-        let Some(fetch) = &mut self.fetch else {
-            return Err(Misuse::UnexpectedResponse.into());
-        };
-        let result = fetch.handle_response(response, now);
-        let outcome = result.and_then(|()| match fetch.next(now)? {
-            Step::Done(keys) => Ok(keys),
-            _ => Err(Misuse::UnexpectedResponse.into()),
-        });
-        self.fetch = None;
-        self.fetched = true;
-        match outcome {
-            Ok(keys) => {
-                self.cache.store(keys, now.monotonic());
-                Ok(())
-            }
-            Err(e) => {
-                self.jws = None;
-                self.failed = true;
-                Err(e)
-            }
+        let result = self.keys.handle_response(self.cache, response, now);
+        if result.is_err() && !matches!(result, Err(Error::Misuse(_))) {
+            self.jws = None;
+            self.failed = true;
         }
+        result
     }
 }

@@ -4,11 +4,12 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-use crate::error::{ConfigError, EndpointKind};
+use crate::EndpointKind;
+use crate::error::{ConfigError, Misuse};
+use crate::flow::{DocumentCall, OneShot, one_shot_flow};
 use crate::jose::{JwkSet, JwsHeader};
-use crate::request::{DocumentCall, OneShot, one_shot_flow};
 use crate::response::success_object;
-use crate::{Client, Error, Now};
+use crate::{Client, Error, Flow as _, Now, Step};
 
 /// After a fetch, how long before an unknown `kid` may trigger another one (rate limit).
 pub const DEFAULT_REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
@@ -85,7 +86,7 @@ impl JwksFetch {
     /// [`ConfigError::MissingEndpoint`] when the client has no JWK Set URL.
     ///
     /// ```
-    /// use grantline::{Client, error::EndpointKind, oidc::JwksFetch};
+    /// use grantline::{Client, EndpointKind, oidc::JwksFetch};
     /// let client = Client::builder("c").endpoint(EndpointKind::Jwks, "https://as.example/jwks").build()?;
     /// let _fetch = JwksFetch::for_client(&client)?;
     /// # Ok::<(), grantline::Error>(())
@@ -166,7 +167,7 @@ impl JwksCache {
     /// [`ConfigError::MissingEndpoint`] when the client has no JWK Set URL.
     ///
     /// ```
-    /// use grantline::{Client, error::EndpointKind, oidc::JwksCache};
+    /// use grantline::{Client, EndpointKind, oidc::JwksCache};
     /// let client = Client::builder("c").endpoint(EndpointKind::Jwks, "https://as.example/jwks").build()?;
     /// let _cache = JwksCache::for_client(&client)?;
     /// # Ok::<(), grantline::Error>(())
@@ -277,4 +278,61 @@ fn has_candidate(keys: &JwkSet, header: &JwsHeader) -> bool {
         header.key_id().is_none_or(|kid| key.key_id() == Some(kid))
             && key.can_verify(header.algorithm())
     })
+}
+/// The one JWKS-refetch state machine: before a JWS is verified, fetches the issuer's keys
+/// into a [`JwksCache`] when it has none, when they are stale, or when the JWS names a key it
+/// does not have (at most once per verification, and at most once per cooldown: key rotation).
+/// [`IdTokenVerification`](super::IdTokenVerification) and the code exchange's ID token check
+/// both run on it.
+#[derive(Debug, Default)]
+pub(crate) struct KeyRefresh {
+    fetch: Option<JwksFetch>,
+    fetched: bool,
+}
+
+impl KeyRefresh {
+    /// What to do before verifying a JWS with `header` against `cache`: a step to hand the
+    /// driver (the key set request), or `None` when the cached keys are the ones to use.
+    pub(crate) fn next<T>(
+        &mut self,
+        cache: &JwksCache,
+        header: &JwsHeader,
+        now: Now,
+    ) -> Result<Option<Step<T>>, Error> {
+        if self.fetch.is_none() {
+            if self.fetched || !cache.needs_fetch(header, now.monotonic()) {
+                return Ok(None);
+            }
+            self.fetch = Some(cache.fetch());
+        }
+        let fetch = self.fetch.as_mut().ok_or(Misuse::AlreadyDone)?;
+        match fetch.next(now)? {
+            Step::Send(request) => Ok(Some(Step::Send(request))),
+            Step::Wait(duration) => Ok(Some(Step::Wait(duration))),
+            // Not reached: the output is taken in handle_response.
+            Step::Done(_) => Err(Misuse::AlreadyDone.into()),
+        }
+    }
+
+    /// Takes the key set response and stores the keys in `cache`.
+    ///
+    /// # Errors
+    ///
+    /// [`Misuse::UnexpectedResponse`] when no key set was asked for; the fetch's error when the
+    /// answer is not a key set.
+    pub(crate) fn handle_response(
+        &mut self,
+        cache: &mut JwksCache,
+        response: http::Response<Vec<u8>>,
+        now: Now,
+    ) -> Result<(), Error> {
+        let mut fetch = self.fetch.take().ok_or(Misuse::UnexpectedResponse)?;
+        self.fetched = true;
+        fetch.handle_response(response, now)?;
+        let Step::Done(keys) = fetch.next(now)? else {
+            return Err(Misuse::UnexpectedResponse.into());
+        };
+        cache.store(keys, now.monotonic());
+        Ok(())
+    }
 }

@@ -4,7 +4,8 @@ use std::fmt;
 
 use url::Url;
 
-use crate::error::{ConfigError, EndpointKind};
+use crate::EndpointKind;
+use crate::error::ConfigError;
 use crate::secret::IdToken;
 use crate::{Client, Error};
 
@@ -98,7 +99,7 @@ impl EndSessionRequest {
     /// [`ConfigError::MissingEndpoint`] when the client has no end-session endpoint.
     ///
     /// ```
-    /// use grantline::{Client, error::EndpointKind, oidc::EndSessionRequest};
+    /// use grantline::{Client, EndpointKind, oidc::EndSessionRequest};
     /// let client = Client::builder("app")
     ///     .endpoint(EndpointKind::EndSession, "https://op.example/logout")
     ///     .build()?;

@@ -79,6 +79,8 @@ mod userinfo;
 #[cfg(feature = "jose")]
 pub use id_token::{DEFAULT_CLOCK_SKEW, IdTokenClaims, IdTokenValidator, IdTokenVerification};
 #[cfg(feature = "jose")]
+pub(crate) use jwks::KeyRefresh;
+#[cfg(feature = "jose")]
 pub use jwks::{DEFAULT_MAX_AGE, DEFAULT_REFETCH_COOLDOWN, JwksCache, JwksFetch};
 pub use logout::EndSessionRequest;
 pub use userinfo::{Userinfo, UserinfoFlow};

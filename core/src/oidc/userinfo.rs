@@ -7,9 +7,9 @@ use http::{HeaderValue, Method};
 use serde_json::{Map, Value};
 use url::Url;
 
+use crate::EndpointKind;
 use crate::error::{
-    ConfigError, EndpointKind, ErrorCode, JoseError, Misuse, OAuthError, ResponseHeaders,
-    UnexpectedResponse,
+    ConfigError, ErrorCode, JoseError, Misuse, OAuthError, ResponseHeaders, UnexpectedResponse,
 };
 use crate::flow::{Flow, Step};
 use crate::response::success_object;
@@ -107,7 +107,7 @@ struct SignedResponse {
 /// ```
 ///
 /// ```
-/// use grantline::{Client, error::EndpointKind, oidc::UserinfoFlow, secret::AccessToken, testing::Driver};
+/// use grantline::{Client, EndpointKind, oidc::UserinfoFlow, secret::AccessToken, testing::Driver};
 ///
 /// let client = Client::builder("my-client")
 ///     .endpoint(EndpointKind::Userinfo, "https://op.example/userinfo")
@@ -179,7 +179,7 @@ impl UserinfoFlow {
     /// different `sub` means the answer must not be used).
     ///
     /// ```
-    /// # use grantline::{Client, error::EndpointKind, oidc::UserinfoFlow, secret::AccessToken};
+    /// # use grantline::{Client, EndpointKind, oidc::UserinfoFlow, secret::AccessToken};
     /// # let client = Client::builder("c").endpoint(EndpointKind::Userinfo, "https://op.example/ui").build()?;
     /// let flow = UserinfoFlow::new(&client, &AccessToken::new("at"))?.expect_subject("alice");
     /// # let _ = flow;
@@ -196,7 +196,7 @@ impl UserinfoFlow {
     /// §5.3.2). Without this, a JWT answer is an error.
     ///
     /// ```
-    /// # use grantline::{Client, error::EndpointKind, jose::JwkSet, oidc::{IdTokenValidator, UserinfoFlow}, secret::AccessToken};
+    /// # use grantline::{Client, EndpointKind, jose::JwkSet, oidc::{IdTokenValidator, UserinfoFlow}, secret::AccessToken};
     /// # let client = Client::builder("c").endpoint(EndpointKind::Userinfo, "https://op.example/ui").build()?;
     /// let validator = IdTokenValidator::new("https://op.example", "c");
     /// let flow = UserinfoFlow::new(&client, &AccessToken::new("at"))?

@@ -111,7 +111,8 @@ use std::time::{Duration, SystemTime};
 
 use http::HeaderValue;
 
-use crate::error::{ConfigError, EndpointKind, InvalidResponse};
+use crate::EndpointKind;
+use crate::error::{ConfigError, InvalidResponse};
 use crate::grant::TokenRequest;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::{Client, Error, Now, TokenResponse, TokenType};
@@ -425,7 +426,7 @@ impl TokenManager {
     /// ```
     /// use grantline::{Client, TokenResponse, token_manager::TokenManager};
     /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
-    /// let stored = r#"{"access_token":"at","token_type":"Bearer","expires_at":4102444800}"#;
+    /// let stored = r#"{"grantline_token":1,"access_token":"at","token_type":"Bearer","expires_at":4102444800}"#;
     /// let token: TokenResponse = serde_json::from_str(stored).unwrap();
     /// let manager = TokenManager::client_credentials(client)?.with_token(token)?;
     /// assert!(manager.token().is_some());

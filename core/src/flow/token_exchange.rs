@@ -11,7 +11,7 @@
 //!                                       validate (signature, iss, aud, nonce, ...) ─▶ Done
 //! ```
 
-use crate::request::OneShot;
+use crate::flow::OneShot;
 use crate::{Error, Now, Step, TokenResponse};
 
 /// How the ID token of a token response is checked.
@@ -138,10 +138,11 @@ impl TokenExchange {
 
 #[cfg(feature = "jose")]
 mod jose {
-    use crate::error::{ConfigError, EndpointKind, InvalidResponse, Misuse};
+    use crate::EndpointKind;
+    use crate::error::{ConfigError, InvalidResponse, Misuse};
     use crate::jose::{Algorithm, UnverifiedJws};
-    use crate::oidc::{IdTokenClaims, IdTokenValidator, JwksFetch};
-    use crate::{Client, Error, Flow as _, Now, Step, TokenResponse};
+    use crate::oidc::{IdTokenClaims, IdTokenValidator, KeyRefresh};
+    use crate::{Client, Error, Now, Step, TokenResponse};
 
     #[derive(Debug)]
     pub(super) struct Check {
@@ -157,24 +158,14 @@ mod jose {
     #[derive(Debug)]
     pub(super) struct Checking {
         token: Option<TokenResponse>,
-        fetch: Option<JwksFetch>,
-        fetched: bool,
-    }
-
-    fn forward<T>(step: Step<T>) -> Result<Step<TokenResponse>, Error> {
-        match step {
-            Step::Send(request) => Ok(Step::Send(request)),
-            Step::Wait(wait) => Ok(Step::Wait(wait)),
-            Step::Done(_) => Err(Misuse::AlreadyDone.into()),
-        }
+        keys: KeyRefresh,
     }
 
     impl Checking {
         pub(super) fn new(token: TokenResponse) -> Self {
             Self {
                 token: Some(token),
-                fetch: None,
-                fetched: false,
+                keys: KeyRefresh::default(),
             }
         }
 
@@ -183,9 +174,6 @@ mod jose {
             check: &Check,
             now: Now,
         ) -> Result<Step<TokenResponse>, Error> {
-            if let Some(fetch) = &mut self.fetch {
-                return forward(fetch.next(now)?);
-            }
             let token = self.token.as_ref().ok_or(Misuse::AlreadyDone)?;
             let Some(id_token) = token.id_token().cloned() else {
                 if check.required {
@@ -210,11 +198,8 @@ mod jose {
                 let cache = cache
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                if !self.fetched && cache.needs_fetch(jws.header(), now.monotonic()) {
-                    let mut fetch = cache.fetch();
-                    let step = fetch.next(now)?;
-                    self.fetch = Some(fetch);
-                    return forward(step);
+                if let Some(step) = self.keys.next(&cache, jws.header(), now)? {
+                    return Ok(step);
                 }
             }
             let issuer = check.issuer.clone().ok_or(ConfigError::InvalidParameter {
@@ -260,21 +245,14 @@ mod jose {
             response: &http::Response<Vec<u8>>,
             now: Now,
         ) -> Result<(), Error> {
-            let Some(mut fetch) = self.fetch.take() else {
-                return Err(Misuse::UnexpectedResponse.into());
-            };
-            self.fetched = true;
-            fetch.handle_response(response.clone(), now)?;
-            let Step::Done(keys) = fetch.next(now)? else {
-                return Err(Misuse::UnexpectedResponse.into());
-            };
-            if let Some(cache) = check.client.jwks_cache() {
-                cache
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .store(keys, now.monotonic());
-            }
-            Ok(())
+            let cache = check
+                .client
+                .jwks_cache()
+                .ok_or(ConfigError::MissingEndpoint(EndpointKind::Jwks))?;
+            let mut cache = cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.keys.handle_response(&mut cache, response.clone(), now)
         }
     }
 }

@@ -1,16 +1,16 @@
-//! Building form POST requests to the server's endpoints, and the one-shot flow that sends one.
+//! Building the requests to the server's endpoints.
 //!
-//! Every endpoint that takes a client-authenticated form (token, revocation, introspection, and
-//! later device authorization, PAR and CIBA) goes through [`EndpointCall`]; every exchange that
-//! sends once and parses once is a [`OneShot`]. Flows are thin named wrappers around these.
+//! Every endpoint that takes a client-authenticated form (token, revocation, introspection,
+//! device authorization, PAR and CIBA) goes through [`EndpointCall`]; a plain `GET` of a
+//! document or a JSON request with a bearer token goes through [`DocumentCall`].
 
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method};
 use url::form_urlencoded;
 
+use crate::EndpointKind;
 use crate::client_auth::{AUTH_PARAMS, AuthContext, AuthTarget};
-use crate::error::{ConfigError, EndpointKind, Misuse};
-use crate::flow::Step;
+use crate::error::ConfigError;
 use crate::{Client, Error, Now};
 
 /// Form parameters, in order. Values may be secrets: never print them.
@@ -57,13 +57,9 @@ impl EndpointCall {
     ) -> Result<Self, Error> {
         let own = |name: &str| params.iter().any(|(n, _)| n == name);
         check_extra(extra, own)?;
-        let pairs = || params.iter().chain(extra);
-        let length = pairs()
-            .map(|(name, value)| pair_len(name, value.as_str()))
-            .sum::<usize>();
-        let mut form = Form::with_capacity(length);
-        for (name, value) in pairs() {
-            form.pair(name, value.as_str());
+        let mut form = Form::new();
+        for (name, value) in params.iter().chain(extra) {
+            form.pair(name, value);
         }
         Self::with_form(client, kind, form)
     }
@@ -115,19 +111,8 @@ impl EndpointCall {
                 .split('&')
                 .any(|pair| is_encoded_pair(pair, name, value))
         });
-        // The body's exact length first, so that it is written into one allocation.
-        let length = self.form.len()
-            + auth_params
-                .clone()
-                .map(|(name, value)| pair_len(name, value.as_str()))
-                .sum::<usize>();
-        let mut body = Form {
-            body: String::with_capacity(length),
-        };
-        body.body.push_str(&self.form);
-        for (name, value) in auth_params {
-            body.pair(name, value.as_str());
-        }
+        let mut body = form_urlencoded::Serializer::for_suffix(self.form.clone(), 0);
+        body.extend_pairs(auth_params);
 
         #[cfg(feature = "jose")]
         if let Some(proof) = self.dpop_proof(endpoint, now)? {
@@ -139,7 +124,7 @@ impl EndpointCall {
                 reason: "it cannot be used as an HTTP request URI",
             })
         })?;
-        let mut request = http::Request::new(body.into_string().into_bytes());
+        let mut request = http::Request::new(body.finish().into_bytes());
         *request.method_mut() = Method::POST;
         *request.uri_mut() = uri;
         *request.headers_mut() = target.headers;
@@ -165,90 +150,29 @@ pub(crate) fn check_extra(
     }
 }
 
-/// A value a form parameter can take: text, or a scope (its tokens joined with spaces, as
-/// RFC 6749 §3.3 sends it, without joining them first).
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum FormValue<'a> {
-    Text(&'a str),
-    Scope(&'a crate::Scope),
-}
+/// An `application/x-www-form-urlencoded` body being written.
+pub(crate) struct Form(form_urlencoded::Serializer<'static, String>);
 
-impl<'a> From<&'a str> for FormValue<'a> {
-    fn from(text: &'a str) -> Self {
-        FormValue::Text(text)
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Form")
     }
-}
-
-impl<'a> From<&'a crate::Scope> for FormValue<'a> {
-    fn from(scope: &'a crate::Scope) -> Self {
-        FormValue::Scope(scope)
-    }
-}
-
-impl FormValue<'_> {
-    /// How long the value is once form-urlencoded.
-    fn encoded_len(self) -> usize {
-        match self {
-            FormValue::Text(text) => encoded_len(text),
-            // Each token, and a `+` (the encoded space) between two tokens.
-            FormValue::Scope(scope) => scope
-                .iter()
-                .map(|token| encoded_len(token) + 1)
-                .sum::<usize>()
-                .saturating_sub(1),
-        }
-    }
-
-    /// Appends the value, form-urlencoded, to `out`.
-    fn encode_into(self, out: &mut String) {
-        match self {
-            FormValue::Text(text) => push_encoded(out, text),
-            FormValue::Scope(scope) => {
-                for (i, token) in scope.iter().enumerate() {
-                    if i > 0 {
-                        out.push('+');
-                    }
-                    push_encoded(out, token);
-                }
-            }
-        }
-    }
-}
-
-/// The length of `name=value` form-urlencoded, with the `&` that may come before it.
-pub(crate) fn pair_len<'a>(name: &str, value: impl Into<FormValue<'a>>) -> usize {
-    encoded_len(name) + value.into().encoded_len() + 2
-}
-
-/// An `application/x-www-form-urlencoded` body being written, as
-/// [`form_urlencoded::Serializer`] writes it. Size it with [`pair_len`] first, so that it is
-/// written into one allocation.
-#[derive(Debug, Default)]
-pub(crate) struct Form {
-    body: String,
 }
 
 impl Form {
-    /// An empty form with room for `length` bytes.
-    pub(crate) fn with_capacity(length: usize) -> Self {
-        Self {
-            body: String::with_capacity(length),
-        }
+    /// An empty form.
+    pub(crate) fn new() -> Self {
+        Self(form_urlencoded::Serializer::new(String::new()))
     }
 
     /// Appends `name=value`.
-    pub(crate) fn pair<'a>(&mut self, name: &str, value: impl Into<FormValue<'a>>) {
-        if !self.body.is_empty() {
-            self.body.push('&');
-        }
-        FormValue::Text(name).encode_into(&mut self.body);
-        self.body.push('=');
-        value.into().encode_into(&mut self.body);
+    pub(crate) fn pair(&mut self, name: &str, value: &str) {
+        self.0.append_pair(name, value);
     }
 
     /// The encoded form.
-    pub(crate) fn into_string(self) -> String {
-        self.body
+    pub(crate) fn into_string(mut self) -> String {
+        self.0.finish()
     }
 }
 
@@ -267,83 +191,6 @@ fn is_encoded_pair(pair: &str, name: &str, value: &str) -> bool {
         && eat("=")
         && form_urlencoded::byte_serialize(value.as_bytes()).all(&mut eat)
         && rest.is_empty()
-}
-
-/// How form-urlencoding writes each byte, as [`form_urlencoded::byte_serialize`] does: kept as
-/// it is (ASCII letters and digits, `*-._`), `+` for a space, `%XX` for any other byte.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Encoding {
-    Kept,
-    Space,
-    Escaped,
-}
-
-/// [`Encoding`] of every byte, looked up rather than worked out byte by byte.
-static ENCODING: [Encoding; 256] = {
-    let mut table = [Encoding::Escaped; 256];
-    let mut byte: u8 = 0;
-    loop {
-        let encoding = if byte.is_ascii_alphanumeric() || matches!(byte, b'*' | b'-' | b'.' | b'_')
-        {
-            Encoding::Kept
-        } else if byte == b' ' {
-            Encoding::Space
-        } else {
-            Encoding::Escaped
-        };
-        // `byte as usize` is below 256: this runs at compile time and cannot fail.
-        #[allow(clippy::indexing_slicing)]
-        {
-            table[byte as usize] = encoding;
-        }
-        if byte == u8::MAX {
-            break table;
-        }
-        byte += 1;
-    }
-};
-
-/// How form-urlencoding writes `byte`.
-fn encoding(byte: u8) -> Encoding {
-    ENCODING
-        .get(usize::from(byte))
-        .copied()
-        .unwrap_or(Encoding::Escaped)
-}
-
-/// The length of `text` form-urlencoded, as [`form_urlencoded::byte_serialize`] writes it: the
-/// kept bytes and `+` for a space take one byte, any other byte three (`%XX`).
-pub(crate) fn encoded_len(text: &str) -> usize {
-    let escaped = text
-        .bytes()
-        .filter(|&b| encoding(b) == Encoding::Escaped)
-        .count();
-    text.len() + 2 * escaped
-}
-
-/// Appends `text` form-urlencoded to `out`, as [`form_urlencoded::byte_serialize`] writes it,
-/// copying each run of kept bytes at once.
-pub(crate) fn push_encoded(out: &mut String, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let hex = |nibble: u8| char::from(HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'));
-    let mut run = 0;
-    for (i, b) in text.bytes().enumerate() {
-        let encoding = encoding(b);
-        if encoding == Encoding::Kept {
-            continue;
-        }
-        // A run of kept (ASCII) bytes always lies on character boundaries.
-        out.push_str(text.get(run..i).unwrap_or_default());
-        if encoding == Encoding::Space {
-            out.push('+');
-        } else {
-            out.push('%');
-            out.push(hex(b >> 4));
-            out.push(hex(b & 0x0f));
-        }
-        run = i + 1;
-    }
-    out.push_str(text.get(run..).unwrap_or_default());
 }
 
 /// A request that is not a client-authenticated form: an unauthenticated `GET` of a document
@@ -427,36 +274,6 @@ impl DocumentCall {
     }
 }
 
-/// What a one-shot flow sends.
-#[derive(Debug, Clone)]
-pub(crate) enum Call {
-    /// A client-authenticated form POST.
-    Form(EndpointCall),
-    /// A plain GET of a document.
-    Document(DocumentCall),
-}
-
-impl Call {
-    fn build(&self, now: Now) -> Result<http::Request<Vec<u8>>, Error> {
-        match self {
-            Call::Form(call) => call.build(now),
-            Call::Document(call) => call.build(),
-        }
-    }
-}
-
-impl From<EndpointCall> for Call {
-    fn from(call: EndpointCall) -> Self {
-        Call::Form(call)
-    }
-}
-
-impl From<DocumentCall> for Call {
-    fn from(call: DocumentCall) -> Self {
-        Call::Document(call)
-    }
-}
-
 #[cfg(feature = "jose")]
 impl EndpointCall {
     /// Whether this call carries DPoP proofs: the client has a key, and the endpoint is one
@@ -531,168 +348,9 @@ impl EndpointCall {
     }
 }
 
-/// Parses a response into a flow's output (a closure, so a parser can carry what it checks
-/// against, such as an expected issuer).
-pub(crate) type Parser<T> =
-    Box<dyn Fn(&http::Response<Vec<u8>>, Now) -> Result<T, Error> + Send + Sync>;
-
-/// A flow that sends one request and parses one response.
-pub(crate) struct OneShot<T> {
-    nonce_retried: bool,
-    call: Call,
-    parse: Parser<T>,
-    state: State<T>,
-}
-
-enum State<T> {
-    /// Nothing sent yet, or a request is out and may be sent again.
-    Ready { awaiting: bool },
-    /// The output is ready to hand out.
-    Finished(T),
-    /// The output was handed out.
-    Done,
-    /// The server's answer was an error.
-    Failed,
-}
-
-impl<T> std::fmt::Debug for OneShot<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = match self.state {
-            State::Ready { awaiting: false } => "ready",
-            State::Ready { awaiting: true } => "awaiting response",
-            State::Finished(_) => "finished",
-            State::Done => "done",
-            State::Failed => "failed",
-        };
-        f.debug_struct("OneShot")
-            .field("call", &self.call)
-            .field("state", &state)
-            .finish()
-    }
-}
-
-impl<T> OneShot<T> {
-    /// The form call, if this one-shot sends one.
-    pub(crate) fn form_call(&self) -> Option<&EndpointCall> {
-        match &self.call {
-            Call::Form(call) => Some(call),
-            Call::Document(_) => None,
-        }
-    }
-
-    pub(crate) fn new(
-        call: impl Into<Call>,
-        parse: impl Fn(&http::Response<Vec<u8>>, Now) -> Result<T, Error> + Send + Sync + 'static,
-    ) -> Self {
-        Self {
-            nonce_retried: false,
-            call: call.into(),
-            parse: Box::new(parse),
-            state: State::Ready { awaiting: false },
-        }
-    }
-
-    pub(crate) fn next(&mut self, now: Now) -> Result<Step<T>, Error> {
-        match std::mem::replace(&mut self.state, State::Done) {
-            State::Ready { awaiting } => match self.call.build(now) {
-                Ok(request) => {
-                    self.state = State::Ready { awaiting: true };
-                    Ok(Step::Send(request))
-                }
-                Err(e) => {
-                    self.state = State::Ready { awaiting };
-                    Err(e)
-                }
-            },
-            State::Finished(output) => Ok(Step::Done(output)),
-            State::Done => Err(Misuse::AlreadyDone.into()),
-            State::Failed => {
-                self.state = State::Failed;
-                Err(Misuse::AlreadyFailed.into())
-            }
-        }
-    }
-
-    pub(crate) fn handle_response(
-        &mut self,
-        response: &http::Response<Vec<u8>>,
-        now: Now,
-    ) -> Result<(), Error> {
-        if !matches!(self.state, State::Ready { awaiting: true }) {
-            return Err(Misuse::UnexpectedResponse.into());
-        }
-        if let Call::Form(call) = &self.call {
-            // One more try with the server's fresh nonce; a second `use_dpop_nonce` in a row
-            // is the server's error, not a loop.
-            if call.dpop_retry(response) && !self.nonce_retried {
-                self.nonce_retried = true;
-                self.state = State::Ready { awaiting: false };
-                return Ok(());
-            }
-        }
-        match (self.parse)(response, now) {
-            Ok(output) => {
-                self.state = State::Finished(output);
-                Ok(())
-            }
-            Err(e) => {
-                self.state = State::Failed;
-                Err(e)
-            }
-        }
-    }
-}
-
-/// Implements [`Flow`](crate::Flow) for a public wrapper around a [`OneShot`] in field `0`.
-macro_rules! one_shot_flow {
-    ($flow:ty, $output:ty) => {
-        impl $crate::Flow for $flow {
-            type Output = $output;
-
-            fn next(
-                &mut self,
-                now: $crate::Now,
-            ) -> Result<$crate::Step<Self::Output>, $crate::Error> {
-                self.0.next(now)
-            }
-
-            fn handle_response(
-                &mut self,
-                response: http::Response<Vec<u8>>,
-                now: $crate::Now,
-            ) -> Result<(), $crate::Error> {
-                self.0.handle_response(&response, now)
-            }
-        }
-    };
-}
-pub(crate) use one_shot_flow;
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn serialized_len(text: &str) -> usize {
-        form_urlencoded::byte_serialize(text.as_bytes())
-            .map(str::len)
-            .sum()
-    }
-
-    #[test]
-    fn the_encoded_length_is_what_the_serializer_writes() {
-        let ascii: String = (0..=0x7f_u8).map(char::from).collect();
-        for text in [
-            "",
-            "client_credentials",
-            "api:read write",
-            "https://api.example/?a=b&c=d#f",
-            "é ü ✓ 🦀",
-            "s3cr3t+/=%*-._~",
-            &ascii,
-        ] {
-            assert_eq!(encoded_len(text), serialized_len(text), "{text:?}");
-        }
-    }
 
     /// What [`form_urlencoded::Serializer`] writes for `pairs`.
     fn serialized(pairs: &[(String, String)]) -> String {
@@ -843,79 +501,7 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_scope_is_written_as_its_text() {
-        for text in ["", "openid", "api:read write", "a  b a é"] {
-            let scope = crate::Scope::from(text);
-            let mut form = Form::with_capacity(pair_len("scope", &scope));
-            form.pair("scope", &scope);
-            let expected = serialized(&[("scope".to_owned(), scope.to_string())]);
-            assert_eq!(pair_len("scope", &scope), expected.len() + 1, "{text:?}");
-            assert_eq!(form.into_string(), expected, "{text:?}");
-        }
-    }
-
-    fn encoded(text: &str) -> String {
-        let mut out = String::new();
-        push_encoded(&mut out, text);
-        out
-    }
-
-    #[test]
-    fn the_encoding_is_what_the_serializer_writes() {
-        let all_bytes: Vec<u8> = (0..=255).collect();
-        let latin1: String = all_bytes.iter().copied().map(char::from).collect();
-        for text in [
-            "",
-            " ",
-            "client_credentials",
-            "api:read write",
-            "https://api.example/?a=b&c=d#f",
-            "é ü ✓ 🦀",
-            "s3cr3t+/=%*-._~",
-            &latin1,
-        ] {
-            let expected: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
-            assert_eq!(encoded(text), expected, "{text:?}");
-        }
-    }
-
     proptest::proptest! {
-        #[test]
-        fn the_encoded_length_of_any_text_is_what_the_serializer_writes(text in ".*") {
-            proptest::prop_assert_eq!(encoded_len(&text), serialized_len(&text));
-        }
-
-        #[test]
-        fn any_text_is_encoded_as_the_serializer_encodes_it(text in ".*") {
-            let expected: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
-            proptest::prop_assert_eq!(encoded(&text), expected);
-        }
-
-        #[test]
-        fn a_form_is_what_the_serializer_writes(
-            pairs in proptest::collection::vec((".*", ".*"), 0..6)
-        ) {
-            let length = pairs.iter().map(|(n, v)| pair_len(n, v.as_str())).sum::<usize>();
-            let mut form = Form::with_capacity(length);
-            for (name, value) in &pairs {
-                form.pair(name, value.as_str());
-            }
-            let form = form.into_string();
-            proptest::prop_assert!(form.len() <= length);
-            proptest::prop_assert_eq!(form, serialized(&pairs));
-        }
-
-        #[test]
-        fn any_scope_is_written_as_its_text(tokens in proptest::collection::vec(".*", 0..5)) {
-            let scope = tokens.iter().collect::<crate::Scope>();
-            let mut form = Form::default();
-            form.pair("scope", &scope);
-            let expected = serialized(&[("scope".to_owned(), scope.to_string())]);
-            proptest::prop_assert_eq!(pair_len("scope", &scope), expected.len() + 1);
-            proptest::prop_assert_eq!(form.into_string(), expected);
-        }
-
         #[test]
         fn an_encoded_pair_is_recognised_as_its_decoded_one(
             name in ".{0,8}", value in ".{0,8}", other_name in ".{0,8}", other_value in ".{0,8}"

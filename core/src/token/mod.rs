@@ -6,7 +6,10 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::response::{Fields, Member, failure, field, success_fields};
+use crate::response::{Answer, parse, with_headers};
+
+mod stored;
+mod wire;
 use crate::secret::{AccessToken, IdToken, RefreshToken};
 use crate::{Error, Now, Scope};
 
@@ -84,8 +87,10 @@ impl<'de> Deserialize<'de> for TokenType {
 
 /// A successful token response: the tokens, their type and lifetime, and every other field.
 ///
-/// `Debug` shows no token. It serializes (with `expires_at` as unix seconds) so an application
-/// can store it and read it back after a restart.
+/// `Debug` shows no token. It serializes to its own stored format (versioned, with
+/// `expires_at` as unix seconds) so an application can store it and read it back after a
+/// restart; a token endpoint's answer is not that format and is read with
+/// [`from_body`](Self::from_body) or [`from_response`](Self::from_response).
 ///
 /// ```
 /// use grantline::{Now, TokenResponse};
@@ -163,11 +168,12 @@ impl TokenResponse {
 
     /// Parses a token endpoint's response received at `now`.
     ///
+    /// [`from_body`](Self::from_body) on the response's status, content type and body; an
+    /// error keeps the response's `WWW-Authenticate`, `DPoP-Nonce` and `Retry-After` headers.
+    ///
     /// # Errors
     ///
-    /// [`Error::OAuth`] for an OAuth error (also inside a 2xx), [`Error::UnexpectedResponse`] for
-    /// an answer that is not a JSON object, [`Error::InvalidResponse`] for a missing
-    /// `access_token` or a field of the wrong type.
+    /// As [`from_body`](Self::from_body).
     ///
     /// ```
     /// use grantline::{Error, Now, TokenResponse, error::ErrorCode};
@@ -179,70 +185,54 @@ impl TokenResponse {
     /// assert_eq!(e.oauth_code(), Some(&ErrorCode::InvalidGrant));
     /// ```
     pub fn from_response(response: &http::Response<Vec<u8>>, now: Now) -> Result<Self, Error> {
-        if !response.status().is_success() {
-            // Straight to the error, without a place for the token's members.
-            return Err(failure(response));
-        }
-        let mut fields = Fields::new();
-        success_fields(response, &TOKEN_FIELDS, &mut fields)?;
-        Self::from_fields(&mut fields, now)
+        Self::from_answer(Answer::of(response), now)
+            .map_err(|e| with_headers(e, response.headers()))
     }
 
-    /// The token from the members of [`TOKEN_FIELDS`], checked in that order; the other members
-    /// are kept as [`extra`](Self::extra).
-    #[inline]
-    fn from_fields(fields: &mut Fields<'_, 7>, now: Now) -> Result<Self, Error> {
-        use field::value;
+    /// Parses a token endpoint's answer received at `now`, from its status, its
+    /// `Content-Type` (if any) and its body: for an HTTP stack that has no [`http::Response`].
+    ///
+    /// Any 2xx is a success; a JSON body is read whatever the content type says, and a form
+    /// body (`application/x-www-form-urlencoded`) as strings. `expires_in` becomes an
+    /// [`expires_at`](Self::expires_at) counted from `now`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OAuth`] for an OAuth error (also inside a 2xx), [`Error::UnexpectedResponse`] for
+    /// an answer that is not a JSON object, [`Error::InvalidResponse`] for a missing
+    /// `access_token` or a field of the wrong type.
+    ///
+    /// ```
+    /// use grantline::{Now, TokenResponse, error::ErrorCode};
+    /// use http::StatusCode;
+    ///
+    /// let body = br#"{"access_token":"at","token_type":"Bearer","expires_in":3600}"#;
+    /// let token = TokenResponse::from_body(StatusCode::OK, Some("application/json"), body, Now::system())?;
+    /// assert_eq!(token.access_token().secret(), "at");
+    ///
+    /// let body = br#"{"error":"invalid_client"}"#;
+    /// let e = TokenResponse::from_body(StatusCode::UNAUTHORIZED, None, body, Now::system()).unwrap_err();
+    /// assert_eq!(e.oauth_code(), Some(&ErrorCode::InvalidClient));
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn from_body(
+        status: http::StatusCode,
+        content_type: Option<&str>,
+        body: &[u8],
+        now: Now,
+    ) -> Result<Self, Error> {
+        Self::from_answer(
+            Answer {
+                status,
+                content_type: content_type.map(str::as_bytes),
+                body,
+            },
+            now,
+        )
+    }
 
-        let [
-            access_token,
-            token_type,
-            expires_in,
-            refresh_token,
-            id_token,
-            scope,
-            issued_token_type,
-        ] = &mut fields.values;
-        let owned = |member: &mut Option<Member<'_>>| member.take().map(Member::into_value);
-        let access_token = AccessToken::new(value::required_member_string(
-            access_token.take(),
-            "access_token",
-        )?);
-        // RFC 6749 requires token_type; servers that leave it out mean Bearer.
-        let token_type = value::str(token_type.as_ref(), "token_type")?
-            .map_or(TokenType::Bearer, TokenType::from);
-        let expires_in = match expires_in {
-            None => None,
-            other => value::seconds(owned(other), "expires_in")?,
-        };
-        let expires_at = expires_in.map(|lifetime| {
-            // A lifetime past what the clock can hold is "practically never": cap it.
-            let lifetime = lifetime.min(MAX_LIFETIME);
-            now.wall().checked_add(lifetime).unwrap_or(now.wall())
-        });
-        let refresh_token =
-            value::member_string(refresh_token.take(), "refresh_token")?.map(RefreshToken::new);
-        let id_token = value::member_string(id_token.take(), "id_token")?.map(IdToken::new);
-        // A scope string is only split: read where it is.
-        let scope = match scope {
-            None => None,
-            Some(Member::Str(scope)) => Some(Scope::from(*scope)),
-            other => value::scope(owned(other), "scope")?,
-        };
-        let issued_token_type =
-            value::member_string(issued_token_type.take(), "issued_token_type")?;
-        Ok(Self {
-            access_token,
-            token_type,
-            expires_at,
-            refresh_token,
-            id_token,
-            scope,
-            issued_token_type,
-            extra: fields.rest.take().filter(|rest| !rest.is_empty()),
-            #[cfg(feature = "jose")]
-            id_token_claims: None,
-        })
+    fn from_answer(answer: Answer<'_>, now: Now) -> Result<Self, Error> {
+        parse::<wire::Token>(answer, "token response")?.check(answer, now)
     }
 
     /// The access token.
@@ -437,82 +427,8 @@ impl TokenResponse {
     }
 }
 
-/// The members of a token response that [`TokenResponse`] models, in the order they are checked.
-const TOKEN_FIELDS: [&str; 7] = [
-    "access_token",
-    "token_type",
-    "expires_in",
-    "refresh_token",
-    "id_token",
-    "scope",
-    "issued_token_type",
-];
-
 /// About 100 years: longer lifetimes are capped so that expiry arithmetic cannot overflow.
-const MAX_LIFETIME: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-
-/// How a [`TokenResponse`] is stored: `expires_at` as unix seconds, extras flattened.
-#[derive(Serialize, Deserialize)]
-struct Stored {
-    access_token: AccessToken,
-    token_type: TokenType,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    expires_at: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<RefreshToken>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    id_token: Option<IdToken>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    scope: Option<Scope>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    issued_token_type: Option<String>,
-    #[serde(flatten)]
-    extra: Map<String, Value>,
-}
-
-impl Serialize for TokenResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        Stored {
-            access_token: self.access_token.clone(),
-            token_type: self.token_type.clone(),
-            expires_at: self.expires_at.map(|at| {
-                at.duration_since(SystemTime::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs())
-            }),
-            refresh_token: self.refresh_token.clone(),
-            id_token: self.id_token.clone(),
-            scope: self.scope.clone(),
-            issued_token_type: self.issued_token_type.clone(),
-            extra: self.extra().clone(),
-        }
-        .serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for TokenResponse {
-    /// ```
-    /// let stored = r#"{"access_token":"at","token_type":"Bearer","expires_at":1700000000,"x":1}"#;
-    /// let token: grantline::TokenResponse = serde_json::from_str(stored).unwrap();
-    /// assert_eq!(serde_json::to_string(&token).unwrap(), stored);
-    /// ```
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let stored = Stored::deserialize(deserializer)?;
-        Ok(Self {
-            access_token: stored.access_token,
-            token_type: stored.token_type,
-            expires_at: stored
-                .expires_at
-                .and_then(|secs| SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))),
-            refresh_token: stored.refresh_token,
-            id_token: stored.id_token,
-            scope: stored.scope,
-            issued_token_type: stored.issued_token_type,
-            extra: Some(stored.extra).filter(|extra| !extra.is_empty()),
-            #[cfg(feature = "jose")]
-            id_token_claims: None,
-        })
-    }
-}
+pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// A hint about the kind of token sent for revocation or introspection (RFC 7009 §2.1).
 ///
@@ -682,70 +598,59 @@ mod tests {
         assert_eq!(token.extra().len(), 1);
     }
 
-    /// The token read from the members directly, against the token read through the general
-    /// path (a map of every member): equal, or the same error.
-    fn same_as_the_general_path(body: &str) {
-        let response = http::Response::builder()
-            .status(200)
-            .body(body.as_bytes().to_vec())
-            .unwrap();
-        let direct = TokenResponse::from_response(&response, now());
-        let general = crate::response::success_object(&response).and_then(|object| {
-            TokenResponse::from_fields(&mut Fields::from_object(object, &TOKEN_FIELDS), now())
-        });
-        match (direct, general) {
-            (Ok(direct), Ok(general)) => {
-                assert_eq!(direct, general, "{body}");
-                assert_eq!(direct.extra(), general.extra(), "{body}");
-            }
-            (Err(direct), Err(general)) => {
-                assert_eq!(format!("{direct:?}"), format!("{general:?}"), "{body}");
-            }
-            (direct, general) => panic!("{body}: {direct:?} but {general:?}"),
-        }
+    #[test]
+    fn odd_members_are_read_or_named() {
+        let token = parse(
+            200,
+            r#"{"access_token":"a\"t","token_type":"Be\u0061rer","scope":"openid\u0020profile","id_token":null,"error":{"nested":true}}"#,
+        )
+        .unwrap();
+        assert_eq!(token.access_token().secret(), "a\"t");
+        assert_eq!(token.token_type(), &TokenType::Bearer);
+        assert_eq!(token.scope().unwrap().to_string(), "openid profile");
+        assert!(token.id_token().is_none());
+        assert_eq!(token.extra()["error"]["nested"], true);
+        // `token_type` is read as a string: another type makes the document invalid.
+        assert_eq!(
+            invalid(r#"{"access_token":"at","token_type":7}"#).field,
+            "token response"
+        );
+        // A member sent twice is refused rather than one of its values picked.
+        assert!(matches!(
+            parse(200, r#"{"access_token":"first","access_token":"last"}"#),
+            Err(Error::InvalidResponse(_))
+        ));
     }
 
     #[test]
-    fn members_read_directly_give_the_token_of_the_general_path() {
-        for body in [
-            r#"{"access_token":"at","token_type":"Bearer","expires_in":3600,"scope":"a b a","x":1}"#,
-            r#"{"access_token":"at","token_type":"Be\u0061rer","scope":"openid\u0020profile"}"#,
-            r#"{"access_token":"a\"t","token_type":"","scope":"","id_token":null}"#,
-            r#"{"access_token":"at","token_type":7}"#,
-            r#"{"access_token":"at","scope":["a","b"],"token_type":"mac","expires_in":"60"}"#,
-            r#"{"access_token":"first","access_token":"last","scope":"x","scope":"y"}"#,
-            r#"{"access_token":"at","error":"invalid_grant"}"#,
-            r#"{"access_token":"at","error":{"nested":true},"issued_token_type":"urn:x"}"#,
-            r#"{"token_type":"Bearer"}"#,
-        ] {
-            same_as_the_general_path(body);
-        }
+    fn a_form_body_is_read() {
+        let response = http::Response::builder()
+            .status(200)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(b"access_token=gho_abc&scope=repo%2Cgist&token_type=bearer&x=1".to_vec())
+            .unwrap();
+        let token = TokenResponse::from_response(&response, now()).unwrap();
+        assert_eq!(token.access_token().secret(), "gho_abc");
+        assert_eq!(token.token_type(), &TokenType::Bearer);
+        assert_eq!(token.extra()["x"], "1");
     }
 
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
-
-        #[test]
-        fn any_token_response_is_read_as_the_general_path_reads_it(
-            members in proptest::collection::vec(
-                (
-                    proptest::sample::select(TOKEN_FIELDS.iter().copied().chain(["error", "x"]).collect::<Vec<_>>()),
-                    proptest::sample::select(vec![
-                        "\"at\"", "\"\"", "\"Bearer\"", "\"DPoP\"", "\"b\\u0065arer\"",
-                        "\"a b\"", "\"a\\u0020b\"", "[\"a\",\"b\"]", "[1]", "60", "\"60\"",
-                        "-1", "2.5", "null", "true", "{}",
-                    ]),
-                ),
-                0..9,
-            ),
-        ) {
-            let object = members
-                .iter()
-                .map(|(name, value)| format!("\"{name}\":{value}"))
-                .collect::<Vec<_>>()
-                .join(",");
-            same_as_the_general_path(&format!("{{{object}}}"));
-        }
+    #[test]
+    fn from_body_reads_what_from_response_reads() {
+        let body = br#"{"access_token":"at","expires_in":60,"x":[1]}"#;
+        let token = TokenResponse::from_body(http::StatusCode::OK, None, body, now()).unwrap();
+        assert_eq!(
+            token,
+            parse(200, std::str::from_utf8(body).unwrap()).unwrap()
+        );
+        let e = TokenResponse::from_body(
+            http::StatusCode::OK,
+            Some("application/json"),
+            br#"{"error":"slow_down"}"#,
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(e.oauth_code(), Some(&ErrorCode::SlowDown));
     }
 
     #[test]

@@ -48,6 +48,41 @@
 //! - `Done` is returned once. After it, or after a flow failed, `next` returns
 //!   [`Error::Misuse`].
 //! - `Flow` is object safe, so flows can be stored as `Box<dyn Flow<Output = T>>`.
+//!
+//! ## Polling (device authorization and CIBA)
+//!
+//! The polling engine shared by the device flow (RFC 8628 §3.4–3.5) and CIBA poll mode
+//! (CIBA §7.3, §11): one piece of code, two grants.
+//!
+//! The rules it enforces:
+//! - the first poll waits one interval after the authorization was received; an interval under
+//!   one second (or none) counts as the default five seconds;
+//! - `authorization_pending`: wait the interval, poll again;
+//! - `slow_down`: the interval grows by 5 seconds, for every later poll too;
+//! - a `Retry-After` header is honoured when it asks for longer than the interval;
+//! - a failed request (no answer, or a 429/503 answer) backs off exponentially from the interval
+//!   (never below it, at most two minutes unless the interval itself is longer);
+//! - when the grant's `expires_in` has passed, or the next allowed poll would fall after it, the
+//!   flow stops with [`Error::Expired`] without sending anything;
+//! - any other answer (a token, `access_denied`, `expired_token`, any other error) ends the flow.
+//!
+//! ## Where the engine lives
+//!
+//! This module holds the whole engine: the [`Flow`] trait and its [`Step`] (here),
+//! the one-shot engine that sends one request and parses one response (`one_shot.rs`),
+//! the requests to the endpoints (`endpoint_call.rs`), the poller (`poller.rs`) and the
+//! token exchange that validates an ID token after it (`token_exchange.rs`).
+
+mod endpoint_call;
+mod one_shot;
+mod poller;
+mod token_exchange;
+
+pub(crate) use endpoint_call::{DocumentCall, EndpointCall, Form, Params, check_extra};
+pub(crate) use one_shot::{OneShot, one_shot_flow};
+pub use poller::PollingStatus;
+pub(crate) use poller::{Poller, interval_from, polling_flow};
+pub(crate) use token_exchange::{IdTokenCheck, TokenExchange};
 
 use std::time::Duration;
 

@@ -16,8 +16,8 @@
 use std::time::{Duration, Instant};
 
 use crate::error::{ErrorCode, Expired, Misuse, ResponseHeaders};
+use crate::flow::EndpointCall;
 use crate::flow::{Recovery, Step};
-use crate::request::EndpointCall;
 use crate::{Error, Now, TokenResponse};
 
 /// How much `slow_down` adds to the interval (RFC 8628 §3.5, CIBA §11).
@@ -42,7 +42,7 @@ pub(crate) fn interval_from(sent: Option<Duration>) -> Duration {
 /// Where a polling flow stands: what a UI shows while the person approves.
 ///
 /// ```
-/// use grantline::polling::PollingStatus;
+/// use grantline::flow::PollingStatus;
 ///
 /// fn describe(status: &PollingStatus) -> String {
 ///     format!(
