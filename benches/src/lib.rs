@@ -159,7 +159,7 @@ pub fn cached_manager() -> TokenManager {
     let access_token = format!("eyJhbGciOiJSUzI1NiJ9.{}.signature", "x".repeat(600));
     let token = TokenResponse::new(access_token.into(), TokenType::Bearer)
         .with_expires_at(Some(SystemTime::now() + Duration::from_secs(3600)));
-    TokenManager::client_credentials(client)
+    TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())
         .and_then(|m| m.with_token(token))
         .expect("a valid manager")
 }

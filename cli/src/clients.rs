@@ -217,7 +217,7 @@ pub(crate) fn restore(
     config: &ConfigDir,
     name: &str,
     record: &ClientRecord,
-    allow_insecure_http: bool,
+    insecure_http: bool,
 ) -> Result<RegisteredClient, CliError> {
     let uri = record.registration_client_uri.as_deref().ok_or_else(|| {
         CliError::config(format!(
@@ -255,8 +255,8 @@ pub(crate) fn restore(
         );
     }
     let client = RegisteredClient::from_document(document)?;
-    Ok(if allow_insecure_http {
-        client.allow_insecure_http()
+    Ok(if insecure_http {
+        client.insecure_http()
     } else {
         client
     })

@@ -263,7 +263,7 @@ impl Settings {
         flow: DiscoveryFlow,
     ) -> Result<(ServerMetadata, serde_json::Value), CliError> {
         let flow = if self.insecure_http {
-            flow.allow_insecure_http()
+            flow.insecure_http()
         } else {
             flow
         };
@@ -323,7 +323,7 @@ impl Settings {
             builder = builder.endpoint(*kind, url.clone());
         }
         if self.insecure_http {
-            builder = builder.allow_insecure_http();
+            builder = builder.insecure_http();
         }
         let method = match (self.auth_method, &self.client_secret) {
             (Some(method), _) => method,

@@ -44,7 +44,7 @@ use crate::endpoint::is_loopback;
 use crate::error::ConfigError;
 
 /// The base URL of an API: an absolute `https` URL (or `http` on a loopback address, or anywhere
-/// with [`BaseUrl::allowing_insecure_http`]), without query, fragment or user info.
+/// with [`BaseUrl::insecure_http`]), without query, fragment or user info.
 ///
 /// ```
 /// use grantline::api::BaseUrl;
@@ -119,15 +119,15 @@ impl BaseUrl {
     /// As [`new`](Self::new), except for the `http` rule.
     ///
     /// ```
-    /// let base = grantline::api::BaseUrl::allowing_insecure_http("http://api.internal/v1")?;
+    /// let base = grantline::api::BaseUrl::insecure_http("http://api.internal/v1")?;
     /// # let _ = base;
     /// # Ok::<(), grantline::Error>(())
     /// ```
-    pub fn allowing_insecure_http(url: &str) -> Result<Self, Error> {
+    pub fn insecure_http(url: &str) -> Result<Self, Error> {
         Self::parse(url, true)
     }
 
-    fn parse(raw: &str, allow_insecure_http: bool) -> Result<Self, Error> {
+    fn parse(raw: &str, insecure_http: bool) -> Result<Self, Error> {
         let base = Url::parse(raw).map_err(|_| invalid_base("it is not an absolute URL"))?;
         if base.query().is_some() {
             return Err(invalid_base(
@@ -148,10 +148,10 @@ impl BaseUrl {
             .to_owned();
         match base.scheme() {
             "https" => {}
-            "http" if allow_insecure_http || is_loopback(&host) => {}
+            "http" if insecure_http || is_loopback(&host) => {}
             "http" => {
                 return Err(invalid_base(
-                    "it uses plain http on a host that is not a loopback address: use https, or BaseUrl::allowing_insecure_http",
+                    "it uses plain http on a host that is not a loopback address: use https, or BaseUrl::insecure_http",
                 ));
             }
             _ => return Err(invalid_base("its scheme is neither https nor http")),
@@ -675,6 +675,6 @@ mod tests {
         }
         assert!(BaseUrl::new("http://localhost:8080/api").is_ok());
         assert!(BaseUrl::new("http://[::1]/").is_ok());
-        assert!(BaseUrl::allowing_insecure_http("http://10.0.0.1/").is_ok());
+        assert!(BaseUrl::insecure_http("http://10.0.0.1/").is_ok());
     }
 }

@@ -85,7 +85,7 @@ impl Client {
             client_id: client_id.into(),
             auth: Arc::new(PublicClient),
             endpoints: Vec::new(),
-            allow_insecure_http: false,
+            insecure_http: false,
             randomness: Arc::new(SystemRandom),
             issuer: None,
             metadata: None,
@@ -229,7 +229,7 @@ pub struct ClientBuilder {
     client_id: String,
     auth: Arc<dyn ClientAuthentication>,
     endpoints: Vec<(EndpointKind, String)>,
-    allow_insecure_http: bool,
+    insecure_http: bool,
     randomness: Arc<dyn Randomness>,
     issuer: Option<String>,
     metadata: Option<ServerMetadata>,
@@ -244,7 +244,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("client_id", &self.client_id)
             .field("auth", &self.auth)
             .field("endpoints", &self.endpoints)
-            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("insecure_http", &self.insecure_http)
             .finish_non_exhaustive()
     }
 }
@@ -453,11 +453,11 @@ impl ClientBuilder {
     ///
     /// ```
     /// use grantline::{dpop::DpopKey, jose::Algorithm};
-    /// let _ = grantline::Client::builder("c").dpop(DpopKey::generate(Algorithm::ES256)?).dpop_allow_bearer();
+    /// let _ = grantline::Client::builder("c").dpop(DpopKey::generate(Algorithm::ES256)?).insecure_dpop_allow_bearer();
     /// # Ok::<(), grantline::Error>(())
     /// ```
     #[cfg(feature = "jose")]
-    pub fn dpop_allow_bearer(mut self) -> Self {
+    pub fn insecure_dpop_allow_bearer(mut self) -> Self {
         if let Some((_, allow)) = &mut self.dpop {
             *allow = true;
         }
@@ -507,12 +507,12 @@ impl ClientBuilder {
     /// ```
     /// let client = grantline::Client::builder("c")
     ///     .token_endpoint("http://as.internal/token")
-    ///     .allow_insecure_http()
+    ///     .insecure_http()
     ///     .build();
     /// assert!(client.is_ok());
     /// ```
-    pub fn allow_insecure_http(mut self) -> Self {
-        self.allow_insecure_http = true;
+    pub fn insecure_http(mut self) -> Self {
+        self.insecure_http = true;
         self
     }
 
@@ -533,7 +533,7 @@ impl ClientBuilder {
     /// [`ConfigError::InvalidCredentials`] for an empty client id,
     /// [`ConfigError::InvalidEndpoint`] for an endpoint that is not an absolute URL or has a
     /// fragment or user info, and [`ConfigError::InsecureEndpoint`] for plain `http` to a host
-    /// that is not loopback without [`allow_insecure_http`](Self::allow_insecure_http).
+    /// that is not loopback without [`insecure_http`](Self::insecure_http).
     ///
     /// ```
     /// use grantline::{Error, error::ConfigError};
@@ -555,7 +555,7 @@ impl ClientBuilder {
             }
         }
         for (kind, raw) in &configured {
-            let url = check_endpoint(*kind, raw, self.allow_insecure_http)?;
+            let url = check_endpoint(*kind, raw, self.insecure_http)?;
             endpoints.insert(*kind, url);
         }
         #[cfg(feature = "jose")]

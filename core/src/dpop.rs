@@ -7,7 +7,7 @@
 //! `use_dpop_nonce` answer makes the flow send once more with the server's nonce (a second one
 //! in a row is an error, not a loop); the last nonce of each server is remembered for the next
 //! request; a token that comes back as `Bearer` instead of `DPoP` is refused unless
-//! [`ClientBuilder::dpop_allow_bearer`](crate::ClientBuilder::dpop_allow_bearer) says otherwise.
+//! [`ClientBuilder::insecure_dpop_allow_bearer`](crate::ClientBuilder::insecure_dpop_allow_bearer) says otherwise.
 //! At resource servers, [`DpopKey::proof`] with the access token gives the proof (with `ath`)
 //! for each request, which the transports' auth handlers send.
 //!

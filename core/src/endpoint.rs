@@ -11,11 +11,11 @@ use crate::error::ConfigError;
 /// An endpoint must be an absolute `https` URL without a fragment (RFC 6749 §3.1, §3.2) and
 /// without user info (credentials travel through client authentication, not the URL). Plain
 /// `http` is accepted on loopback hosts (`127.0.0.0/8`, `::1`, `localhost`), and elsewhere only
-/// when `allow_insecure_http` is set.
+/// when `insecure_http` is set.
 pub(crate) fn check_endpoint(
     kind: EndpointKind,
     raw: &str,
-    allow_insecure_http: bool,
+    insecure_http: bool,
 ) -> Result<Url, ConfigError> {
     let invalid = |reason| ConfigError::InvalidEndpoint { kind, reason };
     let url = Url::parse(raw).map_err(|_| invalid("it is not an absolute URL"))?;
@@ -35,7 +35,7 @@ pub(crate) fn check_endpoint(
         .to_owned();
     match url.scheme() {
         "https" => Ok(url),
-        "http" if allow_insecure_http || is_loopback(&host) => Ok(url),
+        "http" if insecure_http || is_loopback(&host) => Ok(url),
         "http" => Err(ConfigError::InsecureEndpoint {
             kind,
             host: host.to_string(),

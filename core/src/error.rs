@@ -690,7 +690,7 @@ pub enum ConfigError {
         reason: &'static str,
     },
     /// An endpoint uses plain `http` on a host that is not a loopback address, and
-    /// [`ClientBuilder::allow_insecure_http`](crate::ClientBuilder::allow_insecure_http) was not
+    /// [`ClientBuilder::insecure_http`](crate::ClientBuilder::insecure_http) was not
     /// set.
     InsecureEndpoint {
         /// Which endpoint.
@@ -715,7 +715,7 @@ pub enum ConfigError {
     ParRequired,
     /// An access token was to be sent to a URL that is not `https` and not on a loopback host
     /// (or has no scheme and host), and the application did not opt in with
-    /// [`Authorizer::allow_insecure_http`](crate::authorizer::Authorizer::allow_insecure_http).
+    /// [`Authorizer::insecure_http`](crate::authorizer::Authorizer::insecure_http).
     /// Nothing was sent.
     InsecureResource {
         /// The URL's host (empty when it has none).
@@ -735,7 +735,7 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::InsecureEndpoint { kind, host } => write!(
                 f,
-                "the {kind} uses plain http on `{}`, which is not a loopback address: use https, or opt in with allow_insecure_http",
+                "the {kind} uses plain http on `{}`, which is not a loopback address: use https, or opt in with insecure_http",
                 Escaped(host, 128)
             ),
             ConfigError::InvalidParameter { name, reason } => {
@@ -754,7 +754,7 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::InsecureResource { host } => write!(
                 f,
-                "refusing to send an access token over plain http to `{}`, which is not a loopback address: use https, or opt in with allow_insecure_http",
+                "refusing to send an access token over plain http to `{}`, which is not a loopback address: use https, or opt in with insecure_http",
                 Escaped(host, 128)
             ),
             ConfigError::ParRequired => f.write_str(

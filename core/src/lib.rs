@@ -56,7 +56,7 @@
 //!
 //! ## Security defaults
 //! - Endpoints must be `https`, except on loopback addresses, unless the client opts in with
-//!   [`ClientBuilder::allow_insecure_http`].
+//!   [`ClientBuilder::insecure_http`].
 //! - Secrets (client secrets, tokens, passwords, assertions) are [`secret`] newtypes whose
 //!   `Debug` is redacted; request bodies never appear in `Debug` of a [`Step`].
 //! - Error messages escape and bound every piece of text the server sent.

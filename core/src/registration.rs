@@ -246,7 +246,7 @@ impl ClientMetadata {
 pub struct RegistrationRequest {
     metadata: ClientMetadata,
     initial_access_token: Option<AccessToken>,
-    allow_insecure_http: bool,
+    insecure_http: bool,
 }
 
 impl std::fmt::Debug for RegistrationRequest {
@@ -268,7 +268,7 @@ impl RegistrationRequest {
         Self {
             metadata,
             initial_access_token: None,
-            allow_insecure_http: false,
+            insecure_http: false,
         }
     }
 
@@ -283,13 +283,13 @@ impl RegistrationRequest {
     }
 
     /// Allows a plain `http` registration endpoint on a host that is not loopback (see
-    /// [`ClientBuilder::allow_insecure_http`]).
+    /// [`ClientBuilder::insecure_http`]).
     ///
     /// ```
-    /// let _ = grantline::registration::RegistrationRequest::new(Default::default()).allow_insecure_http();
+    /// let _ = grantline::registration::RegistrationRequest::new(Default::default()).insecure_http();
     /// ```
-    pub fn allow_insecure_http(mut self) -> Self {
-        self.allow_insecure_http = true;
+    pub fn insecure_http(mut self) -> Self {
+        self.insecure_http = true;
         self
     }
 
@@ -309,14 +309,14 @@ impl RegistrationRequest {
         let url = check_endpoint(
             EndpointKind::Registration,
             registration_endpoint,
-            self.allow_insecure_http,
+            self.insecure_http,
         )?;
         let body = serde_json::to_vec(&self.metadata.fields).unwrap_or_default();
         let call = DocumentCall::new(url, EndpointKind::Registration)
             .method(Method::POST)
             .bearer(self.initial_access_token.map(AccessToken::into_secret))
             .json(body);
-        let allow = self.allow_insecure_http;
+        let allow = self.insecure_http;
         Ok(RegistrationFlow(OneShot::new(
             call,
             move |response, now| RegisteredClient::from_response(response, now, allow),
@@ -339,7 +339,7 @@ impl RegistrationRequest {
     pub fn into_flow_for(self, client: &Client) -> Result<RegistrationFlow, Error> {
         let endpoint = client.require_endpoint(EndpointKind::Registration)?.clone();
         // The client's endpoints were checked when it was built.
-        self.allow_insecure_http().into_flow(endpoint.as_str())
+        self.insecure_http().into_flow(endpoint.as_str())
     }
 }
 
@@ -355,7 +355,7 @@ pub struct RegisteredClient {
     registration_access_token: Option<AccessToken>,
     registration_client_uri: Option<String>,
     metadata: ClientMetadata,
-    allow_insecure_http: bool,
+    insecure_http: bool,
 }
 
 impl std::fmt::Debug for RegisteredClient {
@@ -375,9 +375,9 @@ impl RegisteredClient {
     fn from_response(
         response: &http::Response<Vec<u8>>,
         _now: Now,
-        allow_insecure_http: bool,
+        insecure_http: bool,
     ) -> Result<Self, Error> {
-        Self::from_object(success_object(response)?, allow_insecure_http)
+        Self::from_object(success_object(response)?, insecure_http)
     }
 
     /// A registered client read back from storage: the JSON document the server returned (or
@@ -404,24 +404,24 @@ impl RegisteredClient {
     }
 
     /// Allows plain `http` management URLs on hosts that are not loopback (see
-    /// [`ClientBuilder::allow_insecure_http`]).
+    /// [`ClientBuilder::insecure_http`]).
     ///
     /// ```
     /// # use grantline::registration::RegisteredClient;
     /// # let client = RegisteredClient::from_document(serde_json::json!({"client_id": "c"}).as_object().unwrap().clone())?;
-    /// let client = client.allow_insecure_http();
+    /// let client = client.insecure_http();
     /// # let _ = client;
     /// # Ok::<(), grantline::Error>(())
     /// ```
     #[must_use]
-    pub fn allow_insecure_http(mut self) -> Self {
-        self.allow_insecure_http = true;
+    pub fn insecure_http(mut self) -> Self {
+        self.insecure_http = true;
         self
     }
 
     fn from_object(
         mut object: crate::response::Object,
-        allow_insecure_http: bool,
+        insecure_http: bool,
     ) -> Result<Self, Error> {
         let client_id = field::required_string(&mut object, "client_id")?;
         let client_secret = field::string(&mut object, "client_secret")?.map(ClientSecret::new);
@@ -445,7 +445,7 @@ impl RegisteredClient {
             registration_access_token,
             registration_client_uri,
             metadata: ClientMetadata { fields: object },
-            allow_insecure_http,
+            insecure_http,
         })
     }
 
@@ -563,7 +563,7 @@ impl RegisteredClient {
             .ok_or(Error::Config(crate::error::ConfigError::MissingEndpoint(
                 EndpointKind::Registration,
             )))?;
-        let url = check_endpoint(EndpointKind::Registration, uri, self.allow_insecure_http)?;
+        let url = check_endpoint(EndpointKind::Registration, uri, self.insecure_http)?;
         let call = DocumentCall::new(url, EndpointKind::Registration)
             .method(method)
             .bearer(
@@ -655,7 +655,7 @@ impl RegisteredClient {
     }
 
     fn registration_flow(&self, call: DocumentCall) -> RegistrationFlow {
-        let allow = self.allow_insecure_http;
+        let allow = self.insecure_http;
         let previous = self.clone();
         RegistrationFlow(OneShot::new(call, move |response, now| {
             let mut fresh = RegisteredClient::from_response(response, now, allow)?;

@@ -22,7 +22,7 @@ fn client(allow_bearer: bool) -> Client {
         .client_secret_basic("s")
         .dpop(DpopKey::generate(Algorithm::ES256).unwrap());
     if allow_bearer {
-        builder = builder.dpop_allow_bearer();
+        builder = builder.insecure_dpop_allow_bearer();
     }
     builder.build().unwrap()
 }

@@ -110,10 +110,13 @@ fn form_value(driver: &Driver, request: usize, name: &str) -> Option<String> {
 #[test]
 fn before_the_leeway_the_cached_header_is_used_without_a_request() {
     let mut driver = Driver::new();
-    let mut manager = TokenManager::client_credentials(client())
-        .unwrap()
-        .with_token(token(&driver, "at-1", Some(300), None))
-        .unwrap();
+    let mut manager = TokenManager::grant(
+        client(),
+        grantline::grant::TokenRequest::client_credentials(),
+    )
+    .unwrap()
+    .with_token(token(&driver, "at-1", Some(300), None))
+    .unwrap();
     for _ in 0..3 {
         assert_eq!(ready(manager.access(driver.now())), "Bearer at-1");
     }
@@ -126,10 +129,13 @@ fn before_the_leeway_the_cached_header_is_used_without_a_request() {
 fn inside_the_leeway_one_caller_renews_and_the_others_keep_the_valid_token() {
     let mut driver = Driver::new().reply_json(200, &token_json("at-2", Some(300), None));
     let (manager, calls) = counting(
-        TokenManager::client_credentials(client())
-            .unwrap()
-            .with_token(token(&driver, "at-1", Some(300), None))
-            .unwrap(),
+        TokenManager::grant(
+            client(),
+            grantline::grant::TokenRequest::client_credentials(),
+        )
+        .unwrap()
+        .with_token(token(&driver, "at-1", Some(300), None))
+        .unwrap(),
     );
     let mut manager = manager;
     driver.advance(Duration::from_secs(300) - DEFAULT_LEEWAY);
@@ -152,10 +158,13 @@ fn inside_the_leeway_one_caller_renews_and_the_others_keep_the_valid_token() {
 #[test]
 fn an_expired_token_makes_one_caller_renew_and_the_others_wait() {
     let mut driver = Driver::new().reply_json(200, &token_json("at-2", Some(300), None));
-    let mut manager = TokenManager::client_credentials(client())
-        .unwrap()
-        .with_token(token(&driver, "at-1", Some(300), None))
-        .unwrap();
+    let mut manager = TokenManager::grant(
+        client(),
+        grantline::grant::TokenRequest::client_credentials(),
+    )
+    .unwrap()
+    .with_token(token(&driver, "at-1", Some(300), None))
+    .unwrap();
     driver.advance(Duration::from_secs(301));
     let Access::Renew(renewal) = manager.access(driver.now()) else {
         panic!("expired: renew")
@@ -174,10 +183,13 @@ fn an_expired_token_makes_one_caller_renew_and_the_others_wait() {
 #[test]
 fn exactly_at_expiry_the_token_is_not_used() {
     let mut driver = Driver::new().reply_json(200, &token_json("at-2", Some(300), None));
-    let mut manager = TokenManager::client_credentials(client())
-        .unwrap()
-        .with_token(token(&driver, "at-1", Some(300), None))
-        .unwrap();
+    let mut manager = TokenManager::grant(
+        client(),
+        grantline::grant::TokenRequest::client_credentials(),
+    )
+    .unwrap()
+    .with_token(token(&driver, "at-1", Some(300), None))
+    .unwrap();
     driver.advance(Duration::from_secs(300));
     let Access::Renew(_renewal) = manager.access(driver.now()) else {
         panic!()
@@ -191,10 +203,13 @@ fn exactly_at_expiry_the_token_is_not_used() {
 #[test]
 fn a_token_without_expiry_is_never_renewed_on_time_alone() {
     let mut driver = Driver::new();
-    let mut manager = TokenManager::client_credentials(client())
-        .unwrap()
-        .with_token(token(&driver, "forever", None, None))
-        .unwrap();
+    let mut manager = TokenManager::grant(
+        client(),
+        grantline::grant::TokenRequest::client_credentials(),
+    )
+    .unwrap()
+    .with_token(token(&driver, "forever", None, None))
+    .unwrap();
     driver.advance(Duration::from_secs(10 * 365 * 24 * 3600));
     assert_eq!(ready(manager.access(driver.now())), "Bearer forever");
     assert_eq!(driver.transcript().requests().count(), 0);
@@ -291,7 +306,13 @@ fn the_persistence_callback_runs_exactly_once_per_renewal() {
             r#"{"access_token":"at-3","token_type":"DPoP","expires_in":60}"#,
         )
         .reply_json(200, &token_json("at-4", Some(60), None));
-    let (manager, calls) = counting(TokenManager::client_credentials(client()).unwrap());
+    let (manager, calls) = counting(
+        TokenManager::grant(
+            client(),
+            grantline::grant::TokenRequest::client_credentials(),
+        )
+        .unwrap(),
+    );
     let mut manager = manager;
     assert_eq!(header(&mut manager, &mut driver).unwrap(), "Bearer at-1");
     assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -328,7 +349,11 @@ fn after_a_failed_renewal_the_next_call_tries_again() {
     let mut driver = Driver::new()
         .reply_json(400, r#"{"error":"invalid_client"}"#)
         .reply_json(200, &token_json("at-1", Some(60), None));
-    let mut manager = TokenManager::client_credentials(client()).unwrap();
+    let mut manager = TokenManager::grant(
+        client(),
+        grantline::grant::TokenRequest::client_credentials(),
+    )
+    .unwrap();
     let Access::Renew(renewal) = manager.access(driver.now()) else {
         panic!()
     };
@@ -345,10 +370,13 @@ fn after_a_failed_renewal_the_next_call_tries_again() {
 #[test]
 fn a_renewal_that_fails_inside_the_leeway_leaves_the_valid_token_usable() {
     let mut driver = Driver::new().reply_json(503, r#"{"error":"temporarily_unavailable"}"#);
-    let mut manager = TokenManager::client_credentials(client())
-        .unwrap()
-        .with_token(token(&driver, "at-1", Some(300), None))
-        .unwrap();
+    let mut manager = TokenManager::grant(
+        client(),
+        grantline::grant::TokenRequest::client_credentials(),
+    )
+    .unwrap()
+    .with_token(token(&driver, "at-1", Some(300), None))
+    .unwrap();
     driver.advance(Duration::from_secs(290));
     let Access::Renew(renewal) = manager.access(driver.now()) else {
         panic!()
@@ -367,10 +395,13 @@ fn a_dead_refresh_token_falls_back_to_the_grant_in_the_same_renewal() {
         .reply_json(400, r#"{"error":"invalid_grant"}"#)
         .reply_json(200, &token_json("at-2", Some(60), None));
     let (manager, calls) = counting(
-        TokenManager::client_credentials(client())
-            .unwrap()
-            .with_token(token(&Driver::new(), "at-1", Some(60), Some("rt-dead")))
-            .unwrap(),
+        TokenManager::grant(
+            client(),
+            grantline::grant::TokenRequest::client_credentials(),
+        )
+        .unwrap()
+        .with_token(token(&Driver::new(), "at-1", Some(60), Some("rt-dead")))
+        .unwrap(),
     );
     let mut manager = manager;
     driver.advance(Duration::from_secs(61));
@@ -392,10 +423,13 @@ fn a_dead_refresh_token_falls_back_to_the_grant_in_the_same_renewal() {
 #[test]
 fn a_refresh_error_other_than_invalid_grant_does_not_fall_back() {
     let mut driver = Driver::new().reply_json(400, r#"{"error":"invalid_client"}"#);
-    let mut manager = TokenManager::client_credentials(client())
-        .unwrap()
-        .with_token(token(&Driver::new(), "at-1", Some(60), Some("rt")))
-        .unwrap();
+    let mut manager = TokenManager::grant(
+        client(),
+        grantline::grant::TokenRequest::client_credentials(),
+    )
+    .unwrap()
+    .with_token(token(&Driver::new(), "at-1", Some(60), Some("rt")))
+    .unwrap();
     driver.advance(Duration::from_secs(61));
     let Access::Renew(renewal) = manager.access(driver.now()) else {
         panic!()
@@ -423,10 +457,13 @@ fn a_refresh_only_manager_has_no_grant_to_fall_back_to() {
 #[test]
 fn a_rejected_token_is_renewed_once_however_many_callers_saw_the_rejection() {
     let mut driver = Driver::new().reply_json(200, &token_json("at-2", Some(3600), None));
-    let mut manager = TokenManager::client_credentials(client())
-        .unwrap()
-        .with_token(token(&driver, "at-1", Some(3600), None))
-        .unwrap();
+    let mut manager = TokenManager::grant(
+        client(),
+        grantline::grant::TokenRequest::client_credentials(),
+    )
+    .unwrap()
+    .with_token(token(&driver, "at-1", Some(3600), None))
+    .unwrap();
     let old = ready(manager.access(driver.now()));
     // Ten callers got a 401 with the same token.
     for _ in 0..10 {
@@ -450,7 +487,10 @@ fn a_rejected_token_is_renewed_once_however_many_callers_saw_the_rejection() {
 #[test]
 fn tokens_that_cannot_be_renewed_are_always_sent() {
     let driver = Driver::new();
-    let mut fixed = TokenManager::fixed(token(&driver, "at", Some(10), None)).unwrap();
+    let mut fixed = TokenManager::bearer("at")
+        .unwrap()
+        .with_token(token(&driver, "at", Some(10), None))
+        .unwrap();
     let later = driver.now().advance(Duration::from_secs(3600));
     let header = ready(fixed.access(later));
     assert_eq!(header, "Bearer at");
@@ -466,10 +506,13 @@ fn tokens_that_cannot_be_renewed_are_always_sent() {
 #[test]
 fn invalidate_forces_the_next_access_to_renew() {
     let mut driver = Driver::new().reply_json(200, &token_json("at-2", Some(3600), None));
-    let mut manager = TokenManager::client_credentials(client())
-        .unwrap()
-        .with_token(token(&driver, "at-1", Some(3600), None))
-        .unwrap();
+    let mut manager = TokenManager::grant(
+        client(),
+        grantline::grant::TokenRequest::client_credentials(),
+    )
+    .unwrap()
+    .with_token(token(&driver, "at-1", Some(3600), None))
+    .unwrap();
     assert!(manager.invalidate());
     assert_eq!(header(&mut manager, &mut driver).unwrap(), "Bearer at-2");
 }
@@ -477,11 +520,14 @@ fn invalidate_forces_the_next_access_to_renew() {
 #[test]
 fn a_custom_leeway_is_honoured() {
     let mut driver = Driver::new();
-    let mut manager = TokenManager::client_credentials(client())
-        .unwrap()
-        .leeway(Duration::from_secs(600))
-        .with_token(token(&driver, "at-1", Some(3600), None))
-        .unwrap();
+    let mut manager = TokenManager::grant(
+        client(),
+        grantline::grant::TokenRequest::client_credentials(),
+    )
+    .unwrap()
+    .leeway(Duration::from_secs(600))
+    .with_token(token(&driver, "at-1", Some(3600), None))
+    .unwrap();
     driver.advance(Duration::from_secs(2999));
     assert!(matches!(manager.access(driver.now()), Access::Ready(_)));
     driver.advance(Duration::from_secs(1));
@@ -492,7 +538,10 @@ fn a_custom_leeway_is_honoured() {
 fn manager_construction_checks_the_client() {
     let no_endpoint = Client::builder("c").build().unwrap();
     for result in [
-        TokenManager::client_credentials(no_endpoint.clone()),
+        TokenManager::grant(
+            no_endpoint.clone(),
+            grantline::grant::TokenRequest::client_credentials(),
+        ),
         TokenManager::from_refresh_token(no_endpoint.clone(), "rt"),
         TokenManager::refreshing(
             no_endpoint.clone(),

@@ -55,10 +55,13 @@ fn no_proxy() -> reqwest::Client {
 }
 
 fn auth_with(server: &MockServer, token: TokenResponse) -> Auth {
-    let manager = TokenManager::client_credentials(client(server))
-        .unwrap()
-        .with_token(token)
-        .unwrap();
+    let manager = TokenManager::grant(
+        client(server),
+        grantline::grant::TokenRequest::client_credentials(),
+    )
+    .unwrap()
+    .with_token(token)
+    .unwrap();
     Auth::new(Transport::from_client(no_proxy()), manager)
 }
 

@@ -53,10 +53,13 @@ fn bearer(access_token: &str, expires_in_secs: i64) -> TokenResponse {
 
 /// An auth handler for `server`'s `/token`, starting from `token`.
 fn auth_with(server: &MockServer, token: TokenResponse) -> Auth {
-    let manager = TokenManager::client_credentials(client(server))
-        .unwrap()
-        .with_token(token)
-        .unwrap();
+    let manager = TokenManager::grant(
+        client(server),
+        grantline::grant::TokenRequest::client_credentials(),
+    )
+    .unwrap()
+    .with_token(token)
+    .unwrap();
     Auth::new(Transport::with_agent(agent()), manager)
 }
 
@@ -592,7 +595,11 @@ fn renewals_are_not_authenticated_by_the_middleware_even_on_a_shared_agent() {
         when.path("/x").header("authorization", "Bearer at-new");
         then.status(200);
     });
-    let manager = TokenManager::client_credentials(client(&server)).unwrap();
+    let manager = TokenManager::grant(
+        client(&server),
+        grantline::grant::TokenRequest::client_credentials(),
+    )
+    .unwrap();
     // One agent for everything: the transport's renewals go through the middleware too.
     let slot: std::sync::Arc<std::sync::OnceLock<Auth>> = std::sync::Arc::default();
     let for_middleware = std::sync::Arc::clone(&slot);

@@ -217,7 +217,7 @@ fn manager(server: &MockServer, access_token: &str, expires_in: i64) -> TokenMan
     };
     let token =
         TokenResponse::new(access_token.into(), TokenType::DPoP).with_expires_at(Some(expires_at));
-    TokenManager::client_credentials(client)
+    TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())
         .unwrap()
         .with_token(token)
         .unwrap()

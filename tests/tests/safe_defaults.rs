@@ -34,7 +34,7 @@ fn manager(token_endpoint: &str) -> TokenManager {
         .client_secret_basic("s3cr3t")
         .build()
         .unwrap();
-    TokenManager::client_credentials(client).unwrap()
+    TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials()).unwrap()
 }
 
 /// A token endpoint that accepts every connection and never answers (the connections are kept
@@ -197,7 +197,7 @@ mod ureq_transport {
                 .http_status_as_error(false)
         };
         let auth = Auth::new(Transport::new(), TokenManager::bearer("at").unwrap());
-        let base = BaseUrl::allowing_insecure_http(INSECURE_BASE).unwrap();
+        let base = BaseUrl::insecure_http(INSECURE_BASE).unwrap();
 
         let api = ApiClient::with_base(base)
             .agent(agent().build().new_agent())
@@ -301,7 +301,7 @@ mod reqwest_transport {
             Transport::new().unwrap(),
             TokenManager::bearer("at").unwrap(),
         );
-        let base = BaseUrl::allowing_insecure_http(INSECURE_BASE).unwrap();
+        let base = BaseUrl::insecure_http(INSECURE_BASE).unwrap();
 
         let api = ApiClient::with_base(base)
             .unwrap()

@@ -52,7 +52,7 @@ use crate::{build_without_redirects, classify, default_builder, read_capped};
 ///     .token_endpoint("https://broker.example:8443/oauth2/token?grant_type=client_credentials")
 ///     .client_secret_basic("s3cr3t")
 ///     .build()?;
-/// let auth = Auth::new(Transport::new()?, TokenManager::client_credentials(client)?);
+/// let auth = Auth::new(Transport::new()?, TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?);
 /// let api = ApiClient::new("https://broker.example:8443/")?.auth(auth);
 ///
 /// let sessions: Vec<Session> = api
@@ -101,7 +101,7 @@ impl ApiClient {
     ///
     /// ```
     /// use grantline_reqwest::{ApiClient, grantline::api::BaseUrl};
-    /// let api = ApiClient::with_base(BaseUrl::allowing_insecure_http("http://api.internal/")?)?;
+    /// let api = ApiClient::with_base(BaseUrl::insecure_http("http://api.internal/")?)?;
     /// # let _ = api;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

@@ -43,7 +43,7 @@ use crate::{AuthError, Error, Transport};
 ///     .token_endpoint("https://as.example/oauth2/token")
 ///     .client_secret_basic("s3cr3t")
 ///     .build()?;
-/// let auth = Auth::new(Transport::new()?, TokenManager::client_credentials(client)?);
+/// let auth = Auth::new(Transport::new()?, TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?);
 /// let api = ApiClient::new("https://api.example/v1")?.auth(auth);
 /// let status = api.get("health").send().await?.status();
 /// # let _ = status;
@@ -79,7 +79,7 @@ impl Auth {
     }
 
     /// An auth handler on an authorizer you configured:
-    /// [`allow_insecure_http`](Authorizer::allow_insecure_http) for a test network,
+    /// [`insecure_http`](Authorizer::insecure_http) for a test network,
     /// [`renewal_bound`](Authorizer::renewal_bound) for how long tasks wait for a renewal.
     ///
     /// ```
@@ -125,7 +125,7 @@ impl Auth {
     /// use grantline_reqwest::{Auth, Transport, grantline::{Client, token_manager::TokenManager}};
     /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
     /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
-    /// let auth = Auth::new(Transport::new()?, TokenManager::client_credentials(client)?);
+    /// let auth = Auth::new(Transport::new()?, TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?);
     /// let response = grantline_reqwest::reqwest::Client::new()
     ///     .get("https://api.example/v1/items")
     ///     .header("authorization", auth.header().await?)
@@ -311,7 +311,7 @@ impl Auth {
     ///
     /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
     /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
-    /// let auth = Auth::new(Transport::new()?, TokenManager::client_credentials(client)?);
+    /// let auth = Auth::new(Transport::new()?, TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?);
     /// let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
     ///     .with(auth.middleware())
     ///     .build();

@@ -31,7 +31,7 @@ use crate::auth::Exchange;
 ///
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
-/// let auth = Auth::new(Transport::new()?, TokenManager::client_credentials(client)?);
+/// let auth = Auth::new(Transport::new()?, TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?);
 /// let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
 ///     .with(auth.middleware().only_under(BaseUrl::new("https://api.example/v1")?))
 ///     .build();

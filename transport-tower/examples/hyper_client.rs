@@ -60,8 +60,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .token_endpoint(server.url("/token"))
         .client_secret_basic("s3cr3t")
         .build()?;
-    let layer = AuthLayer::new(TokenManager::client_credentials(client)?)
-        .only_under(BaseUrl::new(&server.url("/api"))?);
+    let layer = AuthLayer::new(TokenManager::grant(
+        client,
+        grantline::grant::TokenRequest::client_credentials(),
+    )?)
+    .only_under(BaseUrl::new(&server.url("/api"))?);
     let api = ServiceBuilder::new().layer(layer).service(http_client());
 
     let get = || http::Request::get(server.url("/api/items")).body(Full::default());

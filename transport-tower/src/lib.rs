@@ -39,7 +39,7 @@
 //! // Any connector; a TLS one (hyper-rustls) for https.
 //! let http = HyperClient::builder(TokioExecutor::new()).build::<_, Full<bytes::Bytes>>(connector);
 //! let api = ServiceBuilder::new()
-//!     .layer(AuthLayer::new(TokenManager::client_credentials(client)?))
+//!     .layer(AuthLayer::new(TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?))
 //!     .service(http);
 //! let request = http::Request::get("https://api.example/v1/items").body(Full::default())?;
 //! let response = api.oneshot(request).await?; // token fetched, attached, renewed as needed
@@ -147,7 +147,7 @@ impl AuthLayer {
     /// ```
     /// # use grantline_tower::{AuthLayer, grantline::{Client, token_manager::TokenManager}};
     /// let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
-    /// let layer = AuthLayer::new(TokenManager::client_credentials(client)?);
+    /// let layer = AuthLayer::new(TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?);
     /// # let _ = layer;
     /// # Ok::<(), grantline_tower::grantline::Error>(())
     /// ```
@@ -157,13 +157,13 @@ impl AuthLayer {
     }
 
     /// A layer on a configured authorizer: another renewal bound, or
-    /// [`allow_insecure_http`](Authorizer::allow_insecure_http) for a test network.
+    /// [`insecure_http`](Authorizer::insecure_http) for a test network.
     ///
     /// ```
     /// use grantline_tower::{AuthLayer, grantline::{authorizer::Authorizer, token_manager::TokenManager}};
     /// let authorizer = Authorizer::new(TokenManager::bearer("at")?)
     ///     .renewal_bound(std::time::Duration::from_secs(20))
-    ///     .allow_insecure_http();
+    ///     .insecure_http();
     /// let layer = AuthLayer::with_authorizer(authorizer);
     /// # let _ = layer;
     /// # Ok::<(), grantline_tower::grantline::Error>(())

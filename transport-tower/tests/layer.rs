@@ -89,7 +89,13 @@ async fn echo_server(tokens: &Counter, api: &Counter, delay: Duration) -> Server
 async fn fetches_a_token_once_and_attaches_it_to_every_request() {
     let (tokens, api) = (Counter::default(), Counter::default());
     let server = echo_server(&tokens, &api, Duration::ZERO).await;
-    let layer = AuthLayer::new(TokenManager::client_credentials(client(&server)).unwrap());
+    let layer = AuthLayer::new(
+        TokenManager::grant(
+            client(&server),
+            grantline::grant::TokenRequest::client_credentials(),
+        )
+        .unwrap(),
+    );
     let service = layer.layer(http_client());
     for _ in 0..3 {
         let response = service
@@ -145,7 +151,13 @@ async fn renews_an_expired_token_with_its_refresh_token_through_the_wrapped_serv
 async fn single_flight(callers: usize) {
     let (tokens, api) = (Counter::default(), Counter::default());
     let server = echo_server(&tokens, &api, Duration::from_millis(300)).await;
-    let layer = AuthLayer::new(TokenManager::client_credentials(client(&server)).unwrap());
+    let layer = AuthLayer::new(
+        TokenManager::grant(
+            client(&server),
+            grantline::grant::TokenRequest::client_credentials(),
+        )
+        .unwrap(),
+    );
     let service = layer.layer(http_client());
     let started = Instant::now();
     let tasks: Vec<_> = (0..callers)
@@ -205,7 +217,13 @@ async fn refusing_server(tokens: &Counter, api: &Counter) -> Server {
 async fn a_401_invalid_token_renews_once_and_resends_once() {
     let (tokens, api) = (Counter::default(), Counter::default());
     let server = refusing_server(&tokens, &api).await;
-    let layer = AuthLayer::new(TokenManager::client_credentials(client(&server)).unwrap());
+    let layer = AuthLayer::new(
+        TokenManager::grant(
+            client(&server),
+            grantline::grant::TokenRequest::client_credentials(),
+        )
+        .unwrap(),
+    );
     let request = http::Request::post(server.url("/api/items"))
         .body(Full::from("payload"))
         .unwrap();
@@ -224,7 +242,13 @@ async fn a_body_that_cannot_be_copied_is_sent_once_and_the_next_request_renews()
     let server = refusing_server(&tokens, &api).await;
     let boxed = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build::<_, Boxed>(hyper_util::client::legacy::connect::HttpConnector::new());
-    let layer = AuthLayer::new(TokenManager::client_credentials(client(&server)).unwrap());
+    let layer = AuthLayer::new(
+        TokenManager::grant(
+            client(&server),
+            grantline::grant::TokenRequest::client_credentials(),
+        )
+        .unwrap(),
+    );
     let service = layer.layer(boxed).renew_through(http_client());
     let post = || {
         http::Request::post(server.url("/api/items"))
@@ -288,7 +312,9 @@ async fn a_use_dpop_nonce_challenge_resends_once_with_the_nonce_in_the_proof() {
         .dpop(DpopKey::generate(Algorithm::ES256).unwrap())
         .build()
         .unwrap();
-    let layer = AuthLayer::new(TokenManager::client_credentials(client).unwrap());
+    let layer = AuthLayer::new(
+        TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials()).unwrap(),
+    );
     let url = server.url("/api/items");
     let response = layer.layer(http_client()).oneshot(get(&url)).await.unwrap();
     assert_eq!(response.status(), 200);
@@ -309,7 +335,13 @@ async fn a_token_endpoint_that_never_answers_times_every_waiting_caller_out() {
     // The Layer's defaults: each token request may take 30 s, then every caller that waited for
     // that renewal gets the timeout, well within the authorizer's 60 s bound.
     let silent = Server::silent().await;
-    let layer = AuthLayer::new(TokenManager::client_credentials(client(&silent)).unwrap());
+    let layer = AuthLayer::new(
+        TokenManager::grant(
+            client(&silent),
+            grantline::grant::TokenRequest::client_credentials(),
+        )
+        .unwrap(),
+    );
     let service = layer.layer(http_client());
     let started = Instant::now();
     let tasks: Vec<_> = (0..20)
@@ -344,7 +376,13 @@ async fn a_token_response_over_the_body_limit_fails_the_renewal() {
         async move { json(200, &big) }
     })
     .await;
-    let layer = AuthLayer::new(TokenManager::client_credentials(client(&server)).unwrap());
+    let layer = AuthLayer::new(
+        TokenManager::grant(
+            client(&server),
+            grantline::grant::TokenRequest::client_credentials(),
+        )
+        .unwrap(),
+    );
     let service = layer.body_limit(1024).layer(http_client());
     let error = service.oneshot(get(&server.url("/api"))).await.unwrap_err();
     let ApiError::Auth(auth) = &error else {
@@ -382,7 +420,13 @@ async fn a_renewal_dropped_midway_is_abandoned_and_a_waiting_caller_takes_over()
         })
         .await
     };
-    let layer = AuthLayer::new(TokenManager::client_credentials(client(&server)).unwrap());
+    let layer = AuthLayer::new(
+        TokenManager::grant(
+            client(&server),
+            grantline::grant::TokenRequest::client_credentials(),
+        )
+        .unwrap(),
+    );
     let service = layer.layer(http_client());
     let first = tokio::spawn(service.clone().oneshot(get(&server.url("/api"))));
     while tokens.get() == 0 {
@@ -443,7 +487,7 @@ async fn a_token_is_never_sent_to_a_plain_http_url_of_another_host_unless_opted_
     ));
     assert!(sent.lock().unwrap().is_empty(), "nothing sent");
 
-    let authorizer = Authorizer::new(TokenManager::bearer("at").unwrap()).allow_insecure_http();
+    let authorizer = Authorizer::new(TokenManager::bearer("at").unwrap()).insecure_http();
     let lax = AuthLayer::with_authorizer(authorizer).layer(recording(&sent));
     lax.oneshot(get("http://api.example/v1")).await.unwrap();
     assert_eq!(*sent.lock().unwrap(), ["Bearer at"]);
@@ -453,8 +497,14 @@ async fn a_token_is_never_sent_to_a_plain_http_url_of_another_host_unless_opted_
 async fn only_under_confines_the_token_to_its_base_url() {
     let (tokens, api) = (Counter::default(), Counter::default());
     let server = echo_server(&tokens, &api, Duration::ZERO).await;
-    let layer = AuthLayer::new(TokenManager::client_credentials(client(&server)).unwrap())
-        .only_under(BaseUrl::new(&server.url("/api")).unwrap());
+    let layer = AuthLayer::new(
+        TokenManager::grant(
+            client(&server),
+            grantline::grant::TokenRequest::client_credentials(),
+        )
+        .unwrap(),
+    )
+    .only_under(BaseUrl::new(&server.url("/api")).unwrap());
     let service = layer.layer(http_client());
     let outside = service
         .clone()
@@ -511,7 +561,9 @@ async fn a_renewal_that_panics_is_abandoned_and_a_waiting_caller_takes_over() {
         .token_endpoint("https://as.example/token")
         .build()
         .unwrap();
-    let layer = AuthLayer::new(TokenManager::client_credentials(client).unwrap());
+    let layer = AuthLayer::new(
+        TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials()).unwrap(),
+    );
     let service = layer.layer(recording(&sent)).renew_through(renewals);
     let first = tokio::spawn(service.clone().oneshot(get("https://api.example/v1")));
     while calls.get() == 0 {

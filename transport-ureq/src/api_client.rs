@@ -96,7 +96,7 @@ impl ApiClient {
     ///
     /// ```
     /// use grantline_ureq::{ApiClient, grantline::api::BaseUrl};
-    /// let api = ApiClient::with_base(BaseUrl::allowing_insecure_http("http://api.internal/")?);
+    /// let api = ApiClient::with_base(BaseUrl::insecure_http("http://api.internal/")?);
     /// # let _ = api;
     /// # Ok::<(), grantline_ureq::grantline::Error>(())
     /// ```

@@ -42,7 +42,7 @@ use crate::{AuthError, Error, Transport};
 ///     .token_endpoint("https://as.example/oauth2/token")
 ///     .client_secret_basic("s3cr3t")
 ///     .build()?;
-/// let auth = Auth::new(Transport::new(), TokenManager::client_credentials(client)?);
+/// let auth = Auth::new(Transport::new(), TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?);
 /// let api = ApiClient::new("https://api.example/v1")?.auth(auth);
 /// let status = api.get("health").send()?.status();
 /// # let _ = status;
@@ -77,7 +77,7 @@ impl Auth {
     }
 
     /// An auth handler on an authorizer you configured:
-    /// [`allow_insecure_http`](Authorizer::allow_insecure_http) for a test network,
+    /// [`insecure_http`](Authorizer::insecure_http) for a test network,
     /// [`renewal_bound`](Authorizer::renewal_bound) for how long callers wait for a renewal.
     ///
     /// ```
@@ -121,7 +121,7 @@ impl Auth {
     /// ```no_run
     /// use grantline_ureq::{Auth, Transport, grantline::{Client, token_manager::TokenManager}};
     /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
-    /// let auth = Auth::new(Transport::new(), TokenManager::client_credentials(client)?);
+    /// let auth = Auth::new(Transport::new(), TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?);
     /// let response = grantline_ureq::ureq::get("https://api.example/v1/items")
     ///     .header("authorization", auth.header()?)
     ///     .call()?;
@@ -283,7 +283,7 @@ impl Auth {
     /// ```no_run
     /// use grantline_ureq::{Auth, Transport, grantline::{Client, token_manager::TokenManager}, ureq};
     /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
-    /// let auth = Auth::new(Transport::new(), TokenManager::client_credentials(client)?);
+    /// let auth = Auth::new(Transport::new(), TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?);
     /// let agent: ureq::Agent = ureq::Agent::config_builder()
     ///     .middleware(auth.middleware())
     ///     .build()
@@ -351,7 +351,7 @@ thread_local! {
 /// ```no_run
 /// use grantline_ureq::{Auth, Transport, grantline::{Client, api::BaseUrl, token_manager::TokenManager}, ureq};
 /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
-/// let auth = Auth::new(Transport::new(), TokenManager::client_credentials(client)?);
+/// let auth = Auth::new(Transport::new(), TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?);
 /// let agent: ureq::Agent = ureq::Agent::config_builder()
 ///     .http_status_as_error(false)
 ///     .middleware(auth.middleware().only_under(BaseUrl::new("https://api.example/v1")?))

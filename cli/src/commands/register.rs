@@ -83,7 +83,7 @@ pub(crate) fn run_register(
         request = request.initial_access_token(token);
     }
     if cx.settings.insecure_http {
-        request = request.allow_insecure_http();
+        request = request.insecure_http();
     }
     let (registered, document) =
         run_registration(&backend, cx.settings.verbose, request.into_flow(&endpoint)?)?;

@@ -27,7 +27,7 @@
 //!   first attempt) is removed when the token needs none.
 //! - **Only to https or loopback**: a token is never attached to a plain `http` URL of a host
 //!   that is not a loopback address, nor to a URL without a scheme and host, unless the
-//!   application opts in with [`Authorizer::allow_insecure_http`]; the request is refused with
+//!   application opts in with [`Authorizer::insecure_http`]; the request is refused with
 //!   [`ConfigError::InsecureResource`] instead.
 //! - **Confinement**: an [`Attempt`] made with [`Attempt::only_under`] attaches nothing to a URL
 //!   outside that base ([`Authorize::Skip`]).
@@ -55,7 +55,7 @@
 //!     .token_endpoint("https://as.example/token")
 //!     .client_secret_basic("s3cr3t")
 //!     .build()?;
-//! let mut authorizer = Authorizer::new(TokenManager::client_credentials(client)?);
+//! let mut authorizer = Authorizer::new(TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?);
 //! let mut server = Driver::new()
 //!     .reply_json(200, r#"{"access_token":"at-1","token_type":"Bearer","expires_in":300}"#);
 //!
@@ -123,7 +123,7 @@ const DPOP: HeaderName = HeaderName::from_static("dpop");
 /// ```
 /// # use grantline::{Client, Now, authorizer::*, token_manager::TokenManager};
 /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
-/// let mut authorizer = Authorizer::new(TokenManager::client_credentials(client)?);
+/// let mut authorizer = Authorizer::new(TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?);
 /// let uri: http::Uri = "https://api.example/".parse()?;
 /// let target = Target::new(&http::Method::GET, &uri);
 /// let Authorize::Renew(_renewal, ticket) = authorizer.authorize(&mut Attempt::new(), target, Now::system())? else { unreachable!() };
@@ -230,13 +230,11 @@ impl<'a> Target<'a> {
     }
 
     /// Whether a token may go to this URL: https, or http to a loopback host.
-    fn check(&self, allow_insecure_http: bool) -> Result<(), ConfigError> {
+    fn check(&self, insecure_http: bool) -> Result<(), ConfigError> {
         let host = self.host().unwrap_or_default();
         match self.scheme() {
             Some("https") if !host.is_empty() => Ok(()),
-            Some("http") if !host.is_empty() && (allow_insecure_http || is_loopback(host)) => {
-                Ok(())
-            }
+            Some("http") if !host.is_empty() && (insecure_http || is_loopback(host)) => Ok(()),
             _ => Err(ConfigError::InsecureResource {
                 host: host.to_owned(),
             }),
@@ -480,7 +478,7 @@ enum Outcome {
 /// use std::time::Duration;
 ///
 /// let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
-/// let authorizer = Authorizer::new(TokenManager::client_credentials(client)?)
+/// let authorizer = Authorizer::new(TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?)
 ///     .renewal_bound(Duration::from_secs(20));
 /// assert_eq!(authorizer.renewal_bound_setting(), Duration::from_secs(20));
 /// # Ok::<(), grantline::Error>(())
@@ -494,7 +492,7 @@ pub struct Authorizer {
     finished: Option<(Ticket, Outcome)>,
     tickets: u64,
     renewal_bound: Duration,
-    allow_insecure_http: bool,
+    insecure_http: bool,
 }
 
 impl fmt::Debug for Authorizer {
@@ -503,7 +501,7 @@ impl fmt::Debug for Authorizer {
             .field("manager", &self.manager)
             .field("renewing", &self.flight.as_ref().map(|f| f.ticket))
             .field("renewal_bound", &self.renewal_bound)
-            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("insecure_http", &self.insecure_http)
             .finish_non_exhaustive()
     }
 }
@@ -525,7 +523,7 @@ impl Authorizer {
             finished: None,
             tickets: 0,
             renewal_bound: DEFAULT_RENEWAL_BOUND,
-            allow_insecure_http: false,
+            insecure_http: false,
         }
     }
 
@@ -566,13 +564,13 @@ impl Authorizer {
     /// let target = Target::new(&http::Method::GET, &uri);
     /// let mut strict = Authorizer::new(TokenManager::bearer("at")?);
     /// assert!(strict.authorize(&mut Attempt::new(), target, Now::system()).is_err());
-    /// let mut lax = Authorizer::new(TokenManager::bearer("at")?).allow_insecure_http();
+    /// let mut lax = Authorizer::new(TokenManager::bearer("at")?).insecure_http();
     /// assert!(lax.authorize(&mut Attempt::new(), target, Now::system()).is_ok());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
-    pub fn allow_insecure_http(mut self) -> Self {
-        self.allow_insecure_http = true;
+    pub fn insecure_http(mut self) -> Self {
+        self.insecure_http = true;
         self
     }
 
@@ -610,7 +608,7 @@ impl Authorizer {
             return Ok(Authorize::Skip);
         }
         target
-            .check(self.allow_insecure_http)
+            .check(self.insecure_http)
             .map_err(|e| AuthError::from(crate::Error::Config(e)))?;
         match self.decide(attempt, now)? {
             Decision::Attach(header) => {
@@ -787,7 +785,7 @@ impl Authorizer {
     /// ```
     /// # use grantline::{Client, Now, TokenResponse, TokenType, authorizer::*, token_manager::TokenManager};
     /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
-    /// let mut authorizer = Authorizer::new(TokenManager::client_credentials(client)?);
+    /// let mut authorizer = Authorizer::new(TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?);
     /// let mut attempt = Attempt::new();
     /// let Authorize::Renew(_, ticket) = authorizer.header(&mut attempt, Now::system())? else { unreachable!() };
     /// authorizer.finish(ticket, Ok(TokenResponse::new("new".into(), TokenType::Bearer)), Now::system());
@@ -820,7 +818,7 @@ impl Authorizer {
     /// ```
     /// # use grantline::{Client, Now, authorizer::*, token_manager::TokenManager};
     /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
-    /// let mut authorizer = Authorizer::new(TokenManager::client_credentials(client)?);
+    /// let mut authorizer = Authorizer::new(TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?);
     /// let Authorize::Renew(_, first) = authorizer.header(&mut Attempt::new(), Now::system())? else { unreachable!() };
     /// authorizer.abandon(first, Now::system());
     /// assert!(matches!(authorizer.header(&mut Attempt::new(), Now::system())?, Authorize::Renew(..)));
@@ -840,7 +838,7 @@ impl Authorizer {
     /// ```
     /// # use grantline::{Client, Now, authorizer::*, token_manager::TokenManager};
     /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
-    /// let mut authorizer = Authorizer::new(TokenManager::client_credentials(client)?);
+    /// let mut authorizer = Authorizer::new(TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?);
     /// let Authorize::Renew(_, ticket) = authorizer.header(&mut Attempt::new(), Now::system())? else { unreachable!() };
     /// assert!(authorizer.is_pending(ticket));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -864,7 +862,7 @@ impl Authorizer {
     /// # use grantline::{Client, Now, TokenResponse, TokenType, authorizer::*, token_manager::TokenManager};
     /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
     /// let token = TokenResponse::new("old".into(), TokenType::Bearer);
-    /// let mut authorizer = Authorizer::new(TokenManager::client_credentials(client)?.with_token(token)?);
+    /// let mut authorizer = Authorizer::new(TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?.with_token(token)?);
     /// let uri: http::Uri = "https://api.example/v1".parse()?;
     /// let target = Target::new(&http::Method::GET, &uri);
     /// let mut attempt = Attempt::new();

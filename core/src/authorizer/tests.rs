@@ -26,14 +26,16 @@ fn client() -> Client {
 }
 
 fn cc() -> Authorizer {
-    Authorizer::new(TokenManager::client_credentials(client()).unwrap())
+    Authorizer::new(
+        TokenManager::grant(client(), crate::grant::TokenRequest::client_credentials()).unwrap(),
+    )
 }
 
 fn with_token(at: &str, expires_in: Option<u64>, now: Now) -> Authorizer {
     let token = TokenResponse::new(at.into(), TokenType::Bearer)
         .with_expires_at(expires_in.map(|s| now.wall() + Duration::from_secs(s)));
     Authorizer::new(
-        TokenManager::client_credentials(client())
+        TokenManager::grant(client(), crate::grant::TokenRequest::client_credentials())
             .unwrap()
             .with_token(token)
             .unwrap(),
@@ -446,7 +448,7 @@ fn plain_http_is_refused_except_on_loopback_or_by_opt_in() {
             "{allowed}"
         );
     }
-    let mut lax = with_token("at", None, now).allow_insecure_http();
+    let mut lax = with_token("at", None, now).insecure_http();
     let target_uri = uri("http://api.internal/v1");
     assert!(matches!(
         lax.authorize(&mut Attempt::new(), Target::new(GET, &target_uri), now),
@@ -511,7 +513,7 @@ mod dpop {
             .unwrap();
         let token = TokenResponse::new("at".into(), token_type);
         Authorizer::new(
-            TokenManager::client_credentials(client)
+            TokenManager::grant(client, crate::grant::TokenRequest::client_credentials())
                 .unwrap()
                 .with_token(token)
                 .unwrap(),

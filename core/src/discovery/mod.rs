@@ -341,7 +341,7 @@ fn template_matches(template: &str, expected: &str) -> bool {
 pub struct DiscoveryFlow {
     url: Url,
     check: IssuerCheck,
-    allow_insecure_http: bool,
+    insecure_http: bool,
     inner: Option<OneShot<ServerMetadata>>,
 }
 
@@ -353,7 +353,7 @@ impl DiscoveryFlow {
     ///
     /// [`ConfigError::InvalidParameter`] for an issuer that is not an absolute URL or has a query
     /// or fragment. Plain `http` off loopback is refused when the flow starts
-    /// ([`ConfigError::InsecureEndpoint`]) unless [`allow_insecure_http`](Self::allow_insecure_http)
+    /// ([`ConfigError::InsecureEndpoint`]) unless [`insecure_http`](Self::insecure_http)
     /// is set.
     ///
     /// ```
@@ -416,7 +416,7 @@ impl DiscoveryFlow {
         let mut flow = Self {
             url,
             check,
-            allow_insecure_http: false,
+            insecure_http: false,
             inner: None,
         };
         flow.rebuild();
@@ -430,12 +430,12 @@ impl DiscoveryFlow {
     ///
     /// ```
     /// use grantline::discovery::DiscoveryFlow;
-    /// let _ = DiscoveryFlow::openid("http://as.internal")?.allow_insecure_http();
+    /// let _ = DiscoveryFlow::openid("http://as.internal")?.insecure_http();
     /// # Ok::<(), grantline::Error>(())
     /// ```
     #[must_use]
-    pub fn allow_insecure_http(mut self) -> Self {
-        self.allow_insecure_http = true;
+    pub fn insecure_http(mut self) -> Self {
+        self.insecure_http = true;
         self
     }
 
@@ -507,7 +507,7 @@ impl crate::Flow for DiscoveryFlow {
         check_endpoint(
             EndpointKind::Metadata,
             self.url.as_str(),
-            self.allow_insecure_http,
+            self.insecure_http,
         )?;
         match &mut self.inner {
             Some(inner) => inner.next(now),
@@ -545,7 +545,7 @@ impl Client {
     /// checked for `iss`), and what the server requires (PAR, the `iss` parameter).
     ///
     /// Endpoints are checked when the client is built: an `http` endpoint off loopback is
-    /// refused unless [`ClientBuilder::allow_insecure_http`] is set.
+    /// refused unless [`ClientBuilder::insecure_http`] is set.
     ///
     /// ```
     /// use grantline::{Client, discovery::ServerMetadata};
@@ -629,7 +629,7 @@ mod tests {
         ));
         let mut allowed = DiscoveryFlow::openid("http://as.example")
             .unwrap()
-            .allow_insecure_http();
+            .insecure_http();
         assert!(matches!(
             crate::Flow::next(&mut allowed, Now::system()),
             Ok(crate::Step::Send(_))

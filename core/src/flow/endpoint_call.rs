@@ -338,7 +338,7 @@ impl EndpointCall {
             if !dpop.allow_bearer && token.token_type() != &crate::TokenType::DPoP {
                 return Err(crate::error::InvalidResponse::new(
                     "token_type",
-                    "is not DPoP, though the request carried a DPoP proof (the server did not bind the token; allow it with dpop_allow_bearer)",
+                    "is not DPoP, though the request carried a DPoP proof (the server did not bind the token; allow it with insecure_dpop_allow_bearer)",
                 )
                 .into());
             }

@@ -45,7 +45,7 @@ const RESERVED: &[&str] = &[
 #[must_use = "a builder does nothing until build() is called"]
 pub struct EndSessionRequest {
     endpoint: String,
-    allow_insecure_http: bool,
+    insecure_http: bool,
     id_token_hint: Option<IdToken>,
     client_id: Option<String>,
     post_logout_redirect_uri: Option<String>,
@@ -80,7 +80,7 @@ impl EndSessionRequest {
     pub fn new(end_session_endpoint: impl Into<String>) -> Self {
         Self {
             endpoint: end_session_endpoint.into(),
-            allow_insecure_http: false,
+            insecure_http: false,
             id_token_hint: None,
             client_id: None,
             post_logout_redirect_uri: None,
@@ -113,7 +113,7 @@ impl EndSessionRequest {
             .ok_or(ConfigError::MissingEndpoint(EndpointKind::EndSession))?;
         // The client's endpoints were checked when it was built (its http opt-in included).
         let mut request = Self::new(endpoint.as_str()).client_id(client.client_id());
-        request.allow_insecure_http = endpoint.scheme() == "http";
+        request.insecure_http = endpoint.scheme() == "http";
         Ok(request)
     }
 
@@ -193,10 +193,10 @@ impl EndSessionRequest {
     /// Allows a plain-`http` endpoint on a host that is not a loopback address (tests only).
     ///
     /// ```
-    /// let _ = grantline::oidc::EndSessionRequest::new("http://op.test/logout").allow_insecure_http();
+    /// let _ = grantline::oidc::EndSessionRequest::new("http://op.test/logout").insecure_http();
     /// ```
-    pub fn allow_insecure_http(mut self) -> Self {
-        self.allow_insecure_http = true;
+    pub fn insecure_http(mut self) -> Self {
+        self.insecure_http = true;
         self
     }
 
@@ -221,7 +221,7 @@ impl EndSessionRequest {
         let mut url = crate::endpoint::check_endpoint(
             EndpointKind::EndSession,
             &self.endpoint,
-            self.allow_insecure_http,
+            self.insecure_http,
         )?;
         if self.post_logout_redirect_uri.is_some()
             && self.id_token_hint.is_none()

@@ -39,7 +39,7 @@ pub(crate) fn is_dpop(authorization: &http::HeaderValue) -> bool {
 ///     .dpop(DpopKey::generate(Algorithm::ES256)?)
 ///     .build()?;
 /// let token = TokenResponse::new("at".into(), TokenType::DPoP);
-/// let mut manager = TokenManager::client_credentials(client)?.with_token(token)?;
+/// let mut manager = TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?.with_token(token)?;
 /// let proofs = manager.dpop_proofs().expect("the client has a DPoP key");
 /// let Access::Ready(header) = manager.access(Now::system()) else { unreachable!() };
 /// assert_eq!(header, "DPoP at");
@@ -80,7 +80,7 @@ impl DpopProofs {
     /// # use grantline::{Client, Now, dpop::DpopKey, jose::Algorithm, token_manager::TokenManager};
     /// # let client = Client::builder("svc").token_endpoint("https://as.example/token")
     /// #     .dpop(DpopKey::generate(Algorithm::ES256)?).build()?;
-    /// let proofs = TokenManager::client_credentials(client)?.dpop_proofs().unwrap();
+    /// let proofs = TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?.dpop_proofs().unwrap();
     /// let bearer = http::HeaderValue::from_static("Bearer at");
     /// assert!(proofs.proof(&bearer, "GET", "https://api.example/", Now::system())?.is_none());
     /// # Ok::<(), grantline::Error>(())
@@ -124,7 +124,7 @@ impl DpopProofs {
     /// # use grantline::{Client, Now, dpop::DpopKey, jose::Algorithm, token_manager::TokenManager};
     /// # let client = Client::builder("svc").token_endpoint("https://as.example/token")
     /// #     .dpop(DpopKey::generate(Algorithm::ES256)?).build()?;
-    /// let proofs = TokenManager::client_credentials(client.clone())?.dpop_proofs().unwrap();
+    /// let proofs = TokenManager::grant(client.clone(), grantline::grant::TokenRequest::client_credentials())?.dpop_proofs().unwrap();
     /// let mut headers = http::HeaderMap::new();
     /// headers.insert("dpop-nonce", http::HeaderValue::from_static("n-1"));
     /// proofs.remember_nonce("https://api.example/v1/items", &headers);

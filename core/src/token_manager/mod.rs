@@ -28,10 +28,10 @@
 //!
 //! | what you have | constructor | renewal |
 //! | --- | --- | --- |
-//! | an access token, nothing else | [`TokenManager::bearer`], [`TokenManager::fixed`] | none: the token is sent until the server refuses it |
+//! | an access token, nothing else | [`TokenManager::bearer`] | none: the token is sent until the server refuses it |
 //! | a refresh token (Globus `RefreshTokenAuthorizer`) | [`TokenManager::from_refresh_token`] | refresh token grant, on first use and before each expiry |
 //! | a first token from the authorization code, device or CIBA flow | [`TokenManager::refreshing`] | its refresh token |
-//! | client credentials (Globus `ClientCredentialsAuthorizer`, DCV) | [`TokenManager::client_credentials`] | the grant, run again |
+//! | client credentials (Globus `ClientCredentialsAuthorizer`, DCV) | [`TokenManager::grant`] with [`TokenRequest::client_credentials`] | the grant, run again |
 //! | any grant that can run unattended (JWT bearer, token exchange, password, custom) | [`TokenManager::grant`] | a refresh token if one came, else the grant again |
 //!
 //! # Call order
@@ -76,7 +76,7 @@
 //!     .client_secret_basic("s3cr3t")
 //!     .build()?;
 //! let mut renewals = 0;
-//! let mut manager = TokenManager::client_credentials(client)?
+//! let mut manager = TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?
 //!     .on_renewed(move |token| { let _ = token; /* store it */ });
 //! let mut server = Driver::new()
 //!     .reply_json(200, r#"{"access_token":"at-1","token_type":"Bearer","expires_in":300}"#)
@@ -274,39 +274,30 @@ impl TokenManager {
         }
     }
 
-    /// A manager for a token that is never renewed: it is sent as it is, even past its expiry
-    /// (the resource server decides).
+    /// A manager for an access token alone (Globus's `AccessTokenAuthorizer`): a `Bearer` token
+    /// never renewed, sent as it is, even past its expiry (the resource server decides). To keep
+    /// what else you know of it (its expiry, its scope), follow with
+    /// [`with_token`](Self::with_token).
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidResponse`] if the token is not a `Bearer` token, or cannot be sent in an
-    /// HTTP header (a control character, say).
+    /// [`Error::InvalidResponse`] if the token cannot be sent in an HTTP header (a control
+    /// character, say).
     ///
     /// ```
     /// use grantline::{TokenResponse, TokenType, token_manager::TokenManager};
-    /// let token = TokenResponse::new("at".into(), TokenType::Bearer);
-    /// let manager = TokenManager::fixed(token)?;
+    /// let manager = TokenManager::bearer("at")?;
     /// assert!(!manager.can_renew());
-    /// # Ok::<(), grantline::Error>(())
-    /// ```
-    pub fn fixed(token: TokenResponse) -> Result<Self, Error> {
-        Self::new(Source::Fixed).with_token(token)
-    }
-
-    /// A manager for an access token alone (Globus's `AccessTokenAuthorizer`): a `Bearer` token
-    /// without known expiry, never renewed.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidResponse`] if the token cannot be sent in an HTTP header.
-    ///
-    /// ```
-    /// let mut manager = grantline::token_manager::TokenManager::bearer("at")?;
-    /// assert!(manager.token().is_some());
+    /// // A whole token response, kept as it is:
+    /// let expires_at = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(4_102_444_800);
+    /// let stored = TokenResponse::new("at".into(), TokenType::Bearer).with_expires_at(Some(expires_at));
+    /// let manager = TokenManager::bearer("at")?.with_token(stored)?;
+    /// assert_eq!(manager.token().unwrap().expires_at(), Some(expires_at));
     /// # Ok::<(), grantline::Error>(())
     /// ```
     pub fn bearer(access_token: impl Into<AccessToken>) -> Result<Self, Error> {
-        Self::fixed(TokenResponse::new(access_token.into(), TokenType::Bearer))
+        Self::new(Source::Fixed)
+            .with_token(TokenResponse::new(access_token.into(), TokenType::Bearer))
     }
 
     /// A manager for a token from the authorization code, device or CIBA flow: `token` is used
@@ -365,28 +356,6 @@ impl TokenManager {
         Ok(manager)
     }
 
-    /// A manager that gets its tokens with the client credentials grant (RFC 6749 §4.4), with no
-    /// scope. For a scope, a resource or an audience, use [`grant`](Self::grant) with
-    /// [`TokenRequest::client_credentials`].
-    ///
-    /// # Errors
-    ///
-    /// As [`grant`](Self::grant).
-    ///
-    /// ```
-    /// use grantline::{Client, token_manager::TokenManager};
-    /// let client = Client::builder("svc")
-    ///     .token_endpoint("https://broker.example:8443/oauth2/token?grant_type=client_credentials")
-    ///     .client_secret_basic("s3cr3t")
-    ///     .build()?;
-    /// let manager = TokenManager::client_credentials(client)?;
-    /// # let _ = manager;
-    /// # Ok::<(), grantline::Error>(())
-    /// ```
-    pub fn client_credentials(client: Client) -> Result<Self, Error> {
-        Self::grant(client, TokenRequest::client_credentials())
-    }
-
     /// A manager that gets its tokens by running `request` (any grant that needs no person:
     /// client credentials, JWT bearer, token exchange, password, a custom grant), and renews
     /// them with a refresh token when the server issued one, or by running `request` again.
@@ -428,7 +397,7 @@ impl TokenManager {
     /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
     /// let stored = r#"{"grantline_token":1,"access_token":"at","token_type":"Bearer","expires_at":4102444800}"#;
     /// let token: TokenResponse = serde_json::from_str(stored).unwrap();
-    /// let manager = TokenManager::client_credentials(client)?.with_token(token)?;
+    /// let manager = TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?.with_token(token)?;
     /// assert!(manager.token().is_some());
     /// # Ok::<(), grantline::Error>(())
     /// ```
@@ -659,7 +628,7 @@ impl TokenManager {
     /// ```
     /// use grantline::{Client, Now, TokenResponse, TokenType, token_manager::TokenManager};
     /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
-    /// let mut manager = TokenManager::client_credentials(client)?;
+    /// let mut manager = TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?;
     /// let _renewal = manager.access(Now::system());
     /// let header = manager.complete(TokenResponse::new("new".into(), TokenType::Bearer), Now::system())?;
     /// assert_eq!(header, "Bearer new");
@@ -705,7 +674,7 @@ impl TokenManager {
     /// ```
     /// use grantline::{Client, Now, token_manager::TokenManager};
     /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
-    /// let mut manager = TokenManager::client_credentials(client)?;
+    /// let mut manager = TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?;
     /// let now = Now::system();
     /// let _renewal = manager.access(now);
     /// assert!(manager.is_renewing());
@@ -731,7 +700,7 @@ impl TokenManager {
     /// use grantline::{Client, Now, TokenResponse, TokenType, token_manager::{Access, TokenManager}};
     /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
     /// let token = TokenResponse::new("at".into(), TokenType::Bearer);
-    /// let mut manager = TokenManager::client_credentials(client)?.with_token(token)?;
+    /// let mut manager = TokenManager::grant(client, grantline::grant::TokenRequest::client_credentials())?.with_token(token)?;
     /// let Access::Ready(header) = manager.access(Now::system()) else { unreachable!() };
     /// assert!(manager.reject(&header));
     /// assert!(matches!(manager.access(Now::system()), Access::Renew(_)));

@@ -49,7 +49,10 @@ fn only_bearer_tokens_with_header_safe_values_are_taken_without_a_dpop_key() {
         TokenType::Other("mac".into()),
     ] {
         let token = TokenResponse::new(AccessToken::new("at"), token_type);
-        let e = TokenManager::fixed(token).unwrap_err();
+        let e = TokenManager::bearer("x")
+            .unwrap()
+            .with_token(token)
+            .unwrap_err();
         assert!(
             matches!(
                 e,
@@ -100,7 +103,8 @@ fn the_leeway_is_capped_at_half_the_lifetime() {
 #[test]
 fn a_short_renewed_token_is_not_renewed_on_every_access() {
     let now = t0();
-    let mut manager = TokenManager::client_credentials(client()).unwrap();
+    let mut manager =
+        TokenManager::grant(client(), crate::grant::TokenRequest::client_credentials()).unwrap();
     let _renewal = manager.access(now);
     manager
         .complete(bearer("short", Some(10), now), now)
@@ -150,10 +154,11 @@ fn the_refresh_stage_keeps_the_old_refresh_token_when_none_comes() {
 #[test]
 fn reject_marks_only_the_current_header() {
     let now = t0();
-    let mut manager = TokenManager::client_credentials(client())
-        .unwrap()
-        .with_token(bearer("at-1", Some(3600), now))
-        .unwrap();
+    let mut manager =
+        TokenManager::grant(client(), crate::grant::TokenRequest::client_credentials())
+            .unwrap()
+            .with_token(bearer("at-1", Some(3600), now))
+            .unwrap();
     let old = HeaderValue::from_static("Bearer at-0");
     assert!(manager.reject(&old), "another token can be had");
     assert!(matches!(manager.access(now), Access::Ready(h) if h == "Bearer at-1"));
@@ -171,7 +176,7 @@ fn reject_marks_only_the_current_header() {
 #[test]
 fn debug_shows_no_secret() {
     let now = t0();
-    let manager = TokenManager::client_credentials(client())
+    let manager = TokenManager::grant(client(), crate::grant::TokenRequest::client_credentials())
         .unwrap()
         .with_token(
             bearer("AT-SECRET", Some(60), now)
@@ -215,10 +220,13 @@ mod dpop {
     #[test]
     fn a_dpop_token_is_taken_only_when_the_client_has_a_key() {
         let token = TokenResponse::new(AccessToken::new("at"), TokenType::DPoP);
-        let mut manager = TokenManager::client_credentials(dpop_client())
-            .unwrap()
-            .with_token(token.clone())
-            .unwrap();
+        let mut manager = TokenManager::grant(
+            dpop_client(),
+            crate::grant::TokenRequest::client_credentials(),
+        )
+        .unwrap()
+        .with_token(token.clone())
+        .unwrap();
         let Access::Ready(header) = manager.access(t0()) else {
             panic!("a cached token")
         };
@@ -226,14 +234,23 @@ mod dpop {
         assert!(header.is_sensitive());
         // Without a key (or with no client at all), it is refused.
         assert!(
-            TokenManager::client_credentials(client())
+            TokenManager::grant(client(), crate::grant::TokenRequest::client_credentials())
                 .unwrap()
                 .with_token(token.clone())
                 .is_err()
         );
-        assert!(TokenManager::fixed(token).is_err());
+        assert!(
+            TokenManager::bearer("x")
+                .unwrap()
+                .with_token(token)
+                .is_err()
+        );
         // A renewal may bring a DPoP token too.
-        let mut manager = TokenManager::client_credentials(dpop_client()).unwrap();
+        let mut manager = TokenManager::grant(
+            dpop_client(),
+            crate::grant::TokenRequest::client_credentials(),
+        )
+        .unwrap();
         let _renewal = manager.access(t0());
         let header = manager
             .complete(
@@ -247,12 +264,19 @@ mod dpop {
     #[test]
     fn proofs_are_fresh_carry_ath_htu_and_the_servers_nonce() {
         let client = dpop_client();
-        let manager = TokenManager::client_credentials(client.clone()).unwrap();
+        let manager = TokenManager::grant(
+            client.clone(),
+            crate::grant::TokenRequest::client_credentials(),
+        )
+        .unwrap();
         assert!(
-            TokenManager::client_credentials(self::super::client())
-                .unwrap()
-                .dpop_proofs()
-                .is_none()
+            TokenManager::grant(
+                self::super::client(),
+                crate::grant::TokenRequest::client_credentials()
+            )
+            .unwrap()
+            .dpop_proofs()
+            .is_none()
         );
         let proofs = manager.dpop_proofs().unwrap();
         let header = HeaderValue::from_static("DPoP at");
