@@ -282,6 +282,7 @@ impl BackchannelAuthentication {
     fn from_object(mut object: Object, now: Now) -> Result<Self, InvalidResponse> {
         let auth_req_id = field::required_string(&mut object, "auth_req_id")?;
         let expires_in = field::seconds(&mut object, "expires_in")?
+            .map(crate::flow::lifetime_from)
             .ok_or(InvalidResponse::new("expires_in", "is missing"))?;
         let interval = interval_from(field::seconds(&mut object, "interval")?);
         Ok(Self {
@@ -293,7 +294,8 @@ impl BackchannelAuthentication {
         })
     }
 
-    /// When the request expires (monotonic: the moment of receipt plus `expires_in`).
+    /// When the request expires (monotonic: the moment of receipt plus `expires_in`, at most
+    /// [`MAX_POLLING_LIFETIME`](crate::flow::MAX_POLLING_LIFETIME)).
     ///
     /// ```
     /// # let now = grantline::Now::system();

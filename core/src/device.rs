@@ -166,6 +166,7 @@ impl DeviceAuthorization {
         };
         let verification_uri_complete = field::string(&mut object, "verification_uri_complete")?;
         let expires_in = field::seconds(&mut object, "expires_in")?
+            .map(crate::flow::lifetime_from)
             .ok_or(InvalidResponse::new("expires_in", "is missing"))?;
         let interval = interval_from(field::seconds(&mut object, "interval")?);
         Ok(Self {
@@ -227,7 +228,8 @@ impl DeviceAuthorization {
             .unwrap_or(self.received_at)
     }
 
-    /// The lifetime the server gave the device code.
+    /// The lifetime the server gave the device code, at most
+    /// [`MAX_POLLING_LIFETIME`](crate::flow::MAX_POLLING_LIFETIME).
     ///
     /// ```
     /// # let a = grantline::device::DeviceAuthorization::from_response(&http::Response::new(br#"{"device_code":"d","user_code":"U","verification_uri":"https://as/x","expires_in":60}"#.to_vec()), grantline::Now::system()).unwrap();

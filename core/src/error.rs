@@ -168,7 +168,11 @@ impl From<Misuse> for Error {
 /// }
 /// # let _ = should_reauthenticate;
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Debug` shows every member, but the values of those that carry credentials (`code`,
+/// `refresh_token`, `access_token`, `id_token`, an assertion, ...) as `[redacted]`, at any depth:
+/// a server may echo them in an error.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OAuthError {
     /// The `error` code.
@@ -183,6 +187,47 @@ pub struct OAuthError {
     pub headers: ResponseHeaders,
     /// Every other member of the error object.
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl fmt::Debug for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthError")
+            .field("code", &self.code)
+            .field("description", &self.description)
+            .field("uri", &self.uri)
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("extra", &redact_members(&self.extra))
+            .finish()
+    }
+}
+
+/// `members` with the values of credential members replaced by `"[redacted]"`, at any depth.
+fn redact_members(
+    members: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    fn redact_value(value: &serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::Object(members) => {
+                serde_json::Value::Object(redact_members(members))
+            }
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.iter().map(redact_value).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    members
+        .iter()
+        .map(|(name, value)| {
+            let value = if CREDENTIAL_FIELDS.contains(&name.as_str()) {
+                serde_json::Value::from("[redacted]")
+            } else {
+                redact_value(value)
+            };
+            (name.clone(), value)
+        })
+        .collect()
 }
 
 impl OAuthError {
@@ -1069,6 +1114,33 @@ pub(crate) fn bounded(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_a_server_echoes_in_an_error_stay_out_of_debug() {
+        let body = br#"{"error":"invalid_grant","code":"code-sentinel",
+            "nested":{"refresh_token":"rt-sentinel","deeper":[{"access_token":"at-sentinel"}]},
+            "client_assertion":"assertion-sentinel","hint":"kept"}"#;
+        let oauth =
+            OAuthError::from_body(StatusCode::BAD_REQUEST, Some("application/json"), body).unwrap();
+        let error = Error::OAuth(Box::new(oauth.clone()));
+        // The data stays there for the caller.
+        assert_eq!(oauth.extra["code"], "code-sentinel");
+        for shown in [
+            format!("{error:?}"),
+            format!("{oauth:?}"),
+            error.to_string(),
+        ] {
+            for secret in [
+                "code-sentinel",
+                "rt-sentinel",
+                "at-sentinel",
+                "assertion-sentinel",
+            ] {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+        }
+        assert!(format!("{oauth:?}").contains("kept"));
+    }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]

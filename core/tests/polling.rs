@@ -563,3 +563,44 @@ fn a_slow_down_storm_never_hammers() {
     );
     assert!(driver.transcript().requests().count() <= 10);
 }
+
+#[test]
+fn a_device_code_lifetime_of_years_is_polled_for_one_hour_at_most() {
+    // A server that says the code lives 30 years and answers pending forever: the poll ends
+    // after MAX_POLLING_LIFETIME with the expiry error, not decades later.
+    let mut driver = Driver::new();
+    for _ in 0..800 {
+        driver = driver.reply_json(400, PENDING);
+    }
+    let start = driver.now();
+    let authorization = authorization(&driver, 30 * 365 * 24 * 3600, Some(5));
+    assert_eq!(
+        authorization.expires_in(),
+        grantline::flow::MAX_POLLING_LIFETIME
+    );
+    let e = driver
+        .run(client().device_token(authorization).unwrap())
+        .unwrap_err();
+    assert!(matches!(
+        e.flow_error(),
+        Some(Error::Expired(Expired::DeviceCode))
+    ));
+    let polled_for = driver.now().monotonic() - start.monotonic();
+    assert!(
+        polled_for <= grantline::flow::MAX_POLLING_LIFETIME,
+        "{polled_for:?}"
+    );
+}
+
+#[test]
+fn a_ciba_lifetime_and_interval_of_years_are_capped() {
+    let body = br#"{"auth_req_id":"r-1","expires_in":999999999999,"interval":999999999}"#;
+    let now = Now::system();
+    let started =
+        BackchannelAuthentication::from_response(&http::Response::new(body.to_vec()), now).unwrap();
+    assert_eq!(
+        started.expires_at(),
+        now.monotonic() + grantline::flow::MAX_POLLING_LIFETIME
+    );
+    assert!(started.interval() <= grantline::flow::MAX_POLLING_LIFETIME);
+}

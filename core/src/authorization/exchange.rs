@@ -138,11 +138,21 @@ impl Client {
 /// Allowed algorithms are those the server's metadata lists for ID tokens (RS256 when it lists
 /// none; never `none`, never HMAC). A missing ID token is an error. The claims are then on the
 /// token response ([`TokenResponse::id_token_claims`]).
-#[derive(Debug)]
 pub struct CodeExchangeFlow {
     inner: TokenExchange,
     nonce: Option<String>,
     issuer: Option<String>,
+}
+
+impl std::fmt::Debug for CodeExchangeFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The nonce binds the ID token to this login: never printed.
+        f.debug_struct("CodeExchangeFlow")
+            .field("inner", &self.inner)
+            .field("nonce", &self.nonce.as_ref().map(|_| "[redacted]"))
+            .field("issuer", &self.issuer)
+            .finish()
+    }
 }
 
 impl CodeExchangeFlow {

@@ -597,6 +597,7 @@ fn the_exchange_sends_code_redirect_uri_and_verifier() {
         .unwrap()
         .insecure_skip_id_token_validation();
     assert_eq!(flow.nonce(), Some(nonce.as_str()));
+    assert!(!format!("{flow:?}").contains(&nonce));
     assert_eq!(flow.issuer(), Some(ISSUER));
     let mut driver = Driver::new().reply_json(200, r#"{"access_token":"at","id_token":"h.p.s"}"#);
     let token = driver.run(flow).unwrap();
@@ -726,7 +727,11 @@ mod id_token {
             if round == 0 {
                 driver.push_reply(http::Response::new(jwks().into_bytes()));
             }
-            let tokens = driver.run(client.exchange_code(code).unwrap()).unwrap();
+            let flow = client.exchange_code(code).unwrap();
+            // The nonce binds the ID token to this login: never in Debug, with or without the
+            // ID-token check.
+            assert!(!format!("{flow:?}").contains(&nonce));
+            let tokens = driver.run(flow).unwrap();
             assert!(tokens.id_token_validated());
             assert_eq!(tokens.id_token_claims().unwrap().subject(), "alice");
         }

@@ -80,8 +80,8 @@ mod token_exchange;
 
 pub(crate) use endpoint_call::{DocumentCall, EndpointCall, Form, Params, check_extra};
 pub(crate) use one_shot::{OneShot, one_shot_flow};
-pub use poller::PollingStatus;
-pub(crate) use poller::{Poller, interval_from, polling_flow};
+pub use poller::{MAX_POLLING_LIFETIME, PollingStatus};
+pub(crate) use poller::{Poller, interval_from, lifetime_from, polling_flow};
 pub(crate) use token_exchange::{IdTokenCheck, TokenExchange};
 
 use std::time::Duration;

@@ -34,9 +34,24 @@ pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 /// endpoint; no real server means that).
 pub(crate) fn interval_from(sent: Option<Duration>) -> Duration {
     match sent {
-        Some(interval) if interval >= Duration::from_secs(1) => interval,
+        Some(interval) if interval >= Duration::from_secs(1) => interval.min(MAX_POLLING_LIFETIME),
         _ => DEFAULT_INTERVAL,
     }
+}
+
+/// The longest a device code or a CIBA request is polled for, whatever `expires_in` the server
+/// sent: one hour. Real servers give 2 to 30 minutes (oidc-provider 10, django-oauth-toolkit 30,
+/// Entra ID 15); a lifetime of days (a broken or hostile server) would keep a client polling
+/// long after any person gave up. The cap applies to `interval` too.
+///
+/// ```
+/// assert_eq!(grantline::flow::MAX_POLLING_LIFETIME.as_secs(), 3600);
+/// ```
+pub const MAX_POLLING_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// The lifetime to poll for: the server's `expires_in`, at most [`MAX_POLLING_LIFETIME`].
+pub(crate) fn lifetime_from(sent: Duration) -> Duration {
+    sent.min(MAX_POLLING_LIFETIME)
 }
 
 /// Where a polling flow stands: what a UI shows while the person approves.

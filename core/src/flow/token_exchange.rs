@@ -144,7 +144,6 @@ mod jose {
     use crate::oidc::{IdTokenClaims, IdTokenValidator, KeyRefresh};
     use crate::{Client, Error, Now, Step, TokenResponse};
 
-    #[derive(Debug)]
     pub(super) struct Check {
         pub(super) client: Client,
         pub(super) issuer: Option<String>,
@@ -152,6 +151,18 @@ mod jose {
         pub(super) max_age: Option<u64>,
         pub(super) refresh_of: Option<Box<IdTokenClaims>>,
         pub(super) required: bool,
+    }
+
+    impl std::fmt::Debug for Check {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            // The nonce binds the ID token to this login: never printed.
+            f.debug_struct("Check")
+                .field("issuer", &self.issuer)
+                .field("nonce", &self.nonce.as_ref().map(|_| "[redacted]"))
+                .field("max_age", &self.max_age)
+                .field("required", &self.required)
+                .finish_non_exhaustive()
+        }
     }
 
     /// A token response whose ID token is being checked.
