@@ -1,22 +1,24 @@
-//! From an issuer URL to tokens with the authorization code flow, async, pushing the request
-//! first (PAR) when the server offers it.
+//! From an issuer URL to tokens with the authorization code flow, blocking.
 //!
-//! `cargo run -p grantline-reqwest --example authorization_code` runs against a local
-//! authorization server that logs the person in at once (the example plays the browser).
+//! `cargo run -p grantline-ureq --example authorization_code_ureq` runs against a local authorization
+//! server that logs the person in at once (the example plays the browser).
 //!
-//! `cargo run -p grantline-reqwest --example authorization_code -- ISSUER CLIENT_ID CLIENT_SECRET REDIRECT_URI`
-//! runs against your server: open the printed URL, log in, and paste the URL the browser ends on.
+//! `cargo run -p grantline-ureq --example authorization_code_ureq -- ISSUER CLIENT_ID CLIENT_SECRET REDIRECT_URI`
+//! runs against your server: open the printed URL, log in, and paste the URL the browser ends
+//! on (the page may fail to load; its address is what counts).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use grantline_reqwest::Transport;
-use grantline_reqwest::grantline::{Client, discovery::DiscoveryFlow};
+use std::io::BufRead as _;
+
+use grantline_ureq::Transport;
+use grantline_ureq::grantline::{Client, discovery::DiscoveryFlow};
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
-#[tokio::main]
-async fn main() -> Result<(), AnyError> {
+fn main() -> Result<(), AnyError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Runtime::new()?;
     let (demo, issuer, client_id, secret, redirect_uri) = match args.as_slice() {
         [issuer, id, secret, redirect] => (
             None,
@@ -26,7 +28,7 @@ async fn main() -> Result<(), AnyError> {
             redirect.clone(),
         ),
         _ => {
-            let server = grantline_tests::mini_as::MiniAs::start(true).await;
+            let server = runtime.block_on(grantline_tests::mini_as::MiniAs::start(false));
             let issuer = server.issuer();
             let id = grantline_tests::mini_as::CLIENT_ID.to_owned();
             let secret = grantline_tests::mini_as::CLIENT_SECRET.to_owned();
@@ -39,29 +41,22 @@ async fn main() -> Result<(), AnyError> {
             )
         }
     };
-    let transport = Transport::new()?;
+    let transport = Transport::new();
 
     // The few lines a user writes:
-    let metadata = transport.run(DiscoveryFlow::openid(&issuer)?).await?;
+    let metadata = transport.run(DiscoveryFlow::openid(&issuer)?)?;
     let client = Client::from_metadata(client_id, &metadata)
         .client_secret_basic(secret)
         .build()?;
-    let request = client
+    let (url, pending) = client
         .authorization_request(&redirect_uri)
-        .scope("openid profile");
-    let (url, pending) = if metadata.pushed_authorization_request_endpoint.is_some() {
-        let (push, pending) = request.into_pushed()?;
-        (transport.run(push).await?.url().clone(), pending)
-    } else {
-        request.into_redirect()?
-    };
+        .scope("openid profile")
+        .into_redirect()?;
     println!("Open this URL in a browser:\n{url}\n");
 
     let callback = if demo.is_some() {
         // Play the browser: the demo server redirects straight back with a code.
-        let response = transport
-            .execute(http::Request::get(url.as_str()).body(Vec::new())?)
-            .await?;
+        let response = transport.execute(http::Request::get(url.as_str()).body(Vec::new())?)?;
         let location = response
             .headers()
             .get("location")
@@ -70,11 +65,11 @@ async fn main() -> Result<(), AnyError> {
     } else {
         eprintln!("Paste the URL your browser was sent to:");
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line)?;
+        std::io::stdin().lock().read_line(&mut line)?;
         line
     };
     let code = pending.validate_callback(callback.as_str())?;
-    let token = transport.run(client.exchange_code(code)?).await?;
+    let token = transport.run(client.exchange_code(code)?)?;
     println!(
         "Got a {} access token (expires at {:?}), refresh token: {}",
         token.token_type(),
