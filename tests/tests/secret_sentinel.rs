@@ -1,0 +1,577 @@
+//! The secret sentinel test (issue 20): every public type of the core and the transports that
+//! can hold a secret is built with a recognisable value per secret kind, and its `Debug`, its
+//! `Display` (where it has one), and every error it produces (with its `source()` chain) must
+//! never contain one.
+//!
+//! **A new type that can hold a secret must get a section here** (CONTRIBUTING.md, "Secrets").
+//! Every check first asserts that the sentinel really is inside the value (through an
+//! accessor or the request the value builds), so no check can pass on an empty value.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::error::Error as StdError;
+use std::fmt::{Debug, Display};
+
+use grantline::authorizer::{Attempt, Authorize, Authorizer, Target};
+use grantline::flow::{Flow, Step};
+use grantline::grant::TokenRequest;
+use grantline::secret::{AccessToken, Assertion, ClientSecret, IdToken, Password, RefreshToken};
+use grantline::testing::Driver;
+use grantline::token::TokenResponse;
+use grantline::token_manager::{Access, TokenManager};
+use grantline::{Client, Now};
+
+// One recognisable value per secret kind.
+const CLIENT_SECRET: &str = "sentinel-client-secret-7f3a";
+const ACCESS_TOKEN: &str = "sentinel-access-token-2b9c";
+const REFRESH_TOKEN: &str = "sentinel-refresh-token-5d1e";
+const ID_TOKEN: &str = "sentinel-id-token-8a4f";
+const CODE: &str = "sentinel-code-3c7b";
+const VERIFIER: &str = "sentinel-verifier-9e2d-0123456789012345678901234567890123";
+const NONCE: &str = "sentinel-nonce-4f8a";
+const STATE: &str = "sentinel-state-6b3c";
+const ASSERTION: &str = "sentinel-assertion-1d5e";
+const PASSWORD: &str = "sentinel-password-7a2b";
+const HMAC_KEY: &str = "sentinel-hmac-key-0c9d-0123456789abcdef";
+const REGISTRATION_TOKEN: &str = "sentinel-registration-token-8e1f";
+const INITIAL_TOKEN: &str = "sentinel-initial-token-2f6a";
+const DEVICE_CODE: &str = "sentinel-device-code-5b8c";
+const AUTH_REQ_ID: &str = "sentinel-auth-req-id-3d9e";
+const SUBJECT_TOKEN: &str = "sentinel-subject-token-6c2a";
+const ACTOR_TOKEN: &str = "sentinel-actor-token-9f4b";
+const API_BODY_SECRET: &str = "sentinel-api-body-secret-1a7c";
+const API_HEADER_SECRET: &str = "sentinel-api-header-secret-4e8d";
+
+const ALL: &[&str] = &[
+    CLIENT_SECRET,
+    ACCESS_TOKEN,
+    REFRESH_TOKEN,
+    ID_TOKEN,
+    CODE,
+    VERIFIER,
+    NONCE,
+    STATE,
+    ASSERTION,
+    PASSWORD,
+    HMAC_KEY,
+    REGISTRATION_TOKEN,
+    INITIAL_TOKEN,
+    DEVICE_CODE,
+    AUTH_REQ_ID,
+    SUBJECT_TOKEN,
+    ACTOR_TOKEN,
+    API_BODY_SECRET,
+    API_HEADER_SECRET,
+];
+
+/// The marker every sentinel shares, so a partial leak (a prefix, a truncated excerpt) is caught.
+const MARKER: &str = "sentinel-";
+
+/// `text` (what `what` printed) contains no sentinel, not even the shared marker.
+#[track_caller]
+fn assert_clean(what: &str, text: &str) {
+    for secret in ALL {
+        assert!(!text.contains(secret), "{what} leaks {secret}: {text}");
+    }
+    assert!(!text.contains(MARKER), "{what} leaks a sentinel: {text}");
+}
+
+/// `Debug` (plain and pretty) is clean.
+#[track_caller]
+fn debug_clean(what: &str, value: &impl Debug) {
+    assert_clean(what, &format!("{value:?}"));
+    assert_clean(what, &format!("{value:#?}"));
+}
+
+/// `Debug` and `Display` are clean.
+#[track_caller]
+fn shown_clean(what: &str, value: &(impl Debug + Display)) {
+    debug_clean(what, value);
+    assert_clean(what, &value.to_string());
+}
+
+/// An error, and every error in its `source()` chain, is clean in `Debug` and `Display`.
+#[track_caller]
+fn error_clean(what: &str, error: &(dyn StdError + 'static)) {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        assert_clean(what, &format!("{e:?}"));
+        assert_clean(what, &format!("{e:#?}"));
+        assert_clean(what, &e.to_string());
+        current = e.source();
+    }
+}
+
+/// Whether the bytes of a request (URI, headers, body) carry `secret`: proof the value under
+/// test really holds it.
+fn request_carries(request: &http::Request<Vec<u8>>, secret: &str) -> bool {
+    let headers = request
+        .headers()
+        .iter()
+        .any(|(_, v)| String::from_utf8_lossy(v.as_bytes()).contains(secret));
+    request.uri().to_string().contains(secret)
+        || headers
+        || String::from_utf8_lossy(request.body()).contains(secret)
+        || base64_decoded_contains(request, secret)
+}
+
+/// A Basic `Authorization` header carries the secret base64-encoded.
+fn base64_decoded_contains(request: &http::Request<Vec<u8>>, secret: &str) -> bool {
+    use base64::Engine as _;
+    request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .is_some_and(|raw| {
+            let raw = String::from_utf8_lossy(&raw);
+            raw.contains(secret) || raw.contains(&secret.replace('-', "%2D"))
+        })
+}
+
+/// The first request a flow sends, with the flow (`Debug`) and the step checked clean.
+#[track_caller]
+fn first_request<F: Flow + Debug>(what: &str, flow: &mut F) -> http::Request<Vec<u8>> {
+    debug_clean(what, flow);
+    let step = flow.next(Now::system()).unwrap();
+    let Step::Send(request) = step else {
+        panic!("{what}: expected a request")
+    };
+    request
+}
+
+fn client() -> Client {
+    Client::builder("app-7")
+        .authorization_endpoint("https://as.example/authorize")
+        .token_endpoint("https://as.example/token")
+        .revocation_endpoint("https://as.example/revoke")
+        .introspection_endpoint("https://as.example/introspect")
+        .device_authorization_endpoint("https://as.example/device")
+        .backchannel_authentication_endpoint("https://as.example/bc-authorize")
+        .registration_endpoint("https://as.example/register")
+        .endpoint(
+            grantline::EndpointKind::PushedAuthorization,
+            "https://as.example/par",
+        )
+        .endpoint(
+            grantline::EndpointKind::EndSession,
+            "https://as.example/logout",
+        )
+        .endpoint(
+            grantline::EndpointKind::Userinfo,
+            "https://as.example/userinfo",
+        )
+        .issuer("https://as.example")
+        .client_secret_basic(CLIENT_SECRET)
+        .build()
+        .unwrap()
+}
+
+fn token_body() -> String {
+    format!(
+        r#"{{"access_token":"{ACCESS_TOKEN}","token_type":"Bearer","expires_in":3600,"refresh_token":"{REFRESH_TOKEN}","id_token":"{ID_TOKEN}","scope":"openid"}}"#
+    )
+}
+
+fn token_response() -> TokenResponse {
+    TokenResponse::new(
+        AccessToken::new(ACCESS_TOKEN),
+        grantline::token::TokenType::Bearer,
+    )
+    .with_refresh_token(Some(RefreshToken::new(REFRESH_TOKEN)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The secret newtypes.
+
+#[test]
+fn secret_newtypes() {
+    let client_secret = ClientSecret::new(CLIENT_SECRET);
+    assert_eq!(client_secret.secret(), CLIENT_SECRET);
+    debug_clean("ClientSecret", &client_secret);
+    let access = AccessToken::new(ACCESS_TOKEN);
+    assert_eq!(access.secret(), ACCESS_TOKEN);
+    debug_clean("AccessToken", &access);
+    let refresh = RefreshToken::new(REFRESH_TOKEN);
+    assert_eq!(refresh.secret(), REFRESH_TOKEN);
+    debug_clean("RefreshToken", &refresh);
+    let id = IdToken::new(ID_TOKEN);
+    assert_eq!(id.secret(), ID_TOKEN);
+    debug_clean("IdToken", &id);
+    let password = Password::new(PASSWORD);
+    assert_eq!(password.secret(), PASSWORD);
+    debug_clean("Password", &password);
+    let assertion = Assertion::new(ASSERTION);
+    assert_eq!(assertion.secret(), ASSERTION);
+    debug_clean("Assertion", &assertion);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client, ClientBuilder and client authentication.
+
+#[test]
+fn client_and_builder_with_a_client_secret() {
+    for method in ["basic", "post", "jwt"] {
+        let builder = Client::builder("app-7").token_endpoint("https://as.example/token");
+        let builder = match method {
+            "basic" => builder.client_secret_basic(CLIENT_SECRET),
+            "post" => builder.client_secret_post(CLIENT_SECRET),
+            _ => builder.client_secret_jwt(HMAC_KEY),
+        };
+        debug_clean("ClientBuilder", &builder);
+        let client = builder.build().unwrap();
+        debug_clean("Client", &client);
+        // The secret is really in there: the token request carries it (or signs with it).
+        let mut flow = client
+            .request_token(TokenRequest::client_credentials())
+            .unwrap();
+        let request = first_request("TokenFlow", &mut flow);
+        if method != "jwt" {
+            assert!(request_carries(&request, CLIENT_SECRET), "{method}");
+        } else {
+            assert!(String::from_utf8_lossy(request.body()).contains("client_assertion="));
+        }
+    }
+}
+
+#[test]
+fn client_with_a_private_key_and_a_dpop_key() {
+    use grantline::dpop::DpopKey;
+    use grantline::jose::{Algorithm, SigningKey};
+
+    let key = SigningKey::hmac(Algorithm::HS256, HMAC_KEY.as_bytes()).unwrap();
+    debug_clean("SigningKey (HMAC)", &key);
+    let ec = SigningKey::from_jwk(EC_JWK).unwrap();
+    debug_clean("SigningKey (EC JWK)", &ec);
+    assert_clean("SigningKey's public JWK", &format!("{:?}", ec.public_jwk()));
+    assert!(
+        !format!("{ec:?}").contains(EC_D),
+        "the private part of the EC key"
+    );
+    let dpop = DpopKey::from_signing_key(SigningKey::from_jwk(EC_JWK).unwrap()).unwrap();
+    debug_clean("DpopKey", &dpop);
+    assert!(!format!("{dpop:?}").contains(EC_D));
+    // A proof for a token carries its hash (`ath`), never the token.
+    let proof = dpop
+        .proof(
+            "POST",
+            "https://as.example/token",
+            Now::system().wall(),
+            &grantline::random::SystemRandom,
+            None,
+            Some(&AccessToken::new(ACCESS_TOKEN)),
+        )
+        .unwrap();
+    let parsed = grantline::jose::UnverifiedJws::parse(&proof).unwrap();
+    debug_clean("a DPoP proof (parsed)", &parsed);
+    assert_clean("a DPoP proof", &proof);
+
+    let client = Client::builder("app-7")
+        .token_endpoint("https://as.example/token")
+        .private_key_jwt(SigningKey::from_jwk(EC_JWK).unwrap())
+        .dpop(dpop)
+        .build()
+        .unwrap();
+    let text = format!("{client:?}");
+    assert!(!text.contains(EC_D), "Client leaks the private key: {text}");
+    debug_clean("Client (private_key_jwt, DPoP)", &client);
+}
+
+/// A P-256 key (RFC 7515 appendix A.3); `d` is its private part.
+const EC_D: &str = "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI";
+const EC_JWK: &str = r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}"#;
+
+// ---------------------------------------------------------------------------------------------
+// Tokens: the response, its stored form, the grant requests, the token manager.
+
+#[test]
+fn token_response_and_its_stored_form() {
+    let response = http::Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(token_body().into_bytes())
+        .unwrap();
+    let token = TokenResponse::from_response(&response, Now::system()).unwrap();
+    assert_eq!(token.access_token().secret(), ACCESS_TOKEN);
+    assert_eq!(token.refresh_token().unwrap().secret(), REFRESH_TOKEN);
+    assert_eq!(token.id_token().unwrap().secret(), ID_TOKEN);
+    debug_clean("TokenResponse", &token);
+
+    // The stored form is the deliberate export; what it parses back to is clean again.
+    let stored = serde_json::to_string(&token).unwrap();
+    assert!(stored.contains(ACCESS_TOKEN));
+    let back: TokenResponse = serde_json::from_str(&stored).unwrap();
+    debug_clean("TokenResponse (restored)", &back);
+
+    // A token response whose extra members carry secrets.
+    let body = format!(
+        r#"{{"access_token":"{ACCESS_TOKEN}","token_type":"Bearer","issued_token_type":"urn:ietf:params:oauth:token-type:access_token","device_code":"{DEVICE_CODE}","client_secret":"{CLIENT_SECRET}"}}"#
+    );
+    let response = http::Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(body.into_bytes())
+        .unwrap();
+    let token = TokenResponse::from_response(&response, Now::system()).unwrap();
+    assert!(token.extra().contains_key("client_secret"));
+    debug_clean("TokenResponse with secret extras", &token);
+}
+
+#[test]
+fn token_requests_and_their_flows() {
+    use grantline::grant::TokenTypeId;
+    let client = client();
+    let requests = [
+        (TokenRequest::refresh_token(REFRESH_TOKEN), REFRESH_TOKEN),
+        (TokenRequest::password("alice", PASSWORD), PASSWORD),
+        (TokenRequest::jwt_bearer(ASSERTION), ASSERTION),
+        (
+            TokenRequest::token_exchange(SUBJECT_TOKEN, TokenTypeId::AccessToken),
+            SUBJECT_TOKEN,
+        ),
+        (
+            TokenRequest::token_exchange(SUBJECT_TOKEN, TokenTypeId::AccessToken)
+                .actor_token(ACTOR_TOKEN, TokenTypeId::AccessToken),
+            ACTOR_TOKEN,
+        ),
+    ];
+    for (request, secret) in requests {
+        debug_clean("TokenRequest", &request);
+        let mut flow = client.request_token(request).unwrap();
+        let sent = first_request("TokenFlow", &mut flow);
+        assert!(request_carries(&sent, secret), "{secret}");
+        debug_clean("TokenFlow after its first step", &flow);
+    }
+}
+
+#[test]
+fn token_manager_renewal_and_authorizer() {
+    let manager = TokenManager::refreshing(client(), token_response()).unwrap();
+    assert_eq!(
+        manager.token().unwrap().access_token().secret(),
+        ACCESS_TOKEN
+    );
+    debug_clean("TokenManager", &manager);
+
+    let bearer = TokenManager::bearer(ACCESS_TOKEN).unwrap();
+    debug_clean("TokenManager::bearer", &bearer);
+
+    // Access::Ready holds the header (sensitive), Access::Renew a Renewal with the refresh token.
+    let mut expired = TokenManager::refreshing(
+        client(),
+        token_response().with_expires_at(Some(std::time::UNIX_EPOCH)),
+    )
+    .unwrap();
+    let access = expired.access(Now::system());
+    debug_clean("Access::Renew", &access);
+    let Access::Renew(mut renewal) = access else {
+        panic!("an expired token is renewed")
+    };
+    debug_clean("Renewal", &renewal);
+    let sent = first_request("Renewal", &mut renewal);
+    assert!(request_carries(&sent, REFRESH_TOKEN));
+    assert!(request_carries(&sent, CLIENT_SECRET));
+
+    let mut fresh = TokenManager::refreshing(client(), token_response()).unwrap();
+    let access = fresh.access(Now::system());
+    let Access::Ready(header) = &access else {
+        panic!("a fresh token is ready")
+    };
+    assert!(header.to_str().unwrap().contains(ACCESS_TOKEN));
+    debug_clean("Access::Ready", &access);
+
+    let mut authorizer =
+        Authorizer::new(TokenManager::refreshing(client(), token_response()).unwrap());
+    debug_clean("Authorizer", &authorizer);
+    let mut attempt = Attempt::new();
+    let method = http::Method::GET;
+    let uri: http::Uri = "https://api.example/things".parse().unwrap();
+    let authorize = authorizer
+        .authorize(&mut attempt, Target::new(&method, &uri), Now::system())
+        .unwrap();
+    let Authorize::Attach(authorization) = &authorize else {
+        panic!("a fresh token is attached")
+    };
+    assert!(
+        authorization
+            .authorization()
+            .to_str()
+            .unwrap()
+            .contains(ACCESS_TOKEN)
+    );
+    debug_clean("Authorize::Attach", &authorize);
+    debug_clean("Authorization", authorization);
+    debug_clean("Attempt after a send", &attempt);
+    debug_clean("Authorizer after a send", &authorizer);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The authorization code flow: request, pending, callback, code, exchange (and PAR).
+
+#[test]
+fn authorization_code_flow() {
+    let client = client();
+    let request = client
+        .authorization_request("https://app.example/cb")
+        .state(STATE)
+        .nonce(NONCE)
+        .code_verifier(VERIFIER)
+        .scope("openid");
+    debug_clean("AuthorizationRequest", &request);
+    let (url, pending) = request.into_redirect().unwrap();
+    assert!(url.as_str().contains(STATE));
+    assert_eq!(pending.state(), STATE);
+    assert_eq!(pending.nonce(), Some(NONCE));
+    debug_clean("PendingAuthorization", &pending);
+
+    let callback = format!("https://app.example/cb?code={CODE}&state={STATE}");
+    let callback = grantline::authorization::Callback::from(callback.as_str());
+    debug_clean("Callback", &callback);
+    let code = pending.validate_callback(callback).unwrap();
+    assert_eq!(code.nonce(), Some(NONCE));
+    debug_clean("AuthorizationCode", &code);
+    let mut exchange = client.exchange_code(code).unwrap();
+    debug_clean("CodeExchangeFlow", &exchange);
+    let sent = first_request("CodeExchangeFlow", &mut exchange);
+    assert!(request_carries(&sent, CODE));
+    assert!(request_carries(&sent, VERIFIER));
+    debug_clean("CodeExchangeFlow after its first step", &exchange);
+
+    // Pushed: the push flow carries state, nonce and the challenge.
+    let (mut push, pending) = client
+        .authorization_request("https://app.example/cb")
+        .state(STATE)
+        .nonce(NONCE)
+        .code_verifier(VERIFIER)
+        .into_pushed()
+        .unwrap();
+    debug_clean("PendingAuthorization (pushed)", &pending);
+    let sent = first_request("PushFlow", &mut push);
+    assert!(request_carries(&sent, STATE));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors the flows produce from answers that carry the sentinels.
+
+/// Runs `flow` against one scripted answer; the driver's error and the `RunError` it converts
+/// to are checked clean, and the flow's error is returned for the caller's checks.
+fn run_error<F: Flow>(flow: F, status: u16, body: &str) -> grantline::Error {
+    let mut driver = Driver::new().reply_json(status, body);
+    let Err(error) = driver.run(flow) else {
+        panic!("the flow should fail")
+    };
+    error_clean("DriverError", &error);
+    let grantline::testing::DriverError::Flow(error) = error else {
+        panic!("the flow itself failed: {error}")
+    };
+    error
+}
+
+#[test]
+fn errors_from_answers_that_echo_secrets() {
+    let client = client();
+    // An OAuth error whose body echoes what was sent (code, refresh token, ...).
+    let echo = format!(
+        r#"{{"error":"invalid_grant","error_description":"bad","code":"{CODE}","refresh_token":"{REFRESH_TOKEN}","access_token":"{ACCESS_TOKEN}","client_secret":"{CLIENT_SECRET}","password":"{PASSWORD}","nested":{{"id_token":"{ID_TOKEN}"}}}}"#
+    );
+    let flow = client
+        .request_token(TokenRequest::refresh_token(REFRESH_TOKEN))
+        .unwrap();
+    let error = run_error(flow, 400, &echo);
+    assert!(matches!(error, grantline::Error::OAuth(_)), "{error:?}");
+    error_clean("OAuthError", &error);
+
+    // An unexpected answer whose excerpt would carry the tokens.
+    let flow = client
+        .request_token(TokenRequest::password("alice", PASSWORD))
+        .unwrap();
+    let error = run_error(flow, 502, &token_body());
+    error_clean("UnexpectedResponse", &error);
+
+    // A 200 whose body is broken after the tokens (an invalid response).
+    let broken = format!(
+        r#"{{"access_token":"{ACCESS_TOKEN}","refresh_token":"{REFRESH_TOKEN}","token_type":"#
+    );
+    let flow = client
+        .request_token(TokenRequest::jwt_bearer(ASSERTION))
+        .unwrap();
+    let error = run_error(flow, 200, &broken);
+    error_clean("InvalidResponse", &error);
+
+    // A token response with an ID token that fails validation.
+    let code = pending_code(&client);
+    let flow = client.exchange_code(code).unwrap();
+    let error = run_error(flow, 200, &token_body());
+    error_clean("a failed ID token", &error);
+
+    // A failed callback carrying the code: wrong state, an error answer, a missing state.
+    for callback in [
+        format!("https://app.example/cb?code={CODE}&state=forged"),
+        format!("https://app.example/cb?code={CODE}"),
+        format!("https://app.example/cb?error=access_denied&state={STATE}&code={CODE}"),
+        format!("https://other.example/cb?code={CODE}&state={STATE}"),
+    ] {
+        let (_, pending) = client
+            .authorization_request("https://app.example/cb")
+            .state(STATE)
+            .nonce(NONCE)
+            .into_redirect()
+            .unwrap();
+        let error = pending.validate_callback(callback.as_str()).unwrap_err();
+        error_clean("a failed callback", &error);
+    }
+
+    // The driver types built from these errors.
+    let error = grantline::Error::OAuth(
+        match run_error(
+            client
+                .request_token(TokenRequest::refresh_token(REFRESH_TOKEN))
+                .unwrap(),
+            400,
+            &echo,
+        ) {
+            grantline::Error::OAuth(e) => e,
+            other => panic!("{other:?}"),
+        },
+    );
+    error_clean(
+        "RunError",
+        &grantline::driver::RunError::from(run_error(
+            client
+                .request_token(TokenRequest::refresh_token(REFRESH_TOKEN))
+                .unwrap(),
+            400,
+            &echo,
+        )),
+    );
+    let auth = grantline::driver::AuthError::from(error);
+    error_clean("AuthError", &auth);
+    let api = grantline::driver::ApiError::Auth(auth);
+    error_clean("ApiError::Auth", &api);
+    let status = grantline::driver::StatusError::new(
+        http::StatusCode::UNAUTHORIZED,
+        http::HeaderMap::new(),
+        token_body().into_bytes(),
+    );
+    assert!(String::from_utf8_lossy(status.body()).contains(ACCESS_TOKEN));
+    error_clean("StatusError", &status);
+    error_clean(
+        "ApiError::Status",
+        &grantline::driver::ApiError::Status(status),
+    );
+}
+
+fn pending_code(client: &Client) -> grantline::authorization::AuthorizationCode {
+    let (_, pending) = client
+        .authorization_request("https://app.example/cb")
+        .state(STATE)
+        .nonce(NONCE)
+        .code_verifier(VERIFIER)
+        .scope("openid")
+        .into_redirect()
+        .unwrap();
+    pending
+        .validate_callback(format!("https://app.example/cb?code={CODE}&state={STATE}").as_str())
+        .unwrap()
+}
