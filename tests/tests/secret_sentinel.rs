@@ -39,6 +39,8 @@ const DEVICE_CODE: &str = "sentinel-device-code-5b8c";
 const AUTH_REQ_ID: &str = "sentinel-auth-req-id-3d9e";
 const SUBJECT_TOKEN: &str = "sentinel-subject-token-6c2a";
 const ACTOR_TOKEN: &str = "sentinel-actor-token-9f4b";
+const SOFTWARE_STATEMENT: &str = "sentinel-software-statement-7b3e";
+const LOGIN_HINT_TOKEN: &str = "sentinel-login-hint-token-2c8f";
 const API_BODY_SECRET: &str = "sentinel-api-body-secret-1a7c";
 const API_HEADER_SECRET: &str = "sentinel-api-header-secret-4e8d";
 
@@ -60,6 +62,8 @@ const ALL: &[&str] = &[
     AUTH_REQ_ID,
     SUBJECT_TOKEN,
     ACTOR_TOKEN,
+    SOFTWARE_STATEMENT,
+    LOGIN_HINT_TOKEN,
     API_BODY_SECRET,
     API_HEADER_SECRET,
 ];
@@ -134,11 +138,16 @@ fn base64_decoded_contains(request: &http::Request<Vec<u8>>, secret: &str) -> bo
 #[track_caller]
 fn first_request<F: Flow + Debug>(what: &str, flow: &mut F) -> http::Request<Vec<u8>> {
     debug_clean(what, flow);
-    let step = flow.next(Now::system()).unwrap();
-    let Step::Send(request) = step else {
-        panic!("{what}: expected a request")
-    };
-    request
+    let mut now = Now::system();
+    // A polling flow waits its interval first.
+    for _ in 0..3 {
+        match flow.next(now).unwrap() {
+            Step::Send(request) => return request,
+            Step::Wait(wait) => now = now.advance(wait),
+            Step::Done(_) => break,
+        }
+    }
+    panic!("{what}: expected a request")
 }
 
 fn client() -> Client {
@@ -574,4 +583,214 @@ fn pending_code(client: &Client) -> grantline::authorization::AuthorizationCode 
     pending
         .validate_callback(format!("https://app.example/cb?code={CODE}&state={STATE}").as_str())
         .unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// JAR: a request object signed with a secret key.
+
+#[test]
+fn signed_request_object() {
+    use grantline::jose::{Algorithm, SigningKey};
+    let key = SigningKey::hmac(Algorithm::HS256, HMAC_KEY.as_bytes()).unwrap();
+    let request = client()
+        .authorization_request("https://app.example/cb")
+        .state(STATE)
+        .nonce(NONCE)
+        .code_verifier(VERIFIER)
+        .request_object(key, Now::system().wall());
+    debug_clean("AuthorizationRequest with a request object", &request);
+    let (url, pending) = request.into_redirect().unwrap();
+    assert!(url.query_pairs().any(|(k, _)| k == "request"));
+    assert_eq!(pending.state(), STATE);
+    debug_clean("PendingAuthorization (JAR)", &pending);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Device authorization (device_code) and CIBA (auth_req_id, hints).
+
+fn json_response(body: &str) -> http::Response<Vec<u8>> {
+    http::Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(body.as_bytes().to_vec())
+        .unwrap()
+}
+
+#[test]
+fn device_flow() {
+    use grantline::device::{DeviceAuthorization, DeviceAuthorizationRequest};
+    let client = client();
+    let mut flow = client
+        .device_authorization(DeviceAuthorizationRequest::new().scope("openid"))
+        .unwrap();
+    let sent = first_request("DeviceAuthorizationFlow", &mut flow);
+    assert!(request_carries(&sent, CLIENT_SECRET));
+
+    let body = format!(
+        r#"{{"device_code":"{DEVICE_CODE}","user_code":"WDJB-MJHT","verification_uri":"https://as.example/device","expires_in":600,"interval":5}}"#
+    );
+    let authorization =
+        DeviceAuthorization::from_response(&json_response(&body), Now::system()).unwrap();
+    debug_clean("DeviceAuthorization", &authorization);
+    let mut poll = client.device_token(authorization).unwrap();
+    debug_clean("DeviceTokenFlow", &poll);
+    let sent = first_request("DeviceTokenFlow", &mut poll);
+    assert!(request_carries(&sent, DEVICE_CODE));
+    debug_clean("DeviceTokenFlow after its first step", &poll);
+
+    // The poll fails with an answer that echoes the device code.
+    let authorization =
+        DeviceAuthorization::from_response(&json_response(&body), Now::system()).unwrap();
+    let echo = format!(r#"{{"error":"expired_token","device_code":"{DEVICE_CODE}"}}"#);
+    let error = run_error(client.device_token(authorization).unwrap(), 400, &echo);
+    error_clean("DeviceTokenFlow's error", &error);
+}
+
+#[test]
+fn ciba_flow() {
+    use grantline::ciba::{BackchannelAuthentication, BackchannelAuthenticationRequest, UserHint};
+    let client = client();
+    for (hint, secret) in [
+        (UserHint::IdTokenHint(ID_TOKEN.to_owned()), ID_TOKEN),
+        (
+            UserHint::LoginHintToken(LOGIN_HINT_TOKEN.to_owned()),
+            LOGIN_HINT_TOKEN,
+        ),
+    ] {
+        debug_clean("UserHint", &hint);
+        let request = BackchannelAuthenticationRequest::new(hint).scope("openid");
+        debug_clean("BackchannelAuthenticationRequest", &request);
+        let mut flow = client.backchannel_authentication(request).unwrap();
+        let sent = first_request("BackchannelAuthenticationFlow", &mut flow);
+        assert!(request_carries(&sent, secret));
+        debug_clean("BackchannelAuthenticationFlow after its first step", &flow);
+    }
+
+    let body = format!(r#"{{"auth_req_id":"{AUTH_REQ_ID}","expires_in":120,"interval":2}}"#);
+    let pending =
+        BackchannelAuthentication::from_response(&json_response(&body), Now::system()).unwrap();
+    debug_clean("BackchannelAuthentication", &pending);
+    let mut poll = client.ciba_token(pending).unwrap();
+    debug_clean("CibaTokenFlow", &poll);
+    let sent = first_request("CibaTokenFlow", &mut poll);
+    assert!(request_carries(&sent, AUTH_REQ_ID));
+
+    let pending =
+        BackchannelAuthentication::from_response(&json_response(&body), Now::system()).unwrap();
+    let echo = format!(r#"{{"error":"access_denied","auth_req_id":"{AUTH_REQ_ID}"}}"#);
+    let error = run_error(client.ciba_token(pending).unwrap(), 400, &echo);
+    error_clean("CibaTokenFlow's error", &error);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Introspection, revocation, userinfo, logout.
+
+#[test]
+fn introspection_revocation_userinfo_logout() {
+    use grantline::token::{TargetToken, TokenTypeHint};
+    let client = client();
+    let target = TargetToken::new(ACCESS_TOKEN).with_hint(TokenTypeHint::AccessToken);
+    debug_clean("TargetToken", &target);
+    let mut flow = client.introspect(target).unwrap();
+    let sent = first_request("IntrospectionFlow", &mut flow);
+    assert!(request_carries(&sent, ACCESS_TOKEN));
+    debug_clean("IntrospectionFlow after its first step", &flow);
+    let echo = format!(r#"{{"error":"invalid_request","token":"{ACCESS_TOKEN}"}}"#);
+    let error = run_error(
+        client.introspect(TargetToken::new(ACCESS_TOKEN)).unwrap(),
+        400,
+        &echo,
+    );
+    error_clean("IntrospectionFlow's error", &error);
+
+    let mut flow = client.revoke(TargetToken::new(REFRESH_TOKEN)).unwrap();
+    let sent = first_request("RevocationFlow", &mut flow);
+    assert!(request_carries(&sent, REFRESH_TOKEN));
+    debug_clean("RevocationFlow after its first step", &flow);
+    let echo = format!(r#"{{"error":"unsupported_token_type","token":"{REFRESH_TOKEN}"}}"#);
+    let error = run_error(
+        client.revoke(TargetToken::new(REFRESH_TOKEN)).unwrap(),
+        400,
+        &echo,
+    );
+    error_clean("RevocationFlow's error", &error);
+
+    let access = AccessToken::new(ACCESS_TOKEN);
+    let mut flow = grantline::oidc::UserinfoFlow::new(&client, &access).unwrap();
+    let sent = first_request("UserinfoFlow", &mut flow);
+    assert!(request_carries(&sent, ACCESS_TOKEN));
+    debug_clean("UserinfoFlow after its first step", &flow);
+    let error = run_error(
+        grantline::oidc::UserinfoFlow::new(&client, &access).unwrap(),
+        200,
+        &format!(r#"{{"no_sub":true,"access_token":"{ACCESS_TOKEN}"}}"#),
+    );
+    error_clean("UserinfoFlow's error", &error);
+
+    let logout = grantline::oidc::EndSessionRequest::for_client(&client)
+        .unwrap()
+        .id_token_hint(&IdToken::new(ID_TOKEN))
+        .state(STATE);
+    debug_clean("EndSessionRequest", &logout);
+    let url = logout.build().unwrap();
+    assert!(url.as_str().contains(ID_TOKEN));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dynamic client registration.
+
+#[test]
+fn registration() {
+    use grantline::registration::{ClientMetadata, RegisteredClient, RegistrationRequest};
+    let metadata = ClientMetadata::new()
+        .client_name("app")
+        .software_statement(SOFTWARE_STATEMENT);
+    debug_clean("ClientMetadata", &metadata);
+    let request = RegistrationRequest::new(metadata).initial_access_token(INITIAL_TOKEN);
+    debug_clean("RegistrationRequest", &request);
+    let mut flow = request.into_flow("https://as.example/register").unwrap();
+    let sent = first_request("RegistrationFlow", &mut flow);
+    assert!(request_carries(&sent, INITIAL_TOKEN));
+    assert!(request_carries(&sent, SOFTWARE_STATEMENT));
+    debug_clean("RegistrationFlow after its first step", &flow);
+
+    let document = serde_json::json!({
+        "client_id": "c-1",
+        "client_secret": CLIENT_SECRET,
+        "registration_access_token": REGISTRATION_TOKEN,
+        "registration_client_uri": "https://as.example/reg/c-1",
+        "software_statement": SOFTWARE_STATEMENT,
+        "token_endpoint_auth_method": "client_secret_basic",
+    });
+    let registered =
+        RegisteredClient::from_document(document.as_object().unwrap().clone()).unwrap();
+    assert_eq!(registered.client_secret().unwrap().secret(), CLIENT_SECRET);
+    assert_eq!(
+        registered.registration_access_token().unwrap().secret(),
+        REGISTRATION_TOKEN
+    );
+    debug_clean("RegisteredClient", &registered);
+    debug_clean("RegisteredClient's metadata", registered.metadata());
+    let builder = registered.client_builder();
+    debug_clean("ClientBuilder from a registration", &builder);
+    let mut read = registered.read().unwrap();
+    let sent = first_request("RegistrationFlow (read)", &mut read);
+    assert!(request_carries(&sent, REGISTRATION_TOKEN));
+    let mut delete = registered.delete().unwrap();
+    let sent = first_request("DeletionFlow", &mut delete);
+    assert!(request_carries(&sent, REGISTRATION_TOKEN));
+
+    // The registration endpoint answers with an error that echoes the secrets.
+    let echo = format!(
+        r#"{{"error":"invalid_software_statement","software_statement":"{SOFTWARE_STATEMENT}","registration_access_token":"{REGISTRATION_TOKEN}"}}"#
+    );
+    let error = run_error(registered.read().unwrap(), 400, &echo);
+    error_clean("RegistrationFlow's error", &error);
+    // ... or with a document that is not a client.
+    let error = run_error(
+        registered.read().unwrap(),
+        200,
+        &format!(r#"{{"client_secret":"{CLIENT_SECRET}"}}"#),
+    );
+    error_clean("RegistrationFlow's invalid answer", &error);
 }
