@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::error::Error as StdError;
-use std::fmt::{Debug, Display};
+use std::fmt::Debug;
 
 use grantline::authorizer::{Attempt, Authorize, Authorizer, Target};
 use grantline::flow::{Flow, Step};
@@ -87,13 +87,6 @@ fn debug_clean(what: &str, value: &impl Debug) {
     assert_clean(what, &format!("{value:#?}"));
 }
 
-/// `Debug` and `Display` are clean.
-#[track_caller]
-fn shown_clean(what: &str, value: &(impl Debug + Display)) {
-    debug_clean(what, value);
-    assert_clean(what, &value.to_string());
-}
-
 /// An error, and every error in its `source()` chain, is clean in `Debug` and `Display`.
 #[track_caller]
 fn error_clean(what: &str, error: &(dyn StdError + 'static)) {
@@ -141,7 +134,10 @@ fn first_request<F: Flow + Debug>(what: &str, flow: &mut F) -> http::Request<Vec
     let mut now = Now::system();
     // A polling flow waits its interval first.
     for _ in 0..3 {
-        match flow.next(now).unwrap() {
+        let step = flow.next(now).unwrap();
+        // Step's Debug shows the request line, never its headers or body.
+        debug_clean(what, &step);
+        match step {
             Step::Send(request) => return request,
             Step::Wait(wait) => now = now.advance(wait),
             Step::Done(_) => break,
@@ -793,4 +789,221 @@ fn registration() {
         &format!(r#"{{"client_secret":"{CLIENT_SECRET}"}}"#),
     );
     error_clean("RegistrationFlow's invalid answer", &error);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The transports: Transport, Auth, ApiClient, ApiRequest, middlewares, the tower Layer, and the
+// errors a request and a failed renewal produce (against a loopback server).
+
+/// A loopback server: `/token` answers with an error echoing the refresh token and the client
+/// secret, `/api/` with a 401 whose body and headers carry the access token.
+fn echo_server() -> httpmock::MockServer {
+    let server = httpmock::MockServer::start();
+    let token_echo = format!(
+        r#"{{"error":"invalid_grant","refresh_token":"{REFRESH_TOKEN}","client_secret":"{CLIENT_SECRET}"}}"#
+    );
+    server.mock(move |when, then| {
+        when.path("/token");
+        then.status(400)
+            .header("content-type", "application/json")
+            .body(token_echo);
+    });
+    server.mock(|when, then| {
+        when.path_prefix("/api/");
+        then.status(401)
+            .header("content-type", "application/json")
+            .header("x-echo", ACCESS_TOKEN)
+            .body(token_body());
+    });
+    server
+}
+
+/// A manager for `server` whose token is expired (so the next use renews, and fails).
+fn expired_manager(server: &httpmock::MockServer) -> TokenManager {
+    let client = Client::builder("app-7")
+        .token_endpoint(server.url("/token"))
+        .client_secret_basic(CLIENT_SECRET)
+        .build()
+        .unwrap();
+    TokenManager::refreshing(
+        client,
+        token_response().with_expires_at(Some(std::time::UNIX_EPOCH)),
+    )
+    .unwrap()
+}
+
+fn fresh_manager(server: &httpmock::MockServer) -> TokenManager {
+    let client = Client::builder("app-7")
+        .token_endpoint(server.url("/token"))
+        .client_secret_basic(CLIENT_SECRET)
+        .build()
+        .unwrap();
+    TokenManager::refreshing(client, token_response()).unwrap()
+}
+
+fn ureq_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .proxy(None)
+        .build()
+        .new_agent()
+}
+
+fn no_proxy() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+#[test]
+fn ureq_transport() {
+    use grantline_ureq::{ApiClient, Auth, Transport};
+    let server = echo_server();
+
+    let transport = Transport::with_agent(ureq_agent());
+    debug_clean("grantline_ureq::Transport", &transport);
+    // A flow's error through the transport's run.
+    let flow = client_for(&server)
+        .request_token(TokenRequest::refresh_token(REFRESH_TOKEN))
+        .unwrap();
+    let error = transport.run(flow).unwrap_err();
+    error_clean("grantline_ureq::Transport::run's error", &error);
+
+    let auth = Auth::new(Transport::with_agent(ureq_agent()), fresh_manager(&server));
+    assert_eq!(auth.token().unwrap().access_token().secret(), ACCESS_TOKEN);
+    debug_clean("grantline_ureq::Auth", &auth);
+    let header = auth.header().unwrap();
+    assert!(header.to_str().unwrap().contains(ACCESS_TOKEN));
+    debug_clean("the Authorization header value", &header);
+    debug_clean("grantline_ureq::AuthMiddleware", &auth.middleware());
+
+    let api = ApiClient::new(&server.url("/api/"))
+        .unwrap()
+        .agent(ureq_agent())
+        .auth(auth);
+    debug_clean("grantline_ureq::ApiClient", &api);
+    let body = serde_json::json!({ "secret": API_BODY_SECRET });
+    let request = api
+        .post("things")
+        .header("x-api-key", API_HEADER_SECRET)
+        .json(&body);
+    debug_clean("grantline_ureq::ApiRequest", &request);
+    // The 401 carries the token in its body and a header: a status error.
+    let error = api
+        .post("things")
+        .header("x-api-key", API_HEADER_SECRET)
+        .json(&body)
+        .error_for_status()
+        .send()
+        .unwrap_err();
+    error_clean("grantline_ureq ApiError (status)", &error);
+
+    // A renewal that fails with an answer echoing the refresh token and the client secret.
+    let auth = Auth::new(
+        Transport::with_agent(ureq_agent()),
+        expired_manager(&server),
+    );
+    let error = auth.header().unwrap_err();
+    error_clean("grantline_ureq AuthError", &error);
+    let api = ApiClient::new(&server.url("/api/"))
+        .unwrap()
+        .agent(ureq_agent())
+        .auth(auth);
+    let error = api.get("things").send().unwrap_err();
+    error_clean("grantline_ureq ApiError (auth)", &error);
+}
+
+fn client_for(server: &httpmock::MockServer) -> Client {
+    Client::builder("app-7")
+        .token_endpoint(server.url("/token"))
+        .client_secret_basic(CLIENT_SECRET)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reqwest_transport() {
+    use grantline_reqwest::{ApiClient, Auth, Transport};
+    let server = tokio::task::spawn_blocking(echo_server).await.unwrap();
+
+    let transport = Transport::from_client(no_proxy());
+    debug_clean("grantline_reqwest::Transport", &transport);
+    let flow = client_for(&server)
+        .request_token(TokenRequest::refresh_token(REFRESH_TOKEN))
+        .unwrap();
+    let error = transport.run(flow).await.unwrap_err();
+    error_clean("grantline_reqwest::Transport::run's error", &error);
+
+    let auth = Auth::new(Transport::from_client(no_proxy()), fresh_manager(&server));
+    assert_eq!(auth.token().unwrap().access_token().secret(), ACCESS_TOKEN);
+    debug_clean("grantline_reqwest::Auth", &auth);
+    let header = auth.header().await.unwrap();
+    assert!(header.to_str().unwrap().contains(ACCESS_TOKEN));
+    debug_clean("grantline_reqwest::AuthMiddleware", &auth.middleware());
+
+    let api = ApiClient::new(&server.url("/api/"))
+        .unwrap()
+        .client(no_proxy())
+        .auth(auth);
+    debug_clean("grantline_reqwest::ApiClient", &api);
+    let body = serde_json::json!({ "secret": API_BODY_SECRET });
+    let request = api
+        .post("things")
+        .header("x-api-key", API_HEADER_SECRET)
+        .json(&body);
+    debug_clean("grantline_reqwest::ApiRequest", &request);
+    let error = api
+        .post("things")
+        .header("x-api-key", API_HEADER_SECRET)
+        .json(&body)
+        .error_for_status()
+        .send()
+        .await
+        .unwrap_err();
+    error_clean("grantline_reqwest ApiError (status)", &error);
+
+    let auth = Auth::new(Transport::from_client(no_proxy()), expired_manager(&server));
+    let error = auth.header().await.unwrap_err();
+    error_clean("grantline_reqwest AuthError", &error);
+    let api = ApiClient::new(&server.url("/api/"))
+        .unwrap()
+        .client(no_proxy())
+        .auth(auth);
+    let error = api.get("things").send().await.unwrap_err();
+    error_clean("grantline_reqwest ApiError (auth)", &error);
+    tokio::task::spawn_blocking(move || drop(server))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn tower_layer_and_service() {
+    use grantline_tower::AuthLayer;
+    use tower::Layer as _;
+
+    #[derive(Clone, Debug)]
+    struct Inner;
+
+    let layer = AuthLayer::new(TokenManager::refreshing(client(), token_response()).unwrap());
+    debug_clean("grantline_tower::AuthLayer", &layer);
+    let service = layer.layer(Inner);
+    debug_clean("grantline_tower::AuthService", &service);
+    let mut authorizer =
+        Authorizer::new(TokenManager::refreshing(client(), token_response()).unwrap());
+    let Authorize::Attach(authorization) = authorizer
+        .header(&mut Attempt::new(), Now::system())
+        .unwrap()
+    else {
+        panic!("a fresh token is attached")
+    };
+    assert!(
+        authorization
+            .authorization()
+            .to_str()
+            .unwrap()
+            .contains(ACCESS_TOKEN)
+    );
+    let layer = AuthLayer::with_authorizer(authorizer);
+    debug_clean("grantline_tower::AuthLayer (authorizer)", &layer);
+    debug_clean(
+        "grantline_tower::AuthService (authorizer)",
+        &layer.layer(Inner),
+    );
 }
