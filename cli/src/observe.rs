@@ -35,6 +35,7 @@ const SECRET_FIELDS: &[&str] = &[
     "login_hint_token",
     "request",
     "registration_access_token",
+    "software_statement",
 ];
 
 /// Headers whose values are never shown (their scheme is).
