@@ -78,6 +78,13 @@ fn assert_clean(what: &str, text: &str) {
         assert!(!text.contains(secret), "{what} leaks {secret}: {text}");
     }
     assert!(!text.contains(MARKER), "{what} leaks a sentinel: {text}");
+    // A derived `Debug` prints a `Vec<u8>` as a list of numbers.
+    let bytes = format!("{:?}", MARKER.as_bytes());
+    let bytes = bytes.trim_start_matches('[').trim_end_matches(']');
+    assert!(
+        !text.contains(bytes),
+        "{what} leaks a sentinel's bytes: {text}"
+    );
 }
 
 /// `Debug` (plain and pretty) is clean.
@@ -1006,4 +1013,119 @@ fn tower_layer_and_service() {
         "grantline_tower::AuthService (authorizer)",
         &layer.layer(Inner),
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// JOSE and OpenID Connect: keys as JWKs, a signed ID token (with the nonce), its validator and
+// claims, and the validation errors.
+
+/// An ID token signed with the test's EC key, carrying the sentinel nonce.
+fn signed_id_token(key: &grantline::jose::SigningKey, nonce: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = serde_json::json!({
+        "iss": "https://as.example",
+        "sub": "alice",
+        "aud": "app-7",
+        "iat": now,
+        "exp": now + 300,
+        "nonce": nonce,
+    });
+    grantline::jose::sign(
+        key,
+        grantline::jose::JwsHeader::for_signer(key),
+        &serde_json::to_vec(&claims).unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn jose_keys_id_token_validator_and_claims() {
+    use grantline::jose::{Algorithm, Jwk, JwkSet, SigningKey, UnverifiedJws};
+    use grantline::oidc::IdTokenValidator;
+
+    // A symmetric JWK holds the client secret it verifies with.
+    let symmetric = Jwk::symmetric(HMAC_KEY.as_bytes()).unwrap();
+    assert!(symmetric.can_verify(Algorithm::HS256));
+    debug_clean("Jwk (symmetric)", &symmetric);
+    // A JWK parsed from a private key keeps only the public part.
+    let parsed = Jwk::from_json(EC_JWK).unwrap();
+    assert!(!format!("{parsed:?}").contains(EC_D));
+    let set = JwkSet::from_json(format!(r#"{{"keys":[{EC_JWK}]}}"#).as_bytes()).unwrap();
+    assert_eq!(set.keys().len(), 1);
+    assert!(!format!("{set:?}").contains(EC_D));
+
+    let key = SigningKey::from_jwk(EC_JWK).unwrap();
+    let id_token = IdToken::new(signed_id_token(&key, NONCE));
+    let parsed = UnverifiedJws::parse(id_token.secret()).unwrap();
+    assert!(String::from_utf8_lossy(parsed.unverified_payload()).contains(NONCE));
+    debug_clean("UnverifiedJws of an ID token", &parsed);
+    let verified = parsed.verify(&set, &[Algorithm::ES256]).unwrap();
+    debug_clean("VerifiedJws of an ID token", &verified);
+    let claims = verified.claims().unwrap();
+    debug_clean("Claims of an ID token", &claims);
+
+    let access = AccessToken::new(ACCESS_TOKEN);
+    let validator = IdTokenValidator::new("https://as.example", "app-7")
+        .algorithms([Algorithm::ES256])
+        .nonce(NONCE)
+        .code(CODE)
+        .access_token(&access);
+    debug_clean("IdTokenValidator", &validator);
+    let id_claims = validator
+        .validate(&id_token, &set, Now::system().wall())
+        .unwrap();
+    debug_clean("IdTokenClaims", &id_claims);
+
+    // The wrong nonce, the wrong key, a broken token: errors never show the token or nonce.
+    let other = IdTokenValidator::new("https://as.example", "app-7")
+        .algorithms([Algorithm::ES256])
+        .nonce(STATE);
+    let error = other
+        .validate(&id_token, &set, Now::system().wall())
+        .unwrap_err();
+    error_clean("a nonce mismatch", &error);
+    let error = validator
+        .validate(
+            &id_token,
+            &JwkSet::new(vec![symmetric]),
+            Now::system().wall(),
+        )
+        .unwrap_err();
+    error_clean("a signature failure", &error);
+    let broken = IdToken::new(format!("{ID_TOKEN}.{NONCE}"));
+    let error = validator
+        .validate(&broken, &set, Now::system().wall())
+        .unwrap_err();
+    error_clean("a broken ID token", &error);
+    let error = UnverifiedJws::parse(&format!("{ACCESS_TOKEN}.x.y")).unwrap_err();
+    error_clean("a JWS parse error", &error);
+}
+
+#[test]
+fn dpop_proofs_from_the_token_manager() {
+    use grantline::dpop::DpopKey;
+    use grantline::jose::SigningKey;
+    let dpop = DpopKey::from_signing_key(SigningKey::from_jwk(EC_JWK).unwrap()).unwrap();
+    let client = Client::builder("app-7")
+        .token_endpoint("https://as.example/token")
+        .client_secret_basic(CLIENT_SECRET)
+        .dpop(dpop)
+        .build()
+        .unwrap();
+    let token = TokenResponse::new(
+        AccessToken::new(ACCESS_TOKEN),
+        grantline::token::TokenType::DPoP,
+    );
+    let manager = TokenManager::refreshing(client, token).unwrap();
+    debug_clean("TokenManager (DPoP)", &manager);
+    let proofs = manager.dpop_proofs().expect("a DPoP client has proofs");
+    let text = format!("{proofs:?}");
+    assert!(
+        !text.contains(EC_D),
+        "DpopProofs leaks the private key: {text}"
+    );
+    debug_clean("DpopProofs", &proofs);
 }
