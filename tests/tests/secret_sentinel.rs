@@ -1129,3 +1129,51 @@ fn dpop_proofs_from_the_token_manager() {
     );
     debug_clean("DpopProofs", &proofs);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Client authentication methods on their own, and the scripted driver's transcript.
+
+#[test]
+fn client_authentication_methods() {
+    use grantline::client_auth::{ClientSecretBasic, ClientSecretPost};
+    use grantline::jose::{ClientSecretJwt, JwtAssertion, PrivateKeyJwt, SigningKey};
+    debug_clean("ClientSecretBasic", &ClientSecretBasic::new(CLIENT_SECRET));
+    debug_clean("ClientSecretPost", &ClientSecretPost::new(CLIENT_SECRET));
+    debug_clean("ClientSecretJwt", &ClientSecretJwt::new(HMAC_KEY));
+    let private = PrivateKeyJwt::new(SigningKey::from_jwk(EC_JWK).unwrap());
+    assert!(!format!("{private:?}").contains(EC_D));
+    debug_clean("PrivateKeyJwt", &private);
+    let assertion =
+        JwtAssertion::new("app-7", "app-7", "https://as.example/token").claim("nonce", NONCE);
+    debug_clean("JwtAssertion", &assertion);
+    // Each method really holds the secret: the request it authenticates carries it.
+    let client = Client::builder("app-7")
+        .token_endpoint("https://as.example/token")
+        .auth(ClientSecretPost::new(CLIENT_SECRET))
+        .build()
+        .unwrap();
+    let mut flow = client
+        .request_token(TokenRequest::client_credentials())
+        .unwrap();
+    assert!(request_carries(
+        &first_request("TokenFlow", &mut flow),
+        CLIENT_SECRET
+    ));
+}
+
+#[test]
+fn the_scripted_driver_and_its_transcript() {
+    let mut driver = Driver::new().reply_json(200, &token_body());
+    let token = driver
+        .run(
+            client()
+                .request_token(TokenRequest::refresh_token(REFRESH_TOKEN))
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(token.access_token().secret(), ACCESS_TOKEN);
+    let sent = driver.transcript().requests().next().unwrap();
+    assert!(request_carries(sent, REFRESH_TOKEN));
+    debug_clean("the transcript", driver.transcript());
+    debug_clean("Driver", &driver);
+}
