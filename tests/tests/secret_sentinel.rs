@@ -1177,3 +1177,55 @@ fn the_scripted_driver_and_its_transcript() {
     debug_clean("the transcript", driver.transcript());
     debug_clean("Driver", &driver);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Answers whose extra members carry credentials (a server that echoes what it was sent).
+
+#[test]
+fn answers_with_credential_extras() {
+    use grantline::ciba::BackchannelAuthentication;
+    use grantline::device::DeviceAuthorization;
+    use grantline::introspection::Introspection;
+    let echo = format!(
+        r#""client_secret":"{CLIENT_SECRET}","refresh_token":"{REFRESH_TOKEN}","nested":{{"code":"{CODE}"}}"#
+    );
+
+    let body = format!(
+        r#"{{"device_code":"{DEVICE_CODE}","user_code":"WDJB-MJHT","verification_uri":"https://as.example/device","expires_in":600,{echo}}}"#
+    );
+    let device = DeviceAuthorization::from_response(&json_response(&body), Now::system()).unwrap();
+    assert!(device.extra().contains_key("client_secret"));
+    debug_clean("DeviceAuthorization with credential extras", &device);
+
+    let body = format!(r#"{{"auth_req_id":"{AUTH_REQ_ID}","expires_in":120,{echo}}}"#);
+    let ciba =
+        BackchannelAuthentication::from_response(&json_response(&body), Now::system()).unwrap();
+    assert!(ciba.extra().contains_key("client_secret"));
+    debug_clean("BackchannelAuthentication with credential extras", &ciba);
+
+    let body = format!(r#"{{"active":true,"scope":"read",{echo}}}"#);
+    let introspection = Introspection::from_response(&json_response(&body), Now::system()).unwrap();
+    assert!(introspection.extra().contains_key("client_secret"));
+    debug_clean("Introspection with credential extras", &introspection);
+
+    let body = format!(r#"{{"sub":"alice",{echo}}}"#);
+    let mut driver = Driver::new().reply_json(200, &body);
+    let access = AccessToken::new(ACCESS_TOKEN);
+    let userinfo = driver
+        .run(grantline::oidc::UserinfoFlow::new(&client(), &access).unwrap())
+        .unwrap();
+    assert!(userinfo.get("client_secret").is_some());
+    debug_clean("Userinfo with credential extras", &userinfo);
+
+    let body = format!(
+        r#"{{"request_uri":"urn:ietf:params:oauth:request_uri:x","expires_in":60,{echo}}}"#
+    );
+    let mut driver = Driver::new().reply_json(201, &body);
+    let (push, _pending) = client()
+        .authorization_request("https://app.example/cb")
+        .state(STATE)
+        .into_pushed()
+        .unwrap();
+    let pushed = driver.run(push).unwrap();
+    debug_clean("PushedAuthorization", &pushed);
+}
