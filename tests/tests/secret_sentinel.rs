@@ -1229,3 +1229,28 @@ fn answers_with_credential_extras() {
     let pushed = driver.run(push).unwrap();
     debug_clean("PushedAuthorization", &pushed);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A request object on its own (JAR), and a flow in the driver's Run.
+
+#[test]
+fn request_object_and_run() {
+    use grantline::jose::{Algorithm, RequestObject, SigningKey};
+    let object = RequestObject::new("app-7", "https://as.example")
+        .param("state", STATE)
+        .param("nonce", NONCE)
+        .param("login_hint_token", LOGIN_HINT_TOKEN);
+    let key = SigningKey::hmac(Algorithm::HS256, HMAC_KEY.as_bytes()).unwrap();
+    let jwt = object
+        .sign(&key, Now::system().wall(), &grantline::random::SystemRandom)
+        .unwrap();
+    let payload = grantline::jose::UnverifiedJws::parse(&jwt).unwrap();
+    assert!(String::from_utf8_lossy(payload.unverified_payload()).contains(NONCE));
+    debug_clean("RequestObject", &object);
+
+    let flow = client()
+        .request_token(TokenRequest::password("alice", PASSWORD))
+        .unwrap();
+    let run = grantline::driver::Run::new(flow);
+    debug_clean("Run", &run);
+}
