@@ -218,3 +218,27 @@ fn an_observed_flow() {
     debug_clean("CliError::Flow", &cli);
     assert_clean("CliError::Flow", &cli.to_string());
 }
+
+#[test]
+fn the_secret_store_file() {
+    use crate::args::SecretStoreChoice;
+    use crate::secrets::{SecretLocation, load, store};
+    let dir = std::env::temp_dir().join(format!("grantline-sntl-store-{}", std::process::id()));
+    let config = crate::config::ConfigDir::locate_in(&dir);
+    let location = store(
+        &config,
+        "work",
+        &ClientSecret::new(CLIENT_SECRET),
+        SecretStoreChoice::File,
+    )
+    .unwrap();
+    assert_eq!(location, SecretLocation::File);
+    let secret = load(&config, "work", location).unwrap();
+    assert_eq!(secret.secret(), CLIENT_SECRET);
+    debug_clean("the stored client secret", &secret);
+    // A profile without a stored secret: the error names the profile, nothing else.
+    let error = load(&config, "other", SecretLocation::File).unwrap_err();
+    debug_clean("CliError (no secret)", &error);
+    assert_clean("CliError (no secret)", &error.to_string());
+    let _ = std::fs::remove_dir_all(dir);
+}
