@@ -242,3 +242,27 @@ fn the_secret_store_file() {
     assert_clean("CliError (no secret)", &error.to_string());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_browsers_request_on_the_loopback_listener() {
+    use grantline_cli::loopback_request::{read, route};
+    const STATE: &str = "sentinel-state-6b3c";
+    let redirect = url::Url::parse("http://127.0.0.1:8400/callback").unwrap();
+    let get = format!("GET /callback?code={CODE}&state={STATE} HTTP/1.1\r\nHost: x\r\n\r\n");
+    let form = format!("code={CODE}&state={STATE}");
+    let post = format!(
+        "POST /callback HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    for raw in [get, post] {
+        let request = read(raw.as_bytes()).unwrap();
+        let carried = format!(
+            "{}{}",
+            request.target,
+            String::from_utf8_lossy(&request.body)
+        );
+        assert!(carried.contains(CODE));
+        debug_clean("LoopbackRequest", &request);
+        debug_clean("Routed", &route(&request, &redirect));
+    }
+}
