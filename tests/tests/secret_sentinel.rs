@@ -1254,3 +1254,37 @@ fn request_object_and_run() {
     let run = grantline::driver::Run::new(flow);
     debug_clean("Run", &run);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A renewal the authorizer hands out, and a form_post callback.
+
+#[test]
+fn authorizer_renewal_and_form_post_callback() {
+    let expired = token_response().with_expires_at(Some(std::time::UNIX_EPOCH));
+    let mut authorizer = Authorizer::new(TokenManager::refreshing(client(), expired).unwrap());
+    let authorize = authorizer
+        .header(&mut Attempt::new(), Now::system())
+        .unwrap();
+    debug_clean("Authorize::Renew", &authorize);
+    let Authorize::Renew(mut renewal, _ticket) = authorize else {
+        panic!("an expired token is renewed")
+    };
+    let sent = first_request("Renewal from the authorizer", &mut renewal);
+    assert!(request_carries(&sent, REFRESH_TOKEN));
+    debug_clean("Authorizer while renewing", &authorizer);
+
+    let body = format!("code={CODE}&state={STATE}");
+    let callback = grantline::authorization::Callback::form_post(body.as_bytes());
+    debug_clean("Callback (form_post)", &callback);
+    let (_, pending) = client()
+        .authorization_request("https://app.example/cb")
+        .state(STATE)
+        .into_redirect()
+        .unwrap();
+    let code = pending.validate_callback(callback).unwrap();
+    let mut exchange = client().exchange_code(code).unwrap();
+    assert!(request_carries(
+        &first_request("CodeExchangeFlow", &mut exchange),
+        CODE
+    ));
+}
