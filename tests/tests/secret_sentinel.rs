@@ -1288,3 +1288,50 @@ fn authorizer_renewal_and_form_post_callback() {
         CODE
     ));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Transport failures: a request that carries secrets to a port nobody listens on.
+
+#[test]
+fn transport_errors() {
+    // Bind and drop a listener: its port is (almost surely) closed now. Whatever error comes
+    // back (a transport error, or an answer should another test's server take the port), it
+    // must be clean; no assertion here depends on which.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = Client::builder("app-7")
+        .token_endpoint(format!("http://127.0.0.1:{port}/token"))
+        .client_secret_basic(CLIENT_SECRET)
+        .build()
+        .unwrap();
+    let mut flow = client
+        .request_token(TokenRequest::refresh_token(REFRESH_TOKEN))
+        .unwrap();
+    assert!(request_carries(
+        &first_request("TokenFlow", &mut flow),
+        REFRESH_TOKEN
+    ));
+
+    let flow = client
+        .request_token(TokenRequest::refresh_token(REFRESH_TOKEN))
+        .unwrap();
+    let error = grantline_ureq::Transport::with_agent(ureq_agent())
+        .run(flow)
+        .unwrap_err();
+    error_clean("grantline_ureq transport error", &error);
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let flow = client
+        .request_token(TokenRequest::refresh_token(REFRESH_TOKEN))
+        .unwrap();
+    let error = rt
+        .block_on(grantline_reqwest::Transport::from_client(no_proxy()).run(flow))
+        .unwrap_err();
+    error_clean("grantline_reqwest transport error", &error);
+}
