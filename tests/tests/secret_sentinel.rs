@@ -1335,3 +1335,41 @@ fn transport_errors() {
         .unwrap_err();
     error_clean("grantline_reqwest transport error", &error);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Form-encoded answers, and a manager started from a refresh token alone.
+
+#[test]
+fn form_encoded_answers_and_a_refresh_token_manager() {
+    let client = client();
+    let form = format!(
+        "error=invalid_grant&refresh_token={REFRESH_TOKEN}&code={CODE}&client_secret={CLIENT_SECRET}"
+    );
+    for status in [400, 502] {
+        let form = form.clone();
+        let mut driver = Driver::new().reply(
+            http::Response::builder()
+                .status(status)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form.into_bytes())
+                .unwrap(),
+        );
+        let flow = client
+            .request_token(TokenRequest::refresh_token(REFRESH_TOKEN))
+            .unwrap();
+        let Err(error) = driver.run(flow) else {
+            panic!("a form-encoded error fails the flow")
+        };
+        error_clean("an error from a form-encoded answer", &error);
+    }
+
+    let mut manager = TokenManager::from_refresh_token(client, REFRESH_TOKEN).unwrap();
+    debug_clean("TokenManager::from_refresh_token", &manager);
+    let Access::Renew(mut renewal) = manager.access(Now::system()) else {
+        panic!("a manager without a token renews first")
+    };
+    assert!(request_carries(
+        &first_request("Renewal", &mut renewal),
+        REFRESH_TOKEN
+    ));
+}
