@@ -1373,3 +1373,45 @@ fn form_encoded_answers_and_a_refresh_token_manager() {
         REFRESH_TOKEN
     ));
 }
+
+/// The tower service whose renewal fails with an answer echoing the refresh token and the client
+/// secret: the `ApiError` a call returns is clean.
+#[tokio::test]
+async fn tower_service_errors() {
+    use bytes::Bytes;
+    use http_body_util::Full;
+    use tower::{Layer as _, Service as _};
+
+    let echo = format!(
+        r#"{{"error":"invalid_grant","refresh_token":"{REFRESH_TOKEN}","client_secret":"{CLIENT_SECRET}"}}"#
+    );
+    let inner = tower::service_fn(move |request: http::Request<Full<Bytes>>| {
+        let echo = echo.clone();
+        async move {
+            // The renewal really carries the refresh token.
+            assert_eq!(request.uri(), "https://as.example/token");
+            Ok::<_, std::convert::Infallible>(
+                http::Response::builder()
+                    .status(400)
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from(echo)))
+                    .unwrap(),
+            )
+        }
+    });
+    let expired = token_response().with_expires_at(Some(std::time::UNIX_EPOCH));
+    let layer =
+        grantline_tower::AuthLayer::new(TokenManager::refreshing(client(), expired).unwrap());
+    let mut service = layer.layer(inner);
+    let request = http::Request::get("https://api.example/things")
+        .header("x-api-key", API_HEADER_SECRET)
+        .body(Full::new(Bytes::from(API_BODY_SECRET)))
+        .unwrap();
+    let error = service.call(request).await.unwrap_err();
+    assert!(
+        matches!(error, grantline::driver::ApiError::Auth(_)),
+        "{error}"
+    );
+    error_clean("grantline_tower ApiError", &error);
+    debug_clean("AuthService after a failed renewal", &service);
+}
