@@ -6,6 +6,11 @@
 //! **A new type that can hold a secret must get a section here** (CONTRIBUTING.md, "Secrets").
 //! Every check first asserts that the sentinel really is inside the value (through an
 //! accessor or the request the value builds), so no check can pass on an empty value.
+//!
+//! Not here, because they hold no secret of the kinds above: server metadata and discovery,
+//! JWKS fetching and caching, `DpopNonces` (the server's nonces), scopes, clocks, randomness,
+//! `BaseUrl`, `Challenge`, `PollingStatus`, `Ticket`, `Target`, the plain client
+//! authentication markers (`PublicClient`, `TlsClientAuth`) and the ureq `Cancellation`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
