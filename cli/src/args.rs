@@ -21,6 +21,31 @@ Exit codes: 0 ok, 1 internal, 2 usage, 3 configuration, 4 network, 5 OAuth error
 11 invalid response, 12 validation failed, 13 invalid JWT, 14 interrupted.";
 
 /// `grantline`: every OAuth 2 and OpenID Connect flow from a terminal.
+/// A command-line value that is a secret (a token, an assertion, a JWT), or names where to read
+/// one (`-`, `@PATH`): its `Debug` is redacted, so printing the parsed command line shows none.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct SecretArg(String);
+
+impl From<String> for SecretArg {
+    fn from(value: String) -> Self {
+        SecretArg(value)
+    }
+}
+
+impl std::ops::Deref for SecretArg {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretArg([redacted])")
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "grantline",
@@ -331,7 +356,7 @@ pub(crate) struct RefreshArgs {
     /// The refresh token: the value, `-` to read it from stdin, or `@PATH` to read a file;
     /// without it, the profile's cached refresh token
     #[arg(value_name = "REFRESH_TOKEN", allow_hyphen_values = true)]
-    pub(crate) refresh_token: Option<String>,
+    pub(crate) refresh_token: Option<SecretArg>,
     /// Options of every token request.
     #[command(flatten)]
     pub(crate) options: GrantOptions,
@@ -362,7 +387,7 @@ pub(crate) struct PasswordArgs {
 pub(crate) struct ExchangeArgs {
     /// The token to exchange: the value, `-` for stdin or `@PATH`
     #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
-    pub(crate) subject_token: String,
+    pub(crate) subject_token: SecretArg,
     /// Its type: access_token, refresh_token, id_token, jwt, saml1, saml2 or a full URN
     #[arg(long, value_name = "TYPE", default_value = "access_token")]
     pub(crate) subject_token_type: String,
@@ -373,7 +398,7 @@ pub(crate) struct ExchangeArgs {
         requires = "actor_token_type",
         allow_hyphen_values = true
     )]
-    pub(crate) actor_token: Option<String>,
+    pub(crate) actor_token: Option<SecretArg>,
     /// The actor token's type
     #[arg(long, value_name = "TYPE")]
     pub(crate) actor_token_type: Option<String>,
@@ -390,7 +415,7 @@ pub(crate) struct ExchangeArgs {
 pub(crate) struct JwtBearerArgs {
     /// The signed JWT assertion: the value, `-` for stdin or `@PATH`
     #[arg(long, value_name = "JWT", allow_hyphen_values = true)]
-    pub(crate) assertion: String,
+    pub(crate) assertion: SecretArg,
     /// Options of every token request.
     #[command(flatten)]
     pub(crate) options: GrantOptions,
@@ -470,10 +495,10 @@ pub(crate) struct CibaArgs {
     pub(crate) login_hint: Option<String>,
     /// Who to authenticate, as a token (the value, `-` for stdin or `@PATH`)
     #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
-    pub(crate) login_hint_token: Option<String>,
+    pub(crate) login_hint_token: Option<SecretArg>,
     /// Who to authenticate, as an ID token they had (the value, `-` for stdin or `@PATH`)
     #[arg(long, value_name = "JWT", allow_hyphen_values = true)]
-    pub(crate) id_token_hint: Option<String>,
+    pub(crate) id_token_hint: Option<SecretArg>,
     /// Scope (default: openid)
     #[arg(long, value_name = "SCOPE")]
     pub(crate) scope: Vec<String>,
@@ -512,7 +537,7 @@ pub(crate) enum TokenHint {
 pub(crate) struct IntrospectArgs {
     /// The token: the value, `-` to read stdin, or `@PATH`
     #[arg(allow_hyphen_values = true)]
-    pub(crate) token: String,
+    pub(crate) token: SecretArg,
     /// What kind of token it is
     #[arg(long, value_enum)]
     pub(crate) token_type_hint: Option<TokenHint>,
@@ -525,7 +550,7 @@ pub(crate) struct IntrospectArgs {
 pub(crate) struct RevokeArgs {
     /// The token: the value, `-` to read stdin, or `@PATH`
     #[arg(allow_hyphen_values = true)]
-    pub(crate) token: String,
+    pub(crate) token: SecretArg,
     /// What kind of token it is
     #[arg(long, value_enum)]
     pub(crate) token_type_hint: Option<TokenHint>,
@@ -540,7 +565,7 @@ pub(crate) struct UserinfoArgs {
     /// The access token: the value, `-` to read stdin, or `@PATH`; without it, the profile's
     /// cached token
     #[arg(allow_hyphen_values = true)]
-    pub(crate) token: Option<String>,
+    pub(crate) token: Option<SecretArg>,
     /// Accept a signed (application/jwt) answer: fetch the issuer's JWK Set and verify it
     /// (needs --issuer and --client-id)
     #[arg(long)]
@@ -557,7 +582,7 @@ pub(crate) struct UserinfoArgs {
 pub(crate) struct DecodeArgs {
     /// The JWT: the value, `-` to read stdin, or `@PATH`
     #[arg(allow_hyphen_values = true)]
-    pub(crate) jwt: String,
+    pub(crate) jwt: SecretArg,
 }
 
 /// `grantline profile`.
@@ -655,7 +680,7 @@ pub(crate) struct RegisterArgs {
         hide_env_values = true,
         conflicts_with = "initial_access_token_file"
     )]
-    pub(crate) initial_access_token: Option<String>,
+    pub(crate) initial_access_token: Option<SecretArg>,
     /// Read the initial access token from this file (`-` reads stdin)
     #[arg(long, value_name = "PATH")]
     pub(crate) initial_access_token_file: Option<PathBuf>,

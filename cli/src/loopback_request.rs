@@ -10,7 +10,7 @@ use url::Url;
 pub const MAX_REQUEST: usize = 64 * 1024;
 
 /// One HTTP/1.x request, as far as the listener needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LoopbackRequest {
     /// The method (`GET` for a query response, `POST` for `response_mode=form_post`).
@@ -19,6 +19,19 @@ pub struct LoopbackRequest {
     pub target: String,
     /// The body (at most [`MAX_REQUEST`] bytes, as long as `Content-Length` says).
     pub body: Vec<u8>,
+}
+
+/// The query and the body carry the authorization code and the state: only the path and the
+/// body's length are shown.
+impl std::fmt::Debug for LoopbackRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = self.target.split('?').next().unwrap_or_default();
+        f.debug_struct("LoopbackRequest")
+            .field("method", &self.method)
+            .field("path", &path)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the listener does with a request.

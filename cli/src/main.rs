@@ -78,6 +78,8 @@ mod observe;
 mod output;
 mod progress;
 mod secrets;
+#[cfg(test)]
+mod sentinel;
 mod settings;
 
 use std::process::ExitCode;

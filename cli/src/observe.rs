@@ -35,6 +35,7 @@ const SECRET_FIELDS: &[&str] = &[
     "login_hint_token",
     "request",
     "registration_access_token",
+    "software_statement",
 ];
 
 /// Headers whose values are never shown (their scheme is).
@@ -50,12 +51,22 @@ const SECRET_HEADERS: &[&str] = &[
 const TEXT_EXCERPT: usize = 2048;
 
 /// A flow, watched: logs exchanges when verbose, and keeps the last response's body.
-#[derive(Debug)]
 pub(crate) struct Observed<F> {
     inner: F,
     verbose: bool,
     sent_at: Option<Instant>,
     last_body: Option<Vec<u8>>,
+}
+
+/// The last body (it may carry tokens) shows as its length only.
+impl<F: std::fmt::Debug> std::fmt::Debug for Observed<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observed")
+            .field("inner", &self.inner)
+            .field("verbose", &self.verbose)
+            .field("last_body_len", &self.last_body.as_ref().map(Vec::len))
+            .finish_non_exhaustive()
+    }
 }
 
 impl<F> Observed<F> {

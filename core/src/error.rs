@@ -203,7 +203,7 @@ impl fmt::Debug for OAuthError {
 }
 
 /// `members` with the values of credential members replaced by `"[redacted]"`, at any depth.
-fn redact_members(
+pub(crate) fn redact_members(
     members: &serde_json::Map<String, serde_json::Value>,
 ) -> serde_json::Map<String, serde_json::Value> {
     fn redact_value(value: &serde_json::Value) -> serde_json::Value {
@@ -1015,6 +1015,12 @@ const CREDENTIAL_FIELDS: &[&str] = &[
     "subject_token",
     "actor_token",
     "registration_access_token",
+    "token",
+    "software_statement",
+    "login_hint_token",
+    "id_token_hint",
+    "nonce",
+    "state",
 ];
 
 /// Replaces the values of credential fields in a body excerpt, in JSON (`"name": "value"`) and

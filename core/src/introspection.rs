@@ -42,7 +42,7 @@ use crate::{Client, Error, Now, Scope};
 /// assert!(!info.active());
 /// # Ok::<(), grantline::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Introspection {
     active: bool,
     scope: Option<Scope>,
@@ -57,6 +57,27 @@ pub struct Introspection {
     iss: Option<String>,
     jti: Option<String>,
     extra: Map<String, Value>,
+}
+
+/// Credential members of `extra` (a server echoing the token) are redacted.
+impl std::fmt::Debug for Introspection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Introspection")
+            .field("active", &self.active)
+            .field("scope", &self.scope)
+            .field("client_id", &self.client_id)
+            .field("username", &self.username)
+            .field("token_type", &self.token_type)
+            .field("exp", &self.exp)
+            .field("iat", &self.iat)
+            .field("nbf", &self.nbf)
+            .field("sub", &self.sub)
+            .field("aud", &self.aud)
+            .field("iss", &self.iss)
+            .field("jti", &self.jti)
+            .field("extra", &crate::error::redact_members(&self.extra))
+            .finish()
+    }
 }
 
 macro_rules! getter {

@@ -62,9 +62,18 @@ use crate::{Client, ClientBuilder, Error, Now};
 /// assert_eq!(json["tenant"], "acme");
 /// assert!(json.get("jwks_uri").is_none());
 /// ```
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ClientMetadata {
     fields: Map<String, Value>,
+}
+
+/// Credential members (a `software_statement`, a `client_secret` set by hand) are redacted.
+impl std::fmt::Debug for ClientMetadata {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientMetadata")
+            .field("fields", &crate::error::redact_members(&self.fields))
+            .finish()
+    }
 }
 
 macro_rules! string_field {

@@ -4,6 +4,12 @@
 //! `secret()`, so a secret never reaches a log by accident. They serialize as the plain string,
 //! because storing a token (to survive a restart) is a deliberate act.
 //!
+//! These newtypes are one half of the guarantee; the other is the **secret sentinel test**
+//! (`tests/tests/secret_sentinel.rs`, and `cli/src/sentinel.rs` for the command), which builds
+//! every public type that can hold a secret with a recognisable value and checks that no
+//! `Debug`, `Display` or error contains it. A new type that holds a secret must be added there
+//! (CONTRIBUTING.md, "Secrets").
+//!
 //! ```
 //! use grantline::secret::AccessToken;
 //!

@@ -41,7 +41,6 @@ enum Reply {
 }
 
 /// What happened while a flow ran.
-#[derive(Debug)]
 #[non_exhaustive]
 #[allow(clippy::large_enum_variant)] // a transcript is test data; boxing would only add noise
 pub enum Event {
@@ -55,6 +54,20 @@ pub enum Event {
     Waited(Duration),
     /// The flow finished.
     Done,
+}
+
+/// A sent request shows its request line only, never its headers or body (they carry secrets),
+/// as [`Step`](crate::Step) does.
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Sent(request) => write!(f, "Sent({} {})", request.method(), request.uri()),
+            Event::Received(status) => write!(f, "Received({status})"),
+            Event::TransportFailed => f.write_str("TransportFailed"),
+            Event::Waited(duration) => write!(f, "Waited({duration:?})"),
+            Event::Done => f.write_str("Done"),
+        }
+    }
 }
 
 /// Everything a run did, in order.

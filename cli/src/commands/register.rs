@@ -49,7 +49,7 @@ pub(crate) fn run_register(
         metadata = metadata.token_endpoint_auth_method(clients::auth_method_name(method));
     }
     let initial_access_token = match (&args.initial_access_token, &args.initial_access_token_file) {
-        (Some(token), _) => Some(token.clone()),
+        (Some(token), _) => Some(str::to_owned(token)),
         (None, Some(path)) => {
             let raw = if path.as_os_str() == "-" {
                 "-".to_owned()

@@ -378,10 +378,21 @@ fn signature_len(compact: &str) -> usize {
 /// assert_eq!(verified.payload(), b"hello");
 /// # Ok::<(), grantline::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct VerifiedJws {
     header: JwsHeader,
     payload: Vec<u8>,
+}
+
+/// The payload (an ID token's claims, a nonce) shows as its length only, as in
+/// [`UnverifiedJws`].
+impl std::fmt::Debug for VerifiedJws {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedJws")
+            .field("header", &self.header)
+            .field("payload_len", &self.payload.len())
+            .finish()
+    }
 }
 
 impl VerifiedJws {

@@ -53,13 +53,27 @@ const FORBIDDEN: &[&str] = &["request", "request_uri"];
 /// assert_eq!(query[1].0, "request");
 /// # Ok::<(), grantline::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RequestObject {
     client_id: String,
     audience: String,
     params: Vec<(String, String)>,
     lifetime: Duration,
     explicit_type: bool,
+}
+
+/// The parameters show their names only (their values include the state and the nonce).
+impl std::fmt::Debug for RequestObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.params.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("RequestObject")
+            .field("client_id", &self.client_id)
+            .field("audience", &self.audience)
+            .field("params", &names)
+            .field("lifetime", &self.lifetime)
+            .field("explicit_type", &self.explicit_type)
+            .finish()
+    }
 }
 
 impl RequestObject {
