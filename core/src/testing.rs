@@ -57,7 +57,7 @@ pub enum Event {
 }
 
 /// A sent request shows its request line only, never its headers or body (they carry secrets),
-/// as [`Step`](crate::Step) does.
+/// as [`Step`] does.
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
