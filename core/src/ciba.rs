@@ -14,6 +14,7 @@
 //! ```
 //!
 //! ```
+//! // `testing::Driver` plays the server here; it needs grantline's `testing` feature.
 //! use grantline::{Client, ciba::{BackchannelAuthenticationRequest, UserHint}, testing::Driver};
 //!
 //! let client = Client::builder("call-centre")

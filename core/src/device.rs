@@ -18,6 +18,7 @@
 //! The polling rules are in [`flow`](crate::flow#polling-device-authorization-and-ciba).
 //!
 //! ```
+//! // `testing::Driver` plays the server here; it needs grantline's `testing` feature.
 //! use grantline::{Client, device::DeviceAuthorizationRequest, testing::Driver};
 //!
 //! let client = Client::builder("tv-app")

@@ -12,6 +12,7 @@
 //! for each request, which the transports' auth handlers send.
 //!
 //! ```
+//! // `testing::Driver` plays the server here; it needs grantline's `testing` feature.
 //! use grantline::{Client, TokenType, dpop::DpopKey, grant::TokenRequest, jose::Algorithm, testing::Driver};
 //!
 //! let client = Client::builder("svc")

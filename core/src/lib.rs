@@ -3,14 +3,44 @@
 //! grantline builds [`http::Request`] values and turns [`http::Response`] values into tokens,
 //! validated results and typed errors. It does **no I/O, reads no clocks, sleeps never and
 //! spawns no threads: time and randomness are inputs.** Run it with the blocking
-//! `grantline-ureq` transport, the async `grantline-reqwest` transport, or any HTTP stack of
-//! your own (hyper, a WASM fetch, an embedded client, a test double).
+//! [`grantline-ureq`] transport, the async [`grantline-reqwest`] transport, the
+//! [`grantline-tower`] layer, or any HTTP stack of your own (hyper, a WASM fetch, an embedded
+//! client, a test double).
+//!
+//! ## Start here: pick your path
+//!
+//! | You are writing | Use | Runnable example (a local server included) |
+//! |---|---|---|
+//! | **A service** calling an API with its own credentials (client credentials, JWT bearer, token exchange) | [`grantline-reqwest`] (async) or [`grantline-ureq`] (blocking): `Auth` keeps the token fresh for every caller, `ApiClient` calls the API with it | [`api_client_reqwest.rs`], [`api_client_ureq.rs`] |
+//! | **A CLI or desktop app** logging a person in | the authorization code flow with PKCE and a loopback redirect ([`authorization`]), or the device flow ([`device`]) when there is no browser, on either transport | [`authorization_code_ureq.rs`], [`authorization_code_reqwest.rs`], [`device_flow_ureq.rs`], [`device_flow_reqwest.rs`]; or the `grantline` command itself |
+//! | **Your own HTTP stack** (hyper, tower, WASM, embedded) | this crate alone: step a [`Flow`] (below), or drive it with [`driver::Run`] and authorize requests with the [`authorizer`]; for a tower client, [`grantline-tower`] | [`hyper_client.rs`] |
+//!
+//! Each example runs with `cargo run -p <crate> --example <name>` from a clone of the
+//! repository, against a local authorization server it starts itself; the authorization code
+//! and device flow examples take your own server's details as arguments instead. Examples in this crate's module docs play the server
+//! with `grantline::testing::Driver`, which needs the `testing` feature
+//! (`grantline = { version = "0.1", features = ["testing"] }` under `[dev-dependencies]`).
+//!
+//! [`grantline-reqwest`]: https://docs.rs/grantline-reqwest
+//! [`grantline-ureq`]: https://docs.rs/grantline-ureq
+//! [`grantline-tower`]: https://docs.rs/grantline-tower
+//! [`api_client_reqwest.rs`]: https://github.com/grantline/grantline/blob/main/tests/examples/api_client_reqwest.rs
+//! [`api_client_ureq.rs`]: https://github.com/grantline/grantline/blob/main/tests/examples/api_client_ureq.rs
+//! [`authorization_code_ureq.rs`]: https://github.com/grantline/grantline/blob/main/transport-ureq/examples/authorization_code_ureq.rs
+//! [`authorization_code_reqwest.rs`]: https://github.com/grantline/grantline/blob/main/transport-reqwest/examples/authorization_code_reqwest.rs
+//! [`device_flow_ureq.rs`]: https://github.com/grantline/grantline/blob/main/tests/examples/device_flow_ureq.rs
+//! [`device_flow_reqwest.rs`]: https://github.com/grantline/grantline/blob/main/tests/examples/device_flow_reqwest.rs
+//! [`hyper_client.rs`]: https://github.com/grantline/grantline/blob/main/transport-tower/examples/hyper_client.rs
 //!
 //! ## In scope
 //! - The protocol: request building, response parsing and validation, client authentication,
 //!   state machines for every exchange ([`Flow`]).
+//! - The authorization code flow with PKCE, PAR, signed request objects and RFC 9207 `iss`
+//!   ([`authorization`]), with ID-token validation ([`oidc`]) and discovery ([`discovery`]).
 //! - Token endpoint grants ([`grant`]): client credentials, refresh token, password, token
 //!   exchange (RFC 8693), JWT bearer (RFC 7523), custom grants.
+//! - The resource side: keeping a token fresh for many callers ([`token_manager`]) and attaching
+//!   it to API requests as Bearer or DPoP, with resend-once after a refusal ([`authorizer`]).
 //! - Revocation ([`revocation`], RFC 7009) and introspection ([`introspection`], RFC 7662).
 //! - The device authorization grant ([`device`], RFC 8628) and CIBA poll mode ([`ciba`]), on
 //!   one polling engine that obeys `slow_down`, `Retry-After` and expiry ([`flow`]).

@@ -12,6 +12,7 @@
 //! ```
 //!
 //! ```
+//! // `testing::Driver` plays the server here; it needs grantline's `testing` feature.
 //! use grantline::{registration::{ClientMetadata, RegistrationRequest}, testing::Driver};
 //!
 //! let metadata = ClientMetadata::new()

@@ -24,6 +24,7 @@
 //! says it sends it.
 //!
 //! ```
+//! // `testing::Driver` plays the server here; it needs grantline's `testing` feature.
 //! use grantline::{Client, testing::Driver};
 //!
 //! let client = Client::builder("web-app")

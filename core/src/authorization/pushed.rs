@@ -12,6 +12,7 @@ use crate::{Error, Now};
 /// The server's answer to a pushed request: where to send the person.
 ///
 /// ```
+/// // `testing::Driver` plays the server here; it needs grantline's `testing` feature.
 /// # use grantline::{EndpointKind, testing::Driver};
 /// # let client = grantline::Client::builder("app")
 /// #     .authorization_endpoint("https://as.example/authorize")

@@ -552,6 +552,7 @@ impl AuthorizationRequest {
     /// parameters.
     ///
     /// ```
+    /// // `testing::Driver` plays the server here; it needs grantline's `testing` feature.
     /// use grantline::{EndpointKind, testing::Driver};
     /// let client = grantline::Client::builder("app")
     ///     .authorization_endpoint("https://as.example/authorize")

@@ -49,6 +49,7 @@
 //!
 //! ```
 //! use grantline::authorizer::{AfterResponse, Attempt, Authorize, Authorizer, Target};
+//! // `testing::Driver` plays the server here; it needs grantline's `testing` feature.
 //! use grantline::{Client, testing::Driver, token_manager::TokenManager};
 //!
 //! let client = Client::builder("svc")

@@ -15,6 +15,7 @@
 //! [`ServerMetadata::issuer_for_tenant`].
 //!
 //! ```
+//! // `testing::Driver` plays the server here; it needs grantline's `testing` feature.
 //! use grantline::{Client, discovery::DiscoveryFlow, testing::Driver};
 //!
 //! let flow = DiscoveryFlow::openid("https://as.example")?;

@@ -37,6 +37,7 @@
 //! use grantline::jose::{self, Algorithm, Claims, JwkSet, JwsHeader, SigningKey};
 //! use grantline::oidc::{IdTokenValidator, JwksCache};
 //! use grantline::secret::IdToken;
+//! // `testing::Driver` plays the server here; it needs grantline's `testing` feature.
 //! use grantline::testing::Driver;
 //! use std::time::Duration;
 //!

@@ -107,6 +107,7 @@ struct SignedResponse {
 /// ```
 ///
 /// ```
+/// // `testing::Driver` plays the server here; it needs grantline's `testing` feature.
 /// use grantline::{Client, EndpointKind, oidc::UserinfoFlow, secret::AccessToken, testing::Driver};
 ///
 /// let client = Client::builder("my-client")

@@ -67,6 +67,7 @@
 //! # Example: the whole life of a client credentials token, on a fake clock
 //!
 //! ```
+//! // `testing::Driver` plays the server here; it needs grantline's `testing` feature.
 //! use grantline::{Client, Flow, Now, grant::TokenRequest, testing::Driver};
 //! use grantline::token_manager::{Access, TokenManager};
 //! use std::time::Duration;
