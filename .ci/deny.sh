@@ -13,4 +13,8 @@ cp -r "$snapshot" "$db"
 git -C "$db" init -q
 git -C "$db" add -A
 git -C "$db" -c user.name=ci -c user.email=ci@localhost commit -qm snapshot
+# `--offline` keeps cargo-deny from fetching the database, and also keeps its `cargo metadata`
+# from downloading crates: on a fresh machine, fetch every crate of the lock file first
+# (crates.io is reachable; optional and other-platform crates are in the graph cargo-deny reads).
+cargo fetch --locked --quiet
 cargo deny --offline check "$@"
