@@ -166,7 +166,7 @@ impl From<grantline::Error> for CliError {
 
 /// Text made safe for one line of a terminal: control characters escaped, bounded.
 pub(crate) fn one_line(text: &str) -> String {
-    const MAX: usize = 300;
+    const MAX: usize = 800;
     let mut out = String::new();
     for (i, c) in text.chars().enumerate() {
         if i == MAX {

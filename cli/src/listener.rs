@@ -106,7 +106,13 @@ impl CallbackListener {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     if Instant::now() >= deadline {
                         return Err(CliError::Interrupted(format!(
-                            "no redirect arrived at {} within {} s",
+                            "no redirect arrived at {} within {} s. If the browser shows an \
+                             error from the authorization server, it did not accept this \
+                             redirect URI for the client: register it (or \
+                             http://127.0.0.1/callback, which RFC 8252 servers accept on any \
+                             port), or pass --redirect-uri with one the server knows. If the \
+                             sign-in is still going on, give it longer with --wait SECONDS; if \
+                             the browser cannot reach this machine, use --paste",
                             self.redirect_uri,
                             wait.as_secs()
                         )));

@@ -7,8 +7,10 @@ mod common;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 
-use common::{grantline, grantline_process, one_document, read_machine_line, spawn, transports};
-use grantline_tests::interop::{Browser, oidc_provider};
+use common::{
+    browser_get, grantline, grantline_process, one_document, read_machine_line, spawn, transports,
+};
+use grantline_tests::interop::{Browser, DjangoApp, django, oidc_provider};
 
 const BASIC_ID: &str = "basic-client";
 const BASIC_SECRET: &str = "basic secret:+%/~!";
@@ -156,6 +158,142 @@ fn authorize_then_refresh_introspect_revoke_userinfo_decode() {
 
         let decoded = run(dir.path(), transport, &["decode", &id_token]);
         assert_eq!(decoded["claims"]["sub"], "alice", "{decoded}");
+    }
+}
+
+/// The `redirect_uri` parameter of an authorization URL.
+fn redirect_uri_of(authorization_url: &str) -> String {
+    url::Url::parse(authorization_url)
+        .unwrap()
+        .query_pairs()
+        .find(|(name, _)| name == "redirect_uri")
+        .map(|(_, value)| value.into_owned())
+        .expect("the authorization URL carries the redirect URI")
+}
+
+/// Runs `grantline authorize` with its defaults (a listener on a free loopback port), plays the
+/// person with `sign_in` (authorization URL, redirect prefix -> callback URL), brings the browser
+/// back to the listener, and returns the token the command printed.
+fn authorize_with_defaults(
+    dir: &std::path::Path,
+    global: &[&str],
+    scope: &str,
+    sign_in: impl FnOnce(&str, &str) -> String,
+) -> serde_json::Value {
+    let mut cmd = grantline_process(dir);
+    cmd.args(global)
+        .args(["authorize", "--no-browser", "--scope", scope]);
+    let mut child = spawn(cmd);
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let url = read_machine_line(&mut stderr, "authorization_url", &mut seen);
+    let redirect_uri = redirect_uri_of(&url);
+    assert!(
+        redirect_uri.starts_with("http://127.0.0.1:") && !redirect_uri.starts_with("http://127.0.0.1:0/"),
+        "a free port was chosen: {redirect_uri}"
+    );
+    let callback = sign_in(&url, &format!("{redirect_uri}?"));
+    // The browser comes back to the command's listener, which answers it.
+    let (status, _, page) = browser_get(&callback);
+    assert_eq!(status, 200, "{page}");
+    let mut err = String::new();
+    stderr.read_to_string(&mut err).unwrap();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "{seen}{err}");
+    one_document(out.as_bytes())
+}
+
+#[test]
+fn authorize_with_its_defaults_is_accepted_by_both_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    for transport in transports() {
+        let token = authorize_with_defaults(
+            dir.path(),
+            &[
+                "--transport",
+                transport,
+                "--issuer",
+                oidc_provider().issuer(),
+                "--client-id",
+                "public-client",
+                "--auth-method",
+                "none",
+            ],
+            "openid",
+            |url, prefix| Browser::new().oidc_provider_authorize(url, "alice", prefix),
+        );
+        assert!(token["id_token"].is_string(), "{token}");
+
+        let server = django();
+        let token = authorize_with_defaults(
+            dir.path(),
+            &[
+                "--transport",
+                transport,
+                "--issuer",
+                server.issuer(),
+                "--client-id",
+                server.client_id(DjangoApp::Public),
+                "--auth-method",
+                "none",
+            ],
+            "openid",
+            |url, prefix| {
+                Browser::new().django_authorize(
+                    url,
+                    (server.username(), server.password()),
+                    true,
+                    prefix,
+                )
+            },
+        );
+        assert!(token["access_token"].is_string(), "{token}");
+    }
+}
+
+#[test]
+fn authorize_ends_at_once_when_the_server_refuses_the_redirect_uri() {
+    let dir = tempfile::tempdir().unwrap();
+    for transport in transports() {
+        let started = std::time::Instant::now();
+        let out = grantline(dir.path())
+            .args([
+                "--transport",
+                transport,
+                "--issuer",
+                oidc_provider().issuer(),
+                "--client-id",
+                "public-client",
+                "--auth-method",
+                "none",
+            ])
+            .args([
+                "authorize",
+                "--no-browser",
+                "--redirect-uri",
+                "http://127.0.0.1:0/not-registered",
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // Exit 10: the server's error page, not 14 (no redirect in time).
+        assert_eq!(out.status.code(), Some(10), "{stderr}");
+        assert!(stderr.contains("invalid_redirect_uri"), "{stderr}");
+        assert!(stderr.contains("--redirect-uri"), "says what to do: {stderr}");
+        assert!(
+            !stderr.contains("authorization_url="),
+            "nobody is sent to a page that can only fail: {stderr}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "it did not wait for a redirect"
+        );
     }
 }
 

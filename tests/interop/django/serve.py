@@ -35,7 +35,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 START_TIMEOUT = 60.0
 
-REDIRECT_URIS = "http://127.0.0.1:9/callback http://127.0.0.1:8765/callback"
+# The last one has no port: django-oauth-toolkit then accepts it on any port (RFC 8252 §7.3),
+# so `grantline authorize` with its defaults (a free port) is accepted.
+REDIRECT_URIS = "http://127.0.0.1:9/callback http://127.0.0.1:8765/callback http://127.0.0.1/callback"
 POST_LOGOUT_REDIRECT_URIS = "http://127.0.0.1:9/logged-out"
 
 # The person who logs in at the browser steps and owns the password grant.

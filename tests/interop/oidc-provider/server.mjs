@@ -15,6 +15,9 @@ const here = new URL('.', import.meta.url);
 const clientKey = JSON.parse(fs.readFileSync(new URL('../keys/client-rs256.public.jwk.json', here)));
 
 const REDIRECT_URIS = ['http://127.0.0.1:9/callback', 'http://127.0.0.1:8765/callback'];
+// Native clients (RFC 8252): oidc-provider then accepts a loopback redirect URI on any port
+// (§7.3), so `grantline authorize` with its defaults (a free port) is accepted.
+const NATIVE = 'native';
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const DEVICE = 'urn:ietf:params:oauth:grant-type:device_code';
 const CIBA = 'urn:openid:params:grant-type:ciba';
@@ -26,6 +29,7 @@ const confidential = (client_id, client_secret, method, extra = {}) => ({
   client_id,
   client_secret,
   token_endpoint_auth_method: method,
+  application_type: NATIVE,
   grant_types: ALL_GRANTS,
   response_types: ['code'],
   redirect_uris: REDIRECT_URIS,
@@ -46,6 +50,7 @@ const clients = [
   {
     client_id: 'public-client',
     token_endpoint_auth_method: 'none',
+    application_type: NATIVE,
     grant_types: ['authorization_code', 'refresh_token', DEVICE],
     response_types: ['code'],
     redirect_uris: REDIRECT_URIS,
