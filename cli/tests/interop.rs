@@ -189,7 +189,8 @@ fn authorize_with_defaults(
     let url = read_machine_line(&mut stderr, "authorization_url", &mut seen);
     let redirect_uri = redirect_uri_of(&url);
     assert!(
-        redirect_uri.starts_with("http://127.0.0.1:") && !redirect_uri.starts_with("http://127.0.0.1:0/"),
+        redirect_uri.starts_with("http://127.0.0.1:")
+            && !redirect_uri.starts_with("http://127.0.0.1:0/"),
         "a free port was chosen: {redirect_uri}"
     );
     let callback = sign_in(&url, &format!("{redirect_uri}?"));
@@ -285,7 +286,10 @@ fn authorize_ends_at_once_when_the_server_refuses_the_redirect_uri() {
         // Exit 10: the server's error page, not 14 (no redirect in time).
         assert_eq!(out.status.code(), Some(10), "{stderr}");
         assert!(stderr.contains("invalid_redirect_uri"), "{stderr}");
-        assert!(stderr.contains("--redirect-uri"), "says what to do: {stderr}");
+        assert!(
+            stderr.contains("--redirect-uri"),
+            "says what to do: {stderr}"
+        );
         assert!(
             !stderr.contains("authorization_url="),
             "nobody is sent to a page that can only fail: {stderr}"
