@@ -19,7 +19,9 @@ const REPLICA: &str = env!("CARGO_BIN_EXE_fleet_replica");
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Renewals of 3 s tokens with a 1 s leeway come every 2 s: no two token requests of a sharing
