@@ -2,7 +2,12 @@
 //! asking one auth handler for its token for a while, the token shared through Redis. Prints a
 //! JSON report on stdout at the end. Configured by environment variables (see `fleet.rs`).
 
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
