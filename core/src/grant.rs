@@ -482,6 +482,24 @@ impl TokenRequest {
         found
     }
 
+    /// Hands every parameter that makes this request's token what it is to `f` (for the key a
+    /// fleet shares the token under, [`crate::fleet::StoreKey`]): only for grants whose token
+    /// depends on nothing else, today `client_credentials`.
+    pub(crate) fn share_material(&self, f: &mut dyn FnMut(&str, &str)) -> Result<(), ConfigError> {
+        if !matches!(self.grant, Grant::ClientCredentials) {
+            return Err(ConfigError::InvalidParameter {
+                name: "grant_type".to_owned(),
+                reason: "only client_credentials tokens can be shared through a store: other \
+                         grants' tokens belong to one user, subject or assertion",
+            });
+        }
+        self.for_each_own_param(&mut |name, value| f(name, value));
+        for (name, value) in &self.extra {
+            f(name, value);
+        }
+        Ok(())
+    }
+
     /// The form: grantline's parameters, then the extra ones.
     fn form(&self) -> Form {
         let mut form = Form::new();

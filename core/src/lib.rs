@@ -106,6 +106,7 @@ pub mod discovery;
 pub mod dpop;
 pub mod driver;
 pub mod error;
+pub mod fleet;
 pub mod flow;
 pub mod grant;
 pub mod introspection;

@@ -432,3 +432,169 @@ impl Driver {
         Err(DriverError::TooManySteps)
     }
 }
+
+/// An in-memory token store with the semantics of `grantline-redis`'s scripts, for tests and
+/// simulations of a fleet without Redis: every [`Authorizer`](crate::authorizer::Authorizer)
+/// given the same `MemoryStore` behaves as a replica sharing one Redis. It can be switched off
+/// ([`set_available`](Self::set_available)) to see the fleet renew in-process.
+///
+/// ```
+/// use grantline::fleet::{BlockingStore, StoreOp, StoreReply};
+/// use grantline::{Client, fleet::StoreKey, grant::TokenRequest, testing::MemoryStore, token_manager::TokenManager};
+///
+/// let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
+/// let key = StoreKey::of("t", &TokenManager::grant(client, TokenRequest::client_credentials())?)?;
+/// let store = MemoryStore::new();
+/// let acquire = StoreOp::Acquire { key, now: 0, lease: std::time::Duration::from_secs(5), unless: None };
+/// assert!(matches!(store.execute(&acquire)?, StoreReply::Acquired(_)));
+/// assert!(matches!(store.execute(&acquire)?, StoreReply::Held));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: std::sync::Mutex<MemoryState>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryState {
+    down: bool,
+    fences: std::collections::HashMap<String, u64>,
+    /// Lease key: (fence, expires at, unix ms).
+    leases: std::collections::HashMap<String, (u64, u64)>,
+    /// Token key: (value, id, renew_at, fence).
+    tokens: std::collections::HashMap<String, (crate::fleet::SharedValue, String, u64, u64)>,
+    operations: usize,
+}
+
+impl MemoryStore {
+    /// An empty store, available.
+    ///
+    /// ```
+    /// let _ = grantline::testing::MemoryStore::new();
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Switches the store on or off: off, every operation fails with
+    /// [`StoreErrorKind::Unavailable`](crate::fleet::StoreErrorKind::Unavailable).
+    ///
+    /// ```
+    /// let store = grantline::testing::MemoryStore::new();
+    /// store.set_available(false);
+    /// ```
+    pub fn set_available(&self, available: bool) {
+        self.lock().down = !available;
+    }
+
+    /// How many operations it answered (failed ones not counted).
+    ///
+    /// ```
+    /// assert_eq!(grantline::testing::MemoryStore::new().operations(), 0);
+    /// ```
+    #[must_use]
+    pub fn operations(&self) -> usize {
+        self.lock().operations
+    }
+}
+
+impl crate::fleet::BlockingStore for MemoryStore {
+    fn execute(
+        &self,
+        op: &crate::fleet::StoreOp,
+    ) -> Result<crate::fleet::StoreReply, crate::fleet::StoreError> {
+        use crate::fleet::{Fence, StoreError, StoreErrorKind, StoreOp, StoreReply};
+        let mut state = self.lock();
+        if state.down {
+            return Err(StoreError::new(StoreErrorKind::Unavailable));
+        }
+        state.operations += 1;
+        Ok(match op {
+            StoreOp::Acquire {
+                key,
+                now,
+                lease,
+                unless,
+            } => {
+                if let Some((value, id, renew_at, _)) = state.tokens.get(key.token()) {
+                    if renew_at > now && unless.as_ref().is_none_or(|u| u.as_str() != id) {
+                        return Ok(StoreReply::Fresh(value.clone()));
+                    }
+                }
+                let fence = state.fences.entry(key.fence().to_owned()).or_default();
+                *fence += 1;
+                let fence = *fence;
+                let held = state
+                    .leases
+                    .get(key.lease())
+                    .is_some_and(|(_, until)| until > now);
+                if held {
+                    StoreReply::Held
+                } else {
+                    let until =
+                        now.saturating_add(u64::try_from(lease.as_millis()).unwrap_or(u64::MAX));
+                    state.leases.insert(key.lease().to_owned(), (fence, until));
+                    StoreReply::Acquired(Fence::new(fence))
+                }
+            }
+            StoreOp::Publish {
+                key,
+                value,
+                id,
+                renew_at,
+                fence,
+                ..
+            } => {
+                let ours = state
+                    .leases
+                    .get(key.lease())
+                    .is_some_and(|(held, _)| *held == fence.get());
+                let newer = state
+                    .tokens
+                    .get(key.token())
+                    .is_some_and(|(.., stored)| *stored > fence.get());
+                if ours || !newer {
+                    state.tokens.insert(
+                        key.token().to_owned(),
+                        (
+                            value.clone(),
+                            id.as_str().to_owned(),
+                            *renew_at,
+                            fence.get(),
+                        ),
+                    );
+                    if ours {
+                        state.leases.remove(key.lease());
+                    }
+                    StoreReply::Published
+                } else {
+                    StoreReply::Refused
+                }
+            }
+            StoreOp::Release { key, fence } => {
+                if state
+                    .leases
+                    .get(key.lease())
+                    .is_some_and(|(held, _)| *held == fence.get())
+                {
+                    state.leases.remove(key.lease());
+                }
+                StoreReply::Released
+            }
+        })
+    }
+}
+
+impl crate::fleet::AsyncStore for MemoryStore {
+    fn execute<'a>(&'a self, op: &'a crate::fleet::StoreOp) -> crate::fleet::StoreFuture<'a> {
+        let reply = crate::fleet::BlockingStore::execute(self, op);
+        Box::pin(std::future::ready(reply))
+    }
+}

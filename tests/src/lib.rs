@@ -13,6 +13,7 @@
 
 pub mod api_demo;
 pub mod demo;
+pub mod fleet;
 pub mod hostile;
 #[cfg(feature = "interop")]
 pub mod interop;

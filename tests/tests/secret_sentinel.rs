@@ -48,6 +48,9 @@ const SOFTWARE_STATEMENT: &str = "sentinel-software-statement-7b3e";
 const LOGIN_HINT_TOKEN: &str = "sentinel-login-hint-token-2c8f";
 const API_BODY_SECRET: &str = "sentinel-api-body-secret-1a7c";
 const API_HEADER_SECRET: &str = "sentinel-api-header-secret-4e8d";
+/// 32 bytes: an AES-256 sealing key for `grantline-redis`.
+const SEALING_KEY: &str = "sentinel-sealing-key-0123456789a";
+const REDIS_PASSWORD: &str = "sentinel-redis-password-6d3a";
 
 const ALL: &[&str] = &[
     CLIENT_SECRET,
@@ -71,6 +74,8 @@ const ALL: &[&str] = &[
     LOGIN_HINT_TOKEN,
     API_BODY_SECRET,
     API_HEADER_SECRET,
+    SEALING_KEY,
+    REDIS_PASSWORD,
 ];
 
 /// The marker every sentinel shares, so a partial leak (a prefix, a truncated excerpt) is caught.
@@ -1419,4 +1424,73 @@ async fn tower_service_errors() {
     );
     error_clean("grantline_tower ApiError", &error);
     debug_clean("AuthService after a failed renewal", &service);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fleet (issue 21): a shared token on its way to and from the store, the sealing key, the
+// Redis URL's password, and the errors of a store that cannot be reached or unsealed.
+
+#[test]
+fn fleet_values_operations_steps_and_the_redis_store() {
+    use grantline::fleet::{
+        BlockingStore, Fence, Fleet, SharedStep, SharedValue, StoreOp, StoreReply, TokenId,
+    };
+
+    let value = SharedValue::new(serde_json::to_vec(&token_response()).unwrap());
+    assert!(String::from_utf8_lossy(value.secret()).contains(ACCESS_TOKEN));
+    debug_clean("SharedValue", &value);
+    debug_clean("StoreReply::Fresh", &StoreReply::Fresh(value.clone()));
+
+    // A shared renewal through its states: its Publish step holds the token.
+    let client = Client::builder("svc")
+        .token_endpoint("https://as.example/token")
+        .client_secret_basic(CLIENT_SECRET)
+        .build()
+        .unwrap();
+    let manager = TokenManager::grant(client, TokenRequest::client_credentials()).unwrap();
+    let authorizer = Authorizer::new(manager).share(Fleet::new()).unwrap();
+    debug_clean("Authorizer (shared)", &authorizer);
+    let mut attempt = Attempt::new();
+    let mut authorizer = authorizer;
+    let Authorize::Renew(renewal, _) = authorizer.header(&mut attempt, Now::system()).unwrap()
+    else {
+        panic!("renews")
+    };
+    let mut shared = authorizer.shared_renewal(renewal, Now::system());
+    let acquire = shared.next(Now::system());
+    debug_clean("SharedStep::Store(Acquire)", &acquire);
+    shared.handle_store(Ok(StoreReply::Acquired(Fence::new(1))), Now::system());
+    let SharedStep::Renew(_) = shared.next(Now::system()) else {
+        panic!("renew")
+    };
+    shared.handle_renewed(Ok(token_response()), Now::system());
+    debug_clean("SharedRenewal (publishing)", &shared);
+    let publish = shared.next(Now::system());
+    let SharedStep::Store(StoreOp::Publish { value, id, .. }) = &publish else {
+        panic!("publish")
+    };
+    assert!(String::from_utf8_lossy(value.secret()).contains(ACCESS_TOKEN));
+    debug_clean("SharedStep::Store(Publish)", &publish);
+    debug_clean("TokenId", id);
+    assert_eq!(*id, TokenId::of(&token_response()));
+    shared.handle_store(Ok(StoreReply::Published), Now::system());
+    debug_clean("SharedStep::Done(Ok(token))", &shared.next(Now::system()));
+
+    // grantline-redis: the key, the URL's password, an unreachable store's error.
+    let key = grantline_redis::SealingKey::from_bytes(SEALING_KEY.as_bytes()).unwrap();
+    debug_clean("SealingKey", &key);
+    let url = format!("redis://:{REDIS_PASSWORD}@127.0.0.1:1/");
+    let store = grantline_redis::RedisStore::open(&url)
+        .unwrap()
+        .sealing_key(key)
+        .timeout(std::time::Duration::from_millis(100));
+    debug_clean("RedisStore", &store);
+    let SharedStep::Store(op) = acquire else {
+        panic!("acquire")
+    };
+    let error = store.execute(&op).unwrap_err();
+    error_clean("StoreError (unreachable)", &error);
+    let bad_url = format!("redis//:{REDIS_PASSWORD}@nowhere");
+    let error = grantline_redis::RedisStore::open(&bad_url).unwrap_err();
+    error_clean("grantline_redis::ConfigError", &error);
 }

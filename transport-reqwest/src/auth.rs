@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use grantline::authorizer::{
     AfterResponse, Attempt, Authorization, Authorize, Authorizer, Target, Ticket,
 };
+use grantline::fleet::{AsyncStore, SharedStep, StoreError, StoreErrorKind};
 use grantline::token_manager::{Renewal, TokenManager};
 use grantline::{Now, TokenResponse};
 use http::HeaderValue;
@@ -61,6 +62,8 @@ struct Shared {
     authorizer: Mutex<Authorizer>,
     /// Notified when a renewal ends (finished or abandoned).
     renewed: Notify,
+    /// Where a fleet's token is shared ([`Auth::shared`]).
+    store: Option<Box<dyn AsyncStore>>,
 }
 
 impl Auth {
@@ -92,6 +95,38 @@ impl Auth {
     /// ```
     #[must_use]
     pub fn with_authorizer(transport: Transport, authorizer: Authorizer) -> Self {
+        Self::build(transport, authorizer, None)
+    }
+
+    /// An auth handler whose renewals are shared with every replica of the service through
+    /// `store` (a `grantline_redis::RedisStore`, say): one token request per renewal for the
+    /// whole fleet. The authorizer must [share](Authorizer::share) its tokens; see
+    /// [`grantline::fleet`]. When the store fails, renewals go on in this process.
+    ///
+    /// ```
+    /// use grantline_reqwest::{Auth, Transport};
+    /// use grantline_reqwest::grantline::{Client, authorizer::Authorizer, fleet::Fleet, grant::TokenRequest, testing::MemoryStore, token_manager::TokenManager};
+    /// let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
+    /// let authorizer = Authorizer::new(TokenManager::grant(client, TokenRequest::client_credentials())?)
+    ///     .share(Fleet::new())?;
+    /// let auth = Auth::shared(Transport::new()?, authorizer, MemoryStore::new());
+    /// # let _ = auth;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn shared(
+        transport: Transport,
+        authorizer: Authorizer,
+        store: impl AsyncStore + 'static,
+    ) -> Self {
+        Self::build(transport, authorizer, Some(Box::new(store)))
+    }
+
+    fn build(
+        transport: Transport,
+        authorizer: Authorizer,
+        store: Option<Box<dyn AsyncStore>>,
+    ) -> Self {
         let authorizer = Mutex::new(authorizer);
         let renewed = Notify::new();
         Self {
@@ -99,6 +134,7 @@ impl Auth {
                 transport,
                 authorizer,
                 renewed,
+                store,
             }),
         }
     }
@@ -213,7 +249,26 @@ impl Auth {
     /// Runs `renewal` in this task; the outcome is the authorizer's to share.
     async fn renew(&self, renewal: Renewal, ticket: Ticket) {
         let guard = AbandonOnDrop(self, Some(ticket));
-        let result = self.shared.transport.run(renewal).await;
+        let mut shared = self.lock().shared_renewal(renewal, self.now());
+        let result = loop {
+            match shared.next(self.now()) {
+                SharedStep::Store(op) => {
+                    let reply = match &self.shared.store {
+                        Some(store) => store.execute(&op).await,
+                        None => Err(StoreError::new(StoreErrorKind::Unavailable)),
+                    };
+                    shared.handle_store(reply, self.now());
+                }
+                SharedStep::Renew(renewal) => {
+                    let result = self.shared.transport.run(renewal).await;
+                    shared.handle_renewed(result, self.now());
+                }
+                SharedStep::Wait(wait) => {
+                    tokio::time::sleep(self.shared.transport.real_duration(wait)).await;
+                }
+                SharedStep::Done(result) => break result,
+            }
+        };
         guard.finish(result);
     }
 

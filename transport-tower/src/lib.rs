@@ -74,6 +74,7 @@ use bytes::Bytes;
 use grantline::api::BaseUrl;
 use grantline::authorizer::{AfterResponse, Attempt, Authorize, Authorizer, Target, Ticket};
 use grantline::driver::{BoxError, Run};
+use grantline::fleet::{AsyncStore, SharedStep, StoreError, StoreErrorKind};
 use grantline::token_manager::TokenManager;
 use grantline::{Flow, Now, Step};
 use http::{Request, Response};
@@ -138,6 +139,8 @@ struct Config {
     only_under: Option<BaseUrl>,
     body_limit: usize,
     timeout: Duration,
+    /// Where a fleet's token is shared ([`AuthLayer::store`]).
+    store: Option<Arc<dyn AsyncStore>>,
 }
 
 impl AuthLayer {
@@ -178,6 +181,7 @@ impl AuthLayer {
             only_under: None,
             body_limit: DEFAULT_BODY_LIMIT,
             timeout: DEFAULT_TIMEOUT,
+            store: None,
         };
         Self {
             shared: Arc::new(shared),
@@ -224,6 +228,29 @@ impl AuthLayer {
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         Arc::make_mut(&mut self.config).timeout = timeout;
+        self
+    }
+}
+
+impl AuthLayer {
+    /// Shares renewals with every replica of the service through `store` (a
+    /// `grantline_redis::RedisStore`, say): one token request per renewal for the whole fleet.
+    /// The authorizer must [share](Authorizer::share) its tokens; see [`grantline::fleet`].
+    /// When the store fails, renewals go on in this process.
+    ///
+    /// ```
+    /// use grantline_tower::{AuthLayer, grantline::{Client, authorizer::Authorizer, fleet::Fleet}};
+    /// use grantline_tower::grantline::{grant::TokenRequest, testing::MemoryStore, token_manager::TokenManager};
+    /// let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
+    /// let authorizer = Authorizer::new(TokenManager::grant(client, TokenRequest::client_credentials())?)
+    ///     .share(Fleet::new())?;
+    /// let layer = AuthLayer::with_authorizer(authorizer).store(MemoryStore::new());
+    /// # let _ = layer;
+    /// # Ok::<(), grantline_tower::grantline::Error>(())
+    /// ```
+    #[must_use]
+    pub fn store(mut self, store: impl AsyncStore + 'static) -> Self {
+        Arc::make_mut(&mut self.config).store = Some(Arc::new(store));
         self
     }
 }
@@ -408,7 +435,24 @@ where
         match next {
             Some(Ok((renewal, ticket))) => {
                 let _abandon = Abandon(&layer.shared, ticket);
-                let result = run(Run::new(renewal), &mut renewals, &layer.config).await;
+                let mut shared = layer.shared.lock().shared_renewal(renewal, Now::system());
+                let result = loop {
+                    match shared.next(Now::system()) {
+                        SharedStep::Store(op) => {
+                            let reply = match &layer.config.store {
+                                Some(store) => store.execute(&op).await,
+                                None => Err(StoreError::new(StoreErrorKind::Unavailable)),
+                            };
+                            shared.handle_store(reply, Now::system());
+                        }
+                        SharedStep::Renew(renewal) => {
+                            let result = run(Run::new(renewal), &mut renewals, &layer.config).await;
+                            shared.handle_renewed(result, Now::system());
+                        }
+                        SharedStep::Wait(wait) => tokio::time::sleep(wait).await,
+                        SharedStep::Done(result) => break result,
+                    }
+                };
                 layer.shared.lock().finish(ticket, result, Now::system());
                 continue;
             }

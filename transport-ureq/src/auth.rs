@@ -10,6 +10,9 @@ use grantline::api::BaseUrl;
 use grantline::authorizer::{
     AfterResponse, Attempt, Authorization, Authorize, Authorizer, Target, Ticket,
 };
+use grantline::fleet::{
+    BlockingStore, SharedStep, StoreError, StoreErrorKind, StoreOp, StoreReply,
+};
 use grantline::token_manager::{Renewal, TokenManager};
 use http::HeaderValue;
 use ureq::middleware::{Middleware, MiddlewareNext};
@@ -59,6 +62,8 @@ struct Shared {
     authorizer: Mutex<Authorizer>,
     /// Signalled when a renewal ends (finished or abandoned).
     renewed: Condvar,
+    /// Where a fleet's token is shared ([`Auth::shared`]).
+    store: Option<Box<dyn BlockingStore>>,
 }
 
 impl Auth {
@@ -90,11 +95,44 @@ impl Auth {
     /// ```
     #[must_use]
     pub fn with_authorizer(transport: Transport, authorizer: Authorizer) -> Self {
+        Self::build(transport, authorizer, None)
+    }
+
+    /// An auth handler whose renewals are shared with every replica of the service through
+    /// `store` (a `grantline_redis::RedisStore`, say): one token request per renewal for the
+    /// whole fleet. The authorizer must [share](Authorizer::share) its tokens; see
+    /// [`grantline::fleet`]. When the store fails, renewals go on in this process.
+    ///
+    /// ```
+    /// use grantline_ureq::{Auth, Transport};
+    /// use grantline_ureq::grantline::{Client, authorizer::Authorizer, fleet::Fleet, grant::TokenRequest, testing::MemoryStore, token_manager::TokenManager};
+    /// let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
+    /// let authorizer = Authorizer::new(TokenManager::grant(client, TokenRequest::client_credentials())?)
+    ///     .share(Fleet::new())?;
+    /// let auth = Auth::shared(Transport::new(), authorizer, MemoryStore::new());
+    /// # let _ = auth;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn shared(
+        transport: Transport,
+        authorizer: Authorizer,
+        store: impl BlockingStore + 'static,
+    ) -> Self {
+        Self::build(transport, authorizer, Some(Box::new(store)))
+    }
+
+    fn build(
+        transport: Transport,
+        authorizer: Authorizer,
+        store: Option<Box<dyn BlockingStore>>,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 transport,
                 authorizer: Mutex::new(authorizer),
                 renewed: Condvar::new(),
+                store,
             }),
         }
     }
@@ -211,7 +249,28 @@ impl Auth {
             result: None,
         };
         RENEWING.set(true);
-        renewing.result = Some(self.shared.transport.run(renewal));
+        let mut shared = self.lock().shared_renewal(renewal, self.now());
+        renewing.result = Some(loop {
+            match shared.next(self.now()) {
+                SharedStep::Store(op) => shared.handle_store(self.store(&op), self.now()),
+                SharedStep::Renew(renewal) => {
+                    let result = self.shared.transport.run(renewal);
+                    shared.handle_renewed(result, self.now());
+                }
+                SharedStep::Wait(wait) => {
+                    std::thread::sleep(self.shared.transport.real_duration(wait));
+                }
+                SharedStep::Done(result) => break result,
+            }
+        });
+    }
+
+    /// `op` on the fleet's store.
+    fn store(&self, op: &StoreOp) -> Result<StoreReply, StoreError> {
+        match &self.shared.store {
+            Some(store) => store.execute(op),
+            None => Err(StoreError::new(StoreErrorKind::Unavailable)),
+        }
     }
 
     /// Looks at the answer to the attempt's request: a DPoP nonce is remembered, a refused token

@@ -96,6 +96,7 @@ use url::Url;
 use crate::api::BaseUrl;
 use crate::driver::{AuthError, RunError};
 use crate::error::ConfigError;
+use crate::fleet::{Fleet, SharedRenewal, StoreKey, TokenId};
 #[cfg(feature = "jose")]
 use crate::token_manager::DpopProofs;
 use crate::token_manager::{Access, Renewal, Resend, TokenManager, resend_reason};
@@ -494,6 +495,8 @@ pub struct Authorizer {
     tickets: u64,
     renewal_bound: Duration,
     insecure_http: bool,
+    /// The fleet this authorizer shares its tokens with, and their key.
+    sharing: Option<(Fleet, StoreKey)>,
 }
 
 impl fmt::Debug for Authorizer {
@@ -503,6 +506,7 @@ impl fmt::Debug for Authorizer {
             .field("renewing", &self.flight.as_ref().map(|f| f.ticket))
             .field("renewal_bound", &self.renewal_bound)
             .field("insecure_http", &self.insecure_http)
+            .field("shared", &self.sharing.as_ref().map(|(fleet, _)| fleet))
             .finish_non_exhaustive()
     }
 }
@@ -525,7 +529,67 @@ impl Authorizer {
             tickets: 0,
             renewal_bound: DEFAULT_RENEWAL_BOUND,
             insecure_http: false,
+            sharing: None,
         }
+    }
+
+    /// Shares this authorizer's tokens with every process configured alike (same token
+    /// endpoint, client, grant, scope, resources, audiences), through a store: see
+    /// [`fleet`](crate::fleet). Each renewal is then a [`SharedRenewal`], which the driver runs
+    /// with its store.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`](crate::Error::Config) when the tokens cannot be shared: see
+    /// [`StoreKey::of`].
+    ///
+    /// ```
+    /// use grantline::{Client, authorizer::Authorizer, fleet::Fleet, grant::TokenRequest, token_manager::TokenManager};
+    /// let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
+    /// let authorizer = Authorizer::new(TokenManager::grant(client, TokenRequest::client_credentials())?)
+    ///     .share(Fleet::new().prefix("billing"))?;
+    /// assert!(authorizer.store_key().unwrap().token().starts_with("billing:{"));
+    /// assert!(Authorizer::new(TokenManager::bearer("at")?).share(Fleet::new()).is_err());
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn share(mut self, fleet: Fleet) -> Result<Self, crate::Error> {
+        let key = StoreKey::of(&fleet.inner_prefix(), &self.manager)?;
+        self.sharing = Some((fleet, key));
+        Ok(self)
+    }
+
+    /// The store key of the shared token, when the authorizer [shares](Self::share) it.
+    ///
+    /// ```
+    /// # use grantline::{authorizer::Authorizer, token_manager::TokenManager};
+    /// assert!(Authorizer::new(TokenManager::bearer("at")?).store_key().is_none());
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[must_use]
+    pub fn store_key(&self) -> Option<&StoreKey> {
+        self.sharing.as_ref().map(|(_, key)| key)
+    }
+
+    /// The renewal to run for an [`Authorize::Renew`]: through the fleet's store when the
+    /// authorizer [shares](Self::share) its tokens, the plain `renewal` otherwise (its first step
+    /// is then [`SharedStep::Renew`](crate::fleet::SharedStep::Renew)). Every driver runs
+    /// renewals this way.
+    ///
+    /// ```
+    /// # use grantline::{Client, Now, grant::TokenRequest, authorizer::*, fleet::SharedStep, token_manager::TokenManager};
+    /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
+    /// let mut authorizer = Authorizer::new(TokenManager::grant(client, TokenRequest::client_credentials())?);
+    /// let Authorize::Renew(renewal, _) = authorizer.header(&mut Attempt::new(), Now::system())? else { unreachable!() };
+    /// let mut shared = authorizer.shared_renewal(renewal, Now::system());
+    /// assert!(matches!(shared.next(Now::system()), SharedStep::Renew(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn shared_renewal(&self, renewal: Renewal, now: Now) -> SharedRenewal {
+        let _ = now;
+        let unless = self.manager.rejected_token().map(TokenId::of);
+        let sharing = self.sharing.as_ref().map(|(fleet, key)| (fleet, key));
+        SharedRenewal::new(renewal, sharing, self.manager.leeway_setting(), unless)
     }
 
     /// Sets how long a caller waits for another caller's renewal (default

@@ -652,6 +652,41 @@ impl TokenManager {
         Ok(header)
     }
 
+    /// Hands what makes this manager's tokens what they are (token endpoint, client id, and
+    /// the grant's parameters) to `f`, for the key a fleet shares them under.
+    pub(crate) fn share_material(&self, f: &mut dyn FnMut(&str, &str)) -> Result<(), Error> {
+        let Source::Grant(client, request) = &self.source else {
+            return Err(ConfigError::InvalidParameter {
+                name: "grant_type".to_owned(),
+                reason: "only a manager made with TokenManager::grant (client credentials) can \
+                         share its tokens through a store",
+            }
+            .into());
+        };
+        if self.has_dpop_key() {
+            return Err(ConfigError::InvalidParameter {
+                name: "dpop".to_owned(),
+                reason: "DPoP-bound tokens are bound to one process's key and cannot be shared",
+            }
+            .into());
+        }
+        let endpoint = client
+            .endpoint(EndpointKind::Token)
+            .ok_or(ConfigError::MissingEndpoint(EndpointKind::Token))?;
+        f("token_endpoint", endpoint.as_str());
+        f("client_id", client.client_id());
+        request.share_material(f)?;
+        Ok(())
+    }
+
+    /// The current token, if a resource server refused it (a fleet must not hand it back).
+    pub(crate) fn rejected_token(&self) -> Option<&TokenResponse> {
+        self.current
+            .as_ref()
+            .filter(|c| c.rejected)
+            .map(|c| &c.token)
+    }
+
     /// The current token's header, whatever its expiry (for the caller whose renewal just
     /// delivered it).
     pub(crate) fn current_header(&self) -> Option<HeaderValue> {
