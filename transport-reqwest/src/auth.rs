@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use grantline::authorizer::{
     AfterResponse, Attempt, Authorization, Authorize, Authorizer, Target, Ticket,
 };
-use grantline::fleet::{AsyncStore, SharedStep, StoreError, StoreErrorKind};
+use grantline::fleet::AsyncStore;
 use grantline::token_manager::{Renewal, TokenManager};
 use grantline::{Now, TokenResponse};
 use http::HeaderValue;
@@ -249,26 +249,16 @@ impl Auth {
     /// Runs `renewal` in this task; the outcome is the authorizer's to share.
     async fn renew(&self, renewal: Renewal, ticket: Ticket) {
         let guard = AbandonOnDrop(self, Some(ticket));
-        let mut shared = self.lock().shared_renewal(renewal, self.now());
-        let result = loop {
-            match shared.next(self.now()) {
-                SharedStep::Store(op) => {
-                    let reply = match &self.shared.store {
-                        Some(store) => store.execute(&op).await,
-                        None => Err(StoreError::new(StoreErrorKind::Unavailable)),
-                    };
-                    shared.handle_store(reply, self.now());
-                }
-                SharedStep::Renew(renewal) => {
-                    let result = self.shared.transport.run(renewal).await;
-                    shared.handle_renewed(result, self.now());
-                }
-                SharedStep::Wait(wait) => {
-                    tokio::time::sleep(self.shared.transport.real_duration(wait)).await;
-                }
-                SharedStep::Done(result) => break result,
-            }
-        };
+        let shared = self.lock().shared_renewal(renewal, self.now());
+        let transport = &self.shared.transport;
+        let result = shared
+            .run_async(
+                self.shared.store.as_deref(),
+                || self.now(),
+                |renewal| transport.run(renewal),
+                |wait| tokio::time::sleep(transport.real_duration(wait)),
+            )
+            .await;
         guard.finish(result);
     }
 

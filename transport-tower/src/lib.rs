@@ -74,7 +74,7 @@ use bytes::Bytes;
 use grantline::api::BaseUrl;
 use grantline::authorizer::{AfterResponse, Attempt, Authorize, Authorizer, Target, Ticket};
 use grantline::driver::{BoxError, Run};
-use grantline::fleet::{AsyncStore, SharedStep, StoreError, StoreErrorKind};
+use grantline::fleet::AsyncStore;
 use grantline::token_manager::TokenManager;
 use grantline::{Flow, Now, Step};
 use http::{Request, Response};
@@ -230,9 +230,7 @@ impl AuthLayer {
         Arc::make_mut(&mut self.config).timeout = timeout;
         self
     }
-}
 
-impl AuthLayer {
     /// Shares renewals with every replica of the service through `store` (a
     /// `grantline_redis::RedisStore`, say): one token request per renewal for the whole fleet.
     /// The authorizer must [share](Authorizer::share) its tokens; see [`grantline::fleet`].
@@ -394,13 +392,13 @@ where
 async fn call<S, R, B, SB, RB>(
     layer: AuthLayer,
     mut inner: S,
-    mut renewals: R,
+    renewals: R,
     mut request: Request<B>,
 ) -> Result<Response<SB>, ApiError>
 where
     S: Service<Request<B>, Response = Response<SB>>,
     S::Error: Into<BoxError>,
-    R: Renewals<RB>,
+    R: Service<Request<Full<Bytes>>, Response = Response<RB>, Error: Into<BoxError>> + Clone,
     RB: Body<Error: Into<BoxError>>,
     B: 'static,
 {
@@ -435,24 +433,12 @@ where
         match next {
             Some(Ok((renewal, ticket))) => {
                 let _abandon = Abandon(&layer.shared, ticket);
-                let mut shared = layer.shared.lock().shared_renewal(renewal, Now::system());
-                let result = loop {
-                    match shared.next(Now::system()) {
-                        SharedStep::Store(op) => {
-                            let reply = match &layer.config.store {
-                                Some(store) => store.execute(&op).await,
-                                None => Err(StoreError::new(StoreErrorKind::Unavailable)),
-                            };
-                            shared.handle_store(reply, Now::system());
-                        }
-                        SharedStep::Renew(renewal) => {
-                            let result = run(Run::new(renewal), &mut renewals, &layer.config).await;
-                            shared.handle_renewed(result, Now::system());
-                        }
-                        SharedStep::Wait(wait) => tokio::time::sleep(wait).await,
-                        SharedStep::Done(result) => break result,
-                    }
-                };
+                let shared = layer.shared.lock().shared_renewal(renewal, Now::system());
+                let (source, config) = (renewals.clone(), Arc::clone(&layer.config));
+                let renew = move |r| run(Run::new(r), source.clone(), Arc::clone(&config));
+                let store = layer.config.store.as_deref();
+                let result = shared.run_async(store, Now::system, renew, tokio::time::sleep);
+                let result = result.await;
                 layer.shared.lock().finish(ticket, result, Now::system());
                 continue;
             }
@@ -464,8 +450,11 @@ where
         }
         poll_fn(|cx| inner.poll_ready(cx))
             .await
-            .map_err(transport)?;
-        let response = inner.call(request).await.map_err(transport)?;
+            .map_err(TransportError::from_io_chain)?;
+        let response = inner
+            .call(request)
+            .await
+            .map_err(TransportError::from_io_chain)?;
         let (status, headers) = (response.status(), response.headers());
         let after = layer
             .shared
@@ -499,34 +488,24 @@ fn copy<B: 'static>(request: &Request<B>) -> Option<Request<B>> {
     Some(copy)
 }
 
-/// A service renewals can go through: it takes `Full<Bytes>` bodies, and its errors box.
-trait Renewals<RB>:
-    Service<Request<Full<Bytes>>, Response = Response<RB>, Error: Into<BoxError>>
-{
-}
-
-impl<R, RB> Renewals<RB> for R where
-    R: Service<Request<Full<Bytes>>, Response = Response<RB>, Error: Into<BoxError>>
-{
-}
-
 /// The run loop on tokio: [`Run`] does the rules, this adds the sleep and the I/O.
 async fn run<F, R, RB>(
     mut run: Run<F>,
-    service: &mut R,
-    config: &Config,
+    mut service: R,
+    config: Arc<Config>,
 ) -> Result<F::Output, Error>
 where
     F: Flow,
-    R: Renewals<RB>,
+    R: Service<Request<Full<Bytes>>, Response = Response<RB>, Error: Into<BoxError>>,
     RB: Body<Error: Into<BoxError>>,
 {
     loop {
         match run.next(Now::system())? {
             Step::Send(request) => {
-                let result = tokio::time::timeout(config.timeout, send(service, request, config))
-                    .await
-                    .unwrap_or_else(|_| Err(TransportError::new(TransportErrorKind::Timeout)));
+                let result =
+                    tokio::time::timeout(config.timeout, send(&mut service, request, &config))
+                        .await
+                        .unwrap_or_else(|_| Err(TransportError::new(TransportErrorKind::Timeout)));
                 run.handle(result, Now::system())?;
             }
             Step::Wait(duration) => tokio::time::sleep(duration).await,
@@ -542,14 +521,18 @@ async fn send<R, RB>(
     config: &Config,
 ) -> Result<Response<Vec<u8>>, TransportError>
 where
-    R: Renewals<RB>,
+    R: Service<Request<Full<Bytes>>, Response = Response<RB>, Error: Into<BoxError>>,
     RB: Body<Error: Into<BoxError>>,
 {
     poll_fn(|cx| service.poll_ready(cx))
         .await
-        .map_err(transport)?;
+        .map_err(TransportError::from_io_chain)?;
     let request = request.map(|body| Full::new(Bytes::from(body)));
-    let (parts, body) = service.call(request).await.map_err(transport)?.into_parts();
+    let (parts, body) = service
+        .call(request)
+        .await
+        .map_err(TransportError::from_io_chain)?
+        .into_parts();
     let body = Limited::new(body, config.body_limit)
         .collect()
         .await
@@ -558,25 +541,8 @@ where
                 let limit = u64::try_from(config.body_limit).unwrap_or(u64::MAX);
                 TransportError::new(TransportErrorKind::BodyTooLarge { limit })
             } else {
-                transport(e)
+                TransportError::from_io_chain(e)
             }
         })?;
     Ok(Response::from_parts(parts, body.to_bytes().into()))
-}
-
-/// The wrapped service's error, classified by what its source chain holds.
-fn transport(error: impl Into<BoxError>) -> TransportError {
-    use std::io::ErrorKind;
-    let error = error.into();
-    let mut chain =
-        std::iter::successors(Some(&*error as &(dyn std::error::Error + 'static)), |e| {
-            e.source()
-        });
-    let kind = match chain.find_map(|e| e.downcast_ref::<std::io::Error>().map(|e| e.kind())) {
-        Some(ErrorKind::TimedOut) => TransportErrorKind::Timeout,
-        Some(ErrorKind::ConnectionRefused) => TransportErrorKind::Connect,
-        Some(_) => TransportErrorKind::Io,
-        None => TransportErrorKind::Other,
-    };
-    TransportError::with_source(kind, error)
 }

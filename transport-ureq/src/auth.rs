@@ -10,9 +10,7 @@ use grantline::api::BaseUrl;
 use grantline::authorizer::{
     AfterResponse, Attempt, Authorization, Authorize, Authorizer, Target, Ticket,
 };
-use grantline::fleet::{
-    BlockingStore, SharedStep, StoreError, StoreErrorKind, StoreOp, StoreReply,
-};
+use grantline::fleet::BlockingStore;
 use grantline::token_manager::{Renewal, TokenManager};
 use http::HeaderValue;
 use ureq::middleware::{Middleware, MiddlewareNext};
@@ -249,28 +247,14 @@ impl Auth {
             result: None,
         };
         RENEWING.set(true);
-        let mut shared = self.lock().shared_renewal(renewal, self.now());
-        renewing.result = Some(loop {
-            match shared.next(self.now()) {
-                SharedStep::Store(op) => shared.handle_store(self.store(&op), self.now()),
-                SharedStep::Renew(renewal) => {
-                    let result = self.shared.transport.run(renewal);
-                    shared.handle_renewed(result, self.now());
-                }
-                SharedStep::Wait(wait) => {
-                    std::thread::sleep(self.shared.transport.real_duration(wait));
-                }
-                SharedStep::Done(result) => break result,
-            }
-        });
-    }
-
-    /// `op` on the fleet's store.
-    fn store(&self, op: &StoreOp) -> Result<StoreReply, StoreError> {
-        match &self.shared.store {
-            Some(store) => store.execute(op),
-            None => Err(StoreError::new(StoreErrorKind::Unavailable)),
-        }
+        let shared = self.lock().shared_renewal(renewal, self.now());
+        let transport = &self.shared.transport;
+        renewing.result = Some(shared.run_blocking(
+            self.shared.store.as_deref(),
+            || self.now(),
+            |renewal| transport.run(renewal),
+            |wait| std::thread::sleep(transport.real_duration(wait)),
+        ));
     }
 
     /// Looks at the answer to the attempt's request: a DPoP nonce is remembered, a refused token

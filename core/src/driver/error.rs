@@ -229,6 +229,37 @@ impl TransportError {
         }
     }
 
+    /// An HTTP stack's error, classified by the first [`std::io::Error`] in its chain of sources:
+    /// `TimedOut` is [`Timeout`](TransportErrorKind::Timeout), `ConnectionRefused` is
+    /// [`Connect`](TransportErrorKind::Connect), any other I/O error is
+    /// [`Io`](TransportErrorKind::Io), and an error with none is
+    /// [`Other`](TransportErrorKind::Other). For a driver on a stack without its own error kinds
+    /// (a tower service, hyper); a driver whose stack says more (ureq, reqwest) classifies itself.
+    ///
+    /// ```
+    /// # use grantline::driver::{TransportError, TransportErrorKind};
+    /// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+    /// let wrapped = std::io::Error::other(refused); // a stack wrapping the socket's error
+    /// assert_eq!(TransportError::from_io_chain(wrapped).kind(), TransportErrorKind::Connect);
+    /// assert_eq!(TransportError::from_io_chain("no I/O here").kind(), TransportErrorKind::Other);
+    /// ```
+    #[must_use]
+    pub fn from_io_chain(error: impl Into<BoxError>) -> Self {
+        use std::io::ErrorKind;
+        let error = error.into();
+        let mut chain =
+            std::iter::successors(Some(&*error as &(dyn std::error::Error + 'static)), |e| {
+                e.source()
+            });
+        let kind = match chain.find_map(|e| e.downcast_ref::<std::io::Error>().map(|e| e.kind())) {
+            Some(ErrorKind::TimedOut) => TransportErrorKind::Timeout,
+            Some(ErrorKind::ConnectionRefused) => TransportErrorKind::Connect,
+            Some(_) => TransportErrorKind::Io,
+            None => TransportErrorKind::Other,
+        };
+        Self::with_source(kind, error)
+    }
+
     /// What kind of failure this is.
     ///
     /// ```

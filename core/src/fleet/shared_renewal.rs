@@ -2,7 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::store::{Fence, SharedValue, StoreError, StoreErrorKind, StoreOp, StoreReply, TokenId};
+use super::store::{
+    AsyncStore, BlockingStore, Fence, SharedValue, StoreError, StoreErrorKind, StoreOp, StoreReply,
+    TokenId,
+};
 use super::{Fleet, StoreKey, unix_ms};
 use crate::driver::RunError;
 use crate::error::Misuse;
@@ -328,6 +331,118 @@ impl SharedRenewal {
             (other, _) => other,
         };
     }
+}
+
+/// The loop every driver runs over a [`SharedRenewal`], written once: the driver brings its
+/// store (or none: every store step then fails as [`StoreErrorKind::Unavailable`] and the renewal
+/// runs in this process), its clock, its way of running the token request and its way of
+/// sleeping.
+impl SharedRenewal {
+    /// Steps this renewal to its end on a blocking driver, and returns what to hand to
+    /// [`Authorizer::finish`](crate::authorizer::Authorizer::finish).
+    ///
+    /// ```
+    /// # use grantline::{Client, Now, TokenResponse, TokenType, grant::TokenRequest, authorizer::{Attempt, Authorize, Authorizer}};
+    /// # use grantline::token_manager::TokenManager;
+    /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
+    /// let mut authorizer = Authorizer::new(TokenManager::grant(client, TokenRequest::client_credentials())?);
+    /// let Authorize::Renew(renewal, ticket) = authorizer.header(&mut Attempt::new(), Now::system())? else { unreachable!() };
+    /// let shared = authorizer.shared_renewal(renewal, Now::system());
+    /// let result = shared.run_blocking(
+    ///     None,
+    ///     Now::system,
+    ///     |_renewal| Ok(TokenResponse::new("at".into(), TokenType::Bearer)), // the driver's request
+    ///     |_wait| {},                                                        // the driver's sleep
+    /// );
+    /// authorizer.finish(ticket, result, Now::system());
+    /// assert_eq!(authorizer.token().map(|t| t.access_token().secret()), Some("at"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn run_blocking(
+        mut self,
+        store: Option<&dyn BlockingStore>,
+        now: impl Fn() -> Now,
+        mut renew: impl FnMut(Renewal) -> Result<TokenResponse, RunError>,
+        mut sleep: impl FnMut(Duration),
+    ) -> Result<TokenResponse, RunError> {
+        loop {
+            match self.next(now()) {
+                SharedStep::Store(op) => {
+                    let reply =
+                        store.map_or_else(|| Err(unavailable()), |store| store.execute(&op));
+                    self.handle_store(reply, now());
+                }
+                SharedStep::Renew(renewal) => {
+                    let result = renew(renewal);
+                    self.handle_renewed(result, now());
+                }
+                SharedStep::Wait(wait) => sleep(wait),
+                SharedStep::Done(result) => return result,
+            }
+        }
+    }
+
+    /// Steps this renewal to its end on an async driver (any runtime: the driver's `renew` and
+    /// `sleep` futures are the only ones awaited, with the store's), and returns what to hand to
+    /// [`Authorizer::finish`](crate::authorizer::Authorizer::finish).
+    ///
+    /// ```
+    /// # use grantline::{Client, Now, TokenResponse, TokenType, grant::TokenRequest, authorizer::{Attempt, Authorize, Authorizer}};
+    /// # use grantline::token_manager::TokenManager;
+    /// # let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
+    /// let mut authorizer = Authorizer::new(TokenManager::grant(client, TokenRequest::client_credentials())?);
+    /// let Authorize::Renew(renewal, ticket) = authorizer.header(&mut Attempt::new(), Now::system())? else { unreachable!() };
+    /// let shared = authorizer.shared_renewal(renewal, Now::system());
+    /// let run = shared.run_async(
+    ///     None,
+    ///     Now::system,
+    ///     |_renewal| async { Ok(TokenResponse::new("at".into(), TokenType::Bearer)) },
+    ///     |_wait| async {},
+    /// );
+    /// # let result = futures_lite_block_on(run);
+    /// # fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+    /// # }
+    /// authorizer.finish(ticket, result, Now::system());
+    /// assert!(authorizer.token().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn run_async<R, W>(
+        mut self,
+        store: Option<&dyn AsyncStore>,
+        now: impl Fn() -> Now,
+        mut renew: impl FnMut(Renewal) -> R,
+        mut sleep: impl FnMut(Duration) -> W,
+    ) -> Result<TokenResponse, RunError>
+    where
+        R: Future<Output = Result<TokenResponse, RunError>>,
+        W: Future<Output = ()>,
+    {
+        loop {
+            match self.next(now()) {
+                SharedStep::Store(op) => {
+                    let reply = match store {
+                        Some(store) => store.execute(&op).await,
+                        None => Err(unavailable()),
+                    };
+                    self.handle_store(reply, now());
+                }
+                SharedStep::Renew(renewal) => {
+                    let result = renew(renewal).await;
+                    self.handle_renewed(result, now());
+                }
+                SharedStep::Wait(wait) => sleep(wait).await,
+                SharedStep::Done(result) => return result,
+            }
+        }
+    }
+}
+
+/// What a driver without a store answers every store step.
+fn unavailable() -> StoreError {
+    StoreError::new(StoreErrorKind::Unavailable)
 }
 
 fn millis(duration: Duration) -> u64 {
