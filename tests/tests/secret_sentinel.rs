@@ -9,7 +9,7 @@
 //!
 //! Not here, because they hold no secret of the kinds above: server metadata and discovery,
 //! JWKS fetching and caching, `DpopNonces` (the server's nonces), scopes, clocks, randomness,
-//! `BaseUrl`, `Challenge`, `PollingStatus`, `Ticket`, `Target`, the plain client
+//! `BaseUrl`, `Challenge`, `PollingStatus`, `Ticket`, `Target`, `RedirectUri`, the plain client
 //! authentication markers (`PublicClient`, `TlsClientAuth`) and the ureq `Cancellation`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -161,6 +161,7 @@ fn first_request<F: Flow + Debug>(what: &str, flow: &mut F) -> http::Request<Vec
 fn client() -> Client {
     Client::builder("app-7")
         .authorization_endpoint("https://as.example/authorize")
+        .redirect_uri("https://app.example/cb")
         .token_endpoint("https://as.example/token")
         .revocation_endpoint("https://as.example/revoke")
         .introspection_endpoint("https://as.example/introspect")
@@ -430,7 +431,7 @@ fn token_manager_renewal_and_authorizer() {
 fn authorization_code_flow() {
     let client = client();
     let request = client
-        .authorization_request("https://app.example/cb")
+        .authorization_request()
         .state(STATE)
         .nonce(NONCE)
         .code_verifier(VERIFIER)
@@ -457,7 +458,7 @@ fn authorization_code_flow() {
 
     // Pushed: the push flow carries state, nonce and the challenge.
     let (mut push, pending) = client
-        .authorization_request("https://app.example/cb")
+        .authorization_request()
         .state(STATE)
         .nonce(NONCE)
         .code_verifier(VERIFIER)
@@ -530,7 +531,7 @@ fn errors_from_answers_that_echo_secrets() {
         format!("https://other.example/cb?code={CODE}&state={STATE}"),
     ] {
         let (_, pending) = client
-            .authorization_request("https://app.example/cb")
+            .authorization_request()
             .state(STATE)
             .nonce(NONCE)
             .into_redirect()
@@ -581,7 +582,7 @@ fn errors_from_answers_that_echo_secrets() {
 
 fn pending_code(client: &Client) -> grantline::authorization::AuthorizationCode {
     let (_, pending) = client
-        .authorization_request("https://app.example/cb")
+        .authorization_request()
         .state(STATE)
         .nonce(NONCE)
         .code_verifier(VERIFIER)
@@ -601,7 +602,7 @@ fn signed_request_object() {
     use grantline::jose::{Algorithm, SigningKey};
     let key = SigningKey::hmac(Algorithm::HS256, HMAC_KEY.as_bytes()).unwrap();
     let request = client()
-        .authorization_request("https://app.example/cb")
+        .authorization_request()
         .state(STATE)
         .nonce(NONCE)
         .code_verifier(VERIFIER)
@@ -1227,7 +1228,7 @@ fn answers_with_credential_extras() {
     );
     let mut driver = Driver::new().reply_json(201, &body);
     let (push, _pending) = client()
-        .authorization_request("https://app.example/cb")
+        .authorization_request()
         .state(STATE)
         .into_pushed()
         .unwrap();
@@ -1282,7 +1283,7 @@ fn authorizer_renewal_and_form_post_callback() {
     let callback = grantline::authorization::Callback::form_post(body.as_bytes());
     debug_clean("Callback (form_post)", &callback);
     let (_, pending) = client()
-        .authorization_request("https://app.example/cb")
+        .authorization_request()
         .state(STATE)
         .into_redirect()
         .unwrap();
