@@ -287,4 +287,15 @@ fn a_profile_without_a_grant_needs_a_sign_in_and_the_command_line_wins() {
         .args(["profile", "add", "../x", "--issuer", "https://as.example"])
         .assert()
         .code(3);
+    // So is a redirect URI that is not one, rather than at the profile's first `authorize`.
+    grantline(&config)
+        .args(["profile", "add", "web", "--issuer", "https://as.example"])
+        .args(["--redirect-uri", "https://app.example/cb#fragment"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("redirect_uri"));
+    grantline(&config)
+        .args(["profile", "show", "web"])
+        .assert()
+        .failure();
 }

@@ -7,6 +7,7 @@ use url::Url;
 
 use crate::EndpointKind;
 use crate::Error;
+use crate::authorization::RedirectUri;
 use crate::client_auth::{ClientAuthentication, ClientSecretBasic, ClientSecretPost, PublicClient};
 use crate::discovery::ServerMetadata;
 use crate::endpoint::check_endpoint;
@@ -43,6 +44,8 @@ struct Inner {
     randomness: Arc<dyn Randomness>,
     /// Shared like `client_id`.
     issuer: Option<String>,
+    /// Parsed once; every pending authorization shares it.
+    redirect_uri: Option<RedirectUri>,
     metadata: Option<Arc<ServerMetadata>>,
     /// The issuer's keys, shared by every flow of this client (and its clones) that validates
     /// an ID token.
@@ -69,6 +72,7 @@ impl std::fmt::Debug for Client {
             .field("auth", &self.inner.auth)
             .field("endpoints", &self.inner.endpoints)
             .field("issuer", &self.inner.issuer)
+            .field("redirect_uri", &self.inner.redirect_uri)
             .finish_non_exhaustive()
     }
 }
@@ -88,6 +92,7 @@ impl Client {
             insecure_http: false,
             randomness: Arc::new(SystemRandom),
             issuer: None,
+            redirect_uri: None,
             metadata: None,
             mtls_aliases: false,
             #[cfg(feature = "jose")]
@@ -105,6 +110,19 @@ impl Client {
     #[must_use]
     pub fn issuer(&self) -> Option<&str> {
         self.inner.issuer.as_deref()
+    }
+
+    /// The client's redirect URI, if it has one (set with
+    /// [`ClientBuilder::redirect_uri`]): where authorization requests come back to.
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("c").redirect_uri("http://127.0.0.1:8080/cb").build()?;
+    /// assert_eq!(client.redirect_uri().unwrap().as_str(), "http://127.0.0.1:8080/cb");
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[must_use]
+    pub fn redirect_uri(&self) -> Option<&RedirectUri> {
+        self.inner.redirect_uri.as_ref()
     }
 
     /// The server metadata the client was built from, if any.
@@ -232,6 +250,7 @@ pub struct ClientBuilder {
     insecure_http: bool,
     randomness: Arc<dyn Randomness>,
     issuer: Option<String>,
+    redirect_uri: Option<String>,
     metadata: Option<ServerMetadata>,
     mtls_aliases: bool,
     #[cfg(feature = "jose")]
@@ -245,6 +264,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("auth", &self.auth)
             .field("endpoints", &self.endpoints)
             .field("insecure_http", &self.insecure_http)
+            .field("redirect_uri", &self.redirect_uri)
             .finish_non_exhaustive()
     }
 }
@@ -270,9 +290,10 @@ impl ClientBuilder {
     ///
     /// ```
     /// let client = grantline::Client::builder("app")
+    ///     .redirect_uri("https://app.example/cb")
     ///     .authorization_endpoint("https://as.example/authorize")
     ///     .build()?;
-    /// let (url, _pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
+    /// let (url, _pending) = client.authorization_request().into_redirect()?;
     /// assert!(url.as_str().starts_with("https://as.example/authorize?response_type=code"));
     /// # Ok::<(), grantline::Error>(())
     /// ```
@@ -337,6 +358,24 @@ impl ClientBuilder {
     /// ```
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Sets the redirect URI (RFC 6749 §3.1.2) that authorization requests come back to,
+    /// checked and parsed once by [`build`](Self::build). A request can name another with
+    /// [`AuthorizationRequest::redirect_uri`](crate::authorization::AuthorizationRequest::redirect_uri).
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("app")
+    ///     .authorization_endpoint("https://as.example/authorize")
+    ///     .redirect_uri("https://app.example/cb")
+    ///     .build()?;
+    /// let (url, _pending) = client.authorization_request().into_redirect()?;
+    /// assert!(url.query_pairs().any(|(k, v)| k == "redirect_uri" && v == "https://app.example/cb"));
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn redirect_uri(mut self, redirect_uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(redirect_uri.into());
         self
     }
 
@@ -532,8 +571,10 @@ impl ClientBuilder {
     ///
     /// [`ConfigError::InvalidCredentials`] for an empty client id,
     /// [`ConfigError::InvalidEndpoint`] for an endpoint that is not an absolute URL or has a
-    /// fragment or user info, and [`ConfigError::InsecureEndpoint`] for plain `http` to a host
-    /// that is not loopback without [`insecure_http`](Self::insecure_http).
+    /// fragment or user info, [`ConfigError::InsecureEndpoint`] for plain `http` to a host
+    /// that is not loopback without [`insecure_http`](Self::insecure_http), and
+    /// [`ConfigError::InvalidParameter`] for a redirect URI that is not an absolute URL without
+    /// a fragment ([`RedirectUri::new`]).
     ///
     /// ```
     /// use grantline::{Error, error::ConfigError};
@@ -558,6 +599,7 @@ impl ClientBuilder {
             let url = check_endpoint(*kind, raw, self.insecure_http)?;
             endpoints.insert(*kind, url);
         }
+        let redirect_uri = self.redirect_uri.map(RedirectUri::new).transpose()?;
         #[cfg(feature = "jose")]
         // Already checked above, with the builder's http policy.
         let jwks = endpoints
@@ -570,6 +612,7 @@ impl ClientBuilder {
                 endpoints,
                 randomness: self.randomness,
                 issuer: self.issuer,
+                redirect_uri,
                 metadata: self.metadata.map(Arc::new),
                 #[cfg(feature = "jose")]
                 jwks,
@@ -636,6 +679,25 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn the_redirect_uri_is_checked_and_parsed_at_build_time() {
+        for bad in ["not a uri", "https://app.example/cb#f", "http://[::1/cb"] {
+            assert!(matches!(
+                Client::builder("c").redirect_uri(bad).build(),
+                Err(Error::Config(ConfigError::InvalidParameter { ref name, .. })) if name == "redirect_uri"
+            ));
+        }
+        let client = Client::builder("c")
+            .redirect_uri("http://127.0.0.1:8080/callback")
+            .build()
+            .unwrap();
+        let uri = client.redirect_uri().unwrap();
+        assert_eq!(uri.url().port(), Some(8080));
+        // Clones of the client share the one parsed URL.
+        let clone = client.clone();
+        assert!(std::ptr::eq(clone.redirect_uri().unwrap().url(), uri.url()));
     }
 
     #[test]

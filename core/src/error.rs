@@ -727,6 +727,10 @@ impl fmt::Display for InvalidResponse {
 pub enum ConfigError {
     /// The flow needs an endpoint the client was not given.
     MissingEndpoint(EndpointKind),
+    /// An authorization request has no redirect URI: give the client one with
+    /// [`ClientBuilder::redirect_uri`](crate::ClientBuilder::redirect_uri), or the request with
+    /// [`AuthorizationRequest::redirect_uri`](crate::authorization::AuthorizationRequest::redirect_uri).
+    MissingRedirectUri,
     /// An endpoint is not a valid absolute URL, or has a fragment or user info.
     InvalidEndpoint {
         /// Which endpoint.
@@ -801,6 +805,9 @@ impl fmt::Display for ConfigError {
                 f,
                 "refusing to send an access token over plain http to `{}`, which is not a loopback address: use https, or opt in with insecure_http",
                 Escaped(host, 128)
+            ),
+            ConfigError::MissingRedirectUri => f.write_str(
+                "the authorization request has no redirect URI: set one when building the client, or on the request",
             ),
             ConfigError::ParRequired => f.write_str(
                 "the server requires pushed authorization requests: push the request first (into_pushed) and send the person to the URL it returns",

@@ -18,6 +18,7 @@ fn client(allow_bearer: bool) -> Client {
         .token_endpoint("https://as.example/token?tenant=x")
         .authorization_endpoint("https://as.example/authorize")
         .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
+        .redirect_uri("https://app.example/cb")
         .revocation_endpoint("https://as.example/revoke")
         .client_secret_basic("s")
         .dpop(DpopKey::generate(Algorithm::ES256).unwrap());
@@ -192,7 +193,7 @@ fn a_bearer_answer_to_a_dpop_request_is_refused_unless_allowed() {
 fn par_carries_a_proof_and_revocation_does_not() {
     let client = client(false);
     let (flow, _) = client
-        .authorization_request("https://app.example/cb")
+        .authorization_request()
         .dpop_jkt()
         .into_pushed()
         .unwrap();

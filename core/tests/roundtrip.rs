@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+use grantline::authorization::RedirectUri;
 use grantline::grant::TokenRequest;
 use grantline::{Client, Flow, Now, Step};
 use proptest::prelude::*;
@@ -92,7 +93,8 @@ proptest! {
     ) {
         let redirect = format!("http://127.0.0.1:8080/{redirect_path}?x=1");
         let mut request = client()
-            .authorization_request(redirect.as_str())
+            .authorization_request()
+            .redirect_uri(RedirectUri::new(redirect.as_str()).unwrap())
             .scope("openid profile")
             .login_hint(login_hint.as_str());
         for (name, value) in &extra {

@@ -12,15 +12,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(client) = grantline::Client::builder("c")
         .issuer("https://as.example")
         .authorization_endpoint("https://as.example/authorize")
+        .redirect_uri("http://127.0.0.1:8080/cb")
         .build()
     else {
         return;
     };
-    let Ok((_url, pending)) = client
-        .authorization_request("http://127.0.0.1:8080/cb")
-        .state("s1")
-        .into_redirect()
-    else {
+    let Ok((_url, pending)) = client.authorization_request().state("s1").into_redirect() else {
         return;
     };
     let text = String::from_utf8_lossy(rest);

@@ -34,6 +34,7 @@ fuzz_target!(|data: &[u8]| {
         .endpoint(EndpointKind::Userinfo, "https://as.example/userinfo")
         .registration_endpoint("https://as.example/reg")
         .client_secret_basic("s")
+        .redirect_uri("https://app.example/cb")
         .build()
     else {
         return;
@@ -53,10 +54,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         2 => {
-            if let Ok((flow, _pending)) = client
-                .authorization_request("https://app.example/cb")
-                .into_pushed()
-            {
+            if let Ok((flow, _pending)) = client.authorization_request().into_pushed() {
                 drive(flow, response);
             }
         }

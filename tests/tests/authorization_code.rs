@@ -44,10 +44,11 @@ fn issuer_to_tokens_over_ureq() {
         .unwrap();
     let client = Client::from_metadata(CLIENT_ID, &metadata)
         .client_secret_basic(CLIENT_SECRET)
+        .redirect_uri(REDIRECT)
         .build()
         .unwrap();
     let (url, pending) = client
-        .authorization_request(REDIRECT)
+        .authorization_request()
         .scope("openid profile")
         .into_redirect()
         .unwrap();
@@ -76,17 +77,18 @@ async fn issuer_to_tokens_over_reqwest_with_par() {
     assert!(metadata.require_pushed_authorization_requests);
     let client = Client::from_metadata(CLIENT_ID, &metadata)
         .client_secret_basic(CLIENT_SECRET)
+        .redirect_uri(REDIRECT)
         .build()
         .unwrap();
     // The server requires PAR: the plain path refuses before anything is sent.
-    let refused = client.authorization_request(REDIRECT).into_redirect();
+    let refused = client.authorization_request().into_redirect();
     assert!(matches!(
         refused,
         Err(grantline::Error::Config(ConfigError::ParRequired))
     ));
 
     let (push, pending) = client
-        .authorization_request(REDIRECT)
+        .authorization_request()
         .scope("openid")
         .into_pushed()
         .unwrap();
@@ -121,18 +123,13 @@ fn a_wrong_verifier_or_a_reused_code_is_refused_by_the_server() {
         .unwrap();
     let client = Client::from_metadata(CLIENT_ID, &metadata)
         .client_secret_basic(CLIENT_SECRET)
+        .redirect_uri(REDIRECT)
         .build()
         .unwrap();
 
     // Two requests; the callback of the first is presented with the second's PKCE verifier.
-    let (url_a, pending_a) = client
-        .authorization_request(REDIRECT)
-        .into_redirect()
-        .unwrap();
-    let (_url_b, pending_b) = client
-        .authorization_request(REDIRECT)
-        .into_redirect()
-        .unwrap();
+    let (url_a, pending_a) = client.authorization_request().into_redirect().unwrap();
+    let (_url_b, pending_b) = client.authorization_request().into_redirect().unwrap();
     let callback_a = location(&transport.execute(get(&url_a)).unwrap());
     let code_a = url::Url::parse(&callback_a)
         .unwrap()

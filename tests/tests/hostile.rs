@@ -228,6 +228,7 @@ fn lying_authorization(query: &'static str, iss_supported: bool) -> (HostileServ
     metadata.authorization_response_iss_parameter_supported = iss_supported;
     let client = Client::from_metadata("c", &metadata)
         .client_secret_basic(CLIENT_SECRET)
+        .redirect_uri("http://127.0.0.1:9/cb")
         .build()
         .unwrap();
     (server, client)
@@ -283,7 +284,7 @@ fn callbacks_that_lie_are_refused() {
         for (query, iss_supported, check) in cases {
             let (server, client) = lying_authorization(query, iss_supported);
             let (url, pending) = client
-                .authorization_request("http://127.0.0.1:9/cb")
+                .authorization_request()
                 .state("STATE")
                 .into_redirect()
                 .unwrap();
@@ -393,10 +394,11 @@ fn no_secret_reaches_debug_of_what_the_library_hands_out() {
         .authorization_endpoint(server.url("/authorize"))
         .token_endpoint(server.url("/token"))
         .client_secret_post(CLIENT_SECRET)
+        .redirect_uri("http://127.0.0.1:9/cb")
         .build()
         .unwrap();
     let (_, pending) = client
-        .authorization_request("http://127.0.0.1:9/cb")
+        .authorization_request()
         .scope("openid")
         .into_redirect()
         .unwrap();

@@ -32,7 +32,7 @@ fn openid_metadata(runner: &Runner) -> ServerMetadata {
 }
 
 fn builder(metadata: &ServerMetadata, app: DjangoApp) -> ClientBuilder {
-    Client::from_metadata(django().client_id(app), metadata)
+    Client::from_metadata(django().client_id(app), metadata).redirect_uri(REDIRECT)
 }
 
 /// A confidential app's client with `client_secret_basic`.
@@ -194,7 +194,7 @@ fn code_flow_in(
     client: &Client,
 ) -> (TokenResponse, String) {
     let (url, pending) = client
-        .authorization_request(REDIRECT)
+        .authorization_request()
         .scope("openid profile email")
         .into_redirect()
         .unwrap();
@@ -284,7 +284,7 @@ fn a_forged_callback_is_refused_and_a_cancel_comes_back_without_iss() {
         let client = basic(&metadata, DjangoApp::Confidential);
         let request = || {
             client
-                .authorization_request(REDIRECT)
+                .authorization_request()
                 .scope("openid")
                 .into_redirect()
                 .unwrap()
@@ -347,12 +347,10 @@ fn a_forged_callback_is_refused_and_a_cancel_comes_back_without_iss() {
         let lenient = Client::builder(django().client_id(DjangoApp::Confidential))
             .authorization_endpoint(metadata.authorization_endpoint.clone().unwrap())
             .issuer(django().issuer())
+            .redirect_uri(REDIRECT)
             .build()
             .unwrap();
-        let (url, pending) = lenient
-            .authorization_request(REDIRECT)
-            .into_redirect()
-            .unwrap();
+        let (url, pending) = lenient.authorization_request().into_redirect().unwrap();
         let callback =
             Browser::new().django_authorize(url.as_str(), person(), false, REDIRECT_PREFIX);
         let e = pending.validate_callback(callback.as_str()).unwrap_err();
@@ -681,7 +679,7 @@ fn rp_initiated_logout_ends_the_session_and_its_tokens() {
 
         // The session is over: a new authorization asks the person to log in again.
         let (url, _) = client
-            .authorization_request(REDIRECT)
+            .authorization_request()
             .scope("openid")
             .into_redirect()
             .unwrap();

@@ -25,7 +25,7 @@ fn metadata(runner: &Runner) -> ServerMetadata {
 }
 
 fn builder(runner: &Runner, client_id: &str) -> ClientBuilder {
-    Client::from_metadata(client_id, &metadata(runner))
+    Client::from_metadata(client_id, &metadata(runner)).redirect_uri(REDIRECT)
 }
 
 fn basic(runner: &Runner) -> Client {
@@ -136,9 +136,7 @@ fn client_credentials_with_basic_and_post_and_a_resource() {
 
 /// The authorization code flow through the browser, returning the token response.
 fn code_flow(runner: &Runner, client: &Client, push: bool) -> grantline::TokenResponse {
-    let request = client
-        .authorization_request(REDIRECT)
-        .scope("openid profile email");
+    let request = client.authorization_request().scope("openid profile email");
     let (url, pending) = if push {
         let (flow, pending) = request.into_pushed().unwrap();
         (runner.run(flow).unwrap().url().clone(), pending)
@@ -185,14 +183,11 @@ fn a_forged_callback_is_refused_before_any_exchange() {
     for runner in runners() {
         let client = basic(&runner);
         let (url, pending) = client
-            .authorization_request(REDIRECT)
+            .authorization_request()
             .scope("openid")
             .into_redirect()
             .unwrap();
-        let (_, other) = client
-            .authorization_request(REDIRECT)
-            .into_redirect()
-            .unwrap();
+        let (_, other) = client.authorization_request().into_redirect().unwrap();
         let callback =
             Browser::new().oidc_provider_authorize(url.as_str(), "alice", REDIRECT_PREFIX);
         // The real callback presented to another pending request: its state does not match.
@@ -497,7 +492,7 @@ fn signed_request_objects_by_value_and_pushed() {
             .unwrap();
         for push in [false, true] {
             let request = client
-                .authorization_request(REDIRECT)
+                .authorization_request()
                 .scope("openid profile")
                 .request_object(pkjwt_key(), std::time::SystemTime::now());
             let (url, pending) = if push {
@@ -541,7 +536,7 @@ fn dpop_bound_tokens_with_the_nonce_dance() {
         assert_eq!(token.token_type(), &TokenType::DPoP);
         // The code exchange (with dpop_jkt binding the code to the key) and a refresh.
         let (url, pending) = client
-            .authorization_request(REDIRECT)
+            .authorization_request()
             .scope("openid")
             .dpop_jkt()
             .into_redirect()

@@ -284,6 +284,7 @@ fn client_over(proxy: &TlsProxy, metadata: &ServerMetadata) -> Client {
         .token_endpoint(proxy.url("/token"))
         .jwks_uri(proxy.url("/jwks"))
         .client_secret_basic(BASIC.1)
+        .redirect_uri(REDIRECT)
         .build()
         .unwrap();
     assert_eq!(client.issuer(), Some(oidc_provider().issuer()));
@@ -316,7 +317,7 @@ fn client_credentials_and_the_code_flow_over_tls_trusting_only_the_test_ca() {
         // The code flow: the person logs in over plain http; the exchange and the JWKS fetch
         // that validates the ID token go over TLS.
         let (url, pending) = client
-            .authorization_request(REDIRECT)
+            .authorization_request()
             .scope("openid")
             .into_redirect()
             .unwrap();

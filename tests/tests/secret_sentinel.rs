@@ -9,7 +9,7 @@
 //!
 //! Not here, because they hold no secret of the kinds above: server metadata and discovery,
 //! JWKS fetching and caching, `DpopNonces` (the server's nonces), scopes, clocks, randomness,
-//! `BaseUrl`, `Challenge`, `PollingStatus`, `Ticket`, `Target`, the plain client
+//! `BaseUrl`, `Challenge`, `PollingStatus`, `Ticket`, `Target`, `RedirectUri`, the plain client
 //! authentication markers (`PublicClient`, `TlsClientAuth`) and the ureq `Cancellation`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -166,6 +166,7 @@ fn first_request<F: Flow + Debug>(what: &str, flow: &mut F) -> http::Request<Vec
 fn client() -> Client {
     Client::builder("app-7")
         .authorization_endpoint("https://as.example/authorize")
+        .redirect_uri("https://app.example/cb")
         .token_endpoint("https://as.example/token")
         .revocation_endpoint("https://as.example/revoke")
         .introspection_endpoint("https://as.example/introspect")
@@ -435,7 +436,7 @@ fn token_manager_renewal_and_authorizer() {
 fn authorization_code_flow() {
     let client = client();
     let request = client
-        .authorization_request("https://app.example/cb")
+        .authorization_request()
         .state(STATE)
         .nonce(NONCE)
         .code_verifier(VERIFIER)
@@ -462,7 +463,7 @@ fn authorization_code_flow() {
 
     // Pushed: the push flow carries state, nonce and the challenge.
     let (mut push, pending) = client
-        .authorization_request("https://app.example/cb")
+        .authorization_request()
         .state(STATE)
         .nonce(NONCE)
         .code_verifier(VERIFIER)
@@ -535,7 +536,7 @@ fn errors_from_answers_that_echo_secrets() {
         format!("https://other.example/cb?code={CODE}&state={STATE}"),
     ] {
         let (_, pending) = client
-            .authorization_request("https://app.example/cb")
+            .authorization_request()
             .state(STATE)
             .nonce(NONCE)
             .into_redirect()
@@ -586,7 +587,7 @@ fn errors_from_answers_that_echo_secrets() {
 
 fn pending_code(client: &Client) -> grantline::authorization::AuthorizationCode {
     let (_, pending) = client
-        .authorization_request("https://app.example/cb")
+        .authorization_request()
         .state(STATE)
         .nonce(NONCE)
         .code_verifier(VERIFIER)
@@ -606,7 +607,7 @@ fn signed_request_object() {
     use grantline::jose::{Algorithm, SigningKey};
     let key = SigningKey::hmac(Algorithm::HS256, HMAC_KEY.as_bytes()).unwrap();
     let request = client()
-        .authorization_request("https://app.example/cb")
+        .authorization_request()
         .state(STATE)
         .nonce(NONCE)
         .code_verifier(VERIFIER)
@@ -1232,7 +1233,7 @@ fn answers_with_credential_extras() {
     );
     let mut driver = Driver::new().reply_json(201, &body);
     let (push, _pending) = client()
-        .authorization_request("https://app.example/cb")
+        .authorization_request()
         .state(STATE)
         .into_pushed()
         .unwrap();
@@ -1287,7 +1288,7 @@ fn authorizer_renewal_and_form_post_callback() {
     let callback = grantline::authorization::Callback::form_post(body.as_bytes());
     debug_clean("Callback (form_post)", &callback);
     let (_, pending) = client()
-        .authorization_request("https://app.example/cb")
+        .authorization_request()
         .state(STATE)
         .into_redirect()
         .unwrap();

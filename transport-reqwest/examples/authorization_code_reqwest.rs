@@ -45,10 +45,9 @@ async fn main() -> Result<(), AnyError> {
     let metadata = transport.run(DiscoveryFlow::openid(&issuer)?).await?;
     let client = Client::from_metadata(client_id, &metadata)
         .client_secret_basic(secret)
+        .redirect_uri(redirect_uri)
         .build()?;
-    let request = client
-        .authorization_request(&redirect_uri)
-        .scope("openid profile");
+    let request = client.authorization_request().scope("openid profile");
     let (url, pending) = if metadata.pushed_authorization_request_endpoint.is_some() {
         let (push, pending) = request.into_pushed()?;
         (transport.run(push).await?.url().clone(), pending)

@@ -47,9 +47,10 @@ fn main() -> Result<(), AnyError> {
     let metadata = transport.run(DiscoveryFlow::openid(&issuer)?)?;
     let client = Client::from_metadata(client_id, &metadata)
         .client_secret_basic(secret)
+        .redirect_uri(redirect_uri)
         .build()?;
     let (url, pending) = client
-        .authorization_request(&redirect_uri)
+        .authorization_request()
         .scope("openid profile")
         .into_redirect()?;
     println!("Open this URL in a browser:\n{url}\n");

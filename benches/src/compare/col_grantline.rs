@@ -15,7 +15,8 @@ fn id(row: &'static str) -> CaseId {
 }
 
 /// The client every grantline case uses: client_secret_basic, the issuer known (so `iss` is
-/// checked on the callback), loopback endpoints.
+/// checked on the callback), loopback endpoints, and the redirect URI (parsed once, here, as
+/// the incumbents' clients parse their `RedirectUrl`).
 ///
 /// # Panics
 ///
@@ -28,6 +29,7 @@ pub(crate) fn client() -> Client {
         .authorization_endpoint(AUTHORIZATION_ENDPOINT)
         .token_endpoint(TOKEN_ENDPOINT)
         .client_secret_basic(CLIENT_SECRET)
+        .redirect_uri(REDIRECT_URI)
         .build()
         .expect("a valid client")
 }
@@ -48,7 +50,7 @@ fn cc_request(
 #[allow(clippy::expect_used)]
 fn pending(client: &Client) -> PendingAuthorization {
     client
-        .authorization_request(REDIRECT_URI)
+        .authorization_request()
         .scope("openid")
         .state(STATE)
         .into_redirect()
@@ -81,7 +83,7 @@ pub(super) fn cases(f: &Fixtures, v: &mut impl Visitor) {
     ] {
         let authorize = || {
             client
-                .authorization_request(REDIRECT_URI)
+                .authorization_request()
                 .scope(scope.as_str())
                 .into_redirect()
         };

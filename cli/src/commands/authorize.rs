@@ -14,7 +14,7 @@
 use std::io::{BufRead as _, IsTerminal as _};
 use std::time::Duration;
 
-use grantline::authorization::Callback;
+use grantline::authorization::{Callback, RedirectUri};
 use grantline::error::OAuthError;
 use grantline::{Flow, Now, Step};
 
@@ -42,12 +42,13 @@ pub(crate) fn run(cx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
     } else {
         Some(CallbackListener::bind(redirect_uri.as_deref())?)
     };
-    let redirect_uri = match &listener {
+    // The redirect URI is known only now (the listener's port): it is this request's own.
+    let redirect_uri = RedirectUri::new(match &listener {
         Some(listener) => listener.redirect_uri().to_owned(),
         None => redirect_uri.unwrap_or_else(|| PASTE_REDIRECT_URI.to_owned()),
-    };
+    })?;
 
-    let mut request = client.authorization_request(redirect_uri);
+    let mut request = client.authorization_request().redirect_uri(redirect_uri);
     if let Some(scope) = scope_or_profile(cx, &args.scope) {
         request = request.scope(scope);
     }

@@ -70,6 +70,10 @@ fn run_add(
     profile.scope.clone_from(&add.scope);
     profile.resource.clone_from(&add.resource);
     profile.audience.clone_from(&add.audience);
+    if let Some(uri) = &add.redirect_uri {
+        // Refused now rather than at the first `authorize`.
+        grantline::authorization::RedirectUri::new(uri.as_str())?;
+    }
     profile.redirect_uri.clone_from(&add.redirect_uri);
 
     let secret = match Settings::resolve(global, None)?.client_secret {

@@ -52,7 +52,7 @@ impl Callback {
     }
 
     /// The parameters, with duplicates refused, and for a URL whether it is at `redirect_uri`.
-    pub(crate) fn parameters(&self, redirect_uri: &str) -> Result<CallbackParams<'_>, Error> {
+    pub(crate) fn parameters(&self, redirect_uri: &Url) -> Result<CallbackParams<'_>, Error> {
         let raw = match self {
             Callback::Url(url) => {
                 if !same_endpoint(url, redirect_uri) {
@@ -120,10 +120,7 @@ impl<'a> CallbackParams<'a> {
 }
 
 /// Whether `url` is at the redirect URI: same scheme, host, port and path.
-fn same_endpoint(url: &Url, redirect_uri: &str) -> bool {
-    let Ok(expected) = Url::parse(redirect_uri) else {
-        return false;
-    };
+fn same_endpoint(url: &Url, expected: &Url) -> bool {
     url.scheme() == expected.scheme()
         && url.host() == expected.host()
         && url.port_or_known_default() == expected.port_or_known_default()
@@ -178,14 +175,23 @@ mod tests {
 
     #[test]
     fn the_redirect_uri_is_compared_by_scheme_host_port_and_path() {
-        let url = Url::parse("http://127.0.0.1:8080/callback?code=c").unwrap();
-        assert!(same_endpoint(&url, "http://127.0.0.1:8080/callback"));
-        assert!(same_endpoint(&url, "HTTP://127.0.0.1:8080/callback"));
-        assert!(!same_endpoint(&url, "http://127.0.0.1:8080/callback2"));
-        assert!(!same_endpoint(&url, "http://127.0.0.1:8081/callback"));
-        let with_user = Url::parse("http://u:p@127.0.0.1:8080/callback?code=c").unwrap();
-        assert!(same_endpoint(&with_user, "http://127.0.0.1:8080/callback"));
-        let default_port = Url::parse("https://app.example:443/cb").unwrap();
-        assert!(same_endpoint(&default_port, "https://app.example/cb"));
+        let at = |url: &str, redirect_uri: &str| {
+            same_endpoint(
+                &Url::parse(url).unwrap(),
+                &Url::parse(redirect_uri).unwrap(),
+            )
+        };
+        let url = "http://127.0.0.1:8080/callback?code=c";
+        assert!(at(url, "http://127.0.0.1:8080/callback"));
+        assert!(at(url, "HTTP://127.0.0.1:8080/callback"));
+        assert!(!at(url, "http://127.0.0.1:8080/callback2"));
+        assert!(!at(url, "http://127.0.0.1:8081/callback"));
+        assert!(!at(url, "https://127.0.0.1:8080/callback"));
+        assert!(!at(url, "http://localhost:8080/callback"));
+        assert!(at(
+            "http://u:p@127.0.0.1:8080/callback?code=c",
+            "http://127.0.0.1:8080/callback"
+        ));
+        assert!(at("https://app.example:443/cb", "https://app.example/cb"));
     }
 }

@@ -15,9 +15,10 @@ use crate::{Client, Error, TokenResponse};
 ///
 /// ```
 /// # let client = grantline::Client::builder("app")
+/// #     .redirect_uri("https://app.example/cb")
 /// #     .authorization_endpoint("https://as.example/authorize")
 /// #     .build()?;
-/// let (url, pending) = client.authorization_request("https://app.example/cb").scope("openid").into_redirect()?;
+/// let (url, pending) = client.authorization_request().scope("openid").into_redirect()?;
 /// let state = pending.state().to_owned();
 /// let code = pending.validate_callback(format!("code=SplxlOBeZQQYbYS6WxSbIA&state={state}").as_str())?;
 /// assert!(code.nonce().is_some());
@@ -79,9 +80,10 @@ impl Client {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app")
+    /// #     .redirect_uri("https://app.example/cb")
     /// #     .authorization_endpoint("https://as.example/authorize")
     /// #     .build()?;
-    /// let (_url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
+    /// let (_url, pending) = client.authorization_request().into_redirect()?;
     /// let state = pending.state().to_owned();
     /// let code = pending.validate_callback(format!("code=c&state={state}").as_str())?;
     /// assert!(client.exchange_code(code).is_err()); // this client has no token endpoint

@@ -5,8 +5,8 @@
 //! twice; the exchanges with the server are [`Flow`](crate::Flow)s:
 //!
 //! ```text
-//! Client::authorization_request(redirect_uri)
-//!   │ AuthorizationRequest ── scope, prompt, login_hint, resource, custom params...
+//! Client::authorization_request()      (the redirect URI: ClientBuilder::redirect_uri, parsed once)
+//!   │ AuthorizationRequest ── redirect_uri (to override), scope, prompt, login_hint, resource, ...
 //!   ├─ into_redirect() ─────────▶ (Url for the browser, PendingAuthorization)
 //!   └─ into_pushed() ─▶ PushFlow ─▶ PushedAuthorization { url, request_uri } (+ PendingAuthorization)
 //!                                        │
@@ -31,12 +31,13 @@
 //!     .issuer("https://as.example")
 //!     .authorization_endpoint("https://as.example/authorize")
 //!     .token_endpoint("https://as.example/token")
+//!     .redirect_uri("http://127.0.0.1:8080/callback")
 //!     .client_secret_basic("s3cr3t")
 //!     .build()?;
 //!
 //! // 1. Send the person to the authorization endpoint.
 //! let (url, pending) = client
-//!     .authorization_request("http://127.0.0.1:8080/callback")
+//!     .authorization_request()
 //!     .scope("profile") // with "openid", the exchange also validates the ID token
 //!     .into_redirect()?;
 //! assert!(url.as_str().contains("code_challenge_method=S256"));
@@ -62,6 +63,7 @@ mod exchange;
 mod pending;
 mod pkce;
 mod pushed;
+mod redirect_uri;
 mod request;
 
 pub use callback::Callback;
@@ -69,6 +71,7 @@ pub use exchange::{AuthorizationCode, CodeExchangeFlow};
 pub use pending::PendingAuthorization;
 pub use pkce::PkceMethod;
 pub use pushed::{PushFlow, PushedAuthorization};
+pub use redirect_uri::RedirectUri;
 pub use request::AuthorizationRequest;
 
 #[cfg(test)]

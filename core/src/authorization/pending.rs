@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::callback::{Callback, CallbackParams};
 use super::exchange::AuthorizationCode;
 use super::pkce::{PkceMethod, constant_time_eq};
+use super::redirect_uri::RedirectUri;
 use crate::error::{ErrorCode, OAuthError, ResponseHeaders, ValidationError};
 use crate::{Client, Error};
 
@@ -12,14 +13,16 @@ use crate::{Client, Error};
 /// verifier, the redirect URI and the issuer.
 ///
 /// It serializes (a web application keeps it in its session store across the browser round
-/// trip) and is consumed by [`validate_callback`](Self::validate_callback), so one request is
-/// validated once. `Debug` shows none of its secrets.
+/// trip; the redirect URI as its string, checked and parsed again when read back) and is
+/// consumed by [`validate_callback`](Self::validate_callback), so one request is validated
+/// once. `Debug` shows none of its secrets.
 ///
 /// ```
 /// # let client = grantline::Client::builder("app")
+/// #     .redirect_uri("https://app.example/cb")
 /// #     .authorization_endpoint("https://as.example/authorize")
 /// #     .build()?;
-/// let (_url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
+/// let (_url, pending) = client.authorization_request().into_redirect()?;
 /// let shown = format!("{pending:?}");
 /// assert!(!shown.contains(pending.state()));
 /// # Ok::<(), grantline::Error>(())
@@ -27,7 +30,8 @@ use crate::{Client, Error};
 #[derive(Serialize, Deserialize)]
 pub struct PendingAuthorization {
     client_id: String,
-    redirect_uri: String,
+    /// Parsed once, shared with the client or request it came from; a string when stored.
+    pub(super) redirect_uri: RedirectUri,
     state: String,
     nonce: Option<String>,
     code_verifier: Option<String>,
@@ -65,7 +69,7 @@ impl std::fmt::Debug for PendingAuthorization {
 impl PendingAuthorization {
     pub(crate) fn new(
         client: &Client,
-        redirect_uri: String,
+        redirect_uri: RedirectUri,
         state: String,
         nonce: Option<String>,
         pkce: Option<(PkceMethod, String)>,
@@ -101,9 +105,10 @@ impl PendingAuthorization {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app")
+    /// #     .redirect_uri("https://app.example/cb")
     /// #     .authorization_endpoint("https://as.example/authorize")
     /// #     .build()?;
-    /// let (url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
+    /// let (url, pending) = client.authorization_request().into_redirect()?;
     /// assert!(url.query_pairs().any(|(k, v)| k == "state" && v == pending.state()));
     /// # Ok::<(), grantline::Error>(())
     /// ```
@@ -116,9 +121,10 @@ impl PendingAuthorization {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app")
+    /// #     .redirect_uri("https://app.example/cb")
     /// #     .authorization_endpoint("https://as.example/authorize")
     /// #     .build()?;
-    /// let (_url, pending) = client.authorization_request("https://app.example/cb").scope("openid").into_redirect()?;
+    /// let (_url, pending) = client.authorization_request().scope("openid").into_redirect()?;
     /// assert!(pending.nonce().is_some());
     /// # Ok::<(), grantline::Error>(())
     /// ```
@@ -132,14 +138,15 @@ impl PendingAuthorization {
     /// ```
     /// # let client = grantline::Client::builder("app")
     /// #     .authorization_endpoint("https://as.example/authorize")
+    /// #     .redirect_uri("https://app.example/cb")
     /// #     .build()?;
-    /// let (_url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
+    /// let (_url, pending) = client.authorization_request().into_redirect()?;
     /// assert_eq!(pending.redirect_uri(), "https://app.example/cb");
     /// # Ok::<(), grantline::Error>(())
     /// ```
     #[must_use]
     pub fn redirect_uri(&self) -> &str {
-        &self.redirect_uri
+        self.redirect_uri.as_str()
     }
 
     /// Checks the authorization response and, if it is sound, yields the code to exchange.
@@ -158,9 +165,10 @@ impl PendingAuthorization {
     /// ```
     /// use grantline::{Error, error::{ErrorCode, ValidationError}};
     /// # let client = grantline::Client::builder("app")
+    /// #     .redirect_uri("https://app.example/cb")
     /// #     .authorization_endpoint("https://as.example/authorize")
     /// #     .build()?;
-    /// let (_url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
+    /// let (_url, pending) = client.authorization_request().into_redirect()?;
     /// let e = pending.validate_callback("https://app.example/cb?code=x&state=forged").unwrap_err();
     /// assert!(matches!(e, Error::Validation(ValidationError::StateMismatch)));
     /// # Ok::<(), grantline::Error>(())
@@ -170,7 +178,7 @@ impl PendingAuthorization {
         callback: impl Into<Callback>,
     ) -> Result<AuthorizationCode, Error> {
         let callback = callback.into();
-        let params = callback.parameters(&self.redirect_uri)?;
+        let params = callback.parameters(self.redirect_uri.url())?;
 
         match &params.state {
             Some(state) if !constant_time_eq(state.as_bytes(), self.state.as_bytes()) => {

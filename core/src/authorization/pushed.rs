@@ -15,10 +15,11 @@ use crate::{Error, Now};
 /// // `testing::Driver` plays the server here; it needs grantline's `testing` feature.
 /// # use grantline::{EndpointKind, testing::Driver};
 /// # let client = grantline::Client::builder("app")
+/// #     .redirect_uri("https://app.example/cb")
 /// #     .authorization_endpoint("https://as.example/authorize")
 /// #     .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
 /// #     .build()?;
-/// # let (flow, _pending) = client.authorization_request("https://app.example/cb").into_pushed()?;
+/// # let (flow, _pending) = client.authorization_request().into_pushed()?;
 /// # let mut driver = Driver::new().reply_json(201, r#"{"request_uri":"urn:x:1","expires_in":90}"#);
 /// let pushed = driver.run(flow).unwrap();
 /// assert_eq!(pushed.request_uri(), "urn:x:1");

@@ -7,6 +7,7 @@ use url::Url;
 use super::pending::PendingAuthorization;
 use super::pkce::{PkceMethod, check_verifier, encode_token, random_bytes};
 use super::pushed::PushFlow;
+use super::redirect_uri::RedirectUri;
 use crate::EndpointKind;
 use crate::error::ConfigError;
 use crate::flow::{EndpointCall, Params};
@@ -51,10 +52,11 @@ enum Pkce {
 /// use std::time::Duration;
 ///
 /// let client = grantline::Client::builder("app")
+///     .redirect_uri("https://app.example/callback")
 ///     .authorization_endpoint("https://as.example/authorize")
 ///     .build()?;
 /// let (url, _pending) = client
-///     .authorization_request("https://app.example/callback")
+///     .authorization_request()
 ///     .scope("openid email")
 ///     .prompt("login consent")
 ///     .max_age(Duration::from_secs(3600))
@@ -78,7 +80,8 @@ enum Pkce {
 #[must_use = "an authorization request does nothing until into_redirect or into_pushed"]
 pub struct AuthorizationRequest {
     client: Client,
-    redirect_uri: String,
+    /// This request's own redirect URI, instead of the client's.
+    redirect_uri: Option<RedirectUri>,
     scope: Option<Scope>,
     state: Option<String>,
     nonce: Option<String>,
@@ -98,7 +101,7 @@ impl std::fmt::Debug for AuthorizationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthorizationRequest")
             .field("client_id", &self.client.client_id())
-            .field("redirect_uri", &self.redirect_uri)
+            .field("redirect_uri", &self.redirect_uri_or_client())
             .field("scope", &self.scope)
             .field("pkce", &self.pkce)
             .field(
@@ -110,18 +113,22 @@ impl std::fmt::Debug for AuthorizationRequest {
 }
 
 impl Client {
-    /// Starts an authorization request that will come back to `redirect_uri`.
+    /// Starts an authorization request that will come back to the client's redirect URI
+    /// ([`ClientBuilder::redirect_uri`](crate::ClientBuilder::redirect_uri)), or to the one
+    /// given with [`AuthorizationRequest::redirect_uri`].
     ///
     /// ```
-    /// let client = grantline::Client::builder("app").build()?;
-    /// let request = client.authorization_request("http://127.0.0.1:8765/callback");
+    /// let client = grantline::Client::builder("app")
+    ///     .redirect_uri("http://127.0.0.1:8765/callback")
+    ///     .build()?;
+    /// let request = client.authorization_request();
     /// # let _ = request;
     /// # Ok::<(), grantline::Error>(())
     /// ```
-    pub fn authorization_request(&self, redirect_uri: impl Into<String>) -> AuthorizationRequest {
+    pub fn authorization_request(&self) -> AuthorizationRequest {
         AuthorizationRequest {
             client: self.clone(),
-            redirect_uri: redirect_uri.into(),
+            redirect_uri: None,
             scope: None,
             state: None,
             nonce: None,
@@ -136,11 +143,34 @@ impl Client {
 }
 
 impl AuthorizationRequest {
+    /// Comes back to `redirect_uri` instead of the client's redirect URI (a loopback port
+    /// chosen at run time, one redirect URI per tenant, ...).
+    ///
+    /// ```
+    /// use grantline::authorization::RedirectUri;
+    /// # let client = grantline::Client::builder("app")
+    /// #     .authorization_endpoint("https://as.example/authorize")
+    /// #     .build()?;
+    /// let redirect_uri = RedirectUri::new("http://127.0.0.1:49152/callback")?;
+    /// let (_url, pending) = client.authorization_request().redirect_uri(redirect_uri).into_redirect()?;
+    /// assert_eq!(pending.redirect_uri(), "http://127.0.0.1:49152/callback");
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn redirect_uri(mut self, redirect_uri: RedirectUri) -> Self {
+        self.redirect_uri = Some(redirect_uri);
+        self
+    }
+
+    /// The redirect URI the request will carry, if it has one.
+    fn redirect_uri_or_client(&self) -> Option<&RedirectUri> {
+        self.redirect_uri.as_ref().or(self.client.redirect_uri())
+    }
+
     /// Sets the scope. With `openid` in it, a `nonce` is generated (unless given).
     ///
     /// ```
     /// # let client = grantline::Client::builder("app").build().unwrap();
-    /// let _ = client.authorization_request("https://app.example/cb").scope(["openid", "profile"]);
+    /// let _ = client.authorization_request().scope(["openid", "profile"]);
     /// ```
     pub fn scope(mut self, scope: impl Into<Scope>) -> Self {
         self.scope = Some(scope.into());
@@ -151,7 +181,7 @@ impl AuthorizationRequest {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app").build().unwrap();
-    /// let _ = client.authorization_request("https://app.example/cb").state("af0ifjsldkj-3x9r-2c");
+    /// let _ = client.authorization_request().state("af0ifjsldkj-3x9r-2c");
     /// ```
     pub fn state(mut self, state: impl Into<String>) -> Self {
         self.state = Some(state.into());
@@ -162,7 +192,7 @@ impl AuthorizationRequest {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app").build().unwrap();
-    /// let _ = client.authorization_request("https://app.example/cb").nonce("n-0S6_WzA2Mj");
+    /// let _ = client.authorization_request().nonce("n-0S6_WzA2Mj");
     /// ```
     pub fn nonce(mut self, nonce: impl Into<String>) -> Self {
         self.nonce = Some(nonce.into());
@@ -175,7 +205,7 @@ impl AuthorizationRequest {
     /// ```
     /// # let client = grantline::Client::builder("app").build().unwrap();
     /// let _ = client
-    ///     .authorization_request("https://app.example/cb")
+    ///     .authorization_request()
     ///     .code_verifier("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
     /// ```
     pub fn code_verifier(mut self, verifier: impl Into<String>) -> Self {
@@ -188,7 +218,7 @@ impl AuthorizationRequest {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app").build().unwrap();
-    /// let _ = client.authorization_request("https://app.example/cb").insecure_pkce_plain();
+    /// let _ = client.authorization_request().insecure_pkce_plain();
     /// ```
     pub fn insecure_pkce_plain(mut self) -> Self {
         self.pkce = Pkce::On(PkceMethod::Plain);
@@ -200,7 +230,7 @@ impl AuthorizationRequest {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app").build().unwrap();
-    /// let _ = client.authorization_request("https://app.example/cb").insecure_without_pkce();
+    /// let _ = client.authorization_request().insecure_without_pkce();
     /// ```
     pub fn insecure_without_pkce(mut self) -> Self {
         self.pkce = Pkce::Off;
@@ -216,7 +246,7 @@ impl AuthorizationRequest {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app").build().unwrap();
-    /// let _ = client.authorization_request("https://app.example/cb").prompt("consent");
+    /// let _ = client.authorization_request().prompt("consent");
     /// ```
     pub fn prompt(self, prompt: impl Into<String>) -> Self {
         self.push("prompt", prompt)
@@ -226,7 +256,7 @@ impl AuthorizationRequest {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app").build().unwrap();
-    /// let _ = client.authorization_request("https://app.example/cb").max_age(std::time::Duration::from_secs(600));
+    /// let _ = client.authorization_request().max_age(std::time::Duration::from_secs(600));
     /// ```
     pub fn max_age(self, max_age: Duration) -> Self {
         self.push("max_age", max_age.as_secs().to_string())
@@ -236,7 +266,7 @@ impl AuthorizationRequest {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app").build().unwrap();
-    /// let _ = client.authorization_request("https://app.example/cb").login_hint("alice@example.com");
+    /// let _ = client.authorization_request().login_hint("alice@example.com");
     /// ```
     pub fn login_hint(self, hint: impl Into<String>) -> Self {
         self.push("login_hint", hint)
@@ -246,7 +276,7 @@ impl AuthorizationRequest {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app").build().unwrap();
-    /// let _ = client.authorization_request("https://app.example/cb").ui_locales("de en");
+    /// let _ = client.authorization_request().ui_locales("de en");
     /// ```
     pub fn ui_locales(self, locales: impl Into<String>) -> Self {
         self.push("ui_locales", locales)
@@ -256,7 +286,7 @@ impl AuthorizationRequest {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app").build().unwrap();
-    /// let _ = client.authorization_request("https://app.example/cb").acr_values("mfa");
+    /// let _ = client.authorization_request().acr_values("mfa");
     /// ```
     pub fn acr_values(self, values: impl Into<String>) -> Self {
         self.push("acr_values", values)
@@ -266,7 +296,7 @@ impl AuthorizationRequest {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app").build().unwrap();
-    /// let _ = client.authorization_request("https://app.example/cb")
+    /// let _ = client.authorization_request()
     ///     .claims(r#"{"userinfo":{"email":{"essential":true}}}"#);
     /// ```
     pub fn claims(mut self, claims: impl Into<String>) -> Self {
@@ -287,7 +317,7 @@ impl AuthorizationRequest {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app").build().unwrap();
-    /// let _ = client.authorization_request("https://app.example/cb").resource("https://api.example/");
+    /// let _ = client.authorization_request().resource("https://api.example/");
     /// ```
     pub fn resource(mut self, resource: impl Into<String>) -> Self {
         let resource = resource.into();
@@ -305,7 +335,7 @@ impl AuthorizationRequest {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app").build().unwrap();
-    /// let _ = client.authorization_request("https://app.example/cb").response_mode("form_post");
+    /// let _ = client.authorization_request().response_mode("form_post");
     /// ```
     pub fn response_mode(self, mode: impl Into<String>) -> Self {
         self.push("response_mode", mode)
@@ -317,10 +347,11 @@ impl AuthorizationRequest {
     /// ```
     /// use grantline::{dpop::DpopKey, EndpointKind, jose::Algorithm};
     /// let client = grantline::Client::builder("app")
+    ///     .redirect_uri("https://app.example/cb")
     ///     .authorization_endpoint("https://as.example/authorize")
     ///     .dpop(DpopKey::generate(Algorithm::ES256)?)
     ///     .build()?;
-    /// let (url, _) = client.authorization_request("https://app.example/cb").dpop_jkt().into_redirect()?;
+    /// let (url, _) = client.authorization_request().dpop_jkt().into_redirect()?;
     /// let jkt = client.dpop_key().unwrap().thumbprint().to_owned();
     /// assert!(url.query_pairs().any(|(k, v)| k == "dpop_jkt" && v == jkt));
     /// # Ok::<(), grantline::Error>(())
@@ -344,7 +375,7 @@ impl AuthorizationRequest {
     ///
     /// ```
     /// # let client = grantline::Client::builder("app").build().unwrap();
-    /// let _ = client.authorization_request("https://app.example/cb").param("organization", "acme");
+    /// let _ = client.authorization_request().param("organization", "acme");
     /// ```
     pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         let name = name.into();
@@ -365,12 +396,13 @@ impl AuthorizationRequest {
     /// ```
     /// use grantline::{EndpointKind, jose::{Algorithm, SigningKey}};
     /// let client = grantline::Client::builder("app")
+    ///     .redirect_uri("https://app.example/cb")
     ///     .issuer("https://as.example")
     ///     .authorization_endpoint("https://as.example/authorize")
     ///     .build()?;
     /// let key = SigningKey::hmac(Algorithm::HS256, b"the client secret, long enough to be a key")?;
     /// let (url, _pending) = client
-    ///     .authorization_request("https://app.example/cb")
+    ///     .authorization_request()
     ///     .scope("openid")
     ///     .request_object(key, grantline::Now::system().wall())
     ///     .into_redirect()?;
@@ -435,7 +467,10 @@ impl AuthorizationRequest {
         if let Some(invalid) = self.invalid {
             return Err(invalid.into());
         }
-        check_redirect_uri(&self.redirect_uri)?;
+        let redirect_uri = self
+            .redirect_uri_or_client()
+            .ok_or(ConfigError::MissingRedirectUri)?
+            .clone();
         if self.state.as_deref() == Some("") {
             return Err(ConfigError::InvalidParameter {
                 name: "state".to_owned(),
@@ -479,15 +514,9 @@ impl AuthorizationRequest {
             .client
             .metadata()
             .is_some_and(|m| m.authorization_response_iss_parameter_supported);
-        let pending = PendingAuthorization::new(
-            &self.client,
-            self.redirect_uri,
-            state,
-            nonce,
-            pkce,
-            iss_required,
-        )
-        .with_openid(openid, max_age);
+        let pending =
+            PendingAuthorization::new(&self.client, redirect_uri, state, nonce, pkce, iss_required)
+                .with_openid(openid, max_age);
         Ok(Prepared {
             client: self.client,
             scope: self.scope.filter(|s| !s.is_empty()),
@@ -503,13 +532,14 @@ impl AuthorizationRequest {
     ///
     /// [`ConfigError::MissingEndpoint`] without an authorization endpoint;
     /// [`ConfigError::ParRequired`] when the server's metadata requires pushed requests;
-    /// [`ConfigError::InvalidParameter`] or [`ConfigError::ReservedParameter`] for a bad
-    /// parameter; [`Error::Randomness`] if the random source fails.
+    /// [`ConfigError::MissingRedirectUri`] when neither the client nor the request has a
+    /// redirect URI; [`ConfigError::InvalidParameter`] or [`ConfigError::ReservedParameter`]
+    /// for a bad parameter; [`Error::Randomness`] if the random source fails.
     ///
     /// ```
     /// use grantline::{Error, EndpointKind, error::ConfigError};
-    /// let client = grantline::Client::builder("app").build()?;
-    /// let e = client.authorization_request("https://app.example/cb").into_redirect().unwrap_err();
+    /// let client = grantline::Client::builder("app").redirect_uri("https://app.example/cb").build()?;
+    /// let e = client.authorization_request().into_redirect().unwrap_err();
     /// assert!(matches!(e, Error::Config(ConfigError::MissingEndpoint(EndpointKind::Authorization))));
     /// # Ok::<(), grantline::Error>(())
     /// ```
@@ -555,11 +585,12 @@ impl AuthorizationRequest {
     /// // `testing::Driver` plays the server here; it needs grantline's `testing` feature.
     /// use grantline::{EndpointKind, testing::Driver};
     /// let client = grantline::Client::builder("app")
+    ///     .redirect_uri("https://app.example/cb")
     ///     .authorization_endpoint("https://as.example/authorize")
     ///     .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
     ///     .client_secret_basic("s")
     ///     .build()?;
-    /// let (flow, _pending) = client.authorization_request("https://app.example/cb").into_pushed()?;
+    /// let (flow, _pending) = client.authorization_request().into_pushed()?;
     /// let mut driver = Driver::new()
     ///     .reply_json(201, r#"{"request_uri":"urn:ietf:params:oauth:request_uri:6esc_11ACC5bwc014ltc14eY22c","expires_in":60}"#);
     /// let pushed = driver.run(flow).unwrap();
@@ -634,57 +665,5 @@ impl Prepared {
         let mut params = Params::with_capacity(8 + self.params.len());
         self.for_each_param(|name, value| params.push((name.to_owned(), value.to_owned())));
         (self.client, params, self.pending)
-    }
-}
-
-/// A redirect URI must be an absolute URI without a fragment (RFC 6749 §3.1.2): a scheme
-/// (RFC 3986 §3.1: a letter, then letters, digits, `+`, `-` or `.`), a `:`, then visible
-/// characters other than `#`. The server compares it with the registered one character for
-/// character, so this is all there is to check here.
-fn check_redirect_uri(uri: &str) -> Result<(), Error> {
-    let invalid = |reason| ConfigError::InvalidParameter {
-        name: "redirect_uri".to_owned(),
-        reason,
-    };
-    let scheme_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.');
-    let absolute = uri.split_once(':').is_some_and(|(scheme, rest)| {
-        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-            && scheme.chars().all(scheme_char)
-            && !rest.is_empty()
-            && rest.chars().all(|c| !c.is_whitespace() && !c.is_control())
-    });
-    if !absolute {
-        return Err(invalid("it is not an absolute URI").into());
-    }
-    if uri.contains('#') {
-        return Err(invalid("it must not have a fragment (RFC 6749 §3.1.2)").into());
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redirect_uris_must_be_absolute_and_without_a_fragment() {
-        for uri in [
-            "http://127.0.0.1:8080/callback",
-            "https://app.example/cb?x=1",
-            "http://localhost",
-            "com.example.app:/cb",
-        ] {
-            assert!(check_redirect_uri(uri).is_ok(), "{uri}");
-        }
-        for uri in [
-            "https://app.example/cb#f",
-            "not a uri",
-            "/relative/cb",
-            "1http://app.example/cb",
-            "https://app.example/c b",
-            "https:",
-        ] {
-            assert!(check_redirect_uri(uri).is_err(), "{uri}");
-        }
     }
 }

@@ -30,6 +30,7 @@ const ISSUER: &str = "https://as.example";
 
 fn builder() -> crate::ClientBuilder {
     Client::builder("app")
+        .redirect_uri(REDIRECT)
         .issuer(ISSUER)
         .authorization_endpoint("https://as.example/authorize?tenant=t")
         .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
@@ -54,7 +55,7 @@ fn get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 fn start(scope: &str) -> (url::Url, PendingAuthorization) {
     client()
-        .authorization_request(REDIRECT)
+        .authorization_request()
         .scope(scope)
         .into_redirect()
         .unwrap()
@@ -102,7 +103,7 @@ fn generated_values_have_256_bits_and_are_base64url() {
 fn randomness_is_an_input() {
     let client = builder().randomness(Counting::default()).build().unwrap();
     let (url, pending) = client
-        .authorization_request(REDIRECT)
+        .authorization_request()
         .scope("openid")
         .into_redirect()
         .unwrap();
@@ -119,7 +120,7 @@ fn nonce_only_with_openid_unless_given() {
     assert!(pending.nonce().is_none());
     assert!(get(&query(&url), "nonce").is_none());
     let (url, pending) = client()
-        .authorization_request(REDIRECT)
+        .authorization_request()
         .nonce("my-nonce")
         .into_redirect()
         .unwrap();
@@ -131,7 +132,7 @@ fn nonce_only_with_openid_unless_given() {
 fn supplied_values_are_used_and_checked() {
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     let (url, pending) = client()
-        .authorization_request(REDIRECT)
+        .authorization_request()
         .state("my-state")
         .code_verifier(verifier)
         .into_redirect()
@@ -145,7 +146,7 @@ fn supplied_values_are_used_and_checked() {
     assert_eq!(pending.code_verifier(), Some(verifier));
     for bad in ["short", &"x".repeat(129), &format!("{}/", "a".repeat(50))] {
         let e = client()
-            .authorization_request(REDIRECT)
+            .authorization_request()
             .code_verifier(bad)
             .into_redirect()
             .unwrap_err();
@@ -154,7 +155,7 @@ fn supplied_values_are_used_and_checked() {
         );
     }
     let e = client()
-        .authorization_request(REDIRECT)
+        .authorization_request()
         .state("")
         .into_redirect()
         .unwrap_err();
@@ -166,7 +167,7 @@ fn supplied_values_are_used_and_checked() {
 #[test]
 fn pkce_plain_and_off_need_their_named_opt_ins() {
     let (url, pending) = client()
-        .authorization_request(REDIRECT)
+        .authorization_request()
         .insecure_pkce_plain()
         .into_redirect()
         .unwrap();
@@ -175,7 +176,7 @@ fn pkce_plain_and_off_need_their_named_opt_ins() {
     assert_eq!(get(&q, "code_challenge"), pending.code_verifier());
 
     let (url, pending) = client()
-        .authorization_request(REDIRECT)
+        .authorization_request()
         .insecure_without_pkce()
         .into_redirect()
         .unwrap();
@@ -188,7 +189,7 @@ fn pkce_plain_and_off_need_their_named_opt_ins() {
 #[test]
 fn bad_parameters_are_refused_with_a_reason() {
     let reserved = client()
-        .authorization_request(REDIRECT)
+        .authorization_request()
         .param("state", "x")
         .into_redirect()
         .unwrap_err();
@@ -196,7 +197,7 @@ fn bad_parameters_are_refused_with_a_reason() {
         matches!(reserved, Error::Config(ConfigError::ReservedParameter(ref n)) if n == "state")
     );
     let claims = client()
-        .authorization_request(REDIRECT)
+        .authorization_request()
         .claims("[1]")
         .into_redirect()
         .unwrap_err();
@@ -204,31 +205,80 @@ fn bad_parameters_are_refused_with_a_reason() {
         matches!(claims, Error::Config(ConfigError::InvalidParameter { ref name, .. }) if name == "claims")
     );
     let resource = client()
-        .authorization_request(REDIRECT)
+        .authorization_request()
         .resource("relative")
         .into_redirect()
         .unwrap_err();
     assert!(
         matches!(resource, Error::Config(ConfigError::InvalidParameter { ref name, .. }) if name == "resource")
     );
+}
+
+#[test]
+fn the_redirect_uri_is_checked_when_set_and_a_request_needs_one() {
+    // Checked and parsed when the client is built, or when a request's own is made.
     for redirect in ["not a uri", "https://app.example/cb#frag"] {
-        let e = client()
-            .authorization_request(redirect)
+        for e in [
+            builder().redirect_uri(redirect).build().unwrap_err(),
+            RedirectUri::new(redirect).unwrap_err(),
+        ] {
+            assert!(
+                matches!(e, Error::Config(ConfigError::InvalidParameter { ref name, .. }) if name == "redirect_uri")
+            );
+        }
+    }
+    let without = Client::builder("app")
+        .authorization_endpoint("https://as.example/authorize")
+        .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
+        .build()
+        .unwrap();
+    assert!(matches!(
+        without.authorization_request().into_redirect(),
+        Err(Error::Config(ConfigError::MissingRedirectUri))
+    ));
+    assert!(matches!(
+        without.authorization_request().into_pushed(),
+        Err(Error::Config(ConfigError::MissingRedirectUri))
+    ));
+    // A request's own redirect URI is sent instead of the client's, and the callback must
+    // come back to it.
+    let own = RedirectUri::new("http://127.0.0.1:49152/cb").unwrap();
+    for client in [client(), without] {
+        let (url, pending) = client
+            .authorization_request()
+            .redirect_uri(own.clone())
             .into_redirect()
-            .unwrap_err();
-        assert!(
-            matches!(e, Error::Config(ConfigError::InvalidParameter { ref name, .. }) if name == "redirect_uri")
+            .unwrap();
+        assert_eq!(get(&query(&url), "redirect_uri"), Some(own.as_str()));
+        let s = pending.state().to_owned();
+        let wrong = format!("{REDIRECT}?code=c&state={s}&iss=https%3A%2F%2Fas.example");
+        assert_eq!(
+            validation(callback(pending, &wrong)),
+            ValidationError::RedirectUriMismatch
         );
     }
 }
 
 #[test]
+fn the_pending_authorization_shares_the_redirect_uri_parsed_once() {
+    let client = client();
+    let (_, pending) = client.authorization_request().into_redirect().unwrap();
+    // The very URL the client parsed when it was built: nothing was parsed again.
+    assert!(std::ptr::eq(
+        pending.redirect_uri.url(),
+        client.redirect_uri().unwrap().url()
+    ));
+    let (_, pushed) = client.authorization_request().into_pushed().unwrap();
+    assert!(std::ptr::eq(
+        pushed.redirect_uri.url(),
+        client.redirect_uri().unwrap().url()
+    ));
+}
+
+#[test]
 fn a_missing_endpoint_is_a_typed_error() {
     let client = Client::builder("app").build().unwrap();
-    let e = client
-        .authorization_request(REDIRECT)
-        .into_redirect()
-        .unwrap_err();
+    let e = client.authorization_request().into_redirect().unwrap_err();
     assert!(matches!(
         e,
         Error::Config(ConfigError::MissingEndpoint(EndpointKind::Authorization))
@@ -237,10 +287,7 @@ fn a_missing_endpoint_is_a_typed_error() {
         .authorization_endpoint("https://as.example/authorize")
         .build()
         .unwrap();
-    let e = no_par
-        .authorization_request(REDIRECT)
-        .into_pushed()
-        .unwrap_err();
+    let e = no_par.authorization_request().into_pushed().unwrap_err();
     assert!(matches!(
         e,
         Error::Config(ConfigError::MissingEndpoint(
@@ -264,14 +311,12 @@ fn metadata(require_par: bool, iss_supported: bool) -> ServerMetadata {
 #[test]
 fn when_par_is_required_the_plain_path_refuses() {
     let client = Client::from_metadata("app", &metadata(true, false))
+        .redirect_uri(REDIRECT)
         .build()
         .unwrap();
-    let e = client
-        .authorization_request(REDIRECT)
-        .into_redirect()
-        .unwrap_err();
+    let e = client.authorization_request().into_redirect().unwrap_err();
     assert!(matches!(e, Error::Config(ConfigError::ParRequired)));
-    assert!(client.authorization_request(REDIRECT).into_pushed().is_ok());
+    assert!(client.authorization_request().into_pushed().is_ok());
 }
 
 #[test]
@@ -293,6 +338,18 @@ fn pending_state_survives_serialization_and_hides_its_secrets() {
             .validate_callback(format!("{REDIRECT}?code=c&state={state}").as_str())
             .is_ok()
     );
+    // Restored, it still checks where the callback came back to...
+    let restored: PendingAuthorization = serde_json::from_str(&stored).unwrap();
+    assert_eq!(
+        validation(callback(
+            restored,
+            &format!("http://127.0.0.1:8080/elsewhere?code=c&state={state}")
+        )),
+        ValidationError::RedirectUriMismatch
+    );
+    // ...and a stored redirect URI that is not one is refused when read back.
+    let tampered = stored.replace(REDIRECT, "not a uri");
+    assert!(serde_json::from_str::<PendingAuthorization>(&tampered).is_err());
 }
 
 // Pushed authorization requests.
@@ -300,7 +357,7 @@ fn pending_state_survives_serialization_and_hides_its_secrets() {
 #[test]
 fn par_pushes_the_parameters_and_yields_a_short_url() {
     let (flow, pending) = client()
-        .authorization_request(REDIRECT)
+        .authorization_request()
         .scope("openid")
         .login_hint("alice")
         .into_pushed()
@@ -337,17 +394,11 @@ fn par_pushes_the_parameters_and_yields_a_short_url() {
 
 #[test]
 fn par_errors_are_typed() {
-    let (flow, _) = client()
-        .authorization_request(REDIRECT)
-        .into_pushed()
-        .unwrap();
+    let (flow, _) = client().authorization_request().into_pushed().unwrap();
     let mut driver = Driver::new().reply_json(201, r#"{"expires_in":60}"#);
     let e = driver.run(flow).unwrap_err();
     assert!(matches!(e.flow_error(), Some(Error::InvalidResponse(e)) if e.field == "request_uri"));
-    let (flow, _) = client()
-        .authorization_request(REDIRECT)
-        .into_pushed()
-        .unwrap();
+    let (flow, _) = client().authorization_request().into_pushed().unwrap();
     let mut driver = Driver::new().reply_json(400, r#"{"error":"invalid_request"}"#);
     let e = driver.run(flow).unwrap_err();
     assert_eq!(
@@ -359,14 +410,12 @@ fn par_errors_are_typed() {
 #[test]
 fn par_sends_client_id_once_whatever_the_authentication() {
     let public = Client::builder("app")
+        .redirect_uri(REDIRECT)
         .authorization_endpoint("https://as.example/authorize")
         .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
         .build()
         .unwrap();
-    let (flow, _) = public
-        .authorization_request(REDIRECT)
-        .into_pushed()
-        .unwrap();
+    let (flow, _) = public.authorization_request().into_pushed().unwrap();
     let mut driver = Driver::new().reply_json(201, r#"{"request_uri":"urn:x","expires_in":60}"#);
     driver.run(flow).unwrap();
     let form = driver.transcript().form(0).unwrap();
@@ -448,21 +497,16 @@ fn iss_is_checked_when_present_and_required_when_advertised() {
     ));
 
     let strict = Client::from_metadata("app", &metadata(false, true))
+        .redirect_uri(REDIRECT)
         .build()
         .unwrap();
-    let (_, pending) = strict
-        .authorization_request(REDIRECT)
-        .into_redirect()
-        .unwrap();
+    let (_, pending) = strict.authorization_request().into_redirect().unwrap();
     let s = pending.state().to_owned();
     assert_eq!(
         validation(callback(pending, &format!("{REDIRECT}?code=c&state={s}"))),
         ValidationError::IssuerParameterMissing
     );
-    let (_, pending) = strict
-        .authorization_request(REDIRECT)
-        .into_redirect()
-        .unwrap();
+    let (_, pending) = strict.authorization_request().into_redirect().unwrap();
     let s = pending.state().to_owned();
     assert!(
         callback(
@@ -474,13 +518,11 @@ fn iss_is_checked_when_present_and_required_when_advertised() {
 
     // Without a known issuer there is nothing to compare with.
     let anonymous = Client::builder("app")
+        .redirect_uri(REDIRECT)
         .authorization_endpoint("https://as.example/authorize")
         .build()
         .unwrap();
-    let (_, pending) = anonymous
-        .authorization_request(REDIRECT)
-        .into_redirect()
-        .unwrap();
+    let (_, pending) = anonymous.authorization_request().into_redirect().unwrap();
     let s = pending.state().to_owned();
     assert!(
         callback(
@@ -662,6 +704,7 @@ mod id_token {
         metadata.id_token_signing_alg_values_supported =
             vec!["EdDSA".to_owned(), "HS256".to_owned()];
         Client::from_metadata("app", &metadata)
+            .redirect_uri(REDIRECT)
             .client_secret_basic("s3cr3t")
             .build()
             .unwrap()
@@ -691,7 +734,7 @@ mod id_token {
 
     fn code_for(client: &Client) -> AuthorizationCode {
         let (_, pending) = client
-            .authorization_request(REDIRECT)
+            .authorization_request()
             .scope("openid")
             .into_redirect()
             .unwrap();
@@ -861,7 +904,7 @@ mod id_token {
     fn without_keys_validation_is_a_configuration_error_unless_skipped() {
         let client = client(); // no JWK Set URL
         let (_, pending) = client
-            .authorization_request(REDIRECT)
+            .authorization_request()
             .scope("openid")
             .into_redirect()
             .unwrap();
@@ -905,7 +948,7 @@ mod request_objects {
     #[test]
     fn pushed_bodies_carry_only_client_id_and_the_signed_request() {
         let (flow, pending) = client()
-            .authorization_request(REDIRECT)
+            .authorization_request()
             .scope("openid")
             .login_hint("alice")
             .request_object(key(), crate::Now::system().wall())
@@ -929,11 +972,12 @@ mod request_objects {
     #[test]
     fn a_request_object_needs_the_issuer() {
         let anonymous = Client::builder("app")
+            .redirect_uri(REDIRECT)
             .authorization_endpoint("https://as.example/authorize")
             .build()
             .unwrap();
         let e = anonymous
-            .authorization_request(REDIRECT)
+            .authorization_request()
             .request_object(key(), crate::Now::system().wall())
             .into_redirect()
             .unwrap_err();
