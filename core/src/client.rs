@@ -271,6 +271,7 @@ impl ClientBuilder {
     /// ```
     /// let client = grantline::Client::builder("app")
     ///     .authorization_endpoint("https://as.example/authorize")
+    ///     .token_endpoint("https://as.example/token")
     ///     .build()?;
     /// let (url, _pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
     /// assert!(url.as_str().starts_with("https://as.example/authorize?response_type=code"));

@@ -18,6 +18,9 @@ use crate::{Client, Error};
 /// ```
 /// # let client = grantline::Client::builder("app")
 /// #     .authorization_endpoint("https://as.example/authorize")
+/// #     .issuer("https://as.example")
+/// #     .token_endpoint("https://as.example/token")
+/// #     .jwks_uri("https://as.example/jwks")
 /// #     .build()?;
 /// let (_url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
 /// let shown = format!("{pending:?}");
@@ -102,6 +105,9 @@ impl PendingAuthorization {
     /// ```
     /// # let client = grantline::Client::builder("app")
     /// #     .authorization_endpoint("https://as.example/authorize")
+    /// #     .issuer("https://as.example")
+    /// #     .token_endpoint("https://as.example/token")
+    /// #     .jwks_uri("https://as.example/jwks")
     /// #     .build()?;
     /// let (url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
     /// assert!(url.query_pairs().any(|(k, v)| k == "state" && v == pending.state()));
@@ -117,6 +123,9 @@ impl PendingAuthorization {
     /// ```
     /// # let client = grantline::Client::builder("app")
     /// #     .authorization_endpoint("https://as.example/authorize")
+    /// #     .issuer("https://as.example")
+    /// #     .token_endpoint("https://as.example/token")
+    /// #     .jwks_uri("https://as.example/jwks")
     /// #     .build()?;
     /// let (_url, pending) = client.authorization_request("https://app.example/cb").scope("openid").into_redirect()?;
     /// assert!(pending.nonce().is_some());
@@ -132,6 +141,9 @@ impl PendingAuthorization {
     /// ```
     /// # let client = grantline::Client::builder("app")
     /// #     .authorization_endpoint("https://as.example/authorize")
+    /// #     .issuer("https://as.example")
+    /// #     .token_endpoint("https://as.example/token")
+    /// #     .jwks_uri("https://as.example/jwks")
     /// #     .build()?;
     /// let (_url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
     /// assert_eq!(pending.redirect_uri(), "https://app.example/cb");
@@ -159,6 +171,9 @@ impl PendingAuthorization {
     /// use grantline::{Error, error::{ErrorCode, ValidationError}};
     /// # let client = grantline::Client::builder("app")
     /// #     .authorization_endpoint("https://as.example/authorize")
+    /// #     .issuer("https://as.example")
+    /// #     .token_endpoint("https://as.example/token")
+    /// #     .jwks_uri("https://as.example/jwks")
     /// #     .build()?;
     /// let (_url, pending) = client.authorization_request("https://app.example/cb").into_redirect()?;
     /// let e = pending.validate_callback("https://app.example/cb?code=x&state=forged").unwrap_err();

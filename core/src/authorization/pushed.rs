@@ -15,6 +15,9 @@ use crate::{Error, Now};
 /// # use grantline::{EndpointKind, testing::Driver};
 /// # let client = grantline::Client::builder("app")
 /// #     .authorization_endpoint("https://as.example/authorize")
+/// #     .issuer("https://as.example")
+/// #     .token_endpoint("https://as.example/token")
+/// #     .jwks_uri("https://as.example/jwks")
 /// #     .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
 /// #     .build()?;
 /// # let (flow, _pending) = client.authorization_request("https://app.example/cb").into_pushed()?;

@@ -51,7 +51,10 @@ enum Pkce {
 /// use std::time::Duration;
 ///
 /// let client = grantline::Client::builder("app")
+///     .issuer("https://as.example")
 ///     .authorization_endpoint("https://as.example/authorize")
+///     .token_endpoint("https://as.example/token")
+///     .jwks_uri("https://as.example/jwks") // with openid, the exchange validates the ID token
 ///     .build()?;
 /// let (url, _pending) = client
 ///     .authorization_request("https://app.example/callback")
@@ -86,6 +89,8 @@ pub struct AuthorizationRequest {
     pkce: Pkce,
     params: Params,
     invalid: Option<ConfigError>,
+    /// The named opt-out of ID token validation (and of the setup it needs).
+    skip_id_token_validation: bool,
     /// Sign the parameters into a request object (RFC 9101) with this signer, at this time.
     #[cfg(feature = "jose")]
     request_object: Option<(
@@ -129,6 +134,7 @@ impl Client {
             pkce: Pkce::On(PkceMethod::S256),
             params: Params::new(),
             invalid: None,
+            skip_id_token_validation: false,
             #[cfg(feature = "jose")]
             request_object: None,
         }
@@ -204,6 +210,31 @@ impl AuthorizationRequest {
     /// ```
     pub fn insecure_without_pkce(mut self) -> Self {
         self.pkce = Pkce::Off;
+        self
+    }
+
+    /// Does not validate the ID token the code exchange returns, and so does not need the
+    /// issuer's JWK Set URL or issuer. The same opt-out as
+    /// [`CodeExchangeFlow::insecure_skip_id_token_validation`](super::CodeExchangeFlow::insecure_skip_id_token_validation),
+    /// made before the person is sent away. Only for a server whose ID tokens cannot be
+    /// validated: without validation, an ID token proves nothing about who logged in.
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("app")
+    ///     .authorization_endpoint("https://as.example/authorize")
+    ///     .token_endpoint("https://as.example/token")
+    ///     .build()?;
+    /// // No JWK Set URL and no issuer: refused, unless validation is given up by name.
+    /// assert!(client.authorization_request("https://app.example/cb").scope("openid").into_redirect().is_err());
+    /// let (_url, _pending) = client
+    ///     .authorization_request("https://app.example/cb")
+    ///     .scope("openid")
+    ///     .insecure_skip_id_token_validation()
+    ///     .into_redirect()?;
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn insecure_skip_id_token_validation(mut self) -> Self {
+        self.skip_id_token_validation = true;
         self
     }
 
@@ -318,6 +349,7 @@ impl AuthorizationRequest {
     /// use grantline::{dpop::DpopKey, EndpointKind, jose::Algorithm};
     /// let client = grantline::Client::builder("app")
     ///     .authorization_endpoint("https://as.example/authorize")
+    ///     .token_endpoint("https://as.example/token")
     ///     .dpop(DpopKey::generate(Algorithm::ES256)?)
     ///     .build()?;
     /// let (url, _) = client.authorization_request("https://app.example/cb").dpop_jkt().into_redirect()?;
@@ -367,6 +399,8 @@ impl AuthorizationRequest {
     /// let client = grantline::Client::builder("app")
     ///     .issuer("https://as.example")
     ///     .authorization_endpoint("https://as.example/authorize")
+    ///     .token_endpoint("https://as.example/token")
+    ///     .jwks_uri("https://as.example/jwks")
     ///     .build()?;
     /// let key = SigningKey::hmac(Algorithm::HS256, b"the client secret, long enough to be a key")?;
     /// let (url, _pending) = client
@@ -444,6 +478,13 @@ impl AuthorizationRequest {
             .into());
         }
         let openid = self.scope.as_ref().is_some_and(|s| s.contains("openid"));
+        // What the code exchange will need, checked before the person is sent away (their code
+        // would be spent on a request that cannot succeed).
+        self.client.require_endpoint(EndpointKind::Token)?;
+        let validate_id_token = openid && !self.skip_id_token_validation;
+        if validate_id_token {
+            crate::flow::require_validation_setup(&self.client, self.client.issuer())?;
+        }
         let pkce = match self.pkce {
             Pkce::On(method) => Some(method),
             Pkce::Off => None,
@@ -487,7 +528,7 @@ impl AuthorizationRequest {
             pkce,
             iss_required,
         )
-        .with_openid(openid, max_age);
+        .with_openid(validate_id_token, max_age);
         Ok(Prepared {
             client: self.client,
             scope: self.scope.filter(|s| !s.is_empty()),
@@ -501,7 +542,11 @@ impl AuthorizationRequest {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::MissingEndpoint`] without an authorization endpoint;
+    /// [`ConfigError::MissingEndpoint`] without an authorization endpoint or a token endpoint
+    /// (the exchange will need it); with `openid` in scope, also without the issuer's JWK Set
+    /// URL, and [`ConfigError::MissingIssuer`] without the issuer (the exchange validates the
+    /// ID token with both), unless
+    /// [`insecure_skip_id_token_validation`](Self::insecure_skip_id_token_validation);
     /// [`ConfigError::ParRequired`] when the server's metadata requires pushed requests;
     /// [`ConfigError::InvalidParameter`] or [`ConfigError::ReservedParameter`] for a bad
     /// parameter; [`Error::Randomness`] if the random source fails.
@@ -556,6 +601,7 @@ impl AuthorizationRequest {
     /// let client = grantline::Client::builder("app")
     ///     .authorization_endpoint("https://as.example/authorize")
     ///     .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
+    ///     .token_endpoint("https://as.example/token")
     ///     .client_secret_basic("s")
     ///     .build()?;
     /// let (flow, _pending) = client.authorization_request("https://app.example/cb").into_pushed()?;
