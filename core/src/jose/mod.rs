@@ -84,7 +84,9 @@ mod signing_key;
 
 pub use algorithm::Algorithm;
 pub use claims::Claims;
-pub use client_assertion::{AssertionAudience, ClientSecretJwt, JwtAssertion, PrivateKeyJwt};
+pub use client_assertion::{
+    AssertionAudience, ClientSecretJwt, JwtAssertion, JwtAssertionSource, PrivateKeyJwt,
+};
 pub use jwk::{Jwk, JwkSet};
 pub use jws::{JwsHeader, MAX_COMPACT_LEN, UnverifiedJws, VerifiedJws, sign};
 pub use request_object::RequestObject;
