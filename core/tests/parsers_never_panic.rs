@@ -161,6 +161,7 @@ fn callback_client() -> grantline::Client {
     grantline::Client::builder("c")
         .issuer("https://as.example")
         .authorization_endpoint("https://as.example/authorize")
+        .token_endpoint("https://as.example/token")
         .build()
         .unwrap()
 }
