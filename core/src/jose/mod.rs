@@ -93,4 +93,5 @@ pub use request_object::RequestObject;
 pub use signing_key::{JwsSigner, SigningKey, ecdsa_der_to_jose};
 
 pub(crate) use crypto::{constant_time_eq, digest, generate_pkcs8};
-pub(crate) use jwk::b64_encode;
+pub(crate) use jwk::{b64_decode, b64_encode};
+pub(crate) use signing_key::{pkcs8_from_parts, pkcs8_private_part};
