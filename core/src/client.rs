@@ -192,6 +192,18 @@ impl Client {
         self.inner.dpop.as_ref()
     }
 
+    /// Whether the client has a DPoP key (always `false` without the `jose` feature).
+    pub(crate) fn dpop_key_present(&self) -> bool {
+        #[cfg(feature = "jose")]
+        {
+            self.dpop_key().is_some()
+        }
+        #[cfg(not(feature = "jose"))]
+        {
+            false
+        }
+    }
+
     /// The client's cache of the issuer's keys, if it knows a JWK Set URL.
     #[cfg(feature = "jose")]
     pub(crate) fn jwks_cache(&self) -> Option<&std::sync::Mutex<crate::oidc::JwksCache>> {

@@ -821,3 +821,45 @@ fn a_jwt_bearer_grant_renews_across_its_assertions_expiry_through_the_token_mana
         assert_eq!(e, ErrorCode::InvalidGrant, "{}", runner.name());
     }
 }
+
+#[test]
+fn userinfo_flow_with_a_dpop_bound_token() {
+    use grantline::dpop::DpopKey;
+    use grantline::jose::Algorithm;
+    use grantline::oidc::UserinfoFlow;
+    for runner in runners() {
+        let key = DpopKey::generate(Algorithm::ES256).unwrap();
+        let client = builder(&runner, BASIC.0)
+            .client_secret_basic(BASIC.1)
+            .dpop(key.clone())
+            .build()
+            .unwrap();
+        let token = code_flow(&runner, &client, false);
+        assert_eq!(token.token_type(), &TokenType::DPoP);
+        // A client with the same key (restored from storage, say) but no nonce yet: the
+        // server asks for one with 401 use_dpop_nonce, and the flow sends once more with it.
+        let restored =
+            DpopKey::from_pkcs8_der(Algorithm::ES256, key.to_pkcs8_der().unwrap().secret())
+                .unwrap();
+        let fresh = builder(&runner, BASIC.0)
+            .client_secret_basic(BASIC.1)
+            .dpop(restored)
+            .build()
+            .unwrap();
+        let subject = token.id_token_claims().unwrap().subject().to_owned();
+        let info = runner
+            .run(
+                UserinfoFlow::for_token(&fresh, &token)
+                    .unwrap()
+                    .expect_subject(subject),
+            )
+            .unwrap();
+        assert_eq!(info.subject(), "alice", "{}", runner.name());
+        assert_eq!(info.get("email").unwrap(), "alice@grantline.test");
+        // As a Bearer token it is refused: DPoP-bound.
+        let e = runner
+            .run(UserinfoFlow::new(&client, token.access_token()).unwrap())
+            .unwrap_err();
+        assert_eq!(oauth_code(e), ErrorCode::InvalidToken);
+    }
+}

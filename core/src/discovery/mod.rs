@@ -315,6 +315,7 @@ impl IssuerCheck {
 }
 
 /// Whether `issuer` is a multi-tenant template (it holds `{tenantid}`).
+#[cfg_attr(not(feature = "jose"), allow(dead_code))]
 pub(crate) fn is_tenant_template(issuer: &str) -> bool {
     issuer.contains(TENANT_TEMPLATE)
 }
@@ -323,6 +324,7 @@ pub(crate) fn is_tenant_template(issuer: &str) -> bool {
 /// `tid` is not one path segment (empty, or holding `/`, `?`, `#`, `{`, `}`), so that a `tid`
 /// cannot make the template name another issuer. The one place ID token validation resolves a
 /// template (Microsoft Entra ID's multi-tenant `{tenantid}`).
+#[cfg_attr(not(feature = "jose"), allow(dead_code))]
 pub(crate) fn resolve_tenant(template: &str, tid: &str) -> Option<String> {
     is_tenant_segment(tid).then(|| template.replacen(TENANT_TEMPLATE, tid, 1))
 }
