@@ -465,7 +465,8 @@ fn ciba_and_device_answers_carrying_forged_id_tokens_are_refused() {
             b64(&claims("hostile-client"))
         )
     };
-    let cases: Vec<(String, fn(&Error) -> bool)> = vec![
+    type Check = fn(&Error) -> bool;
+    let cases: Vec<(String, Check)> = vec![
         (sign(&forger_key, "hostile-client"), |e| {
             matches!(e, Error::Jose(JoseError::InvalidSignature))
         }),

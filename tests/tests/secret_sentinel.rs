@@ -1277,7 +1277,8 @@ fn exported_dpop_keys_and_other_additions() {
     let der = key.to_pkcs8_der().unwrap();
     let d = grantline_tests_b64(EC_D);
     assert!(der.secret().windows(d.len()).any(|w| w == d.as_slice()));
-    assert!(!format!("{der:?}").contains(&format!("{:?}", &d[..4]).trim_matches(['[', ']'])));
+    let shown_bytes = format!("{:?}", &d[..4]);
+    assert!(!format!("{der:?}").contains(shown_bytes.trim_matches(['[', ']'])));
     let back = DpopKey::from_pkcs8_der(grantline::jose::Algorithm::ES256, der.secret()).unwrap();
     assert!(!format!("{back:?}").contains(EC_D));
 

@@ -887,7 +887,8 @@ mod id_token {
             }
             b.build().unwrap()
         };
-        let cases: [(&str, &str, fn(&Error) -> bool); 4] = [
+        type Check = fn(&Error) -> bool;
+        let cases: [(&str, &str, Check); 4] = [
             ("token", "profile", |e| {
                 matches!(
                     e,

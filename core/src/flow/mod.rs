@@ -77,7 +77,8 @@ mod endpoint_call;
 mod one_shot;
 mod poller;
 mod token_exchange;
-#[cfg(all(test, feature = "jose"))]
+#[cfg(test)]
+#[cfg(feature = "jose")]
 mod token_exchange_tests;
 
 pub(crate) use endpoint_call::{DocumentCall, EndpointCall, Form, Params, check_extra};

@@ -110,6 +110,8 @@ impl IdTokenCheck {
 }
 
 /// Where the token response comes from: one request, or polling (device, CIBA).
+// One per flow, never in a collection: boxing the large variant would only add a pointer hop.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum TokenSource {
     OneShot(OneShot<TokenResponse>),

@@ -24,15 +24,16 @@ const FORGER: &str = r#"{"kty":"OKP","crv":"Ed25519","kid":"k1",
     "x":"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg"}"#;
 
 fn metadata(issuer: &str) -> ServerMetadata {
-    let mut metadata = ServerMetadata::default();
-    metadata.issuer = issuer.to_owned();
-    metadata.token_endpoint = Some(format!("{ISSUER}/token"));
-    metadata.authorization_endpoint = Some(format!("{ISSUER}/authorize"));
-    metadata.backchannel_authentication_endpoint = Some(format!("{ISSUER}/bc"));
-    metadata.device_authorization_endpoint = Some(format!("{ISSUER}/device"));
-    metadata.jwks_uri = Some(format!("{ISSUER}/jwks"));
-    metadata.id_token_signing_alg_values_supported = vec!["EdDSA".to_owned()];
-    metadata
+    ServerMetadata {
+        issuer: issuer.to_owned(),
+        token_endpoint: Some(format!("{ISSUER}/token")),
+        authorization_endpoint: Some(format!("{ISSUER}/authorize")),
+        backchannel_authentication_endpoint: Some(format!("{ISSUER}/bc")),
+        device_authorization_endpoint: Some(format!("{ISSUER}/device")),
+        jwks_uri: Some(format!("{ISSUER}/jwks")),
+        id_token_signing_alg_values_supported: vec!["EdDSA".to_owned()],
+        ..ServerMetadata::default()
+    }
 }
 
 fn client() -> Client {
@@ -340,7 +341,8 @@ fn an_entra_tenant_template_is_resolved_with_the_tokens_tid() {
 fn an_entra_token_whose_tid_does_not_match_its_iss_is_refused() {
     let tenant_issuer = format!("https://login.microsoftonline.com/{TENANT}/v2.0");
     type Tweak = Box<dyn FnOnce(Claims) -> Claims>;
-    let cases: Vec<(Tweak, fn(&Error) -> bool)> = vec![
+    type Check = fn(&Error) -> bool;
+    let cases: Vec<(Tweak, Check)> = vec![
         // Another tenant's tid under this tenant's iss.
         (
             Box::new({
