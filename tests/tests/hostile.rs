@@ -390,8 +390,10 @@ fn device_polling_lies_never_make_it_hammer() {
 fn no_secret_reaches_debug_of_what_the_library_hands_out() {
     let server = HostileServer::always(Lie::json(404, "{}"));
     let client = Client::builder("c")
+        .issuer(server.url(""))
         .authorization_endpoint(server.url("/authorize"))
         .token_endpoint(server.url("/token"))
+        .jwks_uri(server.url("/jwks"))
         .client_secret_post(CLIENT_SECRET)
         .build()
         .unwrap();
