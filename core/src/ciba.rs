@@ -13,28 +13,56 @@
 //!          CibaTokenFlow: Wait ─▶ Send ─▶ authorization_pending / slow_down ─▶ ... ─▶ Done
 //! ```
 //!
+//! The token response's ID token is validated before the flow is done (CIBA Core §10.2.1,
+//! OpenID Connect Core §3.1.3.7 without the nonce, which CIBA does not send): signature with the
+//! issuer's keys, `iss`, `aud`, `azp`, `exp`, `iat`, `at_hash`; a missing ID token is an error.
+//! The client must know the issuer's JWK Set URL and issuer (a client built from metadata
+//! does); [`CibaTokenFlow::insecure_skip_id_token_validation`] opts out by name.
+//!
 //! ```
 //! // `testing::Driver` plays the server here; it needs grantline's `testing` feature.
 //! use grantline::{Client, ciba::{BackchannelAuthenticationRequest, UserHint}, testing::Driver};
+//! use grantline::discovery::ServerMetadata;
+//! use grantline::jose::{self, Claims, JwkSet, JwsHeader, SigningKey};
+//! use std::time::Duration;
 //!
-//! let client = Client::builder("call-centre")
-//!     .backchannel_authentication_endpoint("https://as.example/bc-authorize")
-//!     .token_endpoint("https://as.example/token")
-//!     .client_secret_basic("s")
-//!     .build()?;
+//! // What discovery finds (here by hand): the endpoints, the keys' URL, the ID token algorithm.
+//! let mut metadata = ServerMetadata::default();
+//! metadata.issuer = "https://as.example".into();
+//! metadata.backchannel_authentication_endpoint = Some("https://as.example/bc-authorize".into());
+//! metadata.token_endpoint = Some("https://as.example/token".into());
+//! metadata.jwks_uri = Some("https://as.example/jwks".into());
+//! metadata.id_token_signing_alg_values_supported = vec!["EdDSA".into()];
+//! let client = Client::from_metadata("call-centre", &metadata).client_secret_basic("s").build()?;
+//!
+//! // The server's side: its key, and the ID token it will issue.
+//! let key = SigningKey::from_jwk(r#"{"kty":"OKP","crv":"Ed25519","kid":"k1",
+//!     "d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
+//!     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#)?;
+//! let mut driver = Driver::new();
+//! let now = driver.now().wall();
+//! let claims = Claims::new().with("iss", "https://as.example").with("sub", "alice")
+//!     .with("aud", "call-centre").with_time("iat", now).with_time("exp", now + Duration::from_secs(600));
+//! let id_token = jose::sign(&key, JwsHeader::for_signer(&key), &claims.to_json())?;
+//! let jwks = JwkSet::from(key.public_jwk().unwrap()).to_public_json().to_string();
+//! let json = |status: u16, body: &str| {
+//!     http::Response::builder().status(status).header("content-type", "application/json")
+//!         .body(body.as_bytes().to_vec()).unwrap()
+//! };
+//! driver.push_reply(json(200, r#"{"auth_req_id":"1c266114","expires_in":120,"interval":2}"#));
+//! driver.push_reply(json(400, r#"{"error":"slow_down"}"#));
+//! driver.push_reply(json(200, &format!(r#"{{"access_token":"at","token_type":"Bearer","id_token":"{id_token}"}}"#)));
+//! driver.push_reply(json(200, &jwks));
+//!
 //! let request = BackchannelAuthenticationRequest::new(UserHint::LoginHint("alice@example.com".into()))
 //!     .binding_message("W4SCT");
-//! let mut driver = Driver::new()
-//!     .reply_json(200, r#"{"auth_req_id":"1c266114","expires_in":120,"interval":2}"#)
-//!     .reply_json(400, r#"{"error":"slow_down"}"#)
-//!     .reply_json(200, r#"{"access_token":"at","token_type":"Bearer","id_token":"h.p.s"}"#);
 //! let pending = driver.run(client.backchannel_authentication(request)?).unwrap();
 //! let token = driver.run(client.ciba_token(pending)?).unwrap();
-//! assert_eq!(token.access_token().secret(), "at");
+//! assert_eq!(token.id_token_claims().unwrap().subject(), "alice");
 //! // The first poll after 2 s; after slow_down, 2 + 5 s.
 //! assert_eq!(
 //!     driver.transcript().waits().collect::<Vec<_>>(),
-//!     [std::time::Duration::from_secs(2), std::time::Duration::from_secs(7)]
+//!     [Duration::from_secs(2), Duration::from_secs(7)]
 //! );
 //! # Ok::<(), grantline::Error>(())
 //! ```
@@ -47,7 +75,9 @@ use serde_json::{Map, Value};
 use crate::EndpointKind;
 use crate::error::{ConfigError, Expired, InvalidResponse};
 use crate::flow::{EndpointCall, OneShot, Params, one_shot_flow};
-use crate::flow::{Poller, PollingStatus, interval_from, polling_flow};
+use crate::flow::{
+    IdTokenCheck, Poller, PollingStatus, TokenExchange, interval_from, polling_flow,
+};
 use crate::response::{Object, field, success_object};
 use crate::{Client, Error, Now, Scope};
 
@@ -340,11 +370,12 @@ pub struct BackchannelAuthenticationFlow(OneShot<BackchannelAuthentication>);
 
 one_shot_flow!(BackchannelAuthenticationFlow, BackchannelAuthentication);
 
-/// A flow that polls the token endpoint until the person approves (CIBA §7.3, poll mode).
-/// Made by [`Client::ciba_token`].
+/// A flow that polls the token endpoint until the person approves (CIBA §7.3, poll mode), then
+/// validates the ID token (CIBA §10.2.1; see the [module documentation](self)). Made by
+/// [`Client::ciba_token`].
 #[derive(Debug)]
 pub struct CibaTokenFlow {
-    poller: Poller,
+    inner: TokenExchange,
 }
 
 polling_flow!(CibaTokenFlow);
@@ -362,7 +393,25 @@ impl CibaTokenFlow {
     /// ```
     #[must_use]
     pub fn status(&self, now: Now) -> PollingStatus {
-        self.poller.status(now)
+        self.inner.polling_status(now)
+    }
+
+    /// Does not validate the ID token. Only for a server whose ID tokens cannot be validated
+    /// (no JWK Set URL, an algorithm grantline does not support): without validation, an ID
+    /// token proves nothing about who approved.
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("c").token_endpoint("https://as/token").build().unwrap();
+    /// # let p = grantline::ciba::BackchannelAuthentication::from_response(&http::Response::new(br#"{"auth_req_id":"r","expires_in":120}"#.to_vec()), grantline::Now::system()).unwrap();
+    /// // This client knows no JWK Set URL: without the opt-out, the first poll would be refused.
+    /// let flow = client.ciba_token(p)?.insecure_skip_id_token_validation();
+    /// # let _ = flow;
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[must_use]
+    pub fn insecure_skip_id_token_validation(mut self) -> Self {
+        self.inner.skip_check();
+        self
     }
 }
 
@@ -399,11 +448,15 @@ impl Client {
         )))
     }
 
-    /// A flow that polls the token endpoint for the tokens of `pending`.
+    /// A flow that polls the token endpoint for the tokens of `pending`, then validates the ID
+    /// token.
     ///
     /// # Errors
     ///
-    /// [`ConfigError::MissingEndpoint`] without a token endpoint.
+    /// [`ConfigError::MissingEndpoint`] without a token endpoint. The flow's first `next`
+    /// refuses, before any request, a client that cannot validate the ID token:
+    /// [`ConfigError::MissingEndpoint`] for the JWK Set URL, [`ConfigError::MissingIssuer`]
+    /// (unless [`CibaTokenFlow::insecure_skip_id_token_validation`]).
     ///
     /// ```
     /// # let p = grantline::ciba::BackchannelAuthentication::from_response(&http::Response::new(br#"{"auth_req_id":"r","expires_in":120}"#.to_vec()), grantline::Now::system()).unwrap();
@@ -417,14 +470,19 @@ impl Client {
             ("auth_req_id".to_owned(), pending.auth_req_id.clone()),
         ];
         let call = EndpointCall::new(self, EndpointKind::Token, params, &[])?;
+        let poller = Poller::new(
+            call,
+            Expired::BackchannelRequest,
+            pending.received_at,
+            pending.expires_at(),
+            pending.interval,
+        );
+        #[cfg(feature = "jose")]
+        let check = Some(IdTokenCheck::backchannel(self));
+        #[cfg(not(feature = "jose"))]
+        let check: Option<IdTokenCheck> = None;
         Ok(CibaTokenFlow {
-            poller: Poller::new(
-                call,
-                Expired::BackchannelRequest,
-                pending.received_at,
-                pending.expires_at(),
-                pending.interval,
-            ),
+            inner: TokenExchange::new(poller, check),
         })
     }
 }

@@ -210,6 +210,18 @@ impl Client {
         self.inner.dpop.as_ref()
     }
 
+    /// Whether the client has a DPoP key (always `false` without the `jose` feature).
+    pub(crate) fn dpop_key_present(&self) -> bool {
+        #[cfg(feature = "jose")]
+        {
+            self.dpop_key().is_some()
+        }
+        #[cfg(not(feature = "jose"))]
+        {
+            false
+        }
+    }
+
     /// The client's cache of the issuer's keys, if it knows a JWK Set URL.
     #[cfg(feature = "jose")]
     pub(crate) fn jwks_cache(&self) -> Option<&std::sync::Mutex<crate::oidc::JwksCache>> {
@@ -292,6 +304,7 @@ impl ClientBuilder {
     /// let client = grantline::Client::builder("app")
     ///     .redirect_uri("https://app.example/cb")
     ///     .authorization_endpoint("https://as.example/authorize")
+    ///     .token_endpoint("https://as.example/token")
     ///     .build()?;
     /// let (url, _pending) = client.authorization_request().into_redirect()?;
     /// assert!(url.as_str().starts_with("https://as.example/authorize?response_type=code"));

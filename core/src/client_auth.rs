@@ -490,6 +490,99 @@ impl ClientAuthentication for TlsClientAuth {
     }
 }
 
+/// The `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
+pub const JWT_BEARER_ASSERTION_TYPE: &str =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// A client assertion (RFC 7521 §4.2) from an [`AssertionSource`](crate::assertion::AssertionSource),
+/// asked for each request: a federated credential the platform rotates (Kubernetes projected
+/// service account token, Azure workload identity's `AZURE_FEDERATED_TOKEN_FILE`: see
+/// [`AssertionFile`](crate::assertion::AssertionFile)), or one your own code mints.
+///
+/// Sends `client_id`, `client_assertion_type` (the JWT bearer type unless
+/// [`assertion_type`](Self::assertion_type) says otherwise) and `client_assertion`. To sign an
+/// assertion with a key the client holds, use `private_key_jwt`
+/// ([`ClientBuilder::private_key_jwt`](crate::ClientBuilder::private_key_jwt)) instead.
+///
+/// ```
+/// use grantline::{assertion, client_auth::ClientAssertion, secret::Assertion};
+///
+/// let auth = ClientAssertion::new(assertion::from_fn("federated", |_| Ok(Assertion::new("eyJ..."))));
+/// let client = grantline::Client::builder("00000000-app")
+///     .token_endpoint("https://login.example/token")
+///     .auth(auth)
+///     .build()?;
+/// assert_eq!(client.auth_method(), "private_key_jwt");
+/// # Ok::<(), grantline::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClientAssertion {
+    source: std::sync::Arc<dyn crate::assertion::AssertionSource>,
+    method: String,
+    assertion_type: String,
+}
+
+impl ClientAssertion {
+    /// Client authentication with the assertions `source` gives, as `private_key_jwt` (the
+    /// method name servers register a JWT client assertion under).
+    ///
+    /// ```
+    /// use grantline::{assertion, client_auth::ClientAssertion, secret::Assertion};
+    /// let _ = ClientAssertion::new(assertion::from_fn("x", |_| Ok(Assertion::new("a"))));
+    /// ```
+    #[must_use]
+    pub fn new(source: impl crate::assertion::AssertionSource + 'static) -> Self {
+        Self {
+            source: std::sync::Arc::new(source),
+            method: "private_key_jwt".to_owned(),
+            assertion_type: JWT_BEARER_ASSERTION_TYPE.to_owned(),
+        }
+    }
+
+    /// Registers under another method name (`client_secret_jwt` for an HMAC assertion you
+    /// sign yourself, or a vendor's).
+    ///
+    /// ```
+    /// # use grantline::{assertion, client_auth::ClientAssertion, secret::Assertion};
+    /// let auth = ClientAssertion::new(assertion::from_fn("x", |_| Ok(Assertion::new("a"))))
+    ///     .method("client_secret_jwt");
+    /// # let _ = auth;
+    /// ```
+    #[must_use]
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.method = method.into();
+        self
+    }
+
+    /// Sends another `client_assertion_type` (a SAML 2.0 assertion's, RFC 7522 §2.2).
+    ///
+    /// ```
+    /// # use grantline::{assertion, client_auth::ClientAssertion, secret::Assertion};
+    /// let auth = ClientAssertion::new(assertion::from_fn("x", |_| Ok(Assertion::new("a"))))
+    ///     .assertion_type("urn:ietf:params:oauth:client-assertion-type:saml2-bearer");
+    /// # let _ = auth;
+    /// ```
+    #[must_use]
+    pub fn assertion_type(mut self, assertion_type: impl Into<String>) -> Self {
+        self.assertion_type = assertion_type.into();
+        self
+    }
+}
+
+impl ClientAuthentication for ClientAssertion {
+    fn method(&self) -> &str {
+        &self.method
+    }
+
+    fn authenticate(&self, ctx: &AuthContext<'_>, target: &mut AuthTarget) -> Result<(), Error> {
+        let assertion = self.source.assertion(ctx)?;
+        target.add_param("client_id", ctx.client_id);
+        target.add_param("client_assertion_type", self.assertion_type.as_str());
+        target.add_param("client_assertion", assertion.into_secret());
+        Ok(())
+    }
+}
+
 /// Parameter names that client authentication may set, which extra parameters must not.
 pub(crate) const AUTH_PARAMS: &[&str] = &[
     "client_id",

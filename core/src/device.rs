@@ -50,7 +50,9 @@ use serde_json::{Map, Value};
 use crate::EndpointKind;
 use crate::error::{Expired, InvalidResponse};
 use crate::flow::{EndpointCall, OneShot, Params, one_shot_flow};
-use crate::flow::{Poller, PollingStatus, interval_from, polling_flow};
+use crate::flow::{
+    IdTokenCheck, Poller, PollingStatus, TokenExchange, interval_from, polling_flow,
+};
 use crate::response::{Object, field, success_object};
 use crate::{Client, Error, Now, Scope};
 
@@ -117,6 +119,8 @@ pub struct DeviceAuthorization {
     received_at: Instant,
     interval: Duration,
     extra: Map<String, Value>,
+    /// Whether the request asked for `openid`: an ID token that comes back is then validated.
+    openid: bool,
 }
 
 impl fmt::Debug for DeviceAuthorization {
@@ -132,6 +136,7 @@ impl fmt::Debug for DeviceAuthorization {
             .field("expires_in", &self.expires_in)
             .field("interval", &self.interval)
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .field("openid", &self.openid)
             .finish()
     }
 }
@@ -179,7 +184,35 @@ impl DeviceAuthorization {
             received_at: now.monotonic(),
             interval,
             extra: object,
+            openid: false,
         })
+    }
+
+    /// Records that the request asked for `openid`, so that [`Client::device_token`] validates
+    /// an ID token that comes back. [`Client::device_authorization`] sets it from the request's
+    /// scope; set it yourself for an authorization parsed with
+    /// [`from_response`](Self::from_response).
+    ///
+    /// ```
+    /// # let a = grantline::device::DeviceAuthorization::from_response(&http::Response::new(br#"{"device_code":"d","user_code":"U","verification_uri":"https://as/x","expires_in":60}"#.to_vec()), grantline::Now::system()).unwrap();
+    /// let a = a.with_openid(true);
+    /// assert!(a.asked_for_openid());
+    /// ```
+    #[must_use]
+    pub fn with_openid(mut self, openid: bool) -> Self {
+        self.openid = openid;
+        self
+    }
+
+    /// Whether the request asked for `openid` (see [`with_openid`](Self::with_openid)).
+    ///
+    /// ```
+    /// # let a = grantline::device::DeviceAuthorization::from_response(&http::Response::new(br#"{"device_code":"d","user_code":"U","verification_uri":"https://as/x","expires_in":60}"#.to_vec()), grantline::Now::system()).unwrap();
+    /// assert!(!a.asked_for_openid());
+    /// ```
+    #[must_use]
+    pub fn asked_for_openid(&self) -> bool {
+        self.openid
     }
 
     /// The code the person types in.
@@ -273,10 +306,15 @@ one_shot_flow!(DeviceAuthorizationFlow, DeviceAuthorization);
 
 /// A flow that polls the token endpoint until the person approves (RFC 8628 §3.4). Made by
 /// [`Client::device_token`].
+///
+/// When the request asked for `openid`, an ID token that comes back is validated before the
+/// flow is done (OpenID Connect Core §3.1.3.7 without the nonce, which the device request does
+/// not send; the same check the code exchange makes). RFC 8628 does not oblige the server to
+/// send one, so its absence is not an error.
 #[derive(Debug)]
 pub struct DeviceTokenFlow {
     authorization: DeviceAuthorization,
-    poller: Poller,
+    inner: TokenExchange,
 }
 
 polling_flow!(DeviceTokenFlow);
@@ -310,7 +348,24 @@ impl DeviceTokenFlow {
     /// ```
     #[must_use]
     pub fn status(&self, now: Now) -> PollingStatus {
-        self.poller.status(now)
+        self.inner.polling_status(now)
+    }
+
+    /// Does not validate the ID token. Only for a server whose ID tokens cannot be validated
+    /// (no JWK Set URL, an algorithm grantline does not support): without validation, an ID
+    /// token proves nothing about who approved.
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("c").token_endpoint("https://as/token").build().unwrap();
+    /// # let a = grantline::device::DeviceAuthorization::from_response(&http::Response::new(br#"{"device_code":"d","user_code":"U","verification_uri":"https://as/x","expires_in":60}"#.to_vec()), grantline::Now::system()).unwrap();
+    /// let flow = client.device_token(a.with_openid(true))?.insecure_skip_id_token_validation();
+    /// # let _ = flow;
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[must_use]
+    pub fn insecure_skip_id_token_validation(mut self) -> Self {
+        self.inner.skip_check();
+        self
     }
 }
 
@@ -337,6 +392,7 @@ impl Client {
         if let Some(scope) = request.scope.as_ref().filter(|s| !s.is_empty()) {
             params.push(("scope".to_owned(), scope.to_string()));
         }
+        let openid = request.scope.as_ref().is_some_and(|s| s.contains("openid"));
         let call = EndpointCall::new(
             self,
             EndpointKind::DeviceAuthorization,
@@ -345,16 +401,23 @@ impl Client {
         )?;
         Ok(DeviceAuthorizationFlow(OneShot::new(
             call,
-            DeviceAuthorization::from_response,
+            move |response, now| {
+                DeviceAuthorization::from_response(response, now).map(|a| a.with_openid(openid))
+            },
         )))
     }
 
-    /// A flow that polls the token endpoint with `authorization`'s device code.
+    /// A flow that polls the token endpoint with `authorization`'s device code, then validates
+    /// the ID token if the request asked for `openid` (see [`DeviceTokenFlow`]).
     ///
     /// # Errors
     ///
     /// [`ConfigError::MissingEndpoint`](crate::error::ConfigError::MissingEndpoint) without a
-    /// token endpoint.
+    /// token endpoint. With `openid`, the flow's first `next` refuses, before any request, a
+    /// client that cannot validate an ID token (no JWK Set URL:
+    /// [`ConfigError::MissingEndpoint`](crate::error::ConfigError::MissingEndpoint); no issuer:
+    /// [`ConfigError::MissingIssuer`](crate::error::ConfigError::MissingIssuer)) unless
+    /// [`DeviceTokenFlow::insecure_skip_id_token_validation`].
     ///
     /// ```
     /// # let a = grantline::device::DeviceAuthorization::from_response(&http::Response::new(br#"{"device_code":"d","user_code":"U","verification_uri":"https://as/x","expires_in":60}"#.to_vec()), grantline::Now::system()).unwrap();
@@ -378,9 +441,13 @@ impl Client {
             authorization.expires_at(),
             authorization.interval,
         );
+        #[cfg(feature = "jose")]
+        let check = authorization.openid.then(|| IdTokenCheck::device(self));
+        #[cfg(not(feature = "jose"))]
+        let check: Option<IdTokenCheck> = None;
         Ok(DeviceTokenFlow {
             authorization,
-            poller,
+            inner: TokenExchange::new(poller, check),
         })
     }
 }

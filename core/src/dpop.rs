@@ -44,7 +44,7 @@ use crate::Error;
 use crate::error::{ConfigError, JoseError};
 use crate::jose::{Algorithm, Claims, Jwk, JwsHeader, JwsSigner, SigningKey, sign};
 use crate::random::Randomness;
-use crate::secret::AccessToken;
+use crate::secret::{AccessToken, PrivateKeyDer, PrivateKeyJwk};
 
 /// The `typ` of a DPoP proof (RFC 9449 §4.2).
 const PROOF_TYPE: &str = "dpop+jwt";
@@ -64,6 +64,9 @@ pub struct DpopKey {
     jwk: Jwk,
     public_json: serde_json::Value,
     thumbprint: String,
+    /// The private key as PKCS#8 DER, for the keys that can be exported (generated here, or
+    /// imported as EC or Ed25519 PKCS#8 or JWK); `None` for a signer-held key.
+    pkcs8: Option<(Algorithm, Arc<Vec<u8>>)>,
 }
 
 impl std::fmt::Debug for DpopKey {
@@ -71,6 +74,7 @@ impl std::fmt::Debug for DpopKey {
         f.debug_struct("DpopKey")
             .field("algorithm", &self.signer.algorithm())
             .field("thumbprint", &self.thumbprint)
+            .field("exportable", &self.pkcs8.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -91,7 +95,142 @@ impl DpopKey {
     /// ```
     pub fn generate(alg: Algorithm) -> Result<Self, Error> {
         let der = crate::jose::generate_pkcs8(alg)?;
-        Self::from_signing_key(SigningKey::from_pkcs8_der(alg, &der)?)
+        Self::from_pkcs8_der(alg, &der)
+    }
+
+    /// A key from PKCS#8 DER (what [`to_pkcs8_der`](Self::to_pkcs8_der) exports, or what
+    /// `openssl genpkey` writes) for `alg`: ES256 (P-256), ES384 (P-384), EdDSA (Ed25519), or an
+    /// RSA algorithm. EC and Ed25519 keys can be exported again.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Jose`] when the DER does not hold a key for `alg`, or for an HMAC algorithm.
+    ///
+    /// ```
+    /// use grantline::{dpop::DpopKey, jose::Algorithm};
+    /// let key = DpopKey::generate(Algorithm::ES256)?;
+    /// let stored = key.to_pkcs8_der()?; // keep it as you keep a password
+    /// let back = DpopKey::from_pkcs8_der(Algorithm::ES256, stored.secret())?;
+    /// assert_eq!(back.thumbprint(), key.thumbprint());
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn from_pkcs8_der(alg: Algorithm, der: &[u8]) -> Result<Self, Error> {
+        let mut key = Self::from_signing_key(SigningKey::from_pkcs8_der(alg, der)?)?;
+        if crate::jose::pkcs8_private_part(der).is_some() {
+            key.pkcs8 = Some((alg, Arc::new(der.to_vec())));
+        }
+        Ok(key)
+    }
+
+    /// A key from a private JWK (what [`to_jwk`](Self::to_jwk) exports): EC P-256 or P-384,
+    /// OKP Ed25519, or RSA. The algorithm is the JWK's `alg`, or ES256, ES384 or EdDSA by curve
+    /// (RS256 for RSA). EC and Ed25519 keys can be exported again.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Jose`] for a JWK without its private members, a symmetric (`oct`) key, or an
+    /// `alg` that does not fit the key.
+    ///
+    /// ```
+    /// use grantline::{dpop::DpopKey, jose::Algorithm};
+    /// let key = DpopKey::generate(Algorithm::EdDSA)?;
+    /// let stored = key.to_jwk()?;
+    /// let back = DpopKey::from_jwk(stored.secret())?;
+    /// assert_eq!(back.thumbprint(), key.thumbprint());
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn from_jwk(json: &str) -> Result<Self, Error> {
+        let signing = SigningKey::from_jwk(json)?;
+        let alg = signing.algorithm();
+        let public = signing.public_jwk().ok_or(JoseError::Signing(
+            "a DPoP key must be asymmetric, not an HMAC secret",
+        ))?;
+        // EC and Ed25519 keys are kept as PKCS#8 too, so that they can be exported again.
+        let d = serde_json::from_str::<serde_json::Value>(json)
+            .ok()
+            .and_then(|v| {
+                v.get("d")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+            })
+            .and_then(|d| crate::jose::b64_decode(&d));
+        let point = public.to_public_json().and_then(|p| {
+            let x = crate::jose::b64_decode(p.get("x")?.as_str()?)?;
+            let y = crate::jose::b64_decode(p.get("y")?.as_str()?)?;
+            Some([&[0x04][..], &x, &y].concat())
+        });
+        if let Some(der) = d.and_then(|d| crate::jose::pkcs8_from_parts(alg, &d, point.as_deref()))
+        {
+            let key = Self::from_pkcs8_der(alg, &der)?;
+            if key.thumbprint() == public.thumbprint().unwrap_or_default() {
+                return Ok(key);
+            }
+        }
+        Self::from_signing_key(signing)
+    }
+
+    /// The private key as PKCS#8 DER, to keep a DPoP key (and the tokens bound to it, a
+    /// refresh token among them) across restarts. [`from_pkcs8_der`](Self::from_pkcs8_der)
+    /// reads it back.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Jose`] for a key that cannot be exported: one held by a signer
+    /// ([`with_signer`](Self::with_signer): an HSM, a KMS), or an RSA key (keep the key you
+    /// gave grantline instead).
+    ///
+    /// ```
+    /// use grantline::{dpop::DpopKey, jose::Algorithm};
+    /// let der = DpopKey::generate(Algorithm::ES384)?.to_pkcs8_der()?;
+    /// assert_eq!(der.secret().first(), Some(&0x30));
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn to_pkcs8_der(&self) -> Result<PrivateKeyDer, Error> {
+        let (_, der) = self.exportable()?;
+        Ok(PrivateKeyDer::new(der.to_vec()))
+    }
+
+    /// The private key as a JWK with its private member `d` (and `alg`), to keep a DPoP key
+    /// across restarts. [`from_jwk`](Self::from_jwk) reads it back.
+    ///
+    /// # Errors
+    ///
+    /// As for [`to_pkcs8_der`](Self::to_pkcs8_der).
+    ///
+    /// ```
+    /// use grantline::{dpop::DpopKey, jose::Algorithm};
+    /// let jwk = DpopKey::generate(Algorithm::ES256)?.to_jwk()?;
+    /// let parsed: serde_json::Value = serde_json::from_str(jwk.secret()).unwrap();
+    /// assert_eq!(parsed["kty"], "EC");
+    /// assert!(parsed.get("d").is_some());
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn to_jwk(&self) -> Result<PrivateKeyJwk, Error> {
+        let (alg, der) = self.exportable()?;
+        let d = crate::jose::pkcs8_private_part(der).ok_or(JoseError::InvalidKey(
+            "the key's PKCS#8 document holds no private part",
+        ))?;
+        let mut jwk = match &self.public_json {
+            serde_json::Value::Object(members) => members.clone(),
+            _ => return Err(JoseError::InvalidKey("the public key is not a JWK object").into()),
+        };
+        jwk.insert("d".to_owned(), crate::jose::b64_encode(&d).into());
+        jwk.insert("alg".to_owned(), alg.as_str().into());
+        Ok(PrivateKeyJwk::new(
+            serde_json::Value::Object(jwk).to_string(),
+        ))
+    }
+
+    fn exportable(&self) -> Result<(Algorithm, &[u8]), Error> {
+        self.pkcs8
+            .as_ref()
+            .map(|(alg, der)| (*alg, der.as_slice()))
+            .ok_or_else(|| {
+                JoseError::InvalidKey(
+                    "this DPoP key cannot be exported: it is held by a signer (HSM, KMS) or is an RSA key; keep the key material you built it from",
+                )
+                .into()
+            })
     }
 
     /// A key from a private key the application holds (RS256, PS256, ES256, EdDSA, ...).
@@ -149,6 +288,7 @@ impl DpopKey {
             jwk: public_jwk,
             public_json,
             thumbprint,
+            pkcs8: None,
         })
     }
 

@@ -770,6 +770,20 @@ pub enum ConfigError {
         /// The URL's host (empty when it has none).
         host: String,
     },
+    /// ID tokens are to be validated (OpenID Connect Core §3.1.3.7 rule 2 compares `iss` with
+    /// the issuer) but the client does not know its issuer. Build the client from metadata, set
+    /// [`ClientBuilder::issuer`](crate::ClientBuilder::issuer), or opt out of validation by name
+    /// (`insecure_skip_id_token_validation`).
+    MissingIssuer,
+    /// An assertion source (a JWT bearer assertion, a client assertion, a subject token) could
+    /// not give an assertion: a file that cannot be read, is empty or too large, a signer that
+    /// failed. Nothing was sent.
+    AssertionUnavailable {
+        /// Which source (a file path, or the name the application gave it).
+        source: String,
+        /// What went wrong (never the assertion itself).
+        reason: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -808,6 +822,15 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::MissingRedirectUri => f.write_str(
                 "the authorization request has no redirect URI: set one when building the client, or on the request",
+            ),
+            ConfigError::MissingIssuer => f.write_str(
+                "ID token validation needs the issuer (its `iss` is compared with it), and the client has none: build the client from server metadata or set ClientBuilder::issuer, or opt out with insecure_skip_id_token_validation",
+            ),
+            ConfigError::AssertionUnavailable { source, reason } => write!(
+                f,
+                "the assertion source `{}` gave no assertion: {}",
+                Escaped(source, 256),
+                Escaped(reason, 256)
             ),
             ConfigError::ParRequired => f.write_str(
                 "the server requires pushed authorization requests: push the request first (into_pushed) and send the person to the URL it returns",

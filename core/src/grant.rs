@@ -143,6 +143,23 @@ impl fmt::Display for TokenTypeId {
     }
 }
 
+/// A grant's assertion or token: given once, or asked for each request.
+#[derive(Clone)]
+enum Credential {
+    Fixed(Assertion),
+    Source(std::sync::Arc<dyn crate::assertion::AssertionSource>),
+}
+
+impl Credential {
+    /// The value, when it is fixed (a source's goes into the request when it is built).
+    fn fixed(&self) -> Option<&str> {
+        match self {
+            Credential::Fixed(assertion) => Some(assertion.secret()),
+            Credential::Source(_) => None,
+        }
+    }
+}
+
 /// Which grant a [`TokenRequest`] uses, with the grant's own parameters.
 #[derive(Clone)]
 enum Grant {
@@ -153,12 +170,12 @@ enum Grant {
         password: Password,
     },
     TokenExchange {
-        subject_token: Assertion,
+        subject_token: Credential,
         subject_token_type: TokenTypeId,
         actor: Option<(Assertion, TokenTypeId)>,
         requested_token_type: Option<TokenTypeId>,
     },
-    JwtBearer(Assertion),
+    JwtBearer(Credential),
     Custom(String),
 }
 
@@ -174,7 +191,24 @@ impl Grant {
         }
     }
 
-    /// Hands each of the grant's own parameters to `f`, `grant_type` first.
+    /// The grant's parameter whose value a source gives for each request, if any.
+    fn asked_each_time(
+        &self,
+    ) -> Option<(
+        &'static str,
+        &std::sync::Arc<dyn crate::assertion::AssertionSource>,
+    )> {
+        match self {
+            Grant::JwtBearer(Credential::Source(source)) => Some(("assertion", source)),
+            Grant::TokenExchange {
+                subject_token: Credential::Source(source),
+                ..
+            } => Some(("subject_token", source)),
+            _ => None,
+        }
+    }
+
+    /// Hands each of the grant's own parameters with a fixed value to `f`, `grant_type` first.
     fn for_each_param(&self, f: &mut dyn FnMut(&'static str, &str)) {
         f("grant_type", self.grant_type());
         match self {
@@ -190,7 +224,9 @@ impl Grant {
                 actor,
                 requested_token_type,
             } => {
-                f("subject_token", subject_token.secret());
+                if let Some(subject_token) = subject_token.fixed() {
+                    f("subject_token", subject_token);
+                }
                 f("subject_token_type", subject_token_type.as_str());
                 if let Some((actor_token, actor_token_type)) = actor {
                     f("actor_token", actor_token.secret());
@@ -200,7 +236,11 @@ impl Grant {
                     f("requested_token_type", requested.as_str());
                 }
             }
-            Grant::JwtBearer(assertion) => f("assertion", assertion.secret()),
+            Grant::JwtBearer(assertion) => {
+                if let Some(assertion) = assertion.fixed() {
+                    f("assertion", assertion);
+                }
+            }
         }
     }
 }
@@ -338,20 +378,74 @@ impl TokenRequest {
         subject_token_type: impl Into<TokenTypeId>,
     ) -> Self {
         Self::new(Grant::TokenExchange {
-            subject_token: subject_token.into(),
+            subject_token: Credential::Fixed(subject_token.into()),
             subject_token_type: subject_token_type.into(),
             actor: None,
             requested_token_type: None,
         })
     }
 
-    /// The JWT bearer grant (RFC 7523 §2.1), with an assertion the caller made.
+    /// Token exchange (RFC 8693) with a subject token `source` gives for every request: a
+    /// token the platform rotates ([`AssertionFile`](crate::assertion::AssertionFile)), or
+    /// one your code fetches ([`assertion::from_fn`](crate::assertion::from_fn)), so that a
+    /// [`TokenManager`](crate::token_manager::TokenManager) renewing by this grant sends the
+    /// current one, not the one it started with.
+    ///
+    /// ```
+    /// use grantline::{assertion, grant::TokenRequest, secret::Assertion};
+    /// let subject = assertion::from_fn("upstream", |_| Ok(Assertion::new("eyJ...")));
+    /// let _ = TokenRequest::token_exchange_from(subject, "jwt").audience("urn:example:backend");
+    /// ```
+    pub fn token_exchange_from(
+        source: impl crate::assertion::AssertionSource + 'static,
+        subject_token_type: impl Into<TokenTypeId>,
+    ) -> Self {
+        Self::new(Grant::TokenExchange {
+            subject_token: Credential::Source(std::sync::Arc::new(source)),
+            subject_token_type: subject_token_type.into(),
+            actor: None,
+            requested_token_type: None,
+        })
+    }
+
+    /// The JWT bearer grant (RFC 7523 §2.1), with an assertion the caller made. It is sent as
+    /// it is every time the request is used: for a grant a
+    /// [`TokenManager`](crate::token_manager::TokenManager) renews, use
+    /// [`jwt_bearer_from`](Self::jwt_bearer_from), or the renewal fails once the assertion
+    /// expires or the server refuses its `jti` as replayed.
     ///
     /// ```
     /// let _ = grantline::grant::TokenRequest::jwt_bearer("eyJhbGciOi...");
     /// ```
     pub fn jwt_bearer(assertion: impl Into<Assertion>) -> Self {
-        Self::new(Grant::JwtBearer(assertion.into()))
+        Self::new(Grant::JwtBearer(Credential::Fixed(assertion.into())))
+    }
+
+    /// The JWT bearer grant (RFC 7523 §2.1) with an assertion `source` gives for every request:
+    /// signed fresh by a key ([`JwtAssertionSource`](crate::jose::JwtAssertionSource), the
+    /// Google service-account pattern), read from a file the platform rotates
+    /// ([`AssertionFile`](crate::assertion::AssertionFile)), or from your closure
+    /// ([`assertion::from_fn`](crate::assertion::from_fn)). A
+    /// [`TokenManager`](crate::token_manager::TokenManager) then renews by this grant for as
+    /// long as the source can give assertions.
+    ///
+    /// ```
+    /// use grantline::grant::TokenRequest;
+    /// use grantline::jose::{Algorithm, JwtAssertion, JwtAssertionSource, SigningKey};
+    ///
+    /// let key = SigningKey::hmac(Algorithm::HS256, b"a secret shared with the server")?;
+    /// let source = JwtAssertionSource::new(
+    ///     JwtAssertion::new("svc@project.example", "svc@project.example", "https://as.example/token")
+    ///         .claim("scope", "read"),
+    ///     key,
+    /// );
+    /// let _ = TokenRequest::jwt_bearer_from(source);
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn jwt_bearer_from(source: impl crate::assertion::AssertionSource + 'static) -> Self {
+        Self::new(Grant::JwtBearer(Credential::Source(std::sync::Arc::new(
+            source,
+        ))))
     }
 
     /// Any other grant, named by its `grant_type` (usually a URI); give its parameters with
@@ -477,7 +571,10 @@ impl TokenRequest {
 
     /// Whether grantline sets a parameter named `name` itself.
     fn sets(&self, name: &str) -> bool {
-        let mut found = false;
+        let mut found = self
+            .grant
+            .asked_each_time()
+            .is_some_and(|(own, _)| own == name);
         self.for_each_own_param(&mut |own, _| found |= own == name);
         found
     }
@@ -545,7 +642,10 @@ impl Client {
         request.check()?;
         self.require_endpoint(EndpointKind::Token)?;
         check_extra(&request.extra, |name| request.sets(name))?;
-        let call = EndpointCall::with_form(self, EndpointKind::Token, request.form())?;
+        let mut call = EndpointCall::with_form(self, EndpointKind::Token, request.form())?;
+        if let Some((name, source)) = request.grant.asked_each_time() {
+            call = call.with_dynamic(name, source.clone());
+        }
         let inner = match request.expected_token_type.clone() {
             // A plain function: boxing it allocates nothing.
             None => OneShot::new(call, TokenResponse::from_response),

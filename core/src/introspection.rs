@@ -291,7 +291,9 @@ impl Client {
     /// # Errors
     ///
     /// [`ConfigError::MissingEndpoint`](crate::error::ConfigError::MissingEndpoint) when the client
-    /// has no introspection endpoint.
+    /// has no introspection endpoint; [`ConfigError::ReservedParameter`](crate::error::ConfigError::ReservedParameter)
+    /// for an extra parameter ([`TargetToken::param`](crate::token::TargetToken::param)) that
+    /// grantline sets.
     ///
     /// ```
     /// let client = grantline::Client::builder("c").build()?;
@@ -299,11 +301,12 @@ impl Client {
     /// # Ok::<(), grantline::Error>(())
     /// ```
     pub fn introspect(&self, token: impl Into<TargetToken>) -> Result<IntrospectionFlow, Error> {
+        let token = token.into();
         let call = EndpointCall::new(
             self,
             EndpointKind::Introspection,
-            token.into().params(),
-            &[],
+            token.params(),
+            token.extra(),
         )?;
         Ok(IntrospectionFlow(OneShot::new(
             call,

@@ -95,6 +95,7 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 pub mod api;
+pub mod assertion;
 pub mod authorization;
 pub mod authorizer;
 pub mod ciba;

@@ -381,6 +381,21 @@ impl std::fmt::Debug for RegisteredClient {
     }
 }
 
+/// Writes [`RegisteredClient::to_document`] (secrets included: see its security note).
+impl serde::Serialize for RegisteredClient {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_document().serialize(serializer)
+    }
+}
+
+/// Reads a document with [`RegisteredClient::from_document`].
+impl<'de> serde::Deserialize<'de> for RegisteredClient {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let document = Map::<String, Value>::deserialize(deserializer)?;
+        Self::from_document(document).map_err(serde::de::Error::custom)
+    }
+}
+
 impl RegisteredClient {
     fn from_response(
         response: &http::Response<Vec<u8>>,
@@ -411,6 +426,66 @@ impl RegisteredClient {
     /// ```
     pub fn from_document(document: Map<String, Value>) -> Result<Self, Error> {
         Self::from_object(document, false)
+    }
+
+    /// The document [`from_document`](Self::from_document) reads back: `client_id`,
+    /// `client_secret`, `client_id_issued_at`, `client_secret_expires_at` (unix seconds; left out
+    /// when unknown or never), `registration_access_token`, `registration_client_uri` and every
+    /// metadata member, as the server returned them. `RegisteredClient`'s `Serialize` writes the
+    /// same document, and its `Deserialize` reads it with `from_document`.
+    ///
+    /// **Security:** the document holds the client secret and the registration access token:
+    /// store it as you store those (a keyring, a secret store, a file only you can read).
+    /// Whether plain `http` was allowed ([`insecure_http`](Self::insecure_http)) is a local
+    /// choice, not stored.
+    ///
+    /// ```
+    /// use grantline::registration::RegisteredClient;
+    /// let stored = serde_json::json!({
+    ///     "client_id": "c-1", "client_secret": "s", "registration_access_token": "rat",
+    ///     "registration_client_uri": "https://as.example/reg/c-1", "client_id_issued_at": 1700000000,
+    ///     "redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "client_secret_post"
+    /// });
+    /// let client = RegisteredClient::from_document(stored.as_object().unwrap().clone())?;
+    /// assert_eq!(serde_json::Value::Object(client.to_document()), stored);
+    /// // Through serde, the same document:
+    /// let text = serde_json::to_string(&client).unwrap();
+    /// let back: RegisteredClient = serde_json::from_str(&text).unwrap();
+    /// assert_eq!(back.registration_access_token().unwrap().secret(), "rat");
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[must_use]
+    pub fn to_document(&self) -> Map<String, Value> {
+        let mut document = Map::new();
+        document.insert("client_id".to_owned(), self.client_id.clone().into());
+        if let Some(secret) = &self.client_secret {
+            document.insert("client_secret".to_owned(), secret.secret().into());
+        }
+        let seconds = |time: SystemTime| {
+            time.duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        };
+        if let Some(at) = self.client_id_issued_at {
+            document.insert("client_id_issued_at".to_owned(), seconds(at).into());
+        }
+        if let Some(at) = self.client_secret_expires_at {
+            document.insert("client_secret_expires_at".to_owned(), seconds(at).into());
+        }
+        if let Some(token) = &self.registration_access_token {
+            document.insert(
+                "registration_access_token".to_owned(),
+                token.secret().into(),
+            );
+        }
+        if let Some(uri) = &self.registration_client_uri {
+            document.insert("registration_client_uri".to_owned(), uri.clone().into());
+        }
+        for (name, value) in &self.metadata.fields {
+            document
+                .entry(name.clone())
+                .or_insert_with(|| value.clone());
+        }
+        document
     }
 
     /// Allows plain `http` management URLs on hosts that are not loopback (see

@@ -100,7 +100,8 @@ impl Client {
     /// # Errors
     ///
     /// [`ConfigError::MissingEndpoint`](crate::error::ConfigError::MissingEndpoint) when the client
-    /// has no revocation endpoint.
+    /// has no revocation endpoint; [`ConfigError::ReservedParameter`](crate::error::ConfigError::ReservedParameter)
+    /// for an extra parameter ([`TargetToken::param`]) that grantline sets.
     ///
     /// ```
     /// use grantline::token::TargetToken;
@@ -109,7 +110,13 @@ impl Client {
     /// # Ok::<(), grantline::Error>(())
     /// ```
     pub fn revoke(&self, token: impl Into<TargetToken>) -> Result<RevocationFlow, Error> {
-        let call = EndpointCall::new(self, EndpointKind::Revocation, token.into().params(), &[])?;
+        let token = token.into();
+        let call = EndpointCall::new(
+            self,
+            EndpointKind::Revocation,
+            token.params(),
+            token.extra(),
+        )?;
         Ok(RevocationFlow(OneShot::new(
             call,
             RevocationOutcome::from_response,

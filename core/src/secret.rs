@@ -127,3 +127,58 @@ secret_type!(
     /// ```
     Assertion
 );
+secret_type!(
+    /// A private key as a JWK (RFC 7517) with its private members, as
+    /// [`DpopKey::to_jwk`](crate::dpop::DpopKey::to_jwk) exports it: store it as you store a
+    /// password.
+    ///
+    /// ```
+    /// let jwk = grantline::secret::PrivateKeyJwk::new(r#"{"kty":"OKP","d":"..."}"#);
+    /// assert_eq!(format!("{jwk:?}"), "PrivateKeyJwk([redacted])");
+    /// ```
+    PrivateKeyJwk
+);
+
+/// A private key as PKCS#8 DER (RFC 5208), as
+/// [`DpopKey::to_pkcs8_der`](crate::dpop::DpopKey::to_pkcs8_der) exports it. `Debug` is
+/// redacted; store the bytes as you store a password.
+///
+/// ```
+/// let der = grantline::secret::PrivateKeyDer::new(vec![0x30, 0x2e]);
+/// assert_eq!(format!("{der:?}"), "PrivateKeyDer([redacted])");
+/// assert_eq!(der.secret(), &[0x30, 0x2e]);
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct PrivateKeyDer(Vec<u8>);
+
+impl PrivateKeyDer {
+    /// Wraps the DER bytes.
+    ///
+    /// ```
+    /// let _ = grantline::secret::PrivateKeyDer::new(Vec::new());
+    /// ```
+    #[must_use]
+    pub fn new(der: Vec<u8>) -> Self {
+        Self(der)
+    }
+
+    /// The DER bytes.
+    ///
+    /// # Security
+    ///
+    /// Whatever you do with the returned bytes is outside grantline's care: do not log them.
+    ///
+    /// ```
+    /// assert!(grantline::secret::PrivateKeyDer::new(vec![1]).secret() == [1]);
+    /// ```
+    #[must_use]
+    pub fn secret(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PrivateKeyDer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PrivateKeyDer([redacted])")
+    }
+}

@@ -304,3 +304,79 @@ fn nonce_memory_keeps_the_servers_used_most_recently() {
         .count();
     assert_eq!(kept, DpopNonces::CAPACITY - 1, "rs1 out, new.example in");
 }
+
+#[test]
+fn a_dpop_key_round_trips_through_pkcs8_and_jwk() {
+    use grantline::jose::{JwkSet, UnverifiedJws};
+    use grantline::random::SystemRandom;
+    for alg in [Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA] {
+        let key = DpopKey::generate(alg).unwrap();
+        let der = key.to_pkcs8_der().unwrap();
+        let jwk = key.to_jwk().unwrap();
+        assert!(!format!("{der:?}{jwk:?}{key:?}").contains(jwk.secret()));
+        for back in [
+            DpopKey::from_pkcs8_der(alg, der.secret()).unwrap(),
+            DpopKey::from_jwk(jwk.secret()).unwrap(),
+        ] {
+            // The same key: the same thumbprint, and its proofs verify with the original's
+            // public key.
+            assert_eq!(back.thumbprint(), key.thumbprint(), "{alg:?}");
+            let proof = back
+                .proof(
+                    "POST",
+                    "https://as.example/token",
+                    grantline::Now::system().wall(),
+                    &SystemRandom,
+                    None,
+                    None,
+                )
+                .unwrap();
+            UnverifiedJws::parse(&proof)
+                .unwrap()
+                .verify(&JwkSet::from(key.public_jwk().clone()), &[alg])
+                .unwrap();
+            // And it exports again: the same JWK, and PKCS#8 of the same key (ring writes
+            // Ed25519 as v2 with the public key, grantline as v1 without: both read back).
+            assert_eq!(back.to_jwk().unwrap(), jwk, "{alg:?}");
+            let again = back.to_pkcs8_der().unwrap();
+            let again = DpopKey::from_pkcs8_der(alg, again.secret()).unwrap();
+            assert_eq!(again.thumbprint(), key.thumbprint(), "{alg:?}");
+        }
+    }
+    // RFC 8037 §A.1's key, imported as a JWK: exported with the same private member.
+    let rfc = r#"{"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+    let key = DpopKey::from_jwk(rfc).unwrap();
+    assert_eq!(
+        key.thumbprint(),
+        "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+    );
+    let exported: serde_json::Value = serde_json::from_str(key.to_jwk().unwrap().secret()).unwrap();
+    assert_eq!(exported["d"], "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A");
+}
+
+#[test]
+fn keys_that_cannot_be_exported_say_so() {
+    use grantline::error::JoseError;
+    use grantline::jose::SigningKey;
+    // A signer-held key (an HSM, a KMS): grantline never sees its private half.
+    let signing = SigningKey::from_jwk(r#"{"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#).unwrap();
+    let public = signing.public_jwk().unwrap();
+    let held = DpopKey::with_signer(signing, public).unwrap();
+    assert!(matches!(
+        held.to_pkcs8_der(),
+        Err(Error::Jose(JoseError::InvalidKey(_)))
+    ));
+    assert!(matches!(
+        held.to_jwk(),
+        Err(Error::Jose(JoseError::InvalidKey(_)))
+    ));
+    // Garbage is refused on the way in.
+    assert!(DpopKey::from_pkcs8_der(Algorithm::ES256, b"not DER").is_err());
+    assert!(DpopKey::from_jwk(r#"{"kty":"oct","k":"c2VjcmV0"}"#).is_err());
+    assert!(
+        DpopKey::from_jwk(
+            r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#
+        )
+        .is_err()
+    );
+}

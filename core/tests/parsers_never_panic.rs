@@ -162,6 +162,7 @@ fn callback_client() -> grantline::Client {
         .issuer("https://as.example")
         .authorization_endpoint("https://as.example/authorize")
         .redirect_uri("http://127.0.0.1:8080/cb")
+        .token_endpoint("https://as.example/token")
         .build()
         .unwrap()
 }

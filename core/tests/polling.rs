@@ -403,7 +403,14 @@ fn ciba_polls_with_the_same_rules() {
         .run(client().backchannel_authentication(request).unwrap())
         .unwrap();
     assert_eq!(pending.interval(), secs(2));
-    let token = driver.run(client().ciba_token(pending).unwrap()).unwrap();
+    let token = driver
+        .run(
+            client()
+                .ciba_token(pending)
+                .unwrap()
+                .insecure_skip_id_token_validation(),
+        )
+        .unwrap();
     assert_eq!(token.access_token().secret(), "at");
     // 2 s; pending keeps 2 s; slow_down makes it 7 s; a failure backs off to 14 s.
     assert_eq!(waits(&driver), [secs(2), secs(2), secs(7), secs(14)]);
@@ -440,7 +447,12 @@ fn ciba_expiry_and_denial() {
     )
     .unwrap();
     let e = driver
-        .run(client().ciba_token(pending).unwrap())
+        .run(
+            client()
+                .ciba_token(pending)
+                .unwrap()
+                .insecure_skip_id_token_validation(),
+        )
         .unwrap_err();
     assert!(matches!(
         e.flow_error(),
@@ -459,7 +471,12 @@ fn ciba_expiry_and_denial() {
     )
     .unwrap();
     let e = driver
-        .run(client().ciba_token(pending).unwrap())
+        .run(
+            client()
+                .ciba_token(pending)
+                .unwrap()
+                .insecure_skip_id_token_validation(),
+        )
         .unwrap_err();
     assert_eq!(
         e.flow_error().and_then(Error::oauth_code),

@@ -236,3 +236,49 @@ fn endpoints_are_checked() {
         )))
     ));
 }
+
+#[test]
+fn a_registered_client_round_trips_through_its_document_and_serde() {
+    let answer = serde_json::json!({
+        "client_id": "c-1",
+        "client_secret": "s3cr3t",
+        "client_id_issued_at": 1_700_000_000u64,
+        "client_secret_expires_at": 1_800_000_000u64,
+        "registration_access_token": "rat-1",
+        "registration_client_uri": "https://as.example/reg/c-1",
+        "redirect_uris": ["https://app.example/cb"],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_method": "client_secret_post",
+        "vendor_extension": {"nested": [1, 2]}
+    });
+    let client = RegisteredClient::from_document(answer.as_object().unwrap().clone()).unwrap();
+    // The document is the server's answer, member for member.
+    assert_eq!(serde_json::Value::Object(client.to_document()), answer);
+    // Through serde (what an application stores), and back.
+    let stored = serde_json::to_vec(&client).unwrap();
+    let back: RegisteredClient = serde_json::from_slice(&stored).unwrap();
+    assert_eq!(back.client_id(), "c-1");
+    assert_eq!(back.client_secret().unwrap().secret(), "s3cr3t");
+    assert_eq!(back.registration_access_token().unwrap().secret(), "rat-1");
+    assert_eq!(
+        back.registration_client_uri(),
+        client.registration_client_uri()
+    );
+    assert_eq!(
+        back.client_secret_expires_at(),
+        client.client_secret_expires_at()
+    );
+    assert_eq!(back.client_id_issued_at(), client.client_id_issued_at());
+    assert_eq!(back.metadata(), client.metadata());
+    assert_eq!(back.to_document(), client.to_document());
+    // "Never expires" (0) is left out, and still reads back as never.
+    let never = serde_json::json!({"client_id": "c-2", "client_secret_expires_at": 0});
+    let client = RegisteredClient::from_document(never.as_object().unwrap().clone()).unwrap();
+    let document = client.to_document();
+    assert!(document.get("client_secret_expires_at").is_none());
+    let back = RegisteredClient::from_document(document).unwrap();
+    assert_eq!(back.client_secret_expires_at(), None);
+    // A document without client_id is refused by serde too, without echoing secrets.
+    let e = serde_json::from_str::<RegisteredClient>(r#"{"client_secret":"LEAK"}"#).unwrap_err();
+    assert!(!e.to_string().contains("LEAK"), "{e}");
+}

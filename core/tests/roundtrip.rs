@@ -10,8 +10,10 @@ use proptest::prelude::*;
 
 fn client() -> Client {
     Client::builder("client id/é")
+        .issuer("https://as.example")
         .authorization_endpoint("https://as.example/authorize?tenant=a%26b")
         .token_endpoint("https://as.example/token")
+        .jwks_uri("https://as.example/jwks")
         .client_secret_post("secret & = + %")
         .build()
         .unwrap()

@@ -391,8 +391,10 @@ fn device_polling_lies_never_make_it_hammer() {
 fn no_secret_reaches_debug_of_what_the_library_hands_out() {
     let server = HostileServer::always(Lie::json(404, "{}"));
     let client = Client::builder("c")
+        .issuer(server.url(""))
         .authorization_endpoint(server.url("/authorize"))
         .token_endpoint(server.url("/token"))
+        .jwks_uri(server.url("/jwks"))
         .client_secret_post(CLIENT_SECRET)
         .redirect_uri("http://127.0.0.1:9/cb")
         .build()
@@ -416,5 +418,130 @@ fn no_secret_reaches_debug_of_what_the_library_hands_out() {
         nonce.as_str(),
     ] {
         assert!(!shown.contains(secret), "{shown}");
+    }
+}
+
+/// An issuer whose CIBA and device answers carry ID tokens it did not sign (or signed for
+/// someone else): the flow that polls for them refuses each one with the validation's typed
+/// error, after fetching the real keys once.
+#[test]
+fn ciba_and_device_answers_carrying_forged_id_tokens_are_refused() {
+    use grantline::ciba::{BackchannelAuthenticationRequest, UserHint};
+    use grantline::error::JoseError;
+    use grantline::jose::{self, Claims, JwkSet, JwsHeader, SigningKey};
+
+    const ISSUER: &str = "https://as.hostile.test";
+    // The issuer's key (RFC 8037 §A.1) and a forger's, under the same kid.
+    let issuer_key = SigningKey::from_jwk(
+        r#"{"kty":"OKP","crv":"Ed25519","kid":"k1",
+        "d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
+        "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#,
+    )
+    .unwrap();
+    let forger_key = SigningKey::from_jwk(
+        r#"{"kty":"OKP","crv":"Ed25519","kid":"k1",
+        "d":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+        "x":"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg"}"#,
+    )
+    .unwrap();
+    let jwks = JwkSet::from(issuer_key.public_jwk().unwrap())
+        .to_public_json()
+        .to_string();
+    let now = grantline::Now::system().wall();
+    let claims = |aud: &str| {
+        Claims::new()
+            .with("iss", ISSUER)
+            .with("sub", "alice")
+            .with("aud", aud)
+            .with_time("iat", now)
+            .with_time("exp", now + Duration::from_secs(3600))
+            .to_json()
+    };
+    let sign = |key: &SigningKey, aud: &str| {
+        jose::sign(key, JwsHeader::for_signer(key), &claims(aud)).unwrap()
+    };
+    let unsigned = {
+        use base64::Engine as _;
+        let b64 = |s: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!(
+            "{}.{}.",
+            b64(br#"{"alg":"none"}"#),
+            b64(&claims("hostile-client"))
+        )
+    };
+    type Check = fn(&Error) -> bool;
+    let cases: Vec<(String, Check)> = vec![
+        (sign(&forger_key, "hostile-client"), |e| {
+            matches!(e, Error::Jose(JoseError::InvalidSignature))
+        }),
+        (sign(&issuer_key, "another-client"), |e| {
+            matches!(e, Error::Jose(JoseError::AudienceMismatch))
+        }),
+        (unsigned, |e| matches!(e, Error::Jose(JoseError::Unsecured))),
+    ];
+    for runner in runners() {
+        for (id_token, check) in &cases {
+            let token = format!(
+                r#"{{"access_token":"{ACCESS_TOKEN}","token_type":"Bearer","id_token":"{id_token}"}}"#
+            );
+            let jwks = jwks.clone();
+            let server = HostileServer::start(move |request| match request.target.as_str() {
+                "/bc" => Lie::json(200, r#"{"auth_req_id":"r-1","expires_in":60,"interval":1}"#),
+                "/device" => Lie::json(
+                    200,
+                    r#"{"device_code":"d","user_code":"U","verification_uri":"https://x/","expires_in":60,"interval":1}"#,
+                ),
+                "/jwks" => Lie::json(200, &jwks),
+                _ => Lie::json(200, &token),
+            });
+            let mut metadata = ServerMetadata::default();
+            metadata.issuer = ISSUER.to_owned();
+            metadata.token_endpoint = Some(server.url("/token"));
+            metadata.backchannel_authentication_endpoint = Some(server.url("/bc"));
+            metadata.device_authorization_endpoint = Some(server.url("/device"));
+            metadata.jwks_uri = Some(server.url("/jwks"));
+            metadata.id_token_signing_alg_values_supported = vec!["EdDSA".to_owned()];
+            let client = Client::from_metadata("hostile-client", &metadata)
+                .client_secret_basic(CLIENT_SECRET)
+                .build()
+                .unwrap();
+
+            let pending = runner
+                .run_fast(
+                    client
+                        .backchannel_authentication(BackchannelAuthenticationRequest::new(
+                            UserHint::LoginHint("alice".into()),
+                        ))
+                        .unwrap(),
+                )
+                .unwrap();
+            let e = runner
+                .run_fast(client.ciba_token(pending).unwrap())
+                .expect_err("a forged ID token is never a token");
+            assert_no_secret(&e, &[id_token.as_str()]);
+            let e = flow_error(e);
+            assert!(check(&e), "CIBA, {}: {e:?}", runner.name());
+
+            let authorization = runner
+                .run_fast(
+                    client
+                        .device_authorization(DeviceAuthorizationRequest::new().scope("openid"))
+                        .unwrap(),
+                )
+                .unwrap();
+            let e = runner
+                .run_fast(client.device_token(authorization).unwrap())
+                .expect_err("a forged ID token is never a token");
+            assert_no_secret(&e, &[id_token.as_str()]);
+            let e = flow_error(e);
+            assert!(check(&e), "device, {}: {e:?}", runner.name());
+            // The real keys were fetched, once per client.
+            let fetches = server
+                .received()
+                .iter()
+                .filter(|r| r.target == "/jwks")
+                .count();
+            assert!(fetches <= 1, "{fetches} key set fetches");
+        }
     }
 }

@@ -346,6 +346,7 @@ fn a_forged_callback_is_refused_and_a_cancel_comes_back_without_iss() {
         // server's access_denied.
         let lenient = Client::builder(django().client_id(DjangoApp::Confidential))
             .authorization_endpoint(metadata.authorization_endpoint.clone().unwrap())
+            .token_endpoint(metadata.token_endpoint.clone().unwrap())
             .issuer(django().issuer())
             .redirect_uri(REDIRECT)
             .build()

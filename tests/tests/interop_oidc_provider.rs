@@ -239,6 +239,8 @@ fn device_flow_through_pending_to_success() {
             )
             .unwrap();
         assert!(token.refresh_token().is_some());
+        // openid was asked for: the ID token was validated as the code exchange's is.
+        assert_eq!(token.id_token_claims().unwrap().subject(), "bob");
         assert_eq!(
             statuses.first(),
             Some(&400),
@@ -274,7 +276,13 @@ fn ciba_poll_mode_approved_and_denied() {
                 }
             });
             if approve {
-                assert!(result.unwrap().id_token().is_some());
+                // Validated by the code exchange's check (CIBA Core §10.2.1): signature with the
+                // server's keys, iss, aud, exp, iat, at_hash; no nonce.
+                let token = result.unwrap();
+                let claims = token.id_token_claims().expect("a validated ID token");
+                assert_eq!(claims.subject(), hint);
+                assert_eq!(claims.issuer(), oidc_provider().issuer());
+                assert_eq!(claims.audience(), [BASIC.0]);
             } else {
                 assert_eq!(oauth_code(result.unwrap_err()), ErrorCode::AccessDenied);
             }
@@ -669,5 +677,184 @@ fn dpop_bound_tokens_at_the_userinfo_endpoint_through_both_api_clients() {
                 .get(userinfo.as_str())
                 .is_some()
         );
+    }
+}
+
+/// The kid of a token's JWS header.
+fn kid_of(token: &grantline::TokenResponse) -> String {
+    let jws = grantline::jose::UnverifiedJws::parse(token.id_token().unwrap().secret()).unwrap();
+    jws.header().key_id().unwrap().to_owned()
+}
+
+#[test]
+fn a_rotated_signing_key_is_fetched_between_two_logins() {
+    for runner in runners() {
+        // One client for both logins: its cache holds the keys of the first.
+        let client = basic(&runner);
+        let login = |client: &Client| {
+            let (url, pending) = client
+                .authorization_request()
+                .scope("openid")
+                .into_redirect()
+                .unwrap();
+            let callback =
+                Browser::new().oidc_provider_authorize(url.as_str(), "dana", REDIRECT_PREFIX);
+            let code = pending.validate_callback(callback.as_str()).unwrap();
+            // The fast clock: the cache refetches an unknown kid at most once per 30 s.
+            runner
+                .run_fast(client.exchange_code(code).unwrap())
+                .unwrap()
+        };
+        let first = login(&client);
+        let new_kid = oidc_provider().rotate_keys();
+        // Two real seconds are 40 on the fast clock: past the refetch cooldown.
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        let second = login(&client);
+        assert_ne!(kid_of(&first), kid_of(&second), "{}", runner.name());
+        assert_eq!(kid_of(&second), new_kid);
+        assert_eq!(second.id_token_claims().unwrap().subject(), "dana");
+    }
+}
+
+/// The assertion's key: `../interop/keys/client-rs256.*`, which the server trusts for the JWT
+/// bearer grant.
+fn jwt_bearer_source(lifetime: std::time::Duration) -> grantline::jose::JwtAssertionSource {
+    use grantline::jose::{JwtAssertion, JwtAssertionSource};
+    JwtAssertionSource::new(
+        JwtAssertion::new(
+            "grantline-service",
+            "service-account-1",
+            oidc_provider().issuer(),
+        )
+        .lifetime(lifetime),
+        pkjwt_key(),
+    )
+}
+
+/// Asks `auth` for its header `times` times, `pause` apart; returns the assertion `jti` of each
+/// token that came back (the server echoes it), or the first error's OAuth code.
+fn headers_over_time(
+    runner: &Runner,
+    manager: grantline::token_manager::TokenManager,
+    times: usize,
+    pause: std::time::Duration,
+) -> Result<Vec<String>, ErrorCode> {
+    let jti = |token: Option<grantline::TokenResponse>| {
+        token.unwrap().extra()["assertion_jti"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let code = |e: grantline::driver::AuthError| {
+        e.oauth_code().cloned().unwrap_or_else(|| panic!("{e:?}"))
+    };
+    let mut jtis: Vec<String> = Vec::new();
+    match runner {
+        Runner::Ureq { transport, .. } => {
+            let auth = grantline_ureq::Auth::new(transport.clone(), manager);
+            for i in 0..times {
+                if i > 0 {
+                    std::thread::sleep(pause);
+                }
+                auth.header().map_err(code)?;
+                jtis.push(jti(auth.token()));
+            }
+        }
+        Runner::Reqwest {
+            transport, runtime, ..
+        } => runtime.block_on(async {
+            let auth = grantline_reqwest::Auth::new(transport.clone(), manager);
+            for i in 0..times {
+                if i > 0 {
+                    tokio::time::sleep(pause).await;
+                }
+                auth.header().await.map_err(code)?;
+                jtis.push(jti(auth.token()));
+            }
+            Ok::<(), ErrorCode>(())
+        })?,
+    }
+    Ok(jtis)
+}
+
+#[test]
+fn a_jwt_bearer_grant_renews_across_its_assertions_expiry_through_the_token_manager() {
+    use grantline::token_manager::TokenManager;
+    use std::time::Duration;
+    for runner in runners() {
+        // Tokens that live 2 s (the server says so), assertions that live 2 s: every header
+        // asked for 2.5 s after the last needs a renewal, with an assertion signed then.
+        let manager = TokenManager::grant(
+            basic(&runner),
+            TokenRequest::jwt_bearer_from(jwt_bearer_source(Duration::from_secs(2))),
+        )
+        .unwrap();
+        let jtis = headers_over_time(&runner, manager, 3, Duration::from_millis(2500)).unwrap();
+        assert_eq!(jtis.len(), 3, "{}", runner.name());
+        assert!(
+            jtis[0] != jtis[1] && jtis[1] != jtis[2] && jtis[0] != jtis[2],
+            "each renewal carried a fresh assertion: {jtis:?}"
+        );
+
+        // The old way, one assertion signed up front: the first token comes, the renewal is
+        // refused (expired, and its jti seen before).
+        let signed_once = grantline::jose::JwtAssertion::new(
+            "grantline-service",
+            "service-account-1",
+            oidc_provider().issuer(),
+        )
+        .lifetime(Duration::from_secs(2))
+        .sign(
+            &pkjwt_key(),
+            grantline::Now::system().wall(),
+            &grantline::random::SystemRandom,
+        )
+        .unwrap();
+        let manager =
+            TokenManager::grant(basic(&runner), TokenRequest::jwt_bearer(signed_once)).unwrap();
+        let e = headers_over_time(&runner, manager, 2, Duration::from_millis(2500)).unwrap_err();
+        assert_eq!(e, ErrorCode::InvalidGrant, "{}", runner.name());
+    }
+}
+
+#[test]
+fn userinfo_flow_with_a_dpop_bound_token() {
+    use grantline::dpop::DpopKey;
+    use grantline::jose::Algorithm;
+    use grantline::oidc::UserinfoFlow;
+    for runner in runners() {
+        let key = DpopKey::generate(Algorithm::ES256).unwrap();
+        let client = builder(&runner, BASIC.0)
+            .client_secret_basic(BASIC.1)
+            .dpop(key.clone())
+            .build()
+            .unwrap();
+        let token = code_flow(&runner, &client, false);
+        assert_eq!(token.token_type(), &TokenType::DPoP);
+        // A client with the same key (restored from storage, say) but no nonce yet: the
+        // server asks for one with 401 use_dpop_nonce, and the flow sends once more with it.
+        let restored =
+            DpopKey::from_pkcs8_der(Algorithm::ES256, key.to_pkcs8_der().unwrap().secret())
+                .unwrap();
+        let fresh = builder(&runner, BASIC.0)
+            .client_secret_basic(BASIC.1)
+            .dpop(restored)
+            .build()
+            .unwrap();
+        let subject = token.id_token_claims().unwrap().subject().to_owned();
+        let info = runner
+            .run(
+                UserinfoFlow::for_token(&fresh, &token)
+                    .unwrap()
+                    .expect_subject(subject),
+            )
+            .unwrap();
+        assert_eq!(info.subject(), "alice", "{}", runner.name());
+        assert_eq!(info.get("email").unwrap(), "alice@grantline.test");
+        // As a Bearer token it is refused: DPoP-bound.
+        let e = runner
+            .run(UserinfoFlow::new(&client, token.access_token()).unwrap())
+            .unwrap_err();
+        assert_eq!(oauth_code(e), ErrorCode::InvalidToken);
     }
 }

@@ -265,7 +265,14 @@ fn ciba_over_ureq() {
     let pending = transport
         .run(client.backchannel_authentication(request).unwrap())
         .unwrap();
-    let token = transport.run(client.ciba_token(pending).unwrap()).unwrap();
+    let token = transport
+        .run(
+            client
+                .ciba_token(pending)
+                .unwrap()
+                .insecure_skip_id_token_validation(),
+        )
+        .unwrap();
     assert_eq!(token.access_token().secret(), "polled-token");
     check_ciba_run(&arrivals.lock().unwrap());
     drop(server);
@@ -284,7 +291,12 @@ async fn ciba_over_reqwest() {
         .await
         .unwrap();
     let token = transport
-        .run(client.ciba_token(pending).unwrap())
+        .run(
+            client
+                .ciba_token(pending)
+                .unwrap()
+                .insecure_skip_id_token_validation(),
+        )
         .await
         .unwrap();
     assert_eq!(token.access_token().secret(), "polled-token");

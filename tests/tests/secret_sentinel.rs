@@ -7,6 +7,10 @@
 //! Every check first asserts that the sentinel really is inside the value (through an
 //! accessor or the request the value builds), so no check can pass on an empty value.
 //!
+//! Assertion sources (`FnAssertion`, `AssertionFile`, `JwtAssertionSource`, `ClientAssertion`)
+//! and exported keys (`PrivateKeyJwk`, `PrivateKeyDer`) are in
+//! `assertion_sources_and_the_requests_they_feed` and `exported_dpop_keys_and_other_additions`.
+//!
 //! Not here, because they hold no secret of the kinds above: server metadata and discovery,
 //! JWKS fetching and caching, `DpopNonces` (the server's nonces), scopes, clocks, randomness,
 //! `BaseUrl`, `Challenge`, `PollingStatus`, `Ticket`, `Target`, `RedirectUri`, the plain client
@@ -186,6 +190,7 @@ fn client() -> Client {
             "https://as.example/userinfo",
         )
         .issuer("https://as.example")
+        .jwks_uri("https://as.example/jwks")
         .client_secret_basic(CLIENT_SECRET)
         .build()
         .unwrap()
@@ -1170,6 +1175,177 @@ fn client_authentication_methods() {
         &first_request("TokenFlow", &mut flow),
         CLIENT_SECRET
     ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assertion sources (issue 19): asked for every request, never printed.
+
+#[test]
+fn assertion_sources_and_the_requests_they_feed() {
+    use grantline::assertion::{self, AssertionFile};
+    use grantline::client_auth::ClientAssertion;
+    use grantline::jose::{Algorithm, JwtAssertion, JwtAssertionSource, SigningKey};
+
+    let client = client();
+    // A closure: the grant's assertion, a subject token, a client assertion.
+    let from_fn = assertion::from_fn("minter", |_| Ok(Assertion::new(ASSERTION)));
+    debug_clean("FnAssertion", &from_fn);
+    let request = TokenRequest::jwt_bearer_from(from_fn);
+    debug_clean("TokenRequest (jwt_bearer_from)", &request);
+    let mut flow = client.request_token(request).unwrap();
+    let sent = first_request("TokenFlow (jwt_bearer_from)", &mut flow);
+    assert!(request_carries(&sent, ASSERTION));
+    debug_clean("TokenFlow (jwt_bearer_from) after its first step", &flow);
+
+    let subject = assertion::from_fn("upstream", |_| Ok(Assertion::new(SUBJECT_TOKEN)));
+    let mut flow = client
+        .request_token(TokenRequest::token_exchange_from(subject, "jwt"))
+        .unwrap();
+    assert!(request_carries(
+        &first_request("TokenFlow (token_exchange_from)", &mut flow),
+        SUBJECT_TOKEN
+    ));
+
+    // A file the platform rotates: its content is the secret, its path is not.
+    let file = AssertionFile::new("/var/run/secrets/token", |_| {
+        Ok(format!("{ASSERTION}\n").into_bytes())
+    });
+    debug_clean("AssertionFile", &file);
+    let auth = ClientAssertion::new(file);
+    debug_clean("ClientAssertion (file)", &auth);
+    let with_file = Client::builder("app-7")
+        .token_endpoint("https://as.example/token")
+        .auth(auth)
+        .build()
+        .unwrap();
+    debug_clean("Client (ClientAssertion)", &with_file);
+    let mut flow = with_file
+        .request_token(TokenRequest::client_credentials())
+        .unwrap();
+    assert!(request_carries(
+        &first_request("TokenFlow (client assertion)", &mut flow),
+        ASSERTION
+    ));
+    // A file that holds a secret but is refused (a control character): the error names the
+    // path and the reason, never the content.
+    for read in [
+        (|_| Ok(format!("{ASSERTION}\u{7}{ASSERTION}").into_bytes()))
+            as grantline::assertion::ReadFile,
+        |_| Ok(vec![b's'; grantline::assertion::MAX_ASSERTION_FILE_LEN + 1]),
+        |_| Err(std::io::Error::other(ASSERTION)),
+    ] {
+        let refused = Client::builder("app-7")
+            .token_endpoint("https://as.example/token")
+            .auth(ClientAssertion::new(AssertionFile::new("/run/token", read)))
+            .build()
+            .unwrap();
+        let mut flow = refused
+            .request_token(TokenRequest::client_credentials())
+            .unwrap();
+        let error = flow.next(Now::system()).unwrap_err();
+        error_clean("an assertion file's error", &error);
+    }
+
+    // A key that signs a fresh JWT each time: the key and the claims stay out of Debug.
+    let key = SigningKey::hmac(Algorithm::HS256, HMAC_KEY.as_bytes()).unwrap();
+    let signed = JwtAssertionSource::new(
+        JwtAssertion::new("app-7", "app-7", "https://as.example/token").claim("nonce", NONCE),
+        key,
+    );
+    debug_clean("JwtAssertionSource", &signed);
+    let mut flow = client
+        .request_token(TokenRequest::jwt_bearer_from(signed))
+        .unwrap();
+    let sent = first_request("TokenFlow (JwtAssertionSource)", &mut flow);
+    let jwt = url::form_urlencoded::parse(sent.body())
+        .find(|(k, _)| k == "assertion")
+        .unwrap()
+        .1
+        .into_owned();
+    let payload = grantline::jose::UnverifiedJws::parse(&jwt)
+        .unwrap()
+        .unverified_payload()
+        .to_vec();
+    assert!(String::from_utf8(payload).unwrap().contains(NONCE));
+}
+
+#[test]
+fn exported_dpop_keys_and_other_additions() {
+    use grantline::dpop::DpopKey;
+    use grantline::token::TargetToken;
+
+    // DPoP keys exported and imported: the exports hold the private part, Debug never shows it.
+    let key = DpopKey::from_jwk(EC_JWK).unwrap();
+    assert!(!format!("{key:?}").contains(EC_D));
+    let jwk = key.to_jwk().unwrap();
+    assert!(jwk.secret().contains(EC_D), "the export holds the key");
+    assert!(!format!("{jwk:?}").contains(EC_D));
+    let der = key.to_pkcs8_der().unwrap();
+    let d = grantline_tests_b64(EC_D);
+    assert!(der.secret().windows(d.len()).any(|w| w == d.as_slice()));
+    let shown_bytes = format!("{:?}", &d[..4]);
+    assert!(!format!("{der:?}").contains(shown_bytes.trim_matches(['[', ']'])));
+    let back = DpopKey::from_pkcs8_der(grantline::jose::Algorithm::ES256, der.secret()).unwrap();
+    assert!(!format!("{back:?}").contains(EC_D));
+
+    // Revocation and introspection with extra parameters: values may be secrets.
+    let target = TargetToken::new(ACCESS_TOKEN).param("actor_token", ACTOR_TOKEN);
+    debug_clean("TargetToken with an extra parameter", &target);
+    let client = client();
+    let mut flow = client.revoke(target.clone()).unwrap();
+    assert!(request_carries(
+        &first_request("RevocationFlow (extra)", &mut flow),
+        ACTOR_TOKEN
+    ));
+    let mut flow = client.introspect(target).unwrap();
+    assert!(request_carries(
+        &first_request("IntrospectionFlow (extra)", &mut flow),
+        ACTOR_TOKEN
+    ));
+
+    // Userinfo with a DPoP-bound token.
+    let dpop_client = Client::builder("app-7")
+        .endpoint(
+            grantline::EndpointKind::Userinfo,
+            "https://as.example/userinfo",
+        )
+        .dpop(DpopKey::from_jwk(EC_JWK).unwrap())
+        .build()
+        .unwrap();
+    let token = TokenResponse::new(
+        AccessToken::new(ACCESS_TOKEN),
+        grantline::token::TokenType::DPoP,
+    );
+    let mut flow = grantline::oidc::UserinfoFlow::for_token(&dpop_client, &token).unwrap();
+    assert!(request_carries(
+        &first_request("UserinfoFlow (DPoP)", &mut flow),
+        ACCESS_TOKEN
+    ));
+
+    // A registered client written back for storage: Debug still hides what the document holds.
+    let document = serde_json::json!({
+        "client_id": "c-1", "client_secret": CLIENT_SECRET,
+        "registration_access_token": REGISTRATION_TOKEN
+    });
+    let registered = grantline::registration::RegisteredClient::from_document(
+        document.as_object().unwrap().clone(),
+    )
+    .unwrap();
+    let stored = serde_json::to_string(&registered).unwrap();
+    assert!(
+        stored.contains(CLIENT_SECRET),
+        "the stored document holds the secret"
+    );
+    let back: grantline::registration::RegisteredClient = serde_json::from_str(&stored).unwrap();
+    debug_clean("RegisteredClient (read back)", &back);
+}
+
+/// base64url without padding, decoded.
+fn grantline_tests_b64(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .unwrap()
 }
 
 #[test]

@@ -108,6 +108,34 @@ pub use http;
 pub use middleware::AuthMiddleware;
 pub use reqwest;
 
+/// An assertion source that reads the file at `path` again for every request that needs an
+/// assertion, with [`std::fs::read`]: a token the platform rotates (a Kubernetes projected
+/// service account token, Azure workload identity's `AZURE_FEDERATED_TOKEN_FILE`), for
+/// [`ClientAssertion`](grantline::client_auth::ClientAssertion),
+/// [`TokenRequest::jwt_bearer_from`](grantline::grant::TokenRequest::jwt_bearer_from) or
+/// [`TokenRequest::token_exchange_from`](grantline::grant::TokenRequest::token_exchange_from).
+/// The checks on what the file holds are the core's
+/// ([`AssertionFile`](grantline::assertion::AssertionFile)); only the reading is here.
+///
+/// The read is a blocking call of a few microseconds for a file of a few kilobytes, made
+/// when a flow builds its request; it does not wait on the network.
+///
+/// ```no_run
+/// use grantline_reqwest::grantline::{Client, client_auth::ClientAssertion};
+///
+/// let token_file = std::env::var("AZURE_FEDERATED_TOKEN_FILE")?;
+/// let client = Client::builder("00000000-0000-0000-0000-000000000000")
+///     .token_endpoint("https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token")
+///     .auth(ClientAssertion::new(grantline_reqwest::assertion_file(token_file)))
+///     .build()?;
+/// # let _ = client;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use]
+pub fn assertion_file(path: impl Into<std::path::PathBuf>) -> grantline::assertion::AssertionFile {
+    grantline::assertion::AssertionFile::new(path, |path| std::fs::read(path))
+}
+
 use std::sync::Arc;
 use std::time::Duration;
 

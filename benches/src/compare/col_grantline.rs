@@ -28,6 +28,9 @@ pub(crate) fn client() -> Client {
         .issuer(ISSUER)
         .authorization_endpoint(AUTHORIZATION_ENDPOINT)
         .token_endpoint(TOKEN_ENDPOINT)
+        // With openid in scope, the authorization request checks the exchange can validate
+        // the ID token (issue 19): the key set's URL is part of a working OpenID client.
+        .jwks_uri(format!("{ISSUER}/jwks"))
         .client_secret_basic(CLIENT_SECRET)
         .redirect_uri(REDIRECT_URI)
         .build()

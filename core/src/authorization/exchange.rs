@@ -17,6 +17,9 @@ use crate::{Client, Error, TokenResponse};
 /// # let client = grantline::Client::builder("app")
 /// #     .redirect_uri("https://app.example/cb")
 /// #     .authorization_endpoint("https://as.example/authorize")
+/// #     .issuer("https://as.example")
+/// #     .token_endpoint("https://as.example/token")
+/// #     .jwks_uri("https://as.example/jwks")
 /// #     .build()?;
 /// let (url, pending) = client.authorization_request().scope("openid").into_redirect()?;
 /// let state = pending.state().to_owned();
@@ -82,11 +85,16 @@ impl Client {
     /// # let client = grantline::Client::builder("app")
     /// #     .redirect_uri("https://app.example/cb")
     /// #     .authorization_endpoint("https://as.example/authorize")
+    /// #     .issuer("https://as.example")
+    /// #     .token_endpoint("https://as.example/token")
+    /// #     .jwks_uri("https://as.example/jwks")
     /// #     .build()?;
     /// let (_url, pending) = client.authorization_request().into_redirect()?;
     /// let state = pending.state().to_owned();
     /// let code = pending.validate_callback(format!("code=c&state={state}").as_str())?;
-    /// assert!(client.exchange_code(code).is_err()); // this client has no token endpoint
+    /// // Another client may not spend this client's code.
+    /// let other = grantline::Client::builder("other").token_endpoint("https://as.example/token").build()?;
+    /// assert!(other.exchange_code(code).is_err());
     /// # Ok::<(), grantline::Error>(())
     /// ```
     pub fn exchange_code(&self, code: AuthorizationCode) -> Result<CodeExchangeFlow, Error> {

@@ -21,6 +21,9 @@ use crate::{Client, Error};
 /// # let client = grantline::Client::builder("app")
 /// #     .redirect_uri("https://app.example/cb")
 /// #     .authorization_endpoint("https://as.example/authorize")
+/// #     .issuer("https://as.example")
+/// #     .token_endpoint("https://as.example/token")
+/// #     .jwks_uri("https://as.example/jwks")
 /// #     .build()?;
 /// let (_url, pending) = client.authorization_request().into_redirect()?;
 /// let shown = format!("{pending:?}");
@@ -107,6 +110,9 @@ impl PendingAuthorization {
     /// # let client = grantline::Client::builder("app")
     /// #     .redirect_uri("https://app.example/cb")
     /// #     .authorization_endpoint("https://as.example/authorize")
+    /// #     .issuer("https://as.example")
+    /// #     .token_endpoint("https://as.example/token")
+    /// #     .jwks_uri("https://as.example/jwks")
     /// #     .build()?;
     /// let (url, pending) = client.authorization_request().into_redirect()?;
     /// assert!(url.query_pairs().any(|(k, v)| k == "state" && v == pending.state()));
@@ -123,6 +129,9 @@ impl PendingAuthorization {
     /// # let client = grantline::Client::builder("app")
     /// #     .redirect_uri("https://app.example/cb")
     /// #     .authorization_endpoint("https://as.example/authorize")
+    /// #     .issuer("https://as.example")
+    /// #     .token_endpoint("https://as.example/token")
+    /// #     .jwks_uri("https://as.example/jwks")
     /// #     .build()?;
     /// let (_url, pending) = client.authorization_request().scope("openid").into_redirect()?;
     /// assert!(pending.nonce().is_some());
@@ -139,6 +148,9 @@ impl PendingAuthorization {
     /// # let client = grantline::Client::builder("app")
     /// #     .authorization_endpoint("https://as.example/authorize")
     /// #     .redirect_uri("https://app.example/cb")
+    /// #     .issuer("https://as.example")
+    /// #     .token_endpoint("https://as.example/token")
+    /// #     .jwks_uri("https://as.example/jwks")
     /// #     .build()?;
     /// let (_url, pending) = client.authorization_request().into_redirect()?;
     /// assert_eq!(pending.redirect_uri(), "https://app.example/cb");
@@ -167,6 +179,9 @@ impl PendingAuthorization {
     /// # let client = grantline::Client::builder("app")
     /// #     .redirect_uri("https://app.example/cb")
     /// #     .authorization_endpoint("https://as.example/authorize")
+    /// #     .issuer("https://as.example")
+    /// #     .token_endpoint("https://as.example/token")
+    /// #     .jwks_uri("https://as.example/jwks")
     /// #     .build()?;
     /// let (_url, pending) = client.authorization_request().into_redirect()?;
     /// let e = pending.validate_callback("https://app.example/cb?code=x&state=forged").unwrap_err();

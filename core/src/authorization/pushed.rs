@@ -17,6 +17,9 @@ use crate::{Error, Now};
 /// # let client = grantline::Client::builder("app")
 /// #     .redirect_uri("https://app.example/cb")
 /// #     .authorization_endpoint("https://as.example/authorize")
+/// #     .issuer("https://as.example")
+/// #     .token_endpoint("https://as.example/token")
+/// #     .jwks_uri("https://as.example/jwks")
 /// #     .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
 /// #     .build()?;
 /// # let (flow, _pending) = client.authorization_request().into_pushed()?;

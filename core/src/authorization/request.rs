@@ -53,7 +53,10 @@ enum Pkce {
 ///
 /// let client = grantline::Client::builder("app")
 ///     .redirect_uri("https://app.example/callback")
+///     .issuer("https://as.example")
 ///     .authorization_endpoint("https://as.example/authorize")
+///     .token_endpoint("https://as.example/token")
+///     .jwks_uri("https://as.example/jwks") // with openid, the exchange validates the ID token
 ///     .build()?;
 /// let (url, _pending) = client
 ///     .authorization_request()
@@ -89,6 +92,8 @@ pub struct AuthorizationRequest {
     pkce: Pkce,
     params: Params,
     invalid: Option<ConfigError>,
+    /// The named opt-out of ID token validation (and of the setup it needs).
+    skip_id_token_validation: bool,
     /// Sign the parameters into a request object (RFC 9101) with this signer, at this time.
     #[cfg(feature = "jose")]
     request_object: Option<(
@@ -136,6 +141,7 @@ impl Client {
             pkce: Pkce::On(PkceMethod::S256),
             params: Params::new(),
             invalid: None,
+            skip_id_token_validation: false,
             #[cfg(feature = "jose")]
             request_object: None,
         }
@@ -234,6 +240,31 @@ impl AuthorizationRequest {
     /// ```
     pub fn insecure_without_pkce(mut self) -> Self {
         self.pkce = Pkce::Off;
+        self
+    }
+
+    /// Does not validate the ID token the code exchange returns, and so does not need the
+    /// issuer's JWK Set URL or issuer. The same opt-out as
+    /// [`CodeExchangeFlow::insecure_skip_id_token_validation`](super::CodeExchangeFlow::insecure_skip_id_token_validation),
+    /// made before the person is sent away. Only for a server whose ID tokens cannot be
+    /// validated: without validation, an ID token proves nothing about who logged in.
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("app")
+    ///     .authorization_endpoint("https://as.example/authorize")
+    ///     .token_endpoint("https://as.example/token")
+    ///     .build()?;
+    /// // No JWK Set URL and no issuer: refused, unless validation is given up by name.
+    /// assert!(client.authorization_request("https://app.example/cb").scope("openid").into_redirect().is_err());
+    /// let (_url, _pending) = client
+    ///     .authorization_request("https://app.example/cb")
+    ///     .scope("openid")
+    ///     .insecure_skip_id_token_validation()
+    ///     .into_redirect()?;
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    pub fn insecure_skip_id_token_validation(mut self) -> Self {
+        self.skip_id_token_validation = true;
         self
     }
 
@@ -349,6 +380,7 @@ impl AuthorizationRequest {
     /// let client = grantline::Client::builder("app")
     ///     .redirect_uri("https://app.example/cb")
     ///     .authorization_endpoint("https://as.example/authorize")
+    ///     .token_endpoint("https://as.example/token")
     ///     .dpop(DpopKey::generate(Algorithm::ES256)?)
     ///     .build()?;
     /// let (url, _) = client.authorization_request().dpop_jkt().into_redirect()?;
@@ -399,6 +431,8 @@ impl AuthorizationRequest {
     ///     .redirect_uri("https://app.example/cb")
     ///     .issuer("https://as.example")
     ///     .authorization_endpoint("https://as.example/authorize")
+    ///     .token_endpoint("https://as.example/token")
+    ///     .jwks_uri("https://as.example/jwks")
     ///     .build()?;
     /// let key = SigningKey::hmac(Algorithm::HS256, b"the client secret, long enough to be a key")?;
     /// let (url, _pending) = client
@@ -479,6 +513,13 @@ impl AuthorizationRequest {
             .into());
         }
         let openid = self.scope.as_ref().is_some_and(|s| s.contains("openid"));
+        // What the code exchange will need, checked before the person is sent away (their code
+        // would be spent on a request that cannot succeed).
+        self.client.require_endpoint(EndpointKind::Token)?;
+        let validate_id_token = openid && !self.skip_id_token_validation;
+        if validate_id_token {
+            crate::flow::require_validation_setup(&self.client, self.client.issuer())?;
+        }
         let pkce = match self.pkce {
             Pkce::On(method) => Some(method),
             Pkce::Off => None,
@@ -516,7 +557,7 @@ impl AuthorizationRequest {
             .is_some_and(|m| m.authorization_response_iss_parameter_supported);
         let pending =
             PendingAuthorization::new(&self.client, redirect_uri, state, nonce, pkce, iss_required)
-                .with_openid(openid, max_age);
+                .with_openid(validate_id_token, max_age);
         Ok(Prepared {
             client: self.client,
             scope: self.scope.filter(|s| !s.is_empty()),
@@ -530,7 +571,11 @@ impl AuthorizationRequest {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::MissingEndpoint`] without an authorization endpoint;
+    /// [`ConfigError::MissingEndpoint`] without an authorization endpoint or a token endpoint
+    /// (the exchange will need it); with `openid` in scope, also without the issuer's JWK Set
+    /// URL, and [`ConfigError::MissingIssuer`] without the issuer (the exchange validates the
+    /// ID token with both), unless
+    /// [`insecure_skip_id_token_validation`](Self::insecure_skip_id_token_validation);
     /// [`ConfigError::ParRequired`] when the server's metadata requires pushed requests;
     /// [`ConfigError::MissingRedirectUri`] when neither the client nor the request has a
     /// redirect URI; [`ConfigError::InvalidParameter`] or [`ConfigError::ReservedParameter`]
@@ -588,6 +633,7 @@ impl AuthorizationRequest {
     ///     .redirect_uri("https://app.example/cb")
     ///     .authorization_endpoint("https://as.example/authorize")
     ///     .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
+    ///     .token_endpoint("https://as.example/token")
     ///     .client_secret_basic("s")
     ///     .build()?;
     /// let (flow, _pending) = client.authorization_request().into_pushed()?;

@@ -35,6 +35,7 @@ fn builder() -> crate::ClientBuilder {
         .authorization_endpoint("https://as.example/authorize?tenant=t")
         .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
         .token_endpoint("https://as.example/token")
+        .jwks_uri("https://as.example/jwks")
         .client_secret_basic("s3cr3t")
 }
 
@@ -413,6 +414,7 @@ fn par_sends_client_id_once_whatever_the_authentication() {
         .redirect_uri(REDIRECT)
         .authorization_endpoint("https://as.example/authorize")
         .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
+        .token_endpoint("https://as.example/token")
         .build()
         .unwrap();
     let (flow, _) = public.authorization_request().into_pushed().unwrap();
@@ -520,6 +522,7 @@ fn iss_is_checked_when_present_and_required_when_advertised() {
     let anonymous = Client::builder("app")
         .redirect_uri(REDIRECT)
         .authorization_endpoint("https://as.example/authorize")
+        .token_endpoint("https://as.example/token")
         .build()
         .unwrap();
     let (_, pending) = anonymous.authorization_request().into_redirect().unwrap();
@@ -900,11 +903,135 @@ mod id_token {
         );
     }
 
+    /// What the exchange will need is checked when the request is built, before the person
+    /// is sent away: each setup mistake is the typed configuration error, with nothing built.
     #[test]
-    fn without_keys_validation_is_a_configuration_error_unless_skipped() {
-        let client = client(); // no JWK Set URL
+    fn setup_mistakes_are_refused_before_the_person_is_sent_away() {
+        let full = || {
+            Client::builder("app")
+                .issuer(ISSUER)
+                .authorization_endpoint("https://as.example/authorize")
+                .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
+                .token_endpoint("https://as.example/token")
+                .jwks_uri("https://as.example/jwks")
+        };
+        let without = |missing: &str| {
+            let mut b = Client::builder("app")
+                .authorization_endpoint("https://as.example/authorize")
+                .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par");
+            if missing != "issuer" {
+                b = b.issuer(ISSUER);
+            }
+            if missing != "token" {
+                b = b.token_endpoint("https://as.example/token");
+            }
+            if missing != "jwks" {
+                b = b.jwks_uri("https://as.example/jwks");
+            }
+            b.build().unwrap()
+        };
+        type Check = fn(&Error) -> bool;
+        let cases: [(&str, &str, Check); 4] = [
+            ("token", "profile", |e| {
+                matches!(
+                    e,
+                    Error::Config(ConfigError::MissingEndpoint(EndpointKind::Token))
+                )
+            }),
+            ("token", "openid", |e| {
+                matches!(
+                    e,
+                    Error::Config(ConfigError::MissingEndpoint(EndpointKind::Token))
+                )
+            }),
+            ("jwks", "openid", |e| {
+                matches!(
+                    e,
+                    Error::Config(ConfigError::MissingEndpoint(EndpointKind::Jwks))
+                )
+            }),
+            ("issuer", "openid email", |e| {
+                matches!(e, Error::Config(ConfigError::MissingIssuer))
+            }),
+        ];
+        for (missing, scope, expected) in cases {
+            let client = without(missing);
+            let e = client
+                .authorization_request()
+                .redirect_uri(crate::authorization::RedirectUri::new(REDIRECT).unwrap())
+                .scope(scope)
+                .into_redirect()
+                .unwrap_err();
+            assert!(expected(&e), "{missing}, {scope}: {e:?}");
+            // Pushed: refused before the flow (and so its request) exists.
+            let e = client
+                .authorization_request()
+                .redirect_uri(crate::authorization::RedirectUri::new(REDIRECT).unwrap())
+                .scope(scope)
+                .into_pushed()
+                .unwrap_err();
+            assert!(expected(&e), "{missing}, {scope} (pushed): {e:?}");
+        }
+        // Without openid, neither keys nor issuer are needed.
+        without("jwks")
+            .authorization_request()
+            .redirect_uri(crate::authorization::RedirectUri::new(REDIRECT).unwrap())
+            .scope("profile")
+            .into_redirect()
+            .unwrap();
+        without("issuer")
+            .authorization_request()
+            .redirect_uri(crate::authorization::RedirectUri::new(REDIRECT).unwrap())
+            .into_redirect()
+            .unwrap();
+        // Everything there: accepted.
+        full()
+            .build()
+            .unwrap()
+            .authorization_request()
+            .redirect_uri(crate::authorization::RedirectUri::new(REDIRECT).unwrap())
+            .scope("openid")
+            .into_redirect()
+            .unwrap();
+    }
+
+    #[test]
+    fn the_named_opt_out_needs_no_keys_and_skips_validation_at_the_exchange() {
+        let client = Client::builder("app")
+            .authorization_endpoint("https://as.example/authorize")
+            .token_endpoint("https://as.example/token")
+            .build()
+            .unwrap(); // no JWK Set URL, no issuer
         let (_, pending) = client
             .authorization_request()
+            .scope("openid")
+            .insecure_skip_id_token_validation()
+            .into_redirect()
+            .unwrap();
+        assert!(pending.nonce().is_some(), "the nonce is still sent");
+        let s = pending.state().to_owned();
+        let code = pending
+            .validate_callback(format!("{REDIRECT}?code=c&state={s}").as_str())
+            .unwrap();
+        let mut driver = Driver::new().reply_json(
+            200,
+            r#"{"access_token":"at","token_type":"Bearer","id_token":"h.p.s"}"#,
+        );
+        let token = driver.run(client.exchange_code(code).unwrap()).unwrap();
+        assert!(token.id_token_claims().is_none());
+        assert_eq!(driver.transcript().requests().count(), 1);
+        // A code exchange whose client lost its keys since (a pending request restored into
+        // another client) is still refused before any request.
+        let keyed = client.clone();
+        let (_, pending) = Client::builder("app")
+            .issuer(ISSUER)
+            .authorization_endpoint("https://as.example/authorize")
+            .token_endpoint("https://as.example/token")
+            .jwks_uri("https://as.example/jwks")
+            .build()
+            .unwrap()
+            .authorization_request()
+            .redirect_uri(crate::authorization::RedirectUri::new(REDIRECT).unwrap())
             .scope("openid")
             .into_redirect()
             .unwrap();
@@ -912,15 +1039,15 @@ mod id_token {
         let code = pending
             .validate_callback(format!("{REDIRECT}?code=c&state={s}").as_str())
             .unwrap();
-        let mut driver =
-            Driver::new().reply_json(200, r#"{"access_token":"at","id_token":"h.p.s"}"#);
-        let e = driver.run(client.exchange_code(code).unwrap()).unwrap_err();
+        let mut driver = Driver::new();
+        let e = driver.run(keyed.exchange_code(code).unwrap()).unwrap_err();
         assert!(matches!(
             e.flow_error(),
             Some(Error::Config(ConfigError::MissingEndpoint(
                 EndpointKind::Jwks
             )))
         ));
+        assert_eq!(driver.transcript().requests().count(), 0);
     }
 }
 
@@ -974,6 +1101,7 @@ mod request_objects {
         let anonymous = Client::builder("app")
             .redirect_uri(REDIRECT)
             .authorization_endpoint("https://as.example/authorize")
+            .token_endpoint("https://as.example/token")
             .build()
             .unwrap();
         let e = anonymous

@@ -11,8 +11,8 @@
 //! (RFC 8414 §3.3, OpenID Connect Discovery §4.3): a mismatch is
 //! [`ValidationError::IssuerMismatch`]. Multi-tenant issuers, whose document names a
 //! `{tenantid}` template (Microsoft Entra ID's `common` endpoint), are accepted only with
-//! [`DiscoveryFlow::allow_tenant_template`]; the ID token's `iss` must then be checked against
-//! [`ServerMetadata::issuer_for_tenant`].
+//! [`DiscoveryFlow::allow_tenant_template`]; an ID token's `iss` is then checked against
+//! [`ServerMetadata::issuer_for_tenant`] with its own `tid`, automatically.
 //!
 //! ```
 //! // `testing::Driver` plays the server here; it needs grantline's `testing` feature.
@@ -315,6 +315,26 @@ impl IssuerCheck {
     }
 }
 
+/// Whether `issuer` is a multi-tenant template (it holds `{tenantid}`).
+#[cfg_attr(not(feature = "jose"), allow(dead_code))]
+pub(crate) fn is_tenant_template(issuer: &str) -> bool {
+    issuer.contains(TENANT_TEMPLATE)
+}
+
+/// The issuer a token from tenant `tid` must carry under the template `template`: `None` when
+/// `tid` is not one path segment (empty, or holding `/`, `?`, `#`, `{`, `}`), so that a `tid`
+/// cannot make the template name another issuer. The one place ID token validation resolves a
+/// template (Microsoft Entra ID's multi-tenant `{tenantid}`).
+#[cfg_attr(not(feature = "jose"), allow(dead_code))]
+pub(crate) fn resolve_tenant(template: &str, tid: &str) -> Option<String> {
+    is_tenant_segment(tid).then(|| template.replacen(TENANT_TEMPLATE, tid, 1))
+}
+
+/// One path segment, as a tenant id or a `common`-style alias must be.
+fn is_tenant_segment(segment: &str) -> bool {
+    !segment.is_empty() && !segment.contains(['/', '?', '#', '{', '}'])
+}
+
 /// Whether `template` (holding `{tenantid}` once) becomes `expected` with one path segment
 /// (such as `common` or `organizations`) in the placeholder's place.
 fn template_matches(template: &str, expected: &str) -> bool {
@@ -327,7 +347,7 @@ fn template_matches(template: &str, expected: &str) -> bool {
     expected
         .strip_prefix(prefix)
         .and_then(|rest| rest.strip_suffix(suffix))
-        .is_some_and(|segment| !segment.is_empty() && !segment.contains(['/', '?', '#', '{', '}']))
+        .is_some_and(is_tenant_segment)
 }
 
 /// A flow that fetches and checks an authorization server's metadata.
@@ -469,8 +489,9 @@ impl DiscoveryFlow {
     /// Also accepts a multi-tenant issuer template: a document whose issuer holds `{tenantid}`
     /// where the expected issuer has one path segment (Entra ID's `common`, `organizations`).
     ///
-    /// With it, ID tokens must be checked against
-    /// [`ServerMetadata::issuer_for_tenant`] with the token's `tid`.
+    /// ID tokens are then checked against the template resolved with each token's `tid`
+    /// ([`ServerMetadata::issuer_for_tenant`]): the code exchange's automatic check and
+    /// [`IdTokenValidator`](crate::oidc::IdTokenValidator) do it for you.
     ///
     /// ```
     /// use grantline::discovery::DiscoveryFlow;

@@ -25,6 +25,12 @@ pub(crate) struct EndpointCall {
     /// The flow's own parameters and the caller's extra ones, form-urlencoded once: they are
     /// the same in every request the call builds.
     form: String,
+    /// Parameters whose value a source gives anew for every request (a JWT bearer assertion, a
+    /// subject token), written after `form`.
+    dynamic: Vec<(
+        &'static str,
+        std::sync::Arc<dyn crate::assertion::AssertionSource>,
+    )>,
 }
 
 impl std::fmt::Debug for EndpointCall {
@@ -33,6 +39,7 @@ impl std::fmt::Debug for EndpointCall {
             .field("client_id", &self.client.client_id())
             .field("endpoint", &self.kind)
             .field("params", &form_names(&self.form).collect::<Vec<_>>())
+            .field("asked_each_time", &self.dynamic)
             .finish()
     }
 }
@@ -77,7 +84,18 @@ impl EndpointCall {
             client: client.clone(),
             kind,
             form: form.into_string(),
+            dynamic: Vec::new(),
         })
+    }
+
+    /// Adds a parameter whose value `source` gives for every request built.
+    pub(crate) fn with_dynamic(
+        mut self,
+        name: &'static str,
+        source: std::sync::Arc<dyn crate::assertion::AssertionSource>,
+    ) -> Self {
+        self.dynamic.push((name, source));
+        self
     }
 
     /// The request, with client authentication applied at `now`.
@@ -112,6 +130,9 @@ impl EndpointCall {
                 .any(|pair| is_encoded_pair(pair, name, value))
         });
         let mut body = form_urlencoded::Serializer::for_suffix(self.form.clone(), 0);
+        for (name, source) in &self.dynamic {
+            body.append_pair(name, source.assertion(&ctx)?.secret());
+        }
         body.extend_pairs(auth_params);
 
         #[cfg(feature = "jose")]

@@ -77,12 +77,15 @@ mod endpoint_call;
 mod one_shot;
 mod poller;
 mod token_exchange;
+#[cfg(test)]
+#[cfg(feature = "jose")]
+mod token_exchange_tests;
 
 pub(crate) use endpoint_call::{DocumentCall, EndpointCall, Form, Params, check_extra};
 pub(crate) use one_shot::{OneShot, one_shot_flow};
 pub use poller::{MAX_POLLING_LIFETIME, PollingStatus};
 pub(crate) use poller::{Poller, interval_from, lifetime_from, polling_flow};
-pub(crate) use token_exchange::{IdTokenCheck, TokenExchange};
+pub(crate) use token_exchange::{IdTokenCheck, TokenExchange, require_validation_setup};
 
 use std::time::Duration;
 

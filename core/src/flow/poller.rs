@@ -276,8 +276,9 @@ impl Poller {
     }
 }
 
-/// Implements [`Flow`](crate::Flow) for a public wrapper whose field
-/// `poller` is a [`Poller`].
+/// Implements [`Flow`](crate::Flow) for a public polling wrapper whose field `inner` is a
+/// [`TokenExchange`](crate::flow::TokenExchange) around a [`Poller`] (polling, then the ID token
+/// check), with `status` and the named opt-out of the ID token check.
 macro_rules! polling_flow {
     ($flow:ty) => {
         impl $crate::Flow for $flow {
@@ -287,7 +288,7 @@ macro_rules! polling_flow {
                 &mut self,
                 now: $crate::Now,
             ) -> Result<$crate::Step<Self::Output>, $crate::Error> {
-                self.poller.next(now)
+                self.inner.next(now)
             }
 
             fn handle_response(
@@ -295,11 +296,11 @@ macro_rules! polling_flow {
                 response: http::Response<Vec<u8>>,
                 now: $crate::Now,
             ) -> Result<(), $crate::Error> {
-                self.poller.handle_response(&response, now)
+                self.inner.handle_response(&response, now)
             }
 
             fn handle_transport_error(&mut self, now: $crate::Now) -> $crate::Recovery {
-                self.poller.handle_transport_error(now)
+                self.inner.handle_transport_error(now)
             }
         }
     };

@@ -1,8 +1,11 @@
 //! A token endpoint exchange followed, when asked, by validating the ID token that came back:
-//! one piece of code behind the code exchange and the refresh grant.
+//! one piece of code behind the code exchange, the refresh grant, and the device and CIBA
+//! polling grants.
 //!
 //! ```text
-//! next ─▶ Send(token request) ─▶ handle_response ─▶ TokenResponse
+//! next ─▶ (setup: JWK Set URL and issuer known?) ─▶ Send(token request) ─▶ handle_response
+//!          one request (OneShot) or polling (Poller)                            │
+//!                                                                         TokenResponse
 //!                                                     │ no check, or no ID token to check
 //!                                                     ├──────────────────────────────▶ Done
 //!                                                     │ keys missing, stale, unknown kid
@@ -11,8 +14,25 @@
 //!                                       validate (signature, iss, aud, nonce, ...) ─▶ Done
 //! ```
 
-use crate::flow::OneShot;
-use crate::{Error, Now, Step, TokenResponse};
+use crate::error::ConfigError;
+use crate::flow::{OneShot, Poller, PollingStatus, Recovery};
+use crate::{Client, EndpointKind, Error, Now, Step, TokenResponse};
+
+/// Whether `client` has what validating an ID token from `issuer` needs: the issuer's JWK Set
+/// URL and the issuer itself. The one place this rule lives: the authorization request checks it
+/// before the person is sent away, the token flows before their first request.
+///
+/// Without the `jose` feature nothing is validated, so nothing is needed.
+pub(crate) fn require_validation_setup(client: &Client, issuer: Option<&str>) -> Result<(), Error> {
+    if !cfg!(feature = "jose") {
+        return Ok(());
+    }
+    client.require_endpoint(EndpointKind::Jwks)?;
+    if issuer.is_none_or(str::is_empty) {
+        return Err(ConfigError::MissingIssuer.into());
+    }
+    Ok(())
+}
 
 /// How the ID token of a token response is checked.
 #[derive(Debug)]
@@ -21,12 +41,26 @@ pub(crate) struct IdTokenCheck {
     inner: jose::Check,
 }
 
+impl IdTokenCheck {
+    /// Whether the client can run this check (see [`require_validation_setup`]).
+    fn require_setup(&self) -> Result<(), Error> {
+        #[cfg(feature = "jose")]
+        {
+            require_validation_setup(&self.inner.client, self.inner.issuer.as_deref())
+        }
+        #[cfg(not(feature = "jose"))]
+        {
+            Ok(())
+        }
+    }
+}
+
 #[cfg(feature = "jose")]
 impl IdTokenCheck {
     /// The code exchange's check: an ID token is required and validated against the issuer,
     /// the nonce sent and the `max_age` sent.
     pub(crate) fn authentication(
-        client: &crate::Client,
+        client: &Client,
         issuer: Option<String>,
         nonce: Option<String>,
         max_age: Option<u64>,
@@ -43,12 +77,25 @@ impl IdTokenCheck {
         }
     }
 
+    /// The CIBA grant's check (CIBA Core §10.2.1): an ID token is required (CIBA always asks for
+    /// `openid`) and validated as the code exchange's is, with no nonce (CIBA sends none).
+    pub(crate) fn backchannel(client: &Client) -> Self {
+        Self::authentication(client, client.issuer().map(str::to_owned), None, None)
+    }
+
+    /// The device grant's check, when `openid` was asked for: RFC 8628 does not make the
+    /// server send an ID token (django-oauth-toolkit sends none), but one that comes is
+    /// validated as the code exchange's is, with no nonce (the device request sends none).
+    pub(crate) fn device(client: &Client) -> Self {
+        let mut check =
+            Self::authentication(client, client.issuer().map(str::to_owned), None, None);
+        check.inner.required = false;
+        check
+    }
+
     /// The refresh grant's check (OpenID Connect Core §12.2): an ID token, if one comes back,
     /// must have the original's `iss` and `sub` (and the other rules).
-    pub(crate) fn refresh_of(
-        client: &crate::Client,
-        original: &crate::oidc::IdTokenClaims,
-    ) -> Self {
+    pub(crate) fn refresh_of(client: &Client, original: &crate::oidc::IdTokenClaims) -> Self {
         Self {
             inner: jose::Check {
                 client: client.clone(),
@@ -62,20 +109,71 @@ impl IdTokenCheck {
     }
 }
 
-/// A token request, then an optional ID token check.
+/// Where the token response comes from: one request, or polling (device, CIBA).
+// One per flow, never in a collection: boxing the large variant would only add a pointer hop.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub(crate) enum TokenSource {
+    OneShot(OneShot<TokenResponse>),
+    Poller(Poller),
+}
+
+impl From<OneShot<TokenResponse>> for TokenSource {
+    fn from(one_shot: OneShot<TokenResponse>) -> Self {
+        TokenSource::OneShot(one_shot)
+    }
+}
+
+impl From<Poller> for TokenSource {
+    fn from(poller: Poller) -> Self {
+        TokenSource::Poller(poller)
+    }
+}
+
+impl TokenSource {
+    fn next(&mut self, now: Now) -> Result<Step<TokenResponse>, Error> {
+        match self {
+            TokenSource::OneShot(one_shot) => {
+                let step = one_shot.next(now)?;
+                if let (Step::Done(token), Some(call)) = (&step, one_shot.form_call()) {
+                    call.check_binding(token)?;
+                }
+                Ok(step)
+            }
+            // The poller checks the binding of what it receives itself.
+            TokenSource::Poller(poller) => poller.next(now),
+        }
+    }
+
+    fn handle_response(
+        &mut self,
+        response: &http::Response<Vec<u8>>,
+        now: Now,
+    ) -> Result<(), Error> {
+        match self {
+            TokenSource::OneShot(one_shot) => one_shot.handle_response(response, now),
+            TokenSource::Poller(poller) => poller.handle_response(response, now),
+        }
+    }
+}
+
+/// A token request (or polling), then an optional ID token check.
 #[derive(Debug)]
 pub(crate) struct TokenExchange {
-    inner: OneShot<TokenResponse>,
+    inner: TokenSource,
     check: Option<IdTokenCheck>,
+    /// Whether the check's setup was found complete (checked once, before the first request).
+    setup_checked: bool,
     #[cfg(feature = "jose")]
     checking: Option<jose::Checking>,
 }
 
 impl TokenExchange {
-    pub(crate) fn new(inner: OneShot<TokenResponse>, check: Option<IdTokenCheck>) -> Self {
+    pub(crate) fn new(inner: impl Into<TokenSource>, check: Option<IdTokenCheck>) -> Self {
         Self {
-            inner,
+            inner: inner.into(),
             check,
+            setup_checked: false,
             #[cfg(feature = "jose")]
             checking: None,
         }
@@ -86,15 +184,28 @@ impl TokenExchange {
         self.check = None;
     }
 
-    pub(crate) fn next(&mut self, now: Now) -> Result<Step<TokenResponse>, Error> {
-        let step = self.next_unchecked(now)?;
-        if let (Step::Done(token), Some(call)) = (&step, self.inner.form_call()) {
-            call.check_binding(token)?;
+    /// Where polling stands (a one-shot exchange has nothing to report).
+    pub(crate) fn polling_status(&self, now: Now) -> PollingStatus {
+        match &self.inner {
+            TokenSource::Poller(poller) => poller.status(now),
+            TokenSource::OneShot(_) => PollingStatus {
+                interval: std::time::Duration::ZERO,
+                polls: 0,
+                deadline: now.monotonic(),
+                time_left: std::time::Duration::ZERO,
+                next_poll_in: std::time::Duration::ZERO,
+                failures: 0,
+            },
         }
-        Ok(step)
     }
 
-    fn next_unchecked(&mut self, now: Now) -> Result<Step<TokenResponse>, Error> {
+    pub(crate) fn next(&mut self, now: Now) -> Result<Step<TokenResponse>, Error> {
+        if !self.setup_checked {
+            if let Some(check) = &self.check {
+                check.require_setup()?;
+            }
+            self.setup_checked = true;
+        }
         #[cfg(feature = "jose")]
         {
             if let Some(checking) = &mut self.checking {
@@ -111,14 +222,13 @@ impl TokenExchange {
             match self.inner.next(now)? {
                 Step::Done(token) if self.check.is_some() => {
                     self.checking = Some(jose::Checking::new(token));
-                    self.next_unchecked(now)
+                    self.next(now)
                 }
                 step => Ok(step),
             }
         }
         #[cfg(not(feature = "jose"))]
         {
-            let _ = &self.check;
             self.inner.next(now)
         }
     }
@@ -133,6 +243,18 @@ impl TokenExchange {
             return checking.handle_response(&check.inner, response, now);
         }
         self.inner.handle_response(response, now)
+    }
+
+    pub(crate) fn handle_transport_error(&mut self, now: Now) -> Recovery {
+        #[cfg(feature = "jose")]
+        if self.checking.is_some() {
+            // The key set fetch is one-shot: the driver reports its error.
+            return Recovery::GiveUp;
+        }
+        match &mut self.inner {
+            TokenSource::Poller(poller) => poller.handle_transport_error(now),
+            TokenSource::OneShot(_) => Recovery::GiveUp,
+        }
     }
 }
 
@@ -213,10 +335,7 @@ mod jose {
                     return Ok(step);
                 }
             }
-            let issuer = check.issuer.clone().ok_or(ConfigError::InvalidParameter {
-                name: "issuer".to_owned(),
-                reason: "the client has no issuer, which ID token validation needs: build it from metadata or set ClientBuilder::issuer",
-            })?;
+            let issuer = check.issuer.clone().ok_or(ConfigError::MissingIssuer)?;
             let mut validator = IdTokenValidator::new(issuer, check.client.client_id())
                 .nonce(check.nonce.as_deref())
                 .access_token(token.access_token());

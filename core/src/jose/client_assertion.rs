@@ -16,7 +16,7 @@ use crate::random::Randomness;
 use crate::secret::{Assertion, ClientSecret};
 
 /// The `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
-const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+const ASSERTION_TYPE: &str = crate::client_auth::JWT_BEARER_ASSERTION_TYPE;
 
 /// The explicit type of a client authentication JWT (draft-ietf-oauth-rfc7523bis).
 const CLIENT_AUTH_TYPE: &str = "client-authentication+jwt";
@@ -210,6 +210,101 @@ impl JwtAssertion {
             header = header.with_type(typ.clone());
         }
         Ok(Assertion::new(sign(signer, header, &claims.to_json())?))
+    }
+}
+
+/// A [`JwtAssertion`] signed anew for every request that needs one: the assertion source of a
+/// JWT bearer grant that renews unattended (the Google service-account pattern), or of a client
+/// assertion. Each signature gets `iat` from the flow's [`Now`](crate::Now), `exp` that plus the
+/// assertion's lifetime, and a fresh `jti` from the client's [`Randomness`], so no assertion is
+/// ever sent twice.
+///
+/// `Debug` shows the claims' `iss`, `sub` and `aud` and the algorithm, never the key.
+///
+/// ```
+/// use grantline::{Client, Flow, Now, Step, grant::TokenRequest};
+/// use grantline::jose::{Algorithm, JwtAssertion, JwtAssertionSource, SigningKey, UnverifiedJws};
+/// use std::time::Duration;
+///
+/// let key = SigningKey::hmac(Algorithm::HS256, b"a secret shared with the server")?;
+/// let source = JwtAssertionSource::new(
+///     JwtAssertion::new("svc", "svc", "https://as.example/token").lifetime(Duration::from_secs(300)),
+///     key,
+/// );
+/// let client = Client::builder("svc").token_endpoint("https://as.example/token").build()?;
+/// let mut flow = client.request_token(TokenRequest::jwt_bearer_from(source))?;
+/// let now = Now::system();
+/// let assertion = |step: Step<_>| match step {
+///     Step::Send(request) => url::form_urlencoded::parse(request.body())
+///         .find(|(k, _)| k == "assertion").unwrap().1.into_owned(),
+///     _ => unreachable!(),
+/// };
+/// let first = assertion(flow.next(now)?);
+/// let later = assertion(flow.next(now.advance(Duration::from_secs(3600)))?);
+/// let claims = |jwt: &str| -> serde_json::Value {
+///     serde_json::from_slice(UnverifiedJws::parse(jwt).unwrap().unverified_payload()).unwrap()
+/// };
+/// let (first, later) = (claims(&first), claims(&later));
+/// assert_ne!(first["jti"], later["jti"]);
+/// assert_eq!(later["iat"].as_u64().unwrap() - first["iat"].as_u64().unwrap(), 3600);
+/// assert_eq!(later["exp"].as_u64().unwrap() - later["iat"].as_u64().unwrap(), 300);
+/// # Ok::<(), grantline::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct JwtAssertionSource {
+    template: JwtAssertion,
+    signer: Arc<dyn JwsSigner>,
+}
+
+impl std::fmt::Debug for JwtAssertionSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtAssertionSource")
+            .field("iss", &self.template.issuer)
+            .field("sub", &self.template.subject)
+            .field("aud", &self.template.audience)
+            .field("lifetime", &self.template.lifetime)
+            .field("alg", &self.signer.algorithm())
+            .field("kid", &self.signer.key_id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtAssertionSource {
+    /// `assertion` signed with `key` for every request.
+    ///
+    /// ```
+    /// use grantline::jose::{Algorithm, JwtAssertion, JwtAssertionSource, SigningKey};
+    /// let key = SigningKey::hmac(Algorithm::HS256, b"k")?;
+    /// let source = JwtAssertionSource::new(JwtAssertion::new("i", "s", "a"), key);
+    /// assert!(!format!("{source:?}").contains("k\""));
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[must_use]
+    pub fn new(assertion: JwtAssertion, key: SigningKey) -> Self {
+        Self::with_signer(assertion, key)
+    }
+
+    /// `assertion` signed by a signer you bring (an HSM, a cloud KMS) for every request.
+    ///
+    /// ```
+    /// use grantline::jose::{Algorithm, JwtAssertion, JwtAssertionSource, SigningKey};
+    /// let signer = SigningKey::hmac(Algorithm::HS256, b"k")?; // in real use, your KMS signer
+    /// let _ = JwtAssertionSource::with_signer(JwtAssertion::new("i", "s", "a"), signer);
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[must_use]
+    pub fn with_signer(assertion: JwtAssertion, signer: impl JwsSigner + 'static) -> Self {
+        Self {
+            template: assertion,
+            signer: Arc::new(signer),
+        }
+    }
+}
+
+impl crate::assertion::AssertionSource for JwtAssertionSource {
+    fn assertion(&self, ctx: &AuthContext<'_>) -> Result<Assertion, Error> {
+        self.template
+            .sign(&*self.signer, ctx.now().wall(), ctx.randomness())
     }
 }
 

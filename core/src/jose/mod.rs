@@ -84,11 +84,14 @@ mod signing_key;
 
 pub use algorithm::Algorithm;
 pub use claims::Claims;
-pub use client_assertion::{AssertionAudience, ClientSecretJwt, JwtAssertion, PrivateKeyJwt};
+pub use client_assertion::{
+    AssertionAudience, ClientSecretJwt, JwtAssertion, JwtAssertionSource, PrivateKeyJwt,
+};
 pub use jwk::{Jwk, JwkSet};
 pub use jws::{JwsHeader, MAX_COMPACT_LEN, UnverifiedJws, VerifiedJws, sign};
 pub use request_object::RequestObject;
 pub use signing_key::{JwsSigner, SigningKey, ecdsa_der_to_jose};
 
 pub(crate) use crypto::{constant_time_eq, digest, generate_pkcs8};
-pub(crate) use jwk::b64_encode;
+pub(crate) use jwk::{b64_decode, b64_encode};
+pub(crate) use signing_key::{pkcs8_from_parts, pkcs8_private_part};

@@ -435,6 +435,95 @@ pub fn ecdsa_der_to_jose(alg: Algorithm, der: &[u8]) -> Result<Vec<u8>, Error> {
     Ok(fixed)
 }
 
+/// The DER OIDs of the keys a DPoP key can be exported as (RFC 5480, RFC 8410).
+const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
+
+/// One DER item: `tag`, its length (short or long form), `body`.
+fn der(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = body.len();
+    if len < 0x80 {
+        out.push(u8::try_from(len).unwrap_or_default());
+    } else if len <= 0xff {
+        out.extend([0x81, u8::try_from(len).unwrap_or_default()]);
+    } else {
+        out.extend([
+            0x82,
+            u8::try_from(len >> 8).unwrap_or_default(),
+            u8::try_from(len & 0xff).unwrap_or_default(),
+        ]);
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+/// A PKCS#8 (RFC 5208) document for an EC or Ed25519 private key given as JWK members: the
+/// scalar or seed `d`, and for EC the public point `04 || x || y` (ring requires it).
+/// `None` for another algorithm.
+pub(crate) fn pkcs8_from_parts(alg: Algorithm, d: &[u8], point: Option<&[u8]>) -> Option<Vec<u8>> {
+    let version0 = der(0x02, &[0]);
+    match alg {
+        Algorithm::ES256 | Algorithm::ES384 => {
+            let curve = if alg == Algorithm::ES256 {
+                OID_P256
+            } else {
+                OID_P384
+            };
+            let algorithm = der(
+                0x30,
+                &[der(0x06, OID_EC_PUBLIC_KEY), der(0x06, curve)].concat(),
+            );
+            let mut bit_string = vec![0];
+            bit_string.extend_from_slice(point?);
+            let ec_private_key = der(
+                0x30,
+                &[
+                    der(0x02, &[1]),
+                    der(0x04, d),
+                    der(0xa1, &der(0x03, &bit_string)),
+                ]
+                .concat(),
+            );
+            Some(der(
+                0x30,
+                &[version0, algorithm, der(0x04, &ec_private_key)].concat(),
+            ))
+        }
+        Algorithm::EdDSA | Algorithm::Ed25519 => {
+            let algorithm = der(0x30, &der(0x06, OID_ED25519));
+            Some(der(
+                0x30,
+                &[version0, algorithm, der(0x04, &der(0x04, d))].concat(),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// The private scalar (EC) or seed (Ed25519) inside a PKCS#8 document, as ring writes and
+/// reads them. `None` for anything else (RSA among them).
+pub(crate) fn pkcs8_private_part(document: &[u8]) -> Option<Vec<u8>> {
+    let (body, _) = der_item(document, 0x30)?;
+    let (_version, rest) = der_item(body, 0x02)?;
+    let (algorithm, rest) = der_item(rest, 0x30)?;
+    let (private_key, _) = der_item(rest, 0x04)?;
+    let (oid, _) = der_item(algorithm, 0x06)?;
+    if oid == OID_ED25519 {
+        let (seed, _) = der_item(private_key, 0x04)?;
+        return Some(seed.to_vec());
+    }
+    if oid == OID_EC_PUBLIC_KEY {
+        let (ec, _) = der_item(private_key, 0x30)?;
+        let (_version, rest) = der_item(ec, 0x02)?;
+        let (scalar, _) = der_item(rest, 0x04)?;
+        return Some(scalar.to_vec());
+    }
+    None
+}
+
 /// One DER item of `tag` with a short or one/two-byte long length: its body and what follows.
 fn der_item(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
     let (&found, rest) = input.split_first()?;

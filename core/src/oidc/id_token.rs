@@ -23,7 +23,7 @@ pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(60);
 /// | rule (§3.1.3.7) | check | error |
 /// | --- | --- | --- |
 /// | 6, 7, 8 | signature with the issuer's keys, under an allowed algorithm (RS256 unless set), never `none` | [`JoseError::InvalidSignature`], [`JoseError::AlgorithmNotAllowed`], [`JoseError::Unsecured`], [`JoseError::NoMatchingKey`], [`JoseError::KeyAlgorithmMismatch`] |
-/// | 2 | `iss` is the issuer, exactly | [`JoseError::IssuerMismatch`] |
+/// | 2 | `iss` is the issuer, exactly (a `{tenantid}` template resolved with the token's `tid`) | [`JoseError::IssuerMismatch`] |
 /// | 3 | `aud` holds the client id, and no audience the client does not trust | [`JoseError::AudienceMismatch`] |
 /// | 4, 5 | `azp` is present with several audiences, and is the client id when present | [`JoseError::AuthorizedPartyMismatch`] |
 /// | 9 | `exp` is after now, less the clock skew | [`JoseError::Expired`] |
@@ -112,6 +112,11 @@ impl fmt::Debug for IdTokenValidator {
 impl IdTokenValidator {
     /// A validator for tokens from `issuer` (compared exactly) to `client_id`, accepting RS256
     /// (the default of OpenID Connect registration), with a clock skew of 60 seconds.
+    ///
+    /// An `issuer` holding `{tenantid}` (Microsoft Entra ID's multi-tenant metadata, accepted by
+    /// [`DiscoveryFlow::allow_tenant_template`](crate::discovery::DiscoveryFlow::allow_tenant_template))
+    /// is resolved with each token's `tid` claim: `iss` must then equal the template with `tid`
+    /// in its place, so a token from one tenant cannot claim another's issuer.
     ///
     /// ```
     /// let validator = grantline::oidc::IdTokenValidator::new("https://op.example", "my-client");
@@ -385,9 +390,24 @@ impl IdTokenValidator {
             }
         };
 
-        // Rule 2: the issuer, exactly.
+        // Rule 2: the issuer, exactly. A multi-tenant template (Microsoft Entra ID's
+        // `https://login.microsoftonline.com/{tenantid}/v2.0`) is resolved with the token's own
+        // `tid` first, so `iss` must name the tenant the token says it is from.
         let issuer = required("iss")?;
-        if issuer != self.issuer {
+        let resolved;
+        let expected = if crate::discovery::is_tenant_template(&self.issuer) {
+            let tid = required("tid")?;
+            resolved = crate::discovery::resolve_tenant(&self.issuer, &tid).ok_or(
+                JoseError::InvalidClaim {
+                    claim: "tid",
+                    problem: "is not one path segment, so it names no tenant issuer",
+                },
+            )?;
+            resolved.as_str()
+        } else {
+            self.issuer.as_str()
+        };
+        if issuer != expected {
             return Err(JoseError::IssuerMismatch {
                 found: crate::error::bounded(&issuer, 512),
             });

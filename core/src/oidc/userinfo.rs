@@ -98,12 +98,15 @@ struct SignedResponse {
 }
 
 /// A flow that asks the UserInfo endpoint about the user an access token was issued for:
-/// `GET` with `Authorization: Bearer`, answered by a JSON object or (when the client registered
-/// `userinfo_signed_response_alg`) a signed JWT.
+/// `GET` with `Authorization: Bearer` (or, for a DPoP-bound token made by
+/// [`for_token`](Self::for_token), `Authorization: DPoP` and a fresh proof with `ath`),
+/// answered by a JSON object or (when the client registered `userinfo_signed_response_alg`) a
+/// signed JWT.
 ///
 /// ```text
-/// next ──▶ Send(GET userinfo, Bearer) ── handle_response ──▶ next ──▶ Done(Userinfo)
-///                                         401 + WWW-Authenticate error ──▶ Err(OAuth invalid_token)
+/// next ──▶ Send(GET userinfo, Bearer | DPoP + proof) ── handle_response ──▶ next ──▶ Done(Userinfo)
+///                     401 DPoP error="use_dpop_nonce" (once) ──▶ next ──▶ Send(again, with the nonce)
+///                     401 + WWW-Authenticate error ──▶ Err(OAuth invalid_token)
 /// ```
 ///
 /// ```
@@ -124,6 +127,13 @@ struct SignedResponse {
 pub struct UserinfoFlow {
     url: Url,
     access_token: AccessToken,
+    /// `Bearer <token>` or `DPoP <token>`, marked sensitive.
+    authorization: HeaderValue,
+    /// The proofs of a DPoP-bound token.
+    #[cfg(feature = "jose")]
+    proofs: Option<crate::token_manager::DpopProofs>,
+    #[cfg(feature = "jose")]
+    nonce_retried: bool,
     expected_subject: Option<String>,
     #[cfg(feature = "jose")]
     signed: Option<SignedResponse>,
@@ -149,7 +159,8 @@ impl fmt::Debug for UserinfoFlow {
 
 impl UserinfoFlow {
     /// A request to the client's UserInfo endpoint (set by hand or from metadata) with
-    /// `access_token` (a Bearer token; DPoP-bound tokens are not supported here yet).
+    /// `access_token` as a `Bearer` token. For a DPoP-bound token, use
+    /// [`for_token`](Self::for_token).
     ///
     /// # Errors
     ///
@@ -162,13 +173,69 @@ impl UserinfoFlow {
     /// # Ok::<(), grantline::Error>(())
     /// ```
     pub fn new(client: &Client, access_token: &AccessToken) -> Result<Self, Error> {
+        let token = crate::TokenResponse::new(access_token.clone(), crate::TokenType::Bearer);
+        Self::with_header(client, &token, false)
+    }
+
+    /// A request to the client's UserInfo endpoint with `token`, as its type says: a `Bearer`
+    /// token as [`new`](Self::new) sends it; a `DPoP` token (RFC 9449 §7) with
+    /// `Authorization: DPoP` and a proof by the client's DPoP key for each request (`ath`, the
+    /// server's last nonce), sent once more on `401` `use_dpop_nonce` with the nonce it gave.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::MissingEndpoint`] without a UserInfo endpoint;
+    /// [`Error::InvalidResponse`] (`token_type`) for a `DPoP` token when the client has no DPoP
+    /// key, or a token of another type.
+    ///
+    /// ```
+    /// use grantline::{Client, EndpointKind, TokenResponse, TokenType, oidc::UserinfoFlow, testing::Driver};
+    /// use grantline::{dpop::DpopKey, jose::Algorithm};
+    ///
+    /// let client = Client::builder("my-client")
+    ///     .endpoint(EndpointKind::Userinfo, "https://op.example/userinfo")
+    ///     .dpop(DpopKey::generate(Algorithm::ES256)?)
+    ///     .build()?;
+    /// let token = TokenResponse::new("at".into(), TokenType::DPoP);
+    /// let nonce_please = http::Response::builder().status(401)
+    ///     .header("www-authenticate", r#"DPoP error="use_dpop_nonce""#).header("dpop-nonce", "n-1")
+    ///     .body(Vec::new()).unwrap();
+    /// let mut driver = Driver::new().reply(nonce_please).reply_json(200, r#"{"sub":"alice"}"#);
+    /// let info = driver.run(UserinfoFlow::for_token(&client, &token)?)?;
+    /// assert_eq!(info.subject(), "alice");
+    /// let sent: Vec<_> = driver.transcript().requests().collect();
+    /// assert_eq!(sent.len(), 2);
+    /// assert_eq!(sent[1].headers()["authorization"], "DPoP at");
+    /// assert!(sent.iter().all(|r| r.headers().contains_key("dpop")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn for_token(client: &Client, token: &crate::TokenResponse) -> Result<Self, Error> {
+        let dpop = cfg!(feature = "jose") && client.dpop_key_present();
+        Self::with_header(client, token, dpop)
+    }
+
+    fn with_header(
+        client: &Client,
+        token: &crate::TokenResponse,
+        dpop: bool,
+    ) -> Result<Self, Error> {
         let url = client
             .endpoint(EndpointKind::Userinfo)
             .ok_or(ConfigError::MissingEndpoint(EndpointKind::Userinfo))?
             .clone();
+        let authorization = crate::token_manager::authorization_header(token, dpop)?;
         Ok(Self {
             url,
-            access_token: access_token.clone(),
+            access_token: token.access_token().clone(),
+            #[cfg(feature = "jose")]
+            proofs: if crate::token_manager::is_dpop(&authorization) {
+                crate::token_manager::DpopProofs::of(client)
+            } else {
+                None
+            },
+            authorization,
+            #[cfg(feature = "jose")]
+            nonce_retried: false,
             expected_subject: None,
             #[cfg(feature = "jose")]
             signed: None,
@@ -215,30 +282,32 @@ impl UserinfoFlow {
         self
     }
 
-    fn build(&self) -> Result<http::Request<Vec<u8>>, Error> {
-        let mut authorization =
-            HeaderValue::from_str(&format!("Bearer {}", self.access_token.secret())).map_err(
-                |_| ConfigError::InvalidCredentials("the access token cannot be sent in a header"),
-            )?;
-        authorization.set_sensitive(true);
+    fn build(&self, now: Now) -> Result<http::Request<Vec<u8>>, Error> {
         let accept = if cfg!(feature = "jose") {
             "application/json, application/jwt"
         } else {
             "application/json"
         };
-        http::Request::builder()
+        #[cfg_attr(not(feature = "jose"), allow(unused_mut))]
+        let mut builder = http::Request::builder()
             .method(Method::GET)
             .uri(self.url.as_str())
-            .header(AUTHORIZATION, authorization)
-            .header(ACCEPT, HeaderValue::from_static(accept))
-            .body(Vec::new())
-            .map_err(|_| {
-                ConfigError::InvalidEndpoint {
-                    kind: EndpointKind::Userinfo,
-                    reason: "it cannot be used as an HTTP request URI",
-                }
-                .into()
-            })
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(ACCEPT, HeaderValue::from_static(accept));
+        #[cfg(feature = "jose")]
+        if let Some(proofs) = &self.proofs {
+            if let Some(proof) = proofs.proof(&self.authorization, "GET", self.url.as_str(), now)? {
+                builder = builder.header("dpop", proof);
+            }
+        }
+        let _ = now;
+        builder.body(Vec::new()).map_err(|_| {
+            ConfigError::InvalidEndpoint {
+                kind: EndpointKind::Userinfo,
+                reason: "it cannot be used as an HTTP request URI",
+            }
+            .into()
+        })
     }
 
     fn parse(&self, response: &http::Response<Vec<u8>>) -> Result<Userinfo, Error> {
@@ -331,7 +400,8 @@ fn is_jwt(response: &http::Response<Vec<u8>>) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/jwt"))
 }
 
-/// The error of a Bearer challenge (RFC 6750 §3) on an error status, if there is one.
+/// The error of a Bearer (RFC 6750 §3) or DPoP (RFC 9449 §7.1) challenge on an error status,
+/// if there is one.
 fn bearer_error(response: &http::Response<Vec<u8>>) -> Option<OAuthError> {
     if response.status().is_success() {
         return None;
@@ -342,7 +412,7 @@ fn bearer_error(response: &http::Response<Vec<u8>>) -> Option<OAuthError> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(crate::www_authenticate::parse)
-        .find(|c| c.is_scheme("Bearer") && c.param("error").is_some())?;
+        .find(|c| (c.is_scheme("Bearer") || c.is_scheme("DPoP")) && c.param("error").is_some())?;
     Some(OAuthError {
         code: ErrorCode::from(challenge.param("error")?),
         description: challenge.param("error_description").map(str::to_owned),
@@ -357,9 +427,8 @@ impl Flow for UserinfoFlow {
     type Output = Userinfo;
 
     fn next(&mut self, now: Now) -> Result<Step<Userinfo>, Error> {
-        let _ = now;
         match std::mem::replace(&mut self.state, State::Done) {
-            State::Ready { awaiting } => match self.build() {
+            State::Ready { awaiting } => match self.build(now) {
                 Ok(request) => {
                     self.state = State::Ready { awaiting: true };
                     Ok(Step::Send(request))
@@ -386,6 +455,17 @@ impl Flow for UserinfoFlow {
         let _ = now;
         if !matches!(self.state, State::Ready { awaiting: true }) {
             return Err(Misuse::UnexpectedResponse.into());
+        }
+        #[cfg(feature = "jose")]
+        if let Some(proofs) = &self.proofs {
+            // The resource server's nonce, for this proof and the next; one resend when asked.
+            proofs.remember_nonce(self.url.as_str(), response.headers());
+            let resend = crate::token_manager::resend_reason(response.status(), response.headers());
+            if resend == Some(crate::token_manager::Resend::UseDpopNonce) && !self.nonce_retried {
+                self.nonce_retried = true;
+                self.state = State::Ready { awaiting: false };
+                return Ok(());
+            }
         }
         match self.parse(&response) {
             Ok(info) => {

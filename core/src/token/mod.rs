@@ -478,6 +478,8 @@ impl TokenTypeHint {
 pub struct TargetToken {
     token: String,
     hint: Option<TokenTypeHint>,
+    /// Other parameters, sent after `token` and `token_type_hint`.
+    extra: Vec<(String, String)>,
 }
 
 impl fmt::Debug for TargetToken {
@@ -485,6 +487,10 @@ impl fmt::Debug for TargetToken {
         f.debug_struct("TargetToken")
             .field("token", &"[redacted]")
             .field("hint", &self.hint)
+            .field(
+                "extra",
+                &self.extra.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -500,7 +506,35 @@ impl TargetToken {
         Self {
             token: token.into(),
             hint: None,
+            extra: Vec::new(),
         }
+    }
+
+    /// Adds another parameter to the revocation or introspection request (a vendor's
+    /// `resource`, `client_id` of another tenant's token, Keycloak's or Okta's extensions).
+    /// Names grantline sets (`token`, `token_type_hint`, client authentication's) are refused
+    /// when the request is made, with [`ConfigError::ReservedParameter`](crate::error::ConfigError::ReservedParameter).
+    ///
+    /// ```
+    /// use grantline::token::TargetToken;
+    /// let client = grantline::Client::builder("c")
+    ///     .revocation_endpoint("https://as.example/revoke")
+    ///     .build()?;
+    /// let mut flow = client.revoke(TargetToken::new("t").param("resource", "https://api.example/"))?;
+    /// let grantline::Step::Send(request) = grantline::Flow::next(&mut flow, grantline::Now::system())? else { unreachable!() };
+    /// assert_eq!(request.body(), b"token=t&resource=https%3A%2F%2Fapi.example%2F&client_id=c");
+    /// assert!(client.revoke(TargetToken::new("t").param("token", "other")).is_err());
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[must_use]
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra.push((name.into(), value.into()));
+        self
+    }
+
+    /// The extra parameters, for the request.
+    pub(crate) fn extra(&self) -> &[(String, String)] {
+        &self.extra
     }
 
     /// Sets the `token_type_hint`.

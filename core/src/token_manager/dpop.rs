@@ -60,7 +60,7 @@ pub struct DpopProofs {
 #[cfg(feature = "jose")]
 impl DpopProofs {
     /// Proofs by `client`'s key, if it has one.
-    pub(super) fn of(client: &Client) -> Option<Self> {
+    pub(crate) fn of(client: &Client) -> Option<Self> {
         client.dpop_key().map(|_| Self {
             client: client.clone(),
         })

@@ -791,7 +791,10 @@ fn capped_leeway(token: &TokenResponse, received_at: SystemTime, leeway: Duratio
 }
 
 /// `Bearer <token>`, or `DPoP <token>` when `dpop` (the client has a key), marked sensitive.
-fn authorization_header(token: &TokenResponse, dpop: bool) -> Result<HeaderValue, Error> {
+pub(crate) fn authorization_header(
+    token: &TokenResponse,
+    dpop: bool,
+) -> Result<HeaderValue, Error> {
     let scheme = match token.token_type() {
         TokenType::Bearer => "Bearer ",
         TokenType::DPoP if dpop => dpop::DPOP_PREFIX,

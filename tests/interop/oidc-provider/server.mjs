@@ -19,11 +19,15 @@ const REDIRECT_URIS = ['http://127.0.0.1:9/callback', 'http://127.0.0.1:8765/cal
 // (§7.3), so `grantline authorize` with its defaults (a free port) is accepted.
 const NATIVE = 'native';
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+// What the JWT bearer grant's tokens say they live for: short, so a test sees the token manager
+// renew them (and the assertions they were bought with expire) in seconds.
+const JWT_BEARER_TOKEN_TTL = 2;
 const DEVICE = 'urn:ietf:params:oauth:grant-type:device_code';
 const CIBA = 'urn:openid:params:grant-type:ciba';
 export const API_RESOURCE = 'https://api.grantline.test/';
 
-const ALL_GRANTS = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE, CIBA, TOKEN_EXCHANGE];
+const ALL_GRANTS = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE, CIBA, TOKEN_EXCHANGE, JWT_BEARER];
 
 const confidential = (client_id, client_secret, method, extra = {}) => ({
   client_id,
@@ -61,12 +65,19 @@ for (const c of clients) if (c.client_secret === undefined) delete c.client_secr
 // CIBA requests triggered and not yet decided, by login hint.
 const cibaRequests = new Map();
 
-const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'server-rs256', alg: 'RS256', use: 'sig' };
+// The server's signing keys, newest first: the first signs, all are published. A test can
+// rotate them (/__test/rotate-keys), as a real server does.
+const newSigningKey = (n) => {
+  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { ...privateKey.export({ format: 'jwk' }), kid: `server-rs256-${n}`, alg: 'RS256', use: 'sig' };
+};
+let signingKeys = [newSigningKey(1)];
+const dpopNonceSecret = crypto.randomBytes(32);
 
-const config = {
-  clients,
-  jwks: { keys: [signingKey] },
+// A fresh configuration object for each Provider (the constructor takes ownership of it).
+const makeConfig = () => ({
+  clients: clients.map((c) => ({ ...c })),
+  jwks: { keys: signingKeys.map((k) => ({ ...k })) },
   cookies: { keys: ['grantline-interop-cookie-key'] },
   findAccount: async (ctx, sub) => ({
     accountId: sub,
@@ -85,7 +96,7 @@ const config = {
     requestObjects: { enabled: true },
     registration: { enabled: true, initialAccessToken: 'grantline-initial-access-token' },
     registrationManagement: { enabled: true },
-    dPoP: { enabled: true, nonceSecret: crypto.randomBytes(32), requireNonce: () => true },
+    dPoP: { enabled: true, nonceSecret: dpopNonceSecret, requireNonce: () => true },
     resourceIndicators: {
       enabled: true,
       useGrantedResource: () => true,
@@ -112,16 +123,48 @@ const config = {
       },
     },
   },
+});
+
+// The JWT bearer grant (RFC 7523 §2.1, §3): an assertion signed with the key in
+// ../keys/client-rs256.public.jwk.json, for this server (aud: the issuer or the token endpoint),
+// unexpired, not issued in the future, and never seen before (jti).
+const assertionKey = crypto.createPublicKey({ key: clientKey, format: 'jwk' });
+const seenJtis = new Set();
+const b64json = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+const checkAssertion = (assertion, issuer) => {
+  const parts = String(assertion ?? '').split('.');
+  if (parts.length !== 3) throw new errors.InvalidGrant('assertion is not a JWS');
+  const [h, p, sig] = parts;
+  let header;
+  let claims;
+  try {
+    header = b64json(h);
+    claims = b64json(p);
+  } catch {
+    throw new errors.InvalidGrant('assertion is not a JWS');
+  }
+  if (header.alg !== 'RS256') throw new errors.InvalidGrant('assertion alg must be RS256');
+  const valid = crypto.verify('RSA-SHA256', Buffer.from(`${h}.${p}`), assertionKey, Buffer.from(sig, 'base64url'));
+  if (!valid) throw new errors.InvalidGrant('assertion signature invalid');
+  const now = Math.floor(Date.now() / 1000);
+  const audiences = [].concat(claims.aud ?? []);
+  if (!audiences.includes(issuer) && !audiences.includes(`${issuer}/token`)) {
+    throw new errors.InvalidGrant('assertion audience is not this server');
+  }
+  if (typeof claims.exp !== 'number' || claims.exp <= now) throw new errors.InvalidGrant('assertion expired');
+  if (typeof claims.iat !== 'number' || claims.iat > now + 5) throw new errors.InvalidGrant('assertion issued in the future');
+  if (typeof claims.jti !== 'string' || seenJtis.has(claims.jti)) throw new errors.InvalidGrant('assertion replayed (jti seen before)');
+  if (typeof claims.sub !== 'string' || !claims.sub) throw new errors.InvalidGrant('assertion has no sub');
+  seenJtis.add(claims.jti);
+  return claims;
 };
 
-const server = http.createServer();
-server.listen(0, '127.0.0.1', () => {
-  const { port } = server.address();
-  const issuer = `http://127.0.0.1:${port}`;
-  const provider = new Provider(issuer, config);
+// Builds a Provider on the current keys, with the custom grants.
+const makeProvider = (issuer) => {
+  const provider = new Provider(issuer, makeConfig());
 
-  // Token exchange (RFC 8693): not built in, so a small custom grant trades a valid access token
-  // of this server for a new one.
+  // Token exchange (RFC 8693): not built in, so a small custom grant trades a valid access
+  // token of this server for a new one.
   provider.registerGrantType(
     TOKEN_EXCHANGE,
     async (ctx) => {
@@ -143,9 +186,45 @@ server.listen(0, '127.0.0.1', () => {
     ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'audience', 'resource'],
   );
 
-  const callback = provider.callback();
+  // JWT bearer (RFC 7523): not built in either.
+  provider.registerGrantType(
+    JWT_BEARER,
+    async (ctx) => {
+      const claims = checkAssertion(ctx.oidc.params.assertion, issuer);
+      const token = new provider.ClientCredentials({ client: ctx.oidc.client, scope: '' });
+      const value = await token.save();
+      ctx.body = {
+        access_token: value,
+        token_type: 'Bearer',
+        expires_in: JWT_BEARER_TOKEN_TTL,
+        // Which assertion bought it, so a test can tell renewals apart.
+        assertion_jti: claims.jti,
+        assertion_sub: claims.sub,
+      };
+    },
+    ['assertion', 'scope'],
+  );
+  return provider;
+};
+
+const server = http.createServer();
+server.listen(0, '127.0.0.1', () => {
+  const { port } = server.address();
+  const issuer = `http://127.0.0.1:${port}`;
+  let provider = makeProvider(issuer);
+
+  let callback = provider.callback();
   server.on('request', async (req, res) => {
     const url = new URL(req.url, issuer);
+    if (url.pathname === '/__test/rotate-keys') {
+      // A new signing key first; the old ones stay published, as during a real rotation.
+      signingKeys = [newSigningKey(signingKeys.length + 1), ...signingKeys];
+      provider = makeProvider(issuer);
+      callback = provider.callback();
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ kid: signingKeys[0].kid }));
+      return;
+    }
     if (url.pathname.startsWith('/__test/ciba/')) {
       const hint = url.searchParams.get('login_hint');
       const id = cibaRequests.get(hint);

@@ -97,6 +97,18 @@ impl OidcProvider {
     }
 }
 
+impl OidcProvider {
+    /// Rotates the server's signing key: a new key signs from now on, the old ones stay
+    /// published. Returns the new key's `kid`.
+    pub fn rotate_keys(&self) -> String {
+        let response = Browser::new().get(&format!("{}/__test/rotate-keys", self.issuer()));
+        assert_eq!(response.status, 200, "key rotation: {}", response.body);
+        let answer: serde_json::Value =
+            serde_json::from_str(&response.body).expect("the rotation answers JSON");
+        answer["kid"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
 use super::Browser;
 
 /// The oidc-provider server for this test process, started on first use.
