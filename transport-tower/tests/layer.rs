@@ -592,3 +592,52 @@ fn the_service_and_its_error_fit_into_a_tower_stack() {
     shareable(&layer);
     shareable(&layer.layer(http_client()));
 }
+
+/// One store shared by two Layers (two replicas of a service, in one test process).
+#[derive(Clone, Debug, Default)]
+struct SharedStore(Arc<grantline::testing::MemoryStore>);
+
+impl grantline::fleet::AsyncStore for SharedStore {
+    fn execute<'a>(
+        &'a self,
+        op: &'a grantline::fleet::StoreOp,
+    ) -> grantline::fleet::StoreFuture<'a> {
+        grantline::fleet::AsyncStore::execute(&*self.0, op)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_sharing_a_store_send_one_token_request() {
+    let (tokens, api) = (Counter::default(), Counter::default());
+    let server = echo_server(&tokens, &api, Duration::from_millis(300)).await;
+    let store = SharedStore::default();
+    let replica = || {
+        let manager = TokenManager::grant(
+            client(&server),
+            grantline::grant::TokenRequest::client_credentials(),
+        )
+        .unwrap();
+        let authorizer = Authorizer::new(manager)
+            .share(grantline::fleet::Fleet::new())
+            .unwrap();
+        AuthLayer::with_authorizer(authorizer)
+            .store(store.clone())
+            .layer(http_client())
+    };
+    let (first, second) = (replica(), replica());
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let service = if i % 2 == 0 { &first } else { &second };
+            tokio::spawn(service.clone().oneshot(get(&server.url("/api/items"))))
+        })
+        .collect();
+    for task in tasks {
+        let response = task.await.unwrap().unwrap();
+        assert_eq!(body(response).await, "Bearer at-1");
+    }
+    assert_eq!(
+        (tokens.get(), api.get()),
+        (1, 100),
+        "one token for both replicas"
+    );
+}
