@@ -381,6 +381,7 @@ impl ClientBuilder {
     /// ```
     /// let client = grantline::Client::builder("app")
     ///     .authorization_endpoint("https://as.example/authorize")
+    ///     .token_endpoint("https://as.example/token")
     ///     .redirect_uri("https://app.example/cb")
     ///     .build()?;
     /// let (url, _pending) = client.authorization_request().into_redirect()?;

@@ -156,6 +156,7 @@ impl AuthorizationRequest {
     /// use grantline::authorization::RedirectUri;
     /// # let client = grantline::Client::builder("app")
     /// #     .authorization_endpoint("https://as.example/authorize")
+    /// #     .token_endpoint("https://as.example/token")
     /// #     .build()?;
     /// let redirect_uri = RedirectUri::new("http://127.0.0.1:49152/callback")?;
     /// let (_url, pending) = client.authorization_request().redirect_uri(redirect_uri).into_redirect()?;
@@ -253,11 +254,12 @@ impl AuthorizationRequest {
     /// let client = grantline::Client::builder("app")
     ///     .authorization_endpoint("https://as.example/authorize")
     ///     .token_endpoint("https://as.example/token")
+    ///     .redirect_uri("https://app.example/cb")
     ///     .build()?;
     /// // No JWK Set URL and no issuer: refused, unless validation is given up by name.
-    /// assert!(client.authorization_request("https://app.example/cb").scope("openid").into_redirect().is_err());
+    /// assert!(client.authorization_request().scope("openid").into_redirect().is_err());
     /// let (_url, _pending) = client
-    ///     .authorization_request("https://app.example/cb")
+    ///     .authorization_request()
     ///     .scope("openid")
     ///     .insecure_skip_id_token_validation()
     ///     .into_redirect()?;

@@ -231,6 +231,7 @@ fn the_redirect_uri_is_checked_when_set_and_a_request_needs_one() {
     let without = Client::builder("app")
         .authorization_endpoint("https://as.example/authorize")
         .endpoint(EndpointKind::PushedAuthorization, "https://as.example/par")
+        .token_endpoint("https://as.example/token")
         .build()
         .unwrap();
     assert!(matches!(
@@ -1000,6 +1001,7 @@ mod id_token {
         let client = Client::builder("app")
             .authorization_endpoint("https://as.example/authorize")
             .token_endpoint("https://as.example/token")
+            .redirect_uri(REDIRECT)
             .build()
             .unwrap(); // no JWK Set URL, no issuer
         let (_, pending) = client
