@@ -87,6 +87,20 @@ fn device_server(
 }
 
 fn device(dir: &std::path::Path, server: &MockServer, transport: &str) -> assert_cmd::Command {
+    device_with_scope(
+        dir,
+        server,
+        transport,
+        &["--scope", "openid", "--scope", "profile"],
+    )
+}
+
+fn device_with_scope(
+    dir: &std::path::Path,
+    server: &MockServer,
+    transport: &str,
+    scope: &[&str],
+) -> assert_cmd::Command {
     let mut cmd = grantline(dir);
     cmd.args(["--transport", transport, "--client-id", "tv"])
         .args(["--time-scale", &SCALE.to_string()])
@@ -94,8 +108,52 @@ fn device(dir: &std::path::Path, server: &MockServer, transport: &str) -> assert
         .arg(format!("{}/device", server.uri()))
         .arg("--token-endpoint")
         .arg(format!("{}/token", server.uri()))
-        .args(["device", "--scope", "openid", "--scope", "profile"]);
+        .arg("device")
+        .args(scope);
     cmd
+}
+
+#[test]
+fn an_unvalidated_id_token_is_warned_about_only_when_openid_was_asked_for() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let transport = transports()[0];
+    for (scope, warned) in [
+        (&["--scope", "openid"], true),
+        (&["--scope", "read"], false),
+    ] {
+        // Any scope is accepted; the token comes at the first poll, without an ID token.
+        let server = rt.block_on(async {
+            let server = MockServer::start().await;
+            Mock::given(method("POST"))
+                .and(path("/device"))
+                .respond_with(json(
+                    200,
+                    j!({"device_code": "dc", "user_code": "WDJB-MJHT",
+                        "verification_uri": "https://as.example/activate",
+                        "expires_in": 300, "interval": 1}),
+                ))
+                .mount(&server)
+                .await;
+            Mock::given(method("POST"))
+                .and(path("/token"))
+                .respond_with(token_json("at-device"))
+                .mount(&server)
+                .await;
+            server
+        });
+        let out = device_with_scope(dir.path(), &server, transport, scope)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.contains("not validated"),
+            warned,
+            "{scope:?}: {stderr}"
+        );
+    }
 }
 
 fn real(flow_seconds: u64) -> Duration {

@@ -34,9 +34,14 @@ pub(crate) fn run_device(cx: &Context, args: &DeviceArgs) -> Result<(), CliError
     )?;
     show_device_code(&authorization, !args.no_qr);
 
-    let flow = unvalidated_if_unknown(&client, client.device_token(authorization)?, |f| {
-        f.insecure_skip_id_token_validation()
-    });
+    // Without `openid` there is no ID token to validate, and nothing to warn about.
+    let openid = authorization.asked_for_openid();
+    let flow = client.device_token(authorization)?;
+    let flow = if openid {
+        unvalidated_if_unknown(&client, flow, |f| f.insecure_skip_id_token_validation())
+    } else {
+        flow
+    };
     let progress = PollProgress::start("waiting for approval", verbose);
     let token = backend.run(Observed::new(flow, verbose), |flow, event| {
         let status = flow.inner().status(backend.now());
