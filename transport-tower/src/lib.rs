@@ -432,10 +432,8 @@ where
 {
     let (method, uri) = (request.method().clone(), request.uri().clone());
     let mut again = copy(&request);
-    let mut attempt = match &layer.config.only_under {
-        Some(base) => Attempt::new().only_under(base),
-        None => Attempt::new(),
-    };
+    let mut attempt = (layer.config.only_under.as_ref())
+        .map_or_else(Attempt::new, |base| Attempt::new().only_under(base));
     if again.is_none() {
         attempt = attempt.not_replayable();
     }
