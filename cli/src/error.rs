@@ -20,7 +20,9 @@
 
 use std::fmt;
 
-use grantline::error::ErrorCode;
+use grantline::EndpointKind;
+use grantline::driver::{TransportError, TransportErrorKind};
+use grantline::error::{ConfigError, ErrorCode, Expired, ValidationError};
 
 /// Exit codes, one per kind of failure (see the [module documentation](self)).
 pub(crate) mod code {
@@ -58,14 +60,10 @@ pub(crate) mod code {
 #[derive(Debug)]
 pub(crate) enum CliError {
     /// A grantline flow failed (the server's error, a bad answer, a configuration mistake).
+    /// Displayed in the command's own terms (see [`flow_message`]).
     Flow(grantline::Error),
-    /// The HTTP exchange failed: the transport's message and the innermost cause.
-    Network {
-        /// The transport's own message.
-        message: String,
-        /// The innermost source error's message, if any.
-        cause: Option<String>,
-    },
+    /// The HTTP exchange failed: what kind of failure, which request, and the innermost cause.
+    Network(Box<NetworkFailure>),
     /// A configuration mistake found by the command itself.
     Config(String),
     /// A JWT could not be read.
@@ -80,6 +78,55 @@ pub(crate) enum CliError {
     Internal(String),
 }
 
+/// A request that got no usable answer, with what the message needs to name it.
+#[derive(Debug)]
+pub(crate) struct NetworkFailure {
+    /// The transport's classification of the failure.
+    pub(crate) kind: TransportErrorKind,
+    /// The request that failed, if the flow had sent one.
+    pub(crate) target: Option<Target>,
+    /// The server's host name did not resolve (a DNS failure).
+    pub(crate) unresolved: bool,
+    /// Requests went through `--proxy`.
+    pub(crate) proxy: bool,
+    /// The innermost source error's message, if any.
+    pub(crate) cause: Option<String>,
+}
+
+/// The request a network error is about: its method and URL (without the query, which may
+/// carry a code or a state), and its host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    /// `GET`, `POST`, ...
+    pub(crate) method: String,
+    /// Scheme, authority and path.
+    pub(crate) url: String,
+    /// The host, as in the URL.
+    pub(crate) host: String,
+}
+
+impl Target {
+    /// The target of `request`.
+    pub(crate) fn of(request: &http::Request<Vec<u8>>) -> Self {
+        let uri = request.uri();
+        let url = match (uri.scheme_str(), uri.authority()) {
+            (Some(scheme), Some(authority)) => format!("{scheme}://{authority}{}", uri.path()),
+            _ => uri.path().to_owned(),
+        };
+        Self {
+            method: request.method().to_string(),
+            url: one_line(&url),
+            host: one_line(uri.host().unwrap_or_default()),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.url)
+    }
+}
+
 impl CliError {
     /// A configuration error with this message.
     pub(crate) fn config(message: impl Into<String>) -> Self {
@@ -90,7 +137,7 @@ impl CliError {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             CliError::Flow(e) => flow_exit_code(e),
-            CliError::Network { .. } => code::NETWORK,
+            CliError::Network(_) => code::NETWORK,
             CliError::Config(_) => code::CONFIG,
             CliError::InvalidJwt(_) => code::INVALID_JWT,
             CliError::Unexpected(_) => code::UNEXPECTED_RESPONSE,
@@ -100,19 +147,40 @@ impl CliError {
         }
     }
 
-    /// A network error from a transport error: its message and its innermost cause.
-    pub(crate) fn network(error: &(dyn std::error::Error + 'static)) -> Self {
-        let mut cause = None;
-        let mut source = error.source();
-        while let Some(inner) = source {
-            cause = Some(inner.to_string());
-            source = inner.source();
-        }
-        CliError::Network {
-            message: error.to_string(),
+    /// A network error from a transport's error, for the request `target` (the last one the
+    /// flow handed out), sent through a proxy or not.
+    pub(crate) fn network(error: &TransportError, target: Option<Target>, proxy: bool) -> Self {
+        let chain = || std::iter::successors(std::error::Error::source(error), |e| e.source());
+        let cause = chain().last().map(ToString::to_string);
+        // A host that does not resolve is a connect failure on one stack, an I/O one on another.
+        let unresolved = matches!(
+            error.kind(),
+            TransportErrorKind::Connect | TransportErrorKind::Io | TransportErrorKind::Other
+        ) && chain().any(is_dns_failure);
+        CliError::Network(Box::new(NetworkFailure {
+            kind: error.kind(),
+            target,
+            unresolved,
+            proxy,
             cause,
-        }
+        }))
     }
+}
+
+/// Whether an HTTP stack's error says a host name did not resolve: ureq's `HostNotFound`,
+/// hyper's "dns error", the system resolver's "failed to lookup address".
+fn is_dns_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    #[cfg(feature = "ureq")]
+    if let Some(grantline_ureq::ureq::Error::HostNotFound) =
+        error.downcast_ref::<grantline_ureq::ureq::Error>()
+    {
+        return true;
+    }
+    let text = error.to_string().to_ascii_lowercase();
+    text.starts_with("dns error")
+        || text.contains("failed to lookup address")
+        || text.contains("name or service not known")
+        || text.contains("no such host")
 }
 
 fn flow_exit_code(error: &grantline::Error) -> u8 {
@@ -138,14 +206,8 @@ fn flow_exit_code(error: &grantline::Error) -> u8 {
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CliError::Flow(e) => write!(f, "{e}"),
-            CliError::Network { message, cause } => {
-                write!(f, "{message}")?;
-                if let Some(cause) = cause.as_deref().filter(|c| !message.contains(c)) {
-                    write!(f, " ({})", one_line(cause))?;
-                }
-                Ok(())
-            }
+            CliError::Flow(e) => f.write_str(&flow_message(e)),
+            CliError::Network(failure) => f.write_str(&network_message(failure)),
             CliError::Config(m)
             | CliError::InvalidJwt(m)
             | CliError::Unexpected(m)
@@ -161,6 +223,284 @@ impl std::error::Error for CliError {}
 impl From<grantline::Error> for CliError {
     fn from(e: grantline::Error) -> Self {
         CliError::Flow(e)
+    }
+}
+
+/// The message of a failed request, in the command's terms: which request, what happened,
+/// which option to look at.
+fn network_message(failure: &NetworkFailure) -> String {
+    let request = failure
+        .target
+        .as_ref()
+        .map_or_else(|| "the request".to_owned(), ToString::to_string);
+    let proxy = if failure.proxy {
+        ", and the proxy given with --proxy"
+    } else {
+        ""
+    };
+    let mut message = match failure.kind {
+        _ if failure.unresolved => match failure.target.as_ref().filter(|_| !failure.proxy) {
+            Some(target) => format!(
+                "cannot resolve the host `{}` for {request}: check the host name in the URL \
+                     (--issuer or the endpoint options)",
+                target.host
+            ),
+            None => format!(
+                "a host name did not resolve for {request}: check the host names of the URL{proxy}"
+            ),
+        },
+        TransportErrorKind::Connect => format!(
+            "could not connect for {request}: check the URL's host and port and that the server is \
+             running{proxy}"
+        ),
+        TransportErrorKind::Timeout => format!(
+            "{request} timed out: the server is slow or unreachable; check the URL{proxy}, or \
+             raise --timeout SECONDS if the server is known to be slow"
+        ),
+        TransportErrorKind::Tls => format!(
+            "the TLS handshake failed for {request}: check that the URL speaks https and that the \
+             server's certificate is trusted (--ca-cert PATH for a private CA)"
+        ),
+        TransportErrorKind::BodyTooLarge { limit } => format!(
+            "the answer to {request} is larger than the limit of {limit} bytes: check the URL"
+        ),
+        TransportErrorKind::Redirected => format!(
+            "{request} was answered with a redirect, which is not followed: give the final URL"
+        ),
+        TransportErrorKind::InvalidRequest => format!(
+            "{request} could not be sent: its URL, scheme or a header is not usable; check the \
+             URLs given (--issuer, the endpoint options{proxy})"
+        ),
+        TransportErrorKind::Io => format!(
+            "the connection broke during {request}: check the network{proxy}, then run the \
+             command again"
+        ),
+        TransportErrorKind::Builder => {
+            "the HTTP client could not be set up: check --ca-cert and --proxy".to_owned()
+        }
+        _ => format!("{request} failed"),
+    };
+    if let Some(cause) = &failure.cause {
+        message.push_str(" (");
+        message.push_str(&one_line(cause));
+        message.push(')');
+    }
+    message
+}
+
+/// The option that sets an endpoint, if the command has one.
+pub(crate) fn endpoint_flag(kind: EndpointKind) -> Option<&'static str> {
+    Some(match kind {
+        EndpointKind::Token => "--token-endpoint",
+        EndpointKind::Authorization => "--authorization-endpoint",
+        EndpointKind::DeviceAuthorization => "--device-authorization-endpoint",
+        EndpointKind::PushedAuthorization => "--par-endpoint",
+        EndpointKind::BackchannelAuthentication => "--backchannel-authentication-endpoint",
+        EndpointKind::Revocation => "--revocation-endpoint",
+        EndpointKind::Introspection => "--introspection-endpoint",
+        EndpointKind::Userinfo => "--userinfo-endpoint",
+        EndpointKind::Registration => "--registration-endpoint",
+        EndpointKind::Metadata => "--issuer",
+        _ => return None,
+    })
+}
+
+/// The option that sets a request parameter, if the command has one.
+pub(crate) fn parameter_flag(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "scope" => "--scope",
+        "resource" => "--resource",
+        "audience" => "--audience",
+        "redirect_uri" => "--redirect-uri",
+        "issuer" => "--issuer",
+        "client_id" => "--client-id",
+        "prompt" => "--prompt",
+        "login_hint" => "--login-hint",
+        "login_hint_token" => "--login-hint-token",
+        "id_token_hint" => "--id-token-hint",
+        "binding_message" => "--binding-message",
+        "user_code" => "--user-code",
+        "requested_expiry" => "--requested-expiry",
+        "acr_values" => "--acr-values",
+        "subject_token" => "--subject-token",
+        "subject_token_type" => "--subject-token-type",
+        "actor_token" => "--actor-token",
+        "actor_token_type" => "--actor-token-type",
+        "requested_token_type" => "--requested-token-type",
+        "assertion" => "--assertion",
+        "username" => "--username",
+        "password" => "--password",
+        "token_type_hint" => "--token-type-hint",
+        "software_statement" => "--software-statement",
+        _ => return None,
+    })
+}
+
+/// Marks of a library name in a core message: a path (`ClientBuilder::issuer`), a call
+/// (`next()`, `.redirect_uri(..)`), or an option the command spells differently.
+const LIBRARY_MARKS: &[&str] = &[
+    "::",
+    "()",
+    "(..)",
+    "insecure_http",
+    "insecure_skip_id_token_validation",
+    "into_pushed",
+    "builder",
+    "building the client",
+    "build the client",
+    "the agent",
+];
+
+/// Whether `text` names a library item rather than something a command-line user can act on.
+pub(crate) fn names_library(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    LIBRARY_MARKS.iter().any(|mark| lower.contains(mark))
+}
+
+/// A core reason without its library advice: the clauses (separated by `: ` or `; `) from the
+/// first one that names a library item are left out. The command adds its own advice.
+fn without_library_advice(text: &str) -> String {
+    let mut kept = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let end = [rest.find(": "), rest.find("; ")]
+            .into_iter()
+            .flatten()
+            .min()
+            .map_or(rest.len(), |at| at + 2);
+        let (clause, after) = rest.split_at(end);
+        if names_library(clause) {
+            break;
+        }
+        kept += clause.len();
+        rest = after;
+    }
+    match text.get(..kept) {
+        Some(kept) if !kept.is_empty() => one_line(kept.trim_end_matches([':', ';', ' '])),
+        _ => one_line(text),
+    }
+}
+
+/// A grantline error in the command's terms: options by their command-line names, the
+/// server's error code and description as sent (escaped to one line). The core's own messages
+/// speak to library users (builder methods, `insecure_http`) and are not shown as they are.
+pub(crate) fn flow_message(error: &grantline::Error) -> String {
+    use grantline::Error as E;
+    match error {
+        E::OAuth(e) => {
+            let mut message = format!(
+                "the server answered with OAuth error `{}` (HTTP {})",
+                one_line(e.code.as_str()),
+                e.status.as_u16()
+            );
+            if let Some(description) = &e.description {
+                message.push_str(": ");
+                message.push_str(&one_line(description));
+            }
+            if let Some(uri) = &e.uri {
+                message.push_str(" (see ");
+                message.push_str(&one_line(uri));
+                message.push(')');
+            }
+            message
+        }
+        E::Config(e) => config_message(e),
+        E::Misuse(e) => format!(
+            "internal error: an exchange was run out of order ({}); please report this bug",
+            without_library_advice(&e.to_string())
+        ),
+        E::Expired(Expired::DeviceCode) => "the device code expired before the user approved \
+             the request: run `grantline device` again"
+            .to_owned(),
+        E::Expired(Expired::BackchannelRequest) => "the backchannel authentication request \
+             expired before the user approved it: run `grantline ciba` again"
+            .to_owned(),
+        E::Validation(ValidationError::IssuerMismatch { .. }) => format!(
+            "{}; check that --issuer is exactly the server's issuer (a trailing slash counts)",
+            one_line(&error.to_string())
+        ),
+        other => without_library_advice(&other.to_string()),
+    }
+}
+
+/// A configuration mistake the core found, in the command's terms.
+fn config_message(error: &ConfigError) -> String {
+    let flag_or_issuer = |kind: EndpointKind| match endpoint_flag(kind) {
+        Some("--issuer") | None => "--issuer URL (the server's metadata gives it)".to_owned(),
+        Some(flag) => format!("{flag} URL, or --issuer URL to discover it"),
+    };
+    match error {
+        ConfigError::MissingEndpoint(kind) => {
+            format!("no {kind}: pass {}", flag_or_issuer(*kind))
+        }
+        ConfigError::InvalidEndpoint { kind, reason } => match endpoint_flag(*kind) {
+            Some(flag) => format!(
+                "the {kind} ({flag}, or the issuer's metadata) is not usable: {}",
+                without_library_advice(reason)
+            ),
+            None => format!(
+                "the {kind} (from the issuer's metadata) is not usable: {}",
+                without_library_advice(reason)
+            ),
+        },
+        ConfigError::InsecureEndpoint { kind, host } => format!(
+            "the {} uses plain http on `{}`, which is not a loopback address: use an https \
+             URL, or pass --insecure-http (everything sent can then be read on the network)",
+            if *kind == EndpointKind::Metadata {
+                "issuer".to_owned()
+            } else {
+                kind.to_string()
+            },
+            one_line(host)
+        ),
+        ConfigError::InsecureResource { host } if host.is_empty() => {
+            "refusing to send an access token to a URL without a scheme and host: give an \
+             absolute https URL"
+                .to_owned()
+        }
+        ConfigError::InsecureResource { host } => format!(
+            "refusing to send an access token over plain http to `{}`, which is not a loopback \
+             address: use https, or pass --insecure-http",
+            one_line(host)
+        ),
+        ConfigError::InvalidParameter { name, reason } => {
+            // The core's advice for a missing issuer names its builder; the command's is --issuer.
+            let hint = if names_library(reason) && reason.contains("issuer") {
+                "; pass --issuer URL"
+            } else {
+                ""
+            };
+            let reason = without_library_advice(reason);
+            match parameter_flag(name) {
+                Some(flag) => format!("`{}` ({flag}) is invalid: {reason}{hint}", one_line(name)),
+                None => format!("parameter `{}` is invalid: {reason}{hint}", one_line(name)),
+            }
+        }
+        ConfigError::ReservedParameter(name) => match parameter_flag(name) {
+            Some(flag) => format!(
+                "`{}` is set by the command itself and cannot be given with --param: use {flag}",
+                one_line(name)
+            ),
+            None => format!(
+                "`{}` is set by the command itself and cannot be given with --param",
+                one_line(name)
+            ),
+        },
+        ConfigError::InvalidCredentials(reason) => format!(
+            "the client credentials cannot be sent: {}; check --client-id, the client secret and \
+             --auth-method",
+            without_library_advice(reason)
+        ),
+        ConfigError::MissingRedirectUri => {
+            "the authorization request has no redirect URI: pass --redirect-uri URI".to_owned()
+        }
+        ConfigError::MissingIssuer => "ID token validation needs the issuer (the token's `iss` \
+             is compared with it): pass --issuer URL"
+            .to_owned(),
+        ConfigError::ParRequired => "the server requires pushed authorization requests: add \
+             --par (`grantline authorize --par`)"
+            .to_owned(),
+        other => without_library_advice(&other.to_string()),
     }
 }
 
@@ -208,10 +548,11 @@ mod tests {
             oauth("expired_token").exit_code(),
             oauth("invalid_scope").exit_code(),
             CliError::config("x").exit_code(),
-            CliError::Network {
-                message: "x".into(),
-                cause: None,
-            }
+            CliError::network(
+                &TransportError::new(TransportErrorKind::Connect),
+                None,
+                false,
+            )
             .exit_code(),
             CliError::Unexpected("x".into()).exit_code(),
             CliError::InvalidJwt("x".into()).exit_code(),
