@@ -72,6 +72,7 @@ mod clients;
 mod commands;
 mod config;
 mod error;
+mod help;
 mod jwt;
 mod listener;
 mod observe;
@@ -84,10 +85,8 @@ mod settings;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
 fn main() -> ExitCode {
-    let cli = match args::Cli::try_parse() {
+    let cli = match help::try_parse_from(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => {
             // `--help` and `--version` are "errors" that print to stdout and succeed.
