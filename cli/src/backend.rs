@@ -179,13 +179,16 @@ fn read_certs(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, CliError> {
     let mut certs = Vec::new();
     for path in paths {
         let pem = std::fs::read(path).map_err(|e| {
-            CliError::config(format!("cannot read the CA file {}: {e}", path.display()))
+            CliError::config(format!(
+                "cannot read the CA file {} (--ca-cert): {e}",
+                path.display()
+            ))
         })?;
         let before = certs.len();
         for cert in CertificateDer::pem_slice_iter(&pem) {
             let cert = cert.map_err(|e| {
                 CliError::config(format!(
-                    "the CA file {} is not valid PEM: {e}",
+                    "the CA file {} (--ca-cert) is not valid PEM: {e}",
                     path.display()
                 ))
             })?;
@@ -193,7 +196,7 @@ fn read_certs(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, CliError> {
         }
         if certs.len() == before {
             return Err(CliError::config(format!(
-                "the CA file {} holds no PEM certificate",
+                "the CA file {} (--ca-cert) holds no PEM certificate",
                 path.display()
             )));
         }
@@ -213,7 +216,7 @@ fn ureq_transport(
     let mut config = ureq::Agent::config_builder();
     if let Some(proxy) = &connection.proxy {
         let proxy = ureq::Proxy::new(proxy)
-            .map_err(|e| CliError::config(format!("the proxy URL is not usable: {e}")))?;
+            .map_err(|e| CliError::config(format!("the --proxy URL is not usable: {e}")))?;
         config = config.proxy(Some(proxy));
     }
     // The transport's safe defaults unless `--timeout` says otherwise.
@@ -250,7 +253,7 @@ fn reqwest_transport(
     let mut builder = reqwest::Client::builder();
     if let Some(proxy) = &connection.proxy {
         let proxy = reqwest::Proxy::all(proxy)
-            .map_err(|e| CliError::config(format!("the proxy URL is not usable: {e}")))?;
+            .map_err(|e| CliError::config(format!("the --proxy URL is not usable: {e}")))?;
         builder = builder.proxy(proxy);
     }
     // The transport's safe defaults unless `--timeout` says otherwise.
@@ -263,7 +266,9 @@ fn reqwest_transport(
             .iter()
             .map(|der| reqwest::Certificate::from_der(der))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| CliError::config(format!("a CA certificate is not usable: {e}")))?;
+            .map_err(|e| {
+                CliError::config(format!("a CA certificate (--ca-cert) is not usable: {e}"))
+            })?;
         builder = builder.tls_certs_only(roots);
     }
     let transport = grantline_reqwest::Transport::from_builder(builder)

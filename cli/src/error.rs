@@ -430,9 +430,19 @@ fn config_message(error: &ConfigError) -> String {
         Some(flag) => format!("{flag} URL, or --issuer URL to discover it"),
     };
     match error {
+        ConfigError::MissingEndpoint(EndpointKind::Metadata) => {
+            "no issuer: pass --issuer URL".to_owned()
+        }
         ConfigError::MissingEndpoint(kind) => {
             format!("no {kind}: pass {}", flag_or_issuer(*kind))
         }
+        ConfigError::InvalidEndpoint {
+            kind: EndpointKind::Metadata,
+            reason,
+        } => format!(
+            "the issuer (--issuer) is not usable: {}",
+            without_library_advice(reason)
+        ),
         ConfigError::InvalidEndpoint { kind, reason } => match endpoint_flag(*kind) {
             Some(flag) => format!(
                 "the {kind} ({flag}, or the issuer's metadata) is not usable: {}",
@@ -564,6 +574,315 @@ mod tests {
         unique.dedup();
         assert_eq!(unique.len(), codes.len(), "{codes:?}");
         assert!(!codes.contains(&0) && !codes.contains(&code::USAGE));
+    }
+
+    /// Every long option of the command tree the program parses.
+    fn all_flags() -> std::collections::BTreeSet<String> {
+        fn walk(cmd: &clap::Command, out: &mut std::collections::BTreeSet<String>) {
+            for arg in cmd.get_arguments() {
+                if let Some(long) = arg.get_long() {
+                    out.insert(format!("--{long}"));
+                }
+            }
+            for sc in cmd.get_subcommands() {
+                walk(sc, out);
+            }
+        }
+        let mut out = std::collections::BTreeSet::new();
+        walk(&crate::help::command(), &mut out);
+        out
+    }
+
+    /// The `--flags` a message names.
+    fn named_flags(message: &str) -> Vec<String> {
+        message
+            .match_indices("--")
+            .map(|(at, _)| {
+                message[at..]
+                    .chars()
+                    .take_while(|c| *c == '-' || c.is_ascii_lowercase())
+                    .collect::<String>()
+            })
+            .filter(|flag| flag.len() > 2)
+            .collect()
+    }
+
+    /// The message is in the command's terms: no library item, and every option it names is
+    /// one the command has.
+    fn assert_cli_terms(message: &str, flags: &std::collections::BTreeSet<String>) {
+        assert!(!names_library(message), "names a library item: {message}");
+        for word in [
+            "allow_insecure_http",
+            "insecure_http",
+            "redirect_uri(",
+            "agent",
+        ] {
+            assert!(!message.contains(word), "`{word}` in: {message}");
+        }
+        for flag in named_flags(message) {
+            assert!(flags.contains(&flag), "no option {flag}: {message}");
+        }
+    }
+
+    fn every_endpoint_kind() -> [EndpointKind; 12] {
+        [
+            EndpointKind::Token,
+            EndpointKind::Authorization,
+            EndpointKind::Revocation,
+            EndpointKind::Introspection,
+            EndpointKind::DeviceAuthorization,
+            EndpointKind::PushedAuthorization,
+            EndpointKind::BackchannelAuthentication,
+            EndpointKind::Userinfo,
+            EndpointKind::Jwks,
+            EndpointKind::Registration,
+            EndpointKind::EndSession,
+            EndpointKind::Metadata,
+        ]
+    }
+
+    #[test]
+    fn configuration_errors_name_flags_not_library_items() {
+        let flags = all_flags();
+        let mut errors = Vec::new();
+        for kind in every_endpoint_kind() {
+            errors.push(ConfigError::MissingEndpoint(kind));
+            errors.push(ConfigError::InvalidEndpoint {
+                kind,
+                reason: "it is not an absolute URL",
+            });
+            errors.push(ConfigError::InsecureEndpoint {
+                kind,
+                host: "as.example".to_owned(),
+            });
+        }
+        // Reasons as the core words them, library advice included.
+        for (name, reason) in [
+            (
+                "redirect_uri",
+                "it must be an absolute URI without a fragment",
+            ),
+            ("resource", "it must be an absolute URI without a fragment"),
+            (
+                "request",
+                "a request object's audience is the issuer: build the client from metadata or set ClientBuilder::issuer",
+            ),
+            (
+                "dpop_jkt",
+                "the client has no DPoP key: set one with ClientBuilder::dpop",
+            ),
+            ("grant_type", "it is empty"),
+            ("scope", "it is empty"),
+        ] {
+            errors.push(ConfigError::InvalidParameter {
+                name: name.to_owned(),
+                reason,
+            });
+        }
+        for name in ["scope", "grant_type", "client_id"] {
+            errors.push(ConfigError::ReservedParameter(name.to_owned()));
+        }
+        errors.extend([
+            ConfigError::InvalidCredentials("the client id is empty"),
+            ConfigError::MissingRedirectUri,
+            ConfigError::ParRequired,
+            ConfigError::MissingIssuer,
+            ConfigError::InsecureResource {
+                host: "api.example".to_owned(),
+            },
+            ConfigError::InsecureResource {
+                host: String::new(),
+            },
+            ConfigError::AssertionUnavailable {
+                source: "assertion.jwt".to_owned(),
+                reason: "the file is empty".to_owned(),
+            },
+        ]);
+        let mut library_worded = 0;
+        for error in errors {
+            library_worded += usize::from(names_library(&error.to_string()));
+            let message = CliError::Flow(grantline::Error::Config(error)).to_string();
+            assert_cli_terms(&message, &flags);
+        }
+        // The core's own words name its API (right for library users): the mapping matters.
+        assert!(library_worded >= 15, "{library_worded}");
+    }
+
+    #[test]
+    fn errors_point_at_the_option_to_fix() {
+        let message = |e: ConfigError| CliError::Flow(grantline::Error::Config(e)).to_string();
+        let insecure = message(ConfigError::InsecureEndpoint {
+            kind: EndpointKind::Token,
+            host: "as.example".to_owned(),
+        });
+        assert!(
+            insecure.contains("--insecure-http") && insecure.contains("`as.example`"),
+            "{insecure}"
+        );
+        assert!(
+            message(ConfigError::MissingEndpoint(EndpointKind::Token)).contains("--token-endpoint")
+        );
+        assert!(message(ConfigError::MissingRedirectUri).contains("--redirect-uri"));
+        assert!(message(ConfigError::ParRequired).contains("--par"));
+        let request = message(ConfigError::InvalidParameter {
+            name: "request".to_owned(),
+            reason: "a request object's audience is the issuer: build the client from metadata or set ClientBuilder::issuer",
+        });
+        assert!(
+            request.contains("audience is the issuer") && request.contains("--issuer"),
+            "{request}"
+        );
+    }
+
+    #[test]
+    fn every_endpoint_and_parameter_flag_exists() {
+        let flags = all_flags();
+        for kind in every_endpoint_kind() {
+            if let Some(flag) = endpoint_flag(kind) {
+                assert!(flags.contains(flag), "{flag}");
+            }
+        }
+        for name in [
+            "scope",
+            "resource",
+            "audience",
+            "redirect_uri",
+            "issuer",
+            "client_id",
+            "prompt",
+            "login_hint",
+            "login_hint_token",
+            "id_token_hint",
+            "binding_message",
+            "user_code",
+            "requested_expiry",
+            "acr_values",
+            "subject_token",
+            "subject_token_type",
+            "actor_token",
+            "actor_token_type",
+            "requested_token_type",
+            "assertion",
+            "username",
+            "password",
+            "token_type_hint",
+            "software_statement",
+        ] {
+            let flag = parameter_flag(name).unwrap_or_else(|| panic!("{name}"));
+            assert!(flags.contains(flag), "{flag}");
+        }
+    }
+
+    #[test]
+    fn other_flow_errors_are_in_the_command_terms() {
+        let flags = all_flags();
+        for error in [
+            grantline::Error::Misuse(grantline::error::Misuse::UnexpectedResponse),
+            grantline::Error::Misuse(grantline::error::Misuse::AlreadyDone),
+            grantline::Error::Expired(Expired::DeviceCode),
+            grantline::Error::Expired(Expired::BackchannelRequest),
+            grantline::Error::Validation(ValidationError::IssuerMismatch {
+                expected: "https://as.example".to_owned(),
+                received: "https://as.example/".to_owned(),
+            }),
+            grantline::Error::Validation(ValidationError::StateMismatch),
+            grantline::Error::Jose(grantline::error::JoseError::InvalidSignature),
+        ] {
+            assert_cli_terms(&CliError::Flow(error).to_string(), &flags);
+        }
+        let expired = CliError::Flow(grantline::Error::Expired(Expired::DeviceCode)).to_string();
+        assert!(expired.contains("`grantline device`"), "{expired}");
+    }
+
+    #[test]
+    fn network_errors_name_the_request_and_the_option() {
+        let flags = all_flags();
+        let target = Target {
+            method: "POST".to_owned(),
+            url: "https://as.example/token".to_owned(),
+            host: "as.example".to_owned(),
+        };
+        for kind in [
+            TransportErrorKind::Connect,
+            TransportErrorKind::Timeout,
+            TransportErrorKind::Tls,
+            TransportErrorKind::BodyTooLarge { limit: 1024 },
+            TransportErrorKind::Redirected,
+            TransportErrorKind::InvalidRequest,
+            TransportErrorKind::Io,
+            TransportErrorKind::Other,
+        ] {
+            for proxy in [false, true] {
+                let error = TransportError::new(kind);
+                let message = CliError::network(&error, Some(target.clone()), proxy).to_string();
+                assert!(
+                    message.contains("POST https://as.example/token"),
+                    "{kind:?}: {message}"
+                );
+                assert_cli_terms(&message, &flags);
+                assert!(!message.contains("retry"), "{message}");
+            }
+        }
+        let timeout = CliError::network(
+            &TransportError::new(TransportErrorKind::Timeout),
+            Some(target.clone()),
+            false,
+        )
+        .to_string();
+        assert!(timeout.contains("--timeout"), "{timeout}");
+        let unresolved = CliError::network(
+            &TransportError::with_source(
+                TransportErrorKind::Io,
+                std::io::Error::other(
+                    "failed to lookup address information: Name or service not known",
+                ),
+            ),
+            Some(target),
+            false,
+        )
+        .to_string();
+        assert!(
+            unresolved.contains("cannot resolve the host `as.example`")
+                && unresolved.contains("check the host name"),
+            "{unresolved}"
+        );
+    }
+
+    #[test]
+    fn oauth_errors_show_the_code_and_the_description_on_one_line() {
+        let response = http::Response::builder()
+            .status(400)
+            .header("content-type", "application/json")
+            .body(
+                br#"{"error":"invalid_scope","error_description":"no\nsuch scope: admin"}"#
+                    .to_vec(),
+            )
+            .unwrap();
+        let error = CliError::Flow(
+            grantline::TokenResponse::from_response(&response, grantline::Now::system())
+                .unwrap_err(),
+        )
+        .to_string();
+        assert_eq!(
+            error,
+            "the server answered with OAuth error `invalid_scope` (HTTP 400): no\\nsuch scope: admin"
+        );
+    }
+
+    #[test]
+    fn library_advice_is_cut_at_its_clause() {
+        assert_eq!(
+            without_library_advice("the client has no DPoP key: set one with ClientBuilder::dpop"),
+            "the client has no DPoP key"
+        );
+        assert_eq!(
+            without_library_advice("a response was given: call next() first; then retry"),
+            "a response was given"
+        );
+        assert_eq!(
+            without_library_advice("nothing to cut: here"),
+            "nothing to cut: here"
+        );
     }
 
     #[test]

@@ -102,7 +102,7 @@ pub(crate) fn run(cx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
                     code
                 }
                 Err(e) => {
-                    arrived.reply(Err(&e.to_string()));
+                    arrived.reply(Err(&crate::error::flow_message(&e)));
                     return Err(e.into());
                 }
             }

@@ -144,3 +144,27 @@ pub(crate) fn scope_or_profile(cx: &Context, given: &[String]) -> Option<String>
             .and_then(|p| crate::settings::join_scope(&p.scope))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::scope_warning;
+
+    #[test]
+    fn a_scope_other_than_the_one_asked_is_warned_about() {
+        // The same scope tokens in another order, or no `scope` member: as requested.
+        assert_eq!(scope_warning(Some("read write"), Some("write  read")), None);
+        assert_eq!(scope_warning(Some("read write"), None), None);
+        // Nothing asked: the server's default, nothing to compare with.
+        assert_eq!(scope_warning(None, Some("read")), None);
+        let warning = scope_warning(Some("read write"), Some("read")).unwrap();
+        assert_eq!(
+            warning,
+            "the server granted scope `read` instead of the requested `read write`"
+        );
+        assert!(
+            scope_warning(Some("read"), Some(""))
+                .unwrap()
+                .contains("granted scope (none)")
+        );
+    }
+}
