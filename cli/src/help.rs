@@ -216,7 +216,7 @@ mod tests {
         let text = help("grantline", true);
         let text = text.split_once("\nUsage:").map_or("", |(_, after)| after);
         for global in global_options() {
-            assert_eq!(lists(&text, &global), 1, "{global}:\n{text}");
+            assert_eq!(lists(text, &global), 1, "{global}:\n{text}");
         }
         for heading in ["Server:", "Client:", "Connection:", "Output:", "Profile:"] {
             assert!(text.lines().any(|l| l == heading), "{heading}:\n{text}");
@@ -224,7 +224,7 @@ mod tests {
         let short = help("grantline", false);
         let short = short.split_once("\nUsage:").map_or("", |(_, after)| after);
         for global in global_options() {
-            assert_eq!(lists(&short, &global), 1, "{global}:\n{short}");
+            assert_eq!(lists(short, &global), 1, "{global}:\n{short}");
         }
     }
 
