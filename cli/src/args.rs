@@ -867,7 +867,7 @@ mod tests {
 
     #[test]
     fn global_options_go_before_or_after_the_subcommand() {
-        let before = Cli::try_parse_from([
+        let before = crate::help::try_parse_from([
             "grantline",
             "--client-id",
             "x",
@@ -875,7 +875,7 @@ mod tests {
             "client-credentials",
         ])
         .unwrap();
-        let after = Cli::try_parse_from([
+        let after = crate::help::try_parse_from([
             "grantline",
             "token",
             "client-credentials",

@@ -253,16 +253,23 @@ mod tests {
         let cli =
             try_parse_from(["grantline", "profile", "show", "work", "--profile", "p"]).unwrap();
         assert_eq!(cli.global.profile.as_deref(), Some("p"));
-        // Before the subcommand, as always.
+        // Before the subcommand, as always: a subcommand's default does not override it.
         let cli = try_parse_from([
             "grantline",
             "--client-id",
             "y",
+            "-o",
+            "text",
+            "-v",
             "token",
             "client-credentials",
         ])
         .unwrap();
         assert_eq!(cli.global.client_id.as_deref(), Some("y"));
+        assert_eq!(cli.global.output, crate::args::OutputFormat::Text);
+        assert!(cli.global.verbose);
+        let cli = try_parse_from(["grantline", "-o", "text", "client", "show", "bot"]).unwrap();
+        assert_eq!(cli.global.output, crate::args::OutputFormat::Text);
     }
 
     #[test]
