@@ -13,7 +13,7 @@ use grantline::driver::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, RunError};
 use grantline::{Flow, Now, Progress, Recovery, Step};
 
 use crate::args::TransportKind;
-use crate::error::{CliError, Target};
+use crate::error::{CliError, ProxySource, Target};
 
 /// The connection options.
 #[derive(Debug, Clone, Default)]
@@ -33,8 +33,8 @@ pub(crate) struct Connection {
 pub(crate) struct Backend {
     inner: Inner,
     clock: Box<dyn Clock>,
-    /// Requests go through `--proxy`.
-    proxy: bool,
+    /// The proxy requests go through, if any (for messages).
+    proxy: Option<ProxySource>,
 }
 
 #[derive(Debug)]
@@ -78,7 +78,7 @@ impl Backend {
         Ok(Self {
             inner,
             clock,
-            proxy: connection.proxy.is_some(),
+            proxy: ProxySource::find(connection.proxy.is_some()),
         })
     }
 
@@ -127,7 +127,7 @@ impl Backend {
         // Both transports fail with the core's `RunError`.
         result.map_err(|e| match e {
             RunError::Flow(e) => CliError::Flow(e),
-            RunError::Transport(e) => CliError::network(&e, target, self.proxy),
+            RunError::Transport(e) => CliError::network(&e, target, self.proxy.clone()),
             other => CliError::Interrupted(other.to_string()),
         })
     }

@@ -87,10 +87,52 @@ pub(crate) struct NetworkFailure {
     pub(crate) target: Option<Target>,
     /// The server's host name did not resolve (a DNS failure).
     pub(crate) unresolved: bool,
-    /// Requests went through `--proxy`.
-    pub(crate) proxy: bool,
+    /// The proxy requests went through, as the user set it: `--proxy`, or the environment
+    /// variable the HTTP stack read (`HTTPS_PROXY`, ...).
+    pub(crate) proxy: Option<ProxySource>,
     /// The innermost source error's message, if any.
     pub(crate) cause: Option<String>,
+}
+
+/// Where the proxy in use was set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ProxySource {
+    /// `--proxy` (or the profile's).
+    Option,
+    /// This environment variable (both transports read the usual ones).
+    Environment(&'static str),
+}
+
+impl ProxySource {
+    /// The variables the transports read a proxy from, in their order.
+    const VARIABLES: [&'static str; 6] = [
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+    ];
+
+    /// The proxy in use: `--proxy` when given, else the first proxy variable set.
+    pub(crate) fn find(option: bool) -> Option<Self> {
+        if option {
+            return Some(ProxySource::Option);
+        }
+        Self::VARIABLES
+            .into_iter()
+            .find(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+            .map(ProxySource::Environment)
+    }
+}
+
+impl fmt::Display for ProxySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProxySource::Option => f.write_str("the proxy given with --proxy"),
+            ProxySource::Environment(name) => write!(f, "the proxy set in ${name}"),
+        }
+    }
 }
 
 /// The request a network error is about: its method and URL (without the query, which may
@@ -149,7 +191,11 @@ impl CliError {
 
     /// A network error from a transport's error, for the request `target` (the last one the
     /// flow handed out), sent through a proxy or not.
-    pub(crate) fn network(error: &TransportError, target: Option<Target>, proxy: bool) -> Self {
+    pub(crate) fn network(
+        error: &TransportError,
+        target: Option<Target>,
+        proxy: Option<ProxySource>,
+    ) -> Self {
         let chain = || std::iter::successors(std::error::Error::source(error), |e| e.source());
         let cause = chain().last().map(ToString::to_string);
         // A host that does not resolve is a connect failure on one stack, an I/O one on another.
@@ -233,22 +279,23 @@ fn network_message(failure: &NetworkFailure) -> String {
         .target
         .as_ref()
         .map_or_else(|| "the request".to_owned(), ToString::to_string);
-    let proxy = if failure.proxy {
-        ", and the proxy given with --proxy"
-    } else {
-        ""
-    };
+    let proxy = failure
+        .proxy
+        .as_ref()
+        .map_or_else(String::new, |proxy| format!(", and {proxy}"));
     let mut message = match failure.kind {
-        _ if failure.unresolved => match failure.target.as_ref().filter(|_| !failure.proxy) {
-            Some(target) => format!(
-                "cannot resolve the host `{}` for {request}: check the host name in the URL \
+        _ if failure.unresolved => {
+            match failure.target.as_ref().filter(|_| failure.proxy.is_none()) {
+                Some(target) => format!(
+                    "cannot resolve the host `{}` for {request}: check the host name in the URL \
                      (--issuer or the endpoint options)",
-                target.host
-            ),
-            None => format!(
-                "a host name did not resolve for {request}: check the host names of the URL{proxy}"
-            ),
-        },
+                    target.host
+                ),
+                None => format!(
+                    "a host name did not resolve for {request}: check the host names of the URL{proxy}"
+                ),
+            }
+        }
         TransportErrorKind::Connect => format!(
             "could not connect for {request}: check the URL's host and port and that the server is \
              running{proxy}"
@@ -561,7 +608,7 @@ mod tests {
             CliError::network(
                 &TransportError::new(TransportErrorKind::Connect),
                 None,
-                false,
+                None,
             )
             .exit_code(),
             CliError::Unexpected("x".into()).exit_code(),
@@ -812,9 +859,19 @@ mod tests {
             TransportErrorKind::Io,
             TransportErrorKind::Other,
         ] {
-            for proxy in [false, true] {
+            for proxy in [
+                None,
+                Some(ProxySource::Option),
+                Some(ProxySource::Environment("HTTPS_PROXY")),
+            ] {
                 let error = TransportError::new(kind);
-                let message = CliError::network(&error, Some(target.clone()), proxy).to_string();
+                let message =
+                    CliError::network(&error, Some(target.clone()), proxy.clone()).to_string();
+                if let (Some(proxy), TransportErrorKind::Connect | TransportErrorKind::Timeout) =
+                    (&proxy, kind)
+                {
+                    assert!(message.contains(&proxy.to_string()), "{message}");
+                }
                 assert!(
                     message.contains("POST https://as.example/token"),
                     "{kind:?}: {message}"
@@ -826,7 +883,7 @@ mod tests {
         let timeout = CliError::network(
             &TransportError::new(TransportErrorKind::Timeout),
             Some(target.clone()),
-            false,
+            None,
         )
         .to_string();
         assert!(timeout.contains("--timeout"), "{timeout}");
@@ -838,7 +895,7 @@ mod tests {
                 ),
             ),
             Some(target),
-            false,
+            None,
         )
         .to_string();
         assert!(

@@ -189,6 +189,52 @@ fn a_refused_connection_and_a_timeout_name_the_request() {
 }
 
 #[test]
+fn a_proxy_that_does_not_answer_is_named_where_it_was_set() {
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let proxy = format!("http://127.0.0.1:{closed}");
+    let dir = tempfile::tempdir().unwrap();
+    for transport in transports() {
+        let args = [
+            "--transport",
+            transport,
+            "--token-endpoint",
+            "https://as.example/token",
+            "--client-id",
+            "svc",
+            "token",
+            "client-credentials",
+        ];
+        // From the environment, as both transports read it.
+        let out = grantline(dir.path())
+            .env("HTTPS_PROXY", &proxy)
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(4), "{transport}: {stderr}");
+        one_error_line(&stderr);
+        assert!(
+            stderr.contains("POST https://as.example/token")
+                && stderr.contains("the proxy set in $HTTPS_PROXY"),
+            "{transport}: {stderr}"
+        );
+        // From --proxy.
+        let (code, stderr) = run(
+            dir.path(),
+            &[&["--proxy", proxy.as_str()][..], &args].concat(),
+        );
+        assert_eq!(code, 4, "{transport}: {stderr}");
+        assert!(
+            stderr.contains("the proxy given with --proxy"),
+            "{transport}: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn an_oauth_error_shows_the_servers_code_and_description() {
     let rt = runtime();
     let server = rt.block_on(async {
