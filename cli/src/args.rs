@@ -1,5 +1,10 @@
 //! The command line, as clap derive types: global options (server, client, connection, output,
 //! profile) usable before or after the subcommand, and one type per subcommand.
+//!
+//! Help convention (see [`crate::help`], which sets the layout on the whole tree): a
+//! subcommand's examples go in its `before_help` (`Example:`/`Examples:` and indented command
+//! lines), shown right after its one-line description; further notes go in `after_help`. Its
+//! page stays under 60 lines (a test walks every subcommand).
 
 use std::path::PathBuf;
 
