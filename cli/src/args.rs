@@ -1,5 +1,10 @@
 //! The command line, as clap derive types: global options (server, client, connection, output,
 //! profile) usable before or after the subcommand, and one type per subcommand.
+//!
+//! Help convention (see [`crate::help`], which sets the layout on the whole tree): a
+//! subcommand's examples go in its `before_help` (`Example:`/`Examples:` and indented command
+//! lines), shown right after its one-line description; further notes go in `after_help`. Its
+//! page stays under 60 lines (a test walks every subcommand).
 
 use std::path::PathBuf;
 
@@ -7,6 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use grantline::secret::{ClientSecret, Password};
 use serde::{Deserialize, Serialize};
 
+/// The examples of `grantline --help` (shown first).
 const EXAMPLES: &str = "\
 Examples:
   grantline --issuer https://as.example --client-id svc --client-secret-file secret.txt \\
@@ -14,8 +20,10 @@ Examples:
   grantline --issuer https://as.example --client-id cli authorize --scope 'openid profile'
   grantline --issuer https://as.example --client-id tv device --scope openid
   grantline profile add work --issuer https://as.example --client-id svc --client-secret-file s.txt
-  grantline token --profile work | jq -r .access_token
+  grantline token --profile work | jq -r .access_token";
 
+/// The notes of `grantline --help`.
+const EXIT_CODES: &str = "\
 Exit codes: 0 ok, 1 internal, 2 usage, 3 configuration, 4 network, 5 OAuth error,
 6 invalid_client, 7 invalid_grant, 8 access_denied, 9 expired, 10 unexpected response,
 11 invalid response, 12 validation failed, 13 invalid JWT, 14 interrupted.";
@@ -56,7 +64,8 @@ impl std::fmt::Debug for SecretArg {
         otherwise, so `grantline token ... | jq -r .access_token` works. Prompts, progress and \
         errors go to stderr. Configure the server with --issuer (discovery) or explicit \
         endpoints, or save everything in a profile (`grantline profile add`).",
-    after_help = EXAMPLES,
+    before_help = EXAMPLES,
+    after_help = EXIT_CODES,
     max_term_width = 100
 )]
 pub(crate) struct Cli {
@@ -257,7 +266,7 @@ pub(crate) enum OutputFormat {
 pub(crate) enum Command {
     /// Fetch the server's metadata (OpenID Connect discovery, then RFC 8414) and print it
     #[command(
-        after_help = "Example:\n  grantline --issuer https://as.example discover | jq .token_endpoint"
+        before_help = "Example:\n  grantline --issuer https://as.example discover | jq .token_endpoint"
     )]
     Discover,
     /// Get a token from the token endpoint; without a grant, print the profile's cached token
@@ -282,8 +291,8 @@ pub(crate) enum Command {
     Decode(DecodeArgs),
     /// Manage profiles: saved server and client settings, with the secret in the OS keyring
     Profile(ProfileArgs),
-    /// Register a new client at the server (dynamic client registration, RFC 7591) and keep it
-    /// for `grantline client`
+    /// Register a new client (dynamic client registration, RFC 7591) and keep it for
+    /// `grantline client`
     Register(RegisterArgs),
     /// Manage the clients registered with `grantline register` (RFC 7592): list, show, update,
     /// delete
@@ -292,11 +301,13 @@ pub(crate) enum Command {
 
 /// `grantline token`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
+#[command(
+    before_help = "Examples:\n  \
     grantline --issuer https://as.example --client-id svc token client-credentials --scope read\n  \
     grantline token --profile work                 # the cached token, renewed when needed\n  \
-    grantline token --profile work | jq -r .access_token\n\n\
-    Output: the token response with `expires_at` (unix seconds) and `expires_in` (seconds left).")]
+    grantline token --profile work | jq -r .access_token",
+    after_help = "Output: the token response with `expires_at` (unix seconds) and `expires_in` (seconds left)."
+)]
 pub(crate) struct TokenArgs {
     /// The grant; without one, `--profile` is required and its cached token is printed
     #[command(subcommand)]
@@ -308,27 +319,27 @@ pub(crate) struct TokenArgs {
 pub(crate) enum GrantCommand {
     /// The client credentials grant (RFC 6749 §4.4)
     #[command(
-        after_help = "Example:\n  grantline --issuer https://as.example --client-id svc --client-secret-file s.txt \\\n      token client-credentials --scope 'read write' --resource https://api.example/"
+        before_help = "Example:\n  grantline --issuer https://as.example --client-id svc --client-secret-file s.txt \\\n      token client-credentials --scope 'read write' --resource https://api.example/"
     )]
     ClientCredentials(GrantOptions),
     /// The refresh token grant (RFC 6749 §6)
     #[command(
-        after_help = "Examples:\n  grantline --issuer https://as.example --client-id app token refresh \"$REFRESH_TOKEN\"\n  echo \"$REFRESH_TOKEN\" | grantline ... token refresh -\n  grantline token refresh --profile work        # the profile's cached refresh token"
+        before_help = "Examples:\n  grantline --issuer https://as.example --client-id app token refresh \"$REFRESH_TOKEN\"\n  echo \"$REFRESH_TOKEN\" | grantline ... token refresh -\n  grantline token refresh --profile work        # the profile's cached refresh token"
     )]
     Refresh(RefreshArgs),
     /// The resource owner password grant (RFC 6749 §4.3; deprecated, for legacy servers)
     #[command(
-        after_help = "Example:\n  GRANTLINE_PASSWORD=... grantline --issuer https://as.example --client-id app token password --username alice"
+        before_help = "Example:\n  GRANTLINE_PASSWORD=... grantline --issuer https://as.example --client-id app token password --username alice"
     )]
     Password(PasswordArgs),
     /// Token exchange (RFC 8693)
     #[command(
-        after_help = "Example:\n  grantline --issuer https://as.example --client-id gw token exchange --subject-token \"$AT\" \\\n      --subject-token-type access_token --audience backend"
+        before_help = "Example:\n  grantline --issuer https://as.example --client-id gw token exchange --subject-token \"$AT\" \\\n      --subject-token-type access_token --audience backend"
     )]
     Exchange(ExchangeArgs),
     /// The JWT bearer grant (RFC 7523)
     #[command(
-        after_help = "Example:\n  grantline --issuer https://as.example --client-id svc token jwt-bearer --assertion @assertion.jwt"
+        before_help = "Example:\n  grantline --issuer https://as.example --client-id svc token jwt-bearer --assertion @assertion.jwt"
     )]
     JwtBearer(JwtBearerArgs),
 }
@@ -423,13 +434,15 @@ pub(crate) struct JwtBearerArgs {
 
 /// `grantline authorize`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
+#[command(
+    before_help = "Examples:\n  \
     grantline --issuer https://as.example --client-id cli authorize --scope 'openid profile'\n  \
     grantline --issuer https://as.example --client-id cli authorize --par --no-browser\n  \
-    grantline ... authorize --paste --redirect-uri https://app.example/cb   # copy the URL back by hand\n\n\
-    Without --paste, a one-shot listener on 127.0.0.1 (the port of --redirect-uri, or a free one)\n\
+    grantline ... authorize --paste --redirect-uri https://app.example/cb   # copy the URL back by hand",
+    after_help = "Without --paste, a one-shot listener on 127.0.0.1 (the port of --redirect-uri, or a free one)\n\
     catches the browser's redirect. With --no-browser, or when stderr is not a terminal, the URL is\n\
-    printed on stderr (also as an `authorization_url=URL` line when stderr is not a terminal).")]
+    printed on stderr (also as an `authorization_url=URL` line when stderr is not a terminal)."
+)]
 pub(crate) struct AuthorizeArgs {
     /// Scope to ask for (repeatable, or space-separated)
     #[arg(long, value_name = "SCOPE")]
@@ -466,11 +479,13 @@ pub(crate) struct AuthorizeArgs {
 
 /// `grantline device`.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  \
-    grantline --issuer https://as.example --client-id tv device --scope openid\n\n\
-    The user code and verification URI go to stderr (with a QR code when stderr is a terminal).\n\
+#[command(
+    before_help = "Example:\n  \
+    grantline --issuer https://as.example --client-id tv device --scope openid",
+    after_help = "The user code and verification URI go to stderr (with a QR code when stderr is a terminal).\n\
     When stderr is not a terminal they are also printed as `user_code=CODE`, `verification_uri=URI`\n\
-    and `verification_uri_complete=URI` lines, for scripts. The token goes to stdout.")]
+    and `verification_uri_complete=URI` lines, for scripts. The token goes to stdout."
+)]
 pub(crate) struct DeviceArgs {
     /// Scope to ask for (repeatable, or space-separated)
     #[arg(long, value_name = "SCOPE")]
@@ -485,7 +500,7 @@ pub(crate) struct DeviceArgs {
 
 /// `grantline ciba`.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  \
+#[command(before_help = "Example:\n  \
     grantline --issuer https://as.example --client-id desk --client-secret-file s.txt \\\n      \
     ciba --login-hint alice@example.com --binding-message W4SCT")]
 #[command(group(clap::ArgGroup::new("hint").required(true).args(["login_hint", "login_hint_token", "id_token_hint"])))]
@@ -532,7 +547,7 @@ pub(crate) enum TokenHint {
 
 /// `grantline introspect`.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  \
+#[command(before_help = "Example:\n  \
     grantline --issuer https://as.example --client-id rs --client-secret-file s.txt introspect \"$AT\" | jq .active")]
 pub(crate) struct IntrospectArgs {
     /// The token: the value, `-` to read stdin, or `@PATH`
@@ -545,7 +560,7 @@ pub(crate) struct IntrospectArgs {
 
 /// `grantline revoke`.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  \
+#[command(before_help = "Example:\n  \
     grantline --issuer https://as.example --client-id app revoke --token-type-hint refresh_token \"$RT\"")]
 pub(crate) struct RevokeArgs {
     /// The token: the value, `-` to read stdin, or `@PATH`
@@ -558,7 +573,7 @@ pub(crate) struct RevokeArgs {
 
 /// `grantline userinfo`.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  \
+#[command(before_help = "Example:\n  \
     grantline --issuer https://as.example userinfo \"$ACCESS_TOKEN\" | jq .email\n  \
     grantline userinfo --profile work              # with the profile's cached token")]
 pub(crate) struct UserinfoArgs {
@@ -577,7 +592,7 @@ pub(crate) struct UserinfoArgs {
 
 /// `grantline decode`.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  \
+#[command(before_help = "Example:\n  \
     grantline decode eyJhbGciOi...   # or: grantline token ... | jq -r .id_token | grantline decode -")]
 pub(crate) struct DecodeArgs {
     /// The JWT: the value, `-` to read stdin, or `@PATH`
@@ -587,6 +602,10 @@ pub(crate) struct DecodeArgs {
 
 /// `grantline profile`.
 #[derive(Debug, Args)]
+#[command(before_help = "Examples:\n  \
+    grantline profile add work --issuer https://as.example --client-id svc --client-secret-file s.txt\n  \
+    grantline profile list\n  \
+    grantline token --profile work | jq -r .access_token")]
 pub(crate) struct ProfileArgs {
     /// What to do with profiles.
     #[command(subcommand)]
@@ -597,22 +616,27 @@ pub(crate) struct ProfileArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum ProfileCommand {
     /// Save the server, client and connection options given on this command line as a profile
-    #[command(after_help = "Examples:\n  \
+    #[command(
+        before_help = "Examples:\n  \
         grantline profile add work --issuer https://as.example --client-id svc \\\n      \
         --client-secret-file secret.txt --grant client-credentials --scope read\n  \
-        grantline profile add laptop --issuer https://as.example --client-id cli   # then: grantline authorize --profile laptop\n\n\
-        The profile lives in the configuration directory ($GRANTLINE_CONFIG_DIR, else the\n\
+        grantline profile add laptop --issuer https://as.example --client-id cli   # then: grantline authorize --profile laptop",
+        after_help = "The profile lives in the configuration directory ($GRANTLINE_CONFIG_DIR, else the\n\
         platform's, e.g. ~/.config/grantline/profiles.json). The client secret goes to the OS\n\
-        keyring where one answers, else to secrets.json, readable by the user only.")]
+        keyring where one answers, else to secrets.json, readable by the user only."
+    )]
     Add(ProfileAddArgs),
     /// List the profiles
+    #[command(before_help = "Example:\n  grantline profile list | jq -r '.[]'")]
     List,
     /// Show a profile's settings (never its secret)
+    #[command(before_help = "Example:\n  grantline profile show work | jq .issuer")]
     Show {
         /// The profile's name
         name: String,
     },
     /// Delete a profile, its secret and its cached token
+    #[command(before_help = "Example:\n  grantline profile remove work")]
     Remove {
         /// The profile's name
         name: String,
@@ -651,27 +675,24 @@ pub(crate) struct ProfileAddArgs {
 
 /// `grantline register`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
+#[command(
+    before_help = "Examples:\n  \
     grantline --issuer https://as.example register --initial-access-token-file iat.txt \\\n      \
-    --client-name 'Build bot' --grant-type client_credentials --auth-method basic --save-profile bot\n  \
+    --client-name 'Build bot' --grant-type client_credentials --save-profile bot\n  \
     grantline token --profile bot | jq -r .access_token       # the new client, right away\n  \
-    grantline register --registration-endpoint https://as.example/reg \\\n      \
-    --redirect-uri http://127.0.0.1:8765/callback --grant-type authorization_code --name cli-app\n\n\
-    Output: the server's registration response, with client_secret and registration_access_token\n\
-    masked unless --show-secrets. The client is kept in clients.json in the configuration directory\n\
-    ($GRANTLINE_CONFIG_DIR, else the platform's), under --name (default: its client_id), with its\n\
-    client secret and registration access token in the OS keyring (or secrets.json, readable by\n\
-    you only), for `grantline client show|update|delete NAME`. When stderr is not a terminal, the\n\
-    lines `client_id=ID` and `client=NAME` (and `profile=NAME` with --save-profile) follow.\n\
-    The global --auth-method sets token_endpoint_auth_method (basic, post, client-secret-jwt,\n\
-    private-key-jwt, none); other methods go through --field.")]
+    grantline register --registration-endpoint https://as.example/reg --name cli-app \\\n      \
+    --redirect-uri http://127.0.0.1:8765/callback --grant-type authorization_code",
+    after_help = "Output: the server's answer, client_secret and registration_access_token masked unless\n\
+    --show-secrets. The client is kept (clients.json, secrets in the OS keyring or secrets.json)\n\
+    for `grantline client`; when stderr is not a terminal, `client_id=ID` and `client=NAME` lines\n\
+    follow. --auth-method sets token_endpoint_auth_method; other methods go through --field."
+)]
 pub(crate) struct RegisterArgs {
     /// The registration endpoint (default: the issuer's `registration_endpoint`, discovered)
     #[arg(long, value_name = "URL")]
     pub(crate) registration_endpoint: Option<String>,
-    /// The initial access token the server asks for (RFC 7591 §3). Prefer
-    /// --initial-access-token-file or the environment variable: a value on the command line
-    /// shows in the process list. Never printed
+    /// The initial access token (RFC 7591 §3); prefer --initial-access-token-file or the
+    /// variable: a value on the command line shows in the process list
     #[arg(
         long,
         value_name = "TOKEN",
@@ -687,20 +708,17 @@ pub(crate) struct RegisterArgs {
     /// The client's metadata.
     #[command(flatten)]
     pub(crate) metadata: MetadataArgs,
-    /// The local name to keep the client under (letters, digits, `.`, `_` and `-`; default: its
-    /// client_id)
+    /// Keep the client under this local name (letters, digits, `.`, `_`, `-`; default: client_id)
     #[arg(long, value_name = "NAME")]
     pub(crate) name: Option<String>,
-    /// Also save the new client as a profile of this name (the server, client id, secret and
-    /// auth method; the client credentials grant when it was registered with it), so
-    /// `grantline token --profile NAME` works right away
+    /// Also save the new client as this profile, for `grantline token --profile NAME`
     #[arg(long, value_name = "PROFILE")]
     pub(crate) save_profile: Option<String>,
     /// Print the client secret and the registration access token instead of masking them
     #[arg(long)]
     pub(crate) show_secrets: bool,
-    /// Where the client secret and registration access token go: the OS keyring, a file only
-    /// you can read, or the keyring when one answers and the file otherwise
+    /// Where the secrets go: the OS keyring, a file only you can read, or auto (the keyring
+    /// when one answers)
     #[arg(long, value_enum, env = "GRANTLINE_SECRET_STORE", default_value_t = SecretStoreChoice::Auto)]
     pub(crate) secret_store: SecretStoreChoice,
 }
@@ -732,20 +750,21 @@ pub(crate) struct MetadataArgs {
     /// `software_statement`: the JWT, `-` to read stdin, or `@PATH`
     #[arg(long, value_name = "JWT", allow_hyphen_values = true)]
     pub(crate) software_statement: Option<String>,
-    /// Any other metadata field, as name=JSON (repeatable); a value that is not JSON is taken
-    /// as a string: --field 'contacts=["ops@app.example"]' --field tenant=acme
+    /// Any other metadata field, as name=JSON (repeatable; a value that is not JSON is a string)
     #[arg(long, value_name = "NAME=JSON", value_parser = parse_param)]
     pub(crate) field: Vec<(String, String)>,
 }
 
 /// `grantline client`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
+#[command(
+    before_help = "Examples:\n  \
     grantline client list                     # the clients `grantline register` kept\n  \
     grantline client show bot                 # the server's current registration\n  \
     grantline client update bot --merge --client-name 'Build bot 2'\n  \
-    grantline client delete bot\n\n\
-    RFC 7592 has no listing endpoint, so `list` shows only the clients registered from here.")]
+    grantline client delete bot",
+    after_help = "RFC 7592 has no listing endpoint, so `list` shows only the clients registered from here."
+)]
 pub(crate) struct ClientArgs {
     /// What to do with registered clients.
     #[command(subcommand)]
@@ -758,12 +777,12 @@ pub(crate) enum ClientCommand {
     /// List the clients this command registered, from the local store (RFC 7592 has no listing
     /// endpoint: a server cannot be asked for its clients, so only those registered with
     /// `grantline register` on this machine are known)
-    #[command(after_help = "Example:\n  grantline client list | jq -r '.[].client_id'")]
+    #[command(before_help = "Example:\n  grantline client list | jq -r '.[].client_id'")]
     List,
     /// Read a registered client's current registration from the server (RFC 7592 §2.1)
     #[command(
-        after_help = "Example:\n  grantline client show bot | jq .redirect_uris\n\n\
-        The server's answer, client_secret and registration_access_token masked unless\n\
+        before_help = "Example:\n  grantline client show bot | jq .redirect_uris",
+        after_help = "The server's answer, client_secret and registration_access_token masked unless\n\
         --show-secrets. A registration access token the server rotated is stored."
     )]
     Show {
@@ -775,15 +794,17 @@ pub(crate) enum ClientCommand {
     },
     /// Replace a registered client's metadata (RFC 7592 §2.2: a full replacement; what is not
     /// given may be reset by the server, unless --merge)
-    #[command(after_help = "Examples:\n  \
+    #[command(
+        before_help = "Examples:\n  \
         grantline client update bot --merge --client-name 'Build bot 2'   # change one field\n  \
-        grantline client update app --redirect-uri https://app.example/cb --grant-type authorization_code\n\n\
-        The server's answer is printed (secrets masked unless --show-secrets); a rotated client\n\
+        grantline client update app --redirect-uri https://app.example/cb --grant-type authorization_code",
+        after_help = "The server's answer is printed (secrets masked unless --show-secrets); a rotated client\n\
         secret or registration access token is stored (and the secret in the profile saved with\n\
-        register --save-profile).")]
+        register --save-profile)."
+    )]
     Update(Box<ClientUpdateArgs>),
     /// Delete a registered client at the server (RFC 7592 §2.3), then forget it locally
-    #[command(after_help = "Examples:\n  grantline client delete bot\n  \
+    #[command(before_help = "Examples:\n  grantline client delete bot\n  \
         grantline client delete old --local-only   # the server already forgot it")]
     Delete {
         /// The client's local name (see `grantline client list`)
@@ -851,7 +872,7 @@ mod tests {
 
     #[test]
     fn global_options_go_before_or_after_the_subcommand() {
-        let before = Cli::try_parse_from([
+        let before = crate::help::try_parse_from([
             "grantline",
             "--client-id",
             "x",
@@ -859,7 +880,7 @@ mod tests {
             "client-credentials",
         ])
         .unwrap();
-        let after = Cli::try_parse_from([
+        let after = crate::help::try_parse_from([
             "grantline",
             "token",
             "client-credentials",

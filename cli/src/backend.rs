@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use grantline::clock::{Clock, ScaledClock, SystemClock};
 use grantline::driver::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, RunError};
-use grantline::{Flow, Now, Progress};
+use grantline::{Flow, Now, Progress, Recovery, Step};
 
 use crate::args::TransportKind;
-use crate::error::CliError;
+use crate::error::{CliError, ProxySource, Target};
 
 /// The connection options.
 #[derive(Debug, Clone, Default)]
@@ -33,6 +33,8 @@ pub(crate) struct Connection {
 pub(crate) struct Backend {
     inner: Inner,
     clock: Box<dyn Clock>,
+    /// The proxy requests go through, if any (for messages).
+    proxy: Option<ProxySource>,
 }
 
 #[derive(Debug)]
@@ -73,7 +75,11 @@ impl Backend {
                 Inner::Reqwest { transport, runtime }
             }
         };
-        Ok(Self { inner, clock })
+        Ok(Self {
+            inner,
+            clock,
+            proxy: ProxySource::find(connection.proxy.is_some()),
+        })
     }
 
     /// The time, as the flows see it.
@@ -94,24 +100,67 @@ impl Backend {
     pub(crate) fn run<F: Flow>(
         &self,
         flow: F,
-        observer: impl FnMut(&F, Progress),
+        mut observer: impl FnMut(&F, Progress),
     ) -> Result<F::Output, CliError> {
+        // The last request the flow handed out, for a network error's message.
+        let mut target = None;
+        let mut watch = |tracked: &Tracked<F>, progress: Progress| {
+            if progress == Progress::Sending {
+                target.clone_from(&tracked.target);
+            }
+            observer(&tracked.inner, progress);
+        };
+        let flow = Tracked {
+            inner: flow,
+            target: None,
+        };
         let result = match &self.inner {
             #[cfg(feature = "ureq")]
             Inner::Ureq(transport) => {
-                transport.run_with(flow, &grantline_ureq::Cancellation::new(), observer)
+                transport.run_with(flow, &grantline_ureq::Cancellation::new(), &mut watch)
             }
             #[cfg(feature = "reqwest")]
             Inner::Reqwest { transport, runtime } => {
-                runtime.block_on(transport.run_with(flow, observer))
+                runtime.block_on(transport.run_with(flow, &mut watch))
             }
         };
         // Both transports fail with the core's `RunError`.
         result.map_err(|e| match e {
             RunError::Flow(e) => CliError::Flow(e),
-            RunError::Transport(e) => CliError::network(&e),
+            RunError::Transport(e) => CliError::network(&e, target, self.proxy.clone()),
             other => CliError::Interrupted(other.to_string()),
         })
+    }
+}
+
+/// A flow that remembers the target of the last request it handed out.
+#[derive(Debug)]
+struct Tracked<F> {
+    inner: F,
+    target: Option<Target>,
+}
+
+impl<F: Flow> Flow for Tracked<F> {
+    type Output = F::Output;
+
+    fn next(&mut self, now: Now) -> Result<Step<F::Output>, grantline::Error> {
+        let step = self.inner.next(now)?;
+        if let Step::Send(request) = &step {
+            self.target = Some(Target::of(request));
+        }
+        Ok(step)
+    }
+
+    fn handle_response(
+        &mut self,
+        response: http::Response<Vec<u8>>,
+        now: Now,
+    ) -> Result<(), grantline::Error> {
+        self.inner.handle_response(response, now)
+    }
+
+    fn handle_transport_error(&mut self, now: Now) -> Recovery {
+        self.inner.handle_transport_error(now)
     }
 }
 
@@ -130,13 +179,16 @@ fn read_certs(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, CliError> {
     let mut certs = Vec::new();
     for path in paths {
         let pem = std::fs::read(path).map_err(|e| {
-            CliError::config(format!("cannot read the CA file {}: {e}", path.display()))
+            CliError::config(format!(
+                "cannot read the CA file {} (--ca-cert): {e}",
+                path.display()
+            ))
         })?;
         let before = certs.len();
         for cert in CertificateDer::pem_slice_iter(&pem) {
             let cert = cert.map_err(|e| {
                 CliError::config(format!(
-                    "the CA file {} is not valid PEM: {e}",
+                    "the CA file {} (--ca-cert) is not valid PEM: {e}",
                     path.display()
                 ))
             })?;
@@ -144,7 +196,7 @@ fn read_certs(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, CliError> {
         }
         if certs.len() == before {
             return Err(CliError::config(format!(
-                "the CA file {} holds no PEM certificate",
+                "the CA file {} (--ca-cert) holds no PEM certificate",
                 path.display()
             )));
         }
@@ -164,7 +216,7 @@ fn ureq_transport(
     let mut config = ureq::Agent::config_builder();
     if let Some(proxy) = &connection.proxy {
         let proxy = ureq::Proxy::new(proxy)
-            .map_err(|e| CliError::config(format!("the proxy URL is not usable: {e}")))?;
+            .map_err(|e| CliError::config(format!("the --proxy URL is not usable: {e}")))?;
         config = config.proxy(Some(proxy));
     }
     // The transport's safe defaults unless `--timeout` says otherwise.
@@ -201,7 +253,7 @@ fn reqwest_transport(
     let mut builder = reqwest::Client::builder();
     if let Some(proxy) = &connection.proxy {
         let proxy = reqwest::Proxy::all(proxy)
-            .map_err(|e| CliError::config(format!("the proxy URL is not usable: {e}")))?;
+            .map_err(|e| CliError::config(format!("the --proxy URL is not usable: {e}")))?;
         builder = builder.proxy(proxy);
     }
     // The transport's safe defaults unless `--timeout` says otherwise.
@@ -214,7 +266,9 @@ fn reqwest_transport(
             .iter()
             .map(|der| reqwest::Certificate::from_der(der))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| CliError::config(format!("a CA certificate is not usable: {e}")))?;
+            .map_err(|e| {
+                CliError::config(format!("a CA certificate (--ca-cert) is not usable: {e}"))
+            })?;
         builder = builder.tls_certs_only(roots);
     }
     let transport = grantline_reqwest::Transport::from_builder(builder)

@@ -42,7 +42,7 @@ impl CallbackListener {
     pub(crate) fn bind(redirect_uri: Option<&str>) -> Result<Self, CliError> {
         let mut uri = match redirect_uri {
             Some(raw) => Url::parse(raw)
-                .map_err(|e| CliError::config(format!("the redirect URI is not a URL: {e}")))?,
+                .map_err(|e| CliError::config(format!("the --redirect-uri is not a URL: {e}")))?,
             None => Url::parse("http://127.0.0.1:0/callback")
                 .map_err(|e| CliError::Internal(e.to_string()))?,
         };

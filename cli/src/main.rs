@@ -43,9 +43,16 @@
 //!
 //! ## Errors and exit codes
 //!
-//! A failure prints one line, `grantline: error: ...`, naming the OAuth error code and
-//! description or the network or validation failure, and exits with the code of its kind: see
-//! [`error`] for the table.
+//! A failure prints one line, `grantline: error: ...`, in the command's terms (the option to fix,
+//! never a library function): the OAuth error code and description, the method and URL of a
+//! request that got no answer, or the validation that failed; and exits with the code of its
+//! kind: see [`error`] for the table. A granted scope other than the one asked for is a warning
+//! on stderr (`grantline: warning: ...`), not a failure.
+//!
+//! ## Help
+//!
+//! See [`help`]: the global options once on `grantline --help`, and each subcommand's page with
+//! its examples first.
 //!
 //! ## Profiles
 //!
@@ -72,6 +79,7 @@ mod clients;
 mod commands;
 mod config;
 mod error;
+mod help;
 mod jwt;
 mod listener;
 mod observe;
@@ -84,10 +92,8 @@ mod settings;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
 fn main() -> ExitCode {
-    let cli = match args::Cli::try_parse() {
+    let cli = match help::try_parse_from(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => {
             // `--help` and `--version` are "errors" that print to stdout and succeed.

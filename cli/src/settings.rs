@@ -383,7 +383,7 @@ impl Settings {
         })?;
         let text = std::fs::read_to_string(path).map_err(|e| {
             CliError::config(format!(
-                "cannot read the private key {}: {e}",
+                "cannot read the private key {} (--private-key): {e}",
                 path.display()
             ))
         })?;
@@ -416,7 +416,7 @@ fn absolute(path: &Path) -> PathBuf {
 fn algorithm(name: &str) -> Result<Algorithm, CliError> {
     Algorithm::from_name(name).ok_or_else(|| {
         CliError::config(format!(
-            "`{name}` is not a signing algorithm grantline knows"
+            "--signing-alg `{name}` is not a signing algorithm grantline knows (e.g. RS256, PS256, ES256, EdDSA; HS256 for client-secret-jwt)"
         ))
     })
 }

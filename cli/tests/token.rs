@@ -53,7 +53,12 @@ fn client_credentials_prints_one_json_document_on_a_pipe() {
                 ("audience", "backend"),
                 ("tenant", "acme"),
             ]))
-            .respond_with(token_json("at-with-params"))
+            // The scope asked for, granted (another one would be warned about on stderr).
+            .respond_with(json(
+                200,
+                j!({"access_token": "at-with-params", "token_type": "Bearer",
+                    "expires_in": 3600, "scope": "write read"}),
+            ))
             .with_priority(1)
             .mount(&server),
     );
@@ -187,10 +192,10 @@ fn the_secret_comes_from_the_environment_and_never_shows() {
         .args(["token", "client-credentials"])
         .assert()
         .success();
-    // Not even in the help, which shows other variables' values.
+    // Not even in the help (where the global options are), which shows other variables' values.
     grantline(dir.path())
         .env("GRANTLINE_CLIENT_SECRET", SECRET)
-        .args(["token", "client-credentials", "--help"])
+        .args(["--help"])
         .assert()
         .success()
         .stdout(

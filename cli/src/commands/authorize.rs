@@ -49,8 +49,9 @@ pub(crate) fn run(cx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
     })?;
 
     let mut request = client.authorization_request().redirect_uri(redirect_uri);
-    if let Some(scope) = scope_or_profile(cx, &args.scope) {
-        request = request.scope(scope);
+    let scope = scope_or_profile(cx, &args.scope);
+    if let Some(scope) = &scope {
+        request = request.scope(scope.clone());
     }
     let resources = if args.resource.is_empty() {
         cx.settings
@@ -101,7 +102,7 @@ pub(crate) fn run(cx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
                     code
                 }
                 Err(e) => {
-                    arrived.reply(Err(&e.to_string()));
+                    arrived.reply(Err(&crate::error::flow_message(&e)));
                     return Err(e.into());
                 }
             }
@@ -110,7 +111,7 @@ pub(crate) fn run(cx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
     };
     let flow = client.exchange_code(code)?;
     let token = backend.run(Observed::new(flow, cx.settings.verbose), |_, _| {})?;
-    cx.finish_with_token(&backend, &token)
+    cx.finish_with_token(&backend, &token, scope.as_deref())
 }
 
 /// Opens the browser, or prints the URL for the person (and for scripts).

@@ -21,8 +21,9 @@ pub(crate) fn run_device(cx: &Context, args: &DeviceArgs) -> Result<(), CliError
     let backend = cx.settings.backend()?;
     let client = cx.settings.client(&backend)?;
     let mut request = DeviceAuthorizationRequest::new();
-    if let Some(scope) = scope_or_profile(cx, &args.scope) {
-        request = request.scope(scope);
+    let scope = scope_or_profile(cx, &args.scope);
+    if let Some(scope) = &scope {
+        request = request.scope(scope.clone());
     }
     for (name, value) in &args.param {
         request = request.param(name.clone(), value.clone());
@@ -55,7 +56,7 @@ pub(crate) fn run_device(cx: &Context, args: &DeviceArgs) -> Result<(), CliError
     progress.finish();
     let token = token?;
     eprintln!("grantline: approved");
-    cx.finish_with_token(&backend, &token)
+    cx.finish_with_token(&backend, &token, scope.as_deref())
 }
 
 /// Runs `ciba`.
@@ -77,9 +78,15 @@ pub(crate) fn run_ciba(cx: &Context, args: &CibaArgs) -> Result<(), CliError> {
         }
     };
     let mut request = BackchannelAuthenticationRequest::new(hint);
-    if let Some(scope) = scope_or_profile(cx, &args.scope) {
-        request = request.scope(scope);
+    let given = scope_or_profile(cx, &args.scope);
+    if let Some(scope) = &given {
+        request = request.scope(scope.clone());
     }
+    // CIBA always asks for `openid` (the request adds it when missing).
+    let scope = std::iter::once("openid")
+        .chain(given.iter().flat_map(|s| s.split_whitespace()))
+        .collect::<Vec<_>>()
+        .join(" ");
     if let Some(message) = &args.binding_message {
         request = request.binding_message(message.clone());
     }
@@ -123,7 +130,7 @@ pub(crate) fn run_ciba(cx: &Context, args: &CibaArgs) -> Result<(), CliError> {
     progress.finish();
     let token = token?;
     eprintln!("grantline: approved");
-    cx.finish_with_token(&backend, &token)
+    cx.finish_with_token(&backend, &token, Some(&scope))
 }
 
 /// The ID token of a device or CIBA answer is validated when the client knows the issuer and

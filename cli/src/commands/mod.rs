@@ -41,17 +41,44 @@ impl Context {
     }
 
     /// Prints `token` (see [`token_document`]) and caches it for the profile, if one is in use.
+    ///
+    /// `asked` is the scope the request asked for (`None` when it asked for none): when the
+    /// server granted another one, a warning on stderr names both. A response without `scope`
+    /// means the scope asked for (RFC 6749 §5.1), so it is not warned about.
     pub(crate) fn finish_with_token(
         &self,
         backend: &Backend,
         token: &TokenResponse,
+        asked: Option<&str>,
     ) -> Result<(), CliError> {
+        if let Some(warning) = scope_warning(asked, token.scope().map(|s| s.as_str())) {
+            eprintln!("grantline: warning: {warning}");
+        }
         if let Some(name) = self.settings.profile_name() {
             self.config()?.save_token(name, token)?;
         }
         self.output
             .print(&token_document(token, backend.now().wall()))
     }
+}
+
+/// The warning for a granted scope that is not the one asked for (compared as sets of scope
+/// tokens, RFC 6749 §3.3), if there is one to give.
+pub(crate) fn scope_warning(asked: Option<&str>, granted: Option<&str>) -> Option<String> {
+    let (asked, granted) = (asked?, granted?);
+    let set = |scope| str::split_whitespace(scope).collect::<std::collections::BTreeSet<&str>>();
+    if set(asked) == set(granted) {
+        return None;
+    }
+    let shown = |scope: &str| match scope.trim() {
+        "" => "(none)".to_owned(),
+        scope => format!("`{}`", crate::error::one_line(scope)),
+    };
+    Some(format!(
+        "the server granted scope {} instead of the requested {}",
+        shown(granted),
+        shown(asked)
+    ))
 }
 
 /// Runs the command line.
@@ -116,4 +143,28 @@ pub(crate) fn scope_or_profile(cx: &Context, given: &[String]) -> Option<String>
             .saved()
             .and_then(|p| crate::settings::join_scope(&p.scope))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scope_warning;
+
+    #[test]
+    fn a_scope_other_than_the_one_asked_is_warned_about() {
+        // The same scope tokens in another order, or no `scope` member: as requested.
+        assert_eq!(scope_warning(Some("read write"), Some("write  read")), None);
+        assert_eq!(scope_warning(Some("read write"), None), None);
+        // Nothing asked: the server's default, nothing to compare with.
+        assert_eq!(scope_warning(None, Some("read")), None);
+        let warning = scope_warning(Some("read write"), Some("read")).unwrap();
+        assert_eq!(
+            warning,
+            "the server granted scope `read` instead of the requested `read write`"
+        );
+        assert!(
+            scope_warning(Some("read"), Some(""))
+                .unwrap()
+                .contains("granted scope (none)")
+        );
+    }
 }

@@ -14,7 +14,10 @@ use grantline::token_manager::{Access, DEFAULT_LEEWAY, TokenManager};
 use grantline::{Client, TokenResponse};
 
 use super::{Context, scope_or_profile, token_document};
-use crate::args::{GrantCommand, GrantOptions, ProfileGrant, TokenArgs};
+use crate::args::{
+    ExchangeArgs, GrantCommand, GrantOptions, JwtBearerArgs, PasswordArgs, ProfileGrant,
+    RefreshArgs, TokenArgs,
+};
 use crate::backend::Backend;
 use crate::error::CliError;
 use crate::observe::Observed;
@@ -28,6 +31,16 @@ pub(crate) fn run(cx: &Context, args: TokenArgs) -> Result<(), CliError> {
     let backend = cx.settings.backend()?;
     let client = cx.settings.client(&backend)?;
     let mut used_refresh_token = None;
+    // The scope the request asks for: what `with_options` sends.
+    let asked = match &grant {
+        GrantCommand::ClientCredentials(options)
+        | GrantCommand::Refresh(RefreshArgs { options, .. })
+        | GrantCommand::Password(PasswordArgs { options, .. })
+        | GrantCommand::Exchange(ExchangeArgs { options, .. })
+        | GrantCommand::JwtBearer(JwtBearerArgs { options, .. }) => {
+            scope_or_profile(cx, &options.scope)
+        }
+    };
     let request = match grant {
         GrantCommand::ClientCredentials(options) => {
             with_options(cx, TokenRequest::client_credentials(), &options)
@@ -79,7 +92,7 @@ pub(crate) fn run(cx: &Context, args: TokenArgs) -> Result<(), CliError> {
     if let (None, Some(used)) = (token.refresh_token(), used_refresh_token) {
         token = token.with_refresh_token(Some(RefreshToken::new(used)));
     }
-    cx.finish_with_token(&backend, &token)
+    cx.finish_with_token(&backend, &token, asked.as_deref())
 }
 
 /// Sends one token request.
@@ -168,6 +181,8 @@ fn cached(cx: &Context) -> Result<(), CliError> {
         }
     }
 
+    // What the profile asks for (a refresh without scope asks for the same, RFC 6749 §6).
+    let asked = scope_or_profile(cx, &[]);
     let grant = profile.grant.map(|grant| match grant {
         ProfileGrant::ClientCredentials => with_options(
             cx,
@@ -216,5 +231,5 @@ fn cached(cx: &Context) -> Result<(), CliError> {
     let token = manager
         .token()
         .ok_or_else(|| CliError::Internal("the token manager has no token".to_owned()))?;
-    cx.finish_with_token(&backend, token)
+    cx.finish_with_token(&backend, token, asked.as_deref())
 }
