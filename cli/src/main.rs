@@ -71,6 +71,7 @@ mod backend;
 mod clients;
 mod commands;
 mod config;
+mod dpop;
 mod error;
 mod jwt;
 mod listener;
