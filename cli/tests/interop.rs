@@ -553,6 +553,7 @@ fn query_names(url: &str) -> Vec<String> {
 #[test]
 fn authorize_with_max_age_and_a_signed_request_object_by_value_and_pushed() {
     let dir = tempfile::tempdir().unwrap();
+    let key = pkjwt_key();
     for transport in transports() {
         let client = [
             "--transport",
@@ -562,7 +563,7 @@ fn authorize_with_max_age_and_a_signed_request_object_by_value_and_pushed() {
             "--client-id",
             "pkjwt-client",
             "--private-key",
-            pkjwt_key().to_str().unwrap(),
+            key.to_str().unwrap(),
         ];
         // By value: the URL carries the signed request, not the parameters.
         let (url, token) = authorize_pasted(
