@@ -890,7 +890,7 @@ pub(crate) struct ApiArgs {
         value_name = "NAME: VALUE",
         allow_hyphen_values = true
     )]
-    pub(crate) header: Vec<String>,
+    pub(crate) header: Vec<SecretArg>,
     /// The request body: the text, `@PATH` for a file's bytes, or `-` for stdin
     #[arg(long, short = 'd', value_name = "BODY", allow_hyphen_values = true)]
     pub(crate) data: Option<SecretArg>,

@@ -29,8 +29,7 @@ use crate::settings::read_value;
 /// The most bytes of a response body the command reads.
 pub(crate) const BODY_LIMIT: u64 = 16 * 1024 * 1024;
 
-/// One request, as the transports send it.
-#[derive(Debug)]
+/// One request, as the transports send it. Its `Debug` shows neither header values nor the body.
 pub(crate) struct ApiCall {
     /// The method.
     pub(crate) method: Method,
@@ -44,8 +43,21 @@ pub(crate) struct ApiCall {
     pub(crate) body: Option<Vec<u8>>,
 }
 
-/// The resource's answer.
-#[derive(Debug)]
+impl std::fmt::Debug for ApiCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiCall")
+            .field("method", &self.method)
+            .field("base", &self.base)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .field("body", &self.body.as_ref().map(Vec::len))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The resource's answer. Its `Debug` shows the body's length only.
 pub(crate) struct ApiAnswer {
     /// The HTTP version.
     pub(crate) version: Version,
@@ -55,6 +67,15 @@ pub(crate) struct ApiAnswer {
     pub(crate) headers: HeaderMap,
     /// The body (at most [`BODY_LIMIT`] bytes).
     pub(crate) body: Vec<u8>,
+}
+
+impl std::fmt::Debug for ApiAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiAnswer")
+            .field("status", &self.status)
+            .field("body", &self.body.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Runs `api`.
