@@ -89,7 +89,13 @@ fn a_profile_keeps_its_dpop_key_across_runs() {
 
         // Another key for this profile: refused, its tokens are bound to its own.
         let out = grantline(dir.path())
-            .args(["token", "client-credentials", "--profile", "p", "--dpop-key"])
+            .args([
+                "token",
+                "client-credentials",
+                "--profile",
+                "p",
+                "--dpop-key",
+            ])
             .arg(keys_dir().join("client-es256.private.pem"))
             .output()
             .unwrap();
@@ -120,7 +126,13 @@ fn a_key_file_is_used_as_given_and_kept_by_a_profile_without_one() {
             .success();
         // The first run with --dpop-key gives the profile its key; the next needs no option.
         let out = grantline(dir.path())
-            .args(["token", "client-credentials", "--profile", "p", "--dpop-key"])
+            .args([
+                "token",
+                "client-credentials",
+                "--profile",
+                "p",
+                "--dpop-key",
+            ])
             .arg(&pem)
             .output()
             .unwrap();
