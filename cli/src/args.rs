@@ -901,7 +901,7 @@ pub(crate) struct ApiArgs {
     #[arg(long, value_enum)]
     pub(crate) grant: Option<ProfileGrant>,
     /// Without a profile or grant: this access token (the value, `-` for stdin or `@PATH`),
-    /// sent as it is and never renewed
+    /// sent as a Bearer token as it is, never renewed
     #[arg(
         long,
         value_name = "TOKEN",

@@ -727,6 +727,83 @@ fn api_with_a_bearer_profile_and_a_dpop_client_credentials_token() {
             &["--dpop", "token", "client-credentials"],
         );
         assert_eq!(token["token_type"], "DPoP", "{token}");
+        let generated = jkt_of(dir.path(), transport, &token);
+
+        // `--dpop-key FILE`: every token is bound to the file's key (the server says so).
+        let pem = pkjwt_key().with_file_name("client-es256.private.pem");
+        let pem = pem.to_str().unwrap();
+        let first = run(
+            dir.path(),
+            transport,
+            &["--dpop-key", pem, "token", "client-credentials"],
+        );
+        let second = run(
+            dir.path(),
+            transport,
+            &["--dpop-key", pem, "token", "client-credentials"],
+        );
+        let jkt = jkt_of(dir.path(), transport, &first);
+        assert_eq!(jkt, jkt_of(dir.path(), transport, &second));
+        assert_ne!(jkt, generated);
+    }
+}
+
+/// The thumbprint of the key a token is bound to, as introspection tells it (`cnf.jkt`).
+fn jkt_of(dir: &std::path::Path, transport: &str, token: &serde_json::Value) -> String {
+    let info = run(
+        dir,
+        transport,
+        &["introspect", token["access_token"].as_str().unwrap()],
+    );
+    assert_eq!(info["active"], true, "{info}");
+    info["cnf"]["jkt"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn device_flow_with_a_dpop_profile_then_api() {
+    let dir = tempfile::tempdir().unwrap();
+    for transport in transports() {
+        let profile = format!("device-dpop-{transport}");
+        grantline(dir.path())
+            .args([
+                "--transport",
+                transport,
+                "--issuer",
+                oidc_provider().issuer(),
+            ])
+            .args(["--client-id", "public-client", "--auth-method", "none"])
+            .args(["profile", "add", &profile, "--dpop"])
+            .assert()
+            .success();
+        let mut cmd = grantline_process(dir.path());
+        cmd.args(["--profile", &profile])
+            .args(["device", "--scope", "openid", "--no-qr"]);
+        let mut child = spawn(cmd);
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        let user_code = read_machine_line(&mut stderr, "user_code", &mut seen);
+        let verification = read_machine_line(&mut stderr, "verification_uri", &mut seen);
+        Browser::new().oidc_provider_device(&verification, &user_code, "bob");
+        let mut err = String::new();
+        stderr.read_to_string(&mut err).unwrap();
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "{seen}{err}");
+        assert_eq!(one_document(out.as_bytes())["token_type"], "DPoP");
+
+        let out = grantline(dir.path())
+            .args(["api", "GET", &format!("{}/me", oidc_provider().issuer())])
+            .args(["--profile", &profile])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{transport}: {out:?}");
+        let me: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(me["sub"], "bob");
     }
 }
 
