@@ -262,3 +262,40 @@ fn a_fixed_token_and_the_plain_http_rule() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--profile"));
 }
+
+#[test]
+fn a_token_that_cannot_be_had_fails_with_the_grants_exit_code() {
+    let rt = runtime();
+    let server = rt.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(json(
+                401,
+                j!({"error": "invalid_client", "error_description": "who are you"}),
+            ))
+            .mount(&server)
+            .await;
+        server
+    });
+    let dir = tempfile::tempdir().unwrap();
+    for transport in transports() {
+        let out = cli(dir.path(), transport, &server)
+            .args(["api", "GET", &format!("{}/me", server.uri())])
+            .args(["--grant", "client-credentials"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(6), "{transport}: {out:?}");
+        assert!(out.stdout.is_empty());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("invalid_client"), "{stderr}");
+    }
+    // The resource was never called without a token.
+    let resource = rt
+        .block_on(server.received_requests())
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/me")
+        .count();
+    assert_eq!(resource, 0);
+}
