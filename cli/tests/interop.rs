@@ -664,6 +664,20 @@ fn dpop_profile_tokens_renew_and_call_the_userinfo_endpoint_with_the_same_key() 
         assert!(out.status.success(), "{transport}: {out:?}");
         assert!(String::from_utf8_lossy(&out.stdout).starts_with("HTTP/1.1 200"));
 
+        // Signing in again with a pushed request (its DPoP proof and dpop_jkt): the same key.
+        let (_, pushed) = authorize_pasted(
+            dir.path(),
+            &mut Browser::new(),
+            &["--profile", &profile],
+            &["--scope", "openid", "--par"],
+        );
+        assert_eq!(pushed["token_type"], "DPoP", "{pushed}");
+        let out = grantline(dir.path())
+            .args(["api", "GET", &userinfo, "--profile", &profile])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{transport}: {out:?}");
+
         // The same token as Bearer is refused by the resource: exit code 15, body printed.
         let bearer = renewed["access_token"].as_str().unwrap();
         let out = grantline(dir.path())
