@@ -26,7 +26,7 @@ Examples:
 const EXIT_CODES: &str = "\
 Exit codes: 0 ok, 1 internal, 2 usage, 3 configuration, 4 network, 5 OAuth error,
 6 invalid_client, 7 invalid_grant, 8 access_denied, 9 expired, 10 unexpected response,
-11 invalid response, 12 validation failed, 13 invalid JWT, 14 interrupted.";
+11 invalid response, 12 validation failed, 13 invalid JWT, 14 interrupted, 15 API error status.";
 
 /// `grantline`: every OAuth 2 and OpenID Connect flow from a terminal.
 /// A command-line value that is a secret (a token, an assertion, a JWT), or names where to read
@@ -207,6 +207,15 @@ pub(crate) struct GlobalArgs {
     /// accordingly, and the server sees the same proportions). Not for real use.
     #[arg(long, global = true, env = "GRANTLINE_TIME_SCALE", hide = true)]
     pub(crate) time_scale: Option<u32>,
+
+    /// Bind tokens to a key this client holds (DPoP, RFC 9449): a new ES256 key, or the
+    /// profile's (kept in its secret store, so renewals and `api` use the same key)
+    #[arg(long, global = true, help_heading = "Client")]
+    pub(crate) dpop: bool,
+    /// The DPoP key: a private JWK file, or a PEM file (PKCS#8: ES256, ES384, EdDSA; or RSA).
+    /// Implies --dpop. With a profile that has no key yet, the key is kept in the profile
+    #[arg(long, global = true, value_name = "PATH", help_heading = "Client")]
+    pub(crate) dpop_key: Option<PathBuf>,
 }
 
 /// How the client authenticates at the token endpoint and its siblings.
@@ -297,6 +306,12 @@ pub(crate) enum Command {
     /// Manage the clients registered with `grantline register` (RFC 7592): list, show, update,
     /// delete
     Client(ClientArgs),
+    /// Log out at the OpenID provider (RP-initiated logout): build the end-session URL, open it
+    /// in the browser and print it
+    Logout(LogoutArgs),
+    /// Send one request to a protected resource with the token (the profile's, renewed as
+    /// needed), and print the response body
+    Api(ApiArgs),
 }
 
 /// `grantline token`.
@@ -475,6 +490,14 @@ pub(crate) struct AuthorizeArgs {
     /// Any other authorization request parameter, as name=value (repeatable)
     #[arg(long, value_name = "NAME=VALUE", value_parser = parse_param)]
     pub(crate) param: Vec<(String, String)>,
+    /// `max_age`: the person must have signed in at most this many seconds ago; the ID token's
+    /// `auth_time` is then required and checked (too old: exit code 12)
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) max_age: Option<u64>,
+    /// Send the request as a JWT signed with the client's --private-key (JAR, RFC 9101): by
+    /// value in the URL, or pushed with --par
+    #[arg(long)]
+    pub(crate) request_object: bool,
 }
 
 /// `grantline device`.
@@ -830,6 +853,86 @@ pub(crate) struct ClientUpdateArgs {
     /// Print the client secret and the registration access token instead of masking them
     #[arg(long)]
     pub(crate) show_secrets: bool,
+}
+
+/// `grantline logout`.
+#[derive(Debug, Args)]
+#[command(
+    before_help = "Example:\n  grantline logout --profile laptop --post-logout-redirect-uri http://127.0.0.1:8765/bye",
+    after_help = "The end-session endpoint comes from the issuer's metadata unless given. The URL is printed\n\
+    on stdout as {\"logout_url\": URL}; the browser is opened unless --no-browser or stderr is\n\
+    not a terminal. The provider asks the person to confirm; nothing is sent from here."
+)]
+pub(crate) struct LogoutArgs {
+    /// The end-session endpoint (default: the issuer's `end_session_endpoint`)
+    #[arg(long, value_name = "URL")]
+    pub(crate) end_session_endpoint: Option<String>,
+    /// The ID token to hint with: the value, `-` for stdin or `@PATH`; default: the profile's
+    /// cached ID token
+    #[arg(long, value_name = "JWT", allow_hyphen_values = true)]
+    pub(crate) id_token_hint: Option<SecretArg>,
+    /// Where the provider sends the browser after logout (registered for the client)
+    #[arg(long, value_name = "URI")]
+    pub(crate) post_logout_redirect_uri: Option<String>,
+    /// A value the provider hands back on that redirect
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) state: Option<String>,
+    /// Which user to log out, when there is no ID token to hint with
+    #[arg(long, value_name = "HINT")]
+    pub(crate) logout_hint: Option<String>,
+    /// Do not open a browser: only print the URL
+    #[arg(long)]
+    pub(crate) no_browser: bool,
+    /// Also delete the profile's cached token (access, refresh and ID token) from this machine;
+    /// it is not revoked (see `grantline revoke`)
+    #[arg(long)]
+    pub(crate) forget_token: bool,
+}
+
+/// `grantline api`.
+#[derive(Debug, Args)]
+#[command(
+    before_help = "Examples:\n  grantline api GET https://api.example/v1/items --profile work\n  \
+    grantline api POST https://api.example/v1/items --profile work \\\n      \
+    --header 'Content-Type: application/json' --data @item.json",
+    after_help = "The token goes only to https URLs (or http on loopback; elsewhere with --insecure-http). After\n\
+    a 401 invalid_token it is renewed and the request sent once more. The body goes to stdout\n\
+    (at most 16 MiB); a 4xx or 5xx status is also said on stderr and exits with code 15."
+)]
+pub(crate) struct ApiArgs {
+    /// The HTTP method (GET, POST, PUT, PATCH, DELETE, ...)
+    pub(crate) method: String,
+    /// The resource's absolute URL
+    pub(crate) url: String,
+    /// A request header, as 'Name: value' (repeatable)
+    #[arg(
+        long,
+        short = 'H',
+        value_name = "NAME: VALUE",
+        allow_hyphen_values = true
+    )]
+    pub(crate) header: Vec<SecretArg>,
+    /// The request body: the text, `@PATH` for a file's bytes, or `-` for stdin
+    #[arg(long, short = 'd', value_name = "BODY", allow_hyphen_values = true)]
+    pub(crate) data: Option<SecretArg>,
+    /// Print the status line and the response headers before the body
+    #[arg(long, short = 'i')]
+    pub(crate) include: bool,
+    /// Without a profile: get the token with this grant and the client options
+    #[arg(long, value_enum)]
+    pub(crate) grant: Option<ProfileGrant>,
+    /// Without a profile or grant: this access token (the value, `-` for stdin or `@PATH`),
+    /// sent as a Bearer token as it is, never renewed
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        allow_hyphen_values = true,
+        conflicts_with = "grant"
+    )]
+    pub(crate) token: Option<SecretArg>,
+    /// Options of the grant's token request.
+    #[command(flatten)]
+    pub(crate) options: GrantOptions,
 }
 
 /// The grant a profile renews its token with.

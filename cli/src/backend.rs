@@ -284,6 +284,92 @@ fn reqwest_transport(
     Ok((transport, runtime))
 }
 
+/// `grantline api`: one request through the transport's `ApiClient` and `Auth` handler.
+impl Backend {
+    /// Sends `call` with `authorizer`'s token (renewed, DPoP-proved and resent once after a
+    /// `401 invalid_token` by the transport's auth handler), on this backend's connection
+    /// settings, and reads the answer (any status) and at most
+    /// [`BODY_LIMIT`](crate::commands::api::BODY_LIMIT) bytes of its body.
+    ///
+    /// # Errors
+    ///
+    /// The API client's errors (see [`api_error`](crate::commands::api::api_error)).
+    pub(crate) fn api(
+        &self,
+        authorizer: grantline::authorizer::Authorizer,
+        call: crate::commands::api::ApiCall,
+    ) -> Result<crate::commands::api::ApiAnswer, CliError> {
+        use crate::commands::api::{ApiAnswer, BODY_LIMIT, api_error};
+        match &self.inner {
+            #[cfg(feature = "ureq")]
+            Inner::Ureq(transport) => {
+                let auth = grantline_ureq::Auth::with_authorizer(transport.clone(), authorizer);
+                let api = grantline_ureq::ApiClient::with_base(call.base)
+                    .agent(transport.agent().clone())
+                    .auth(auth)
+                    .allow_error_status();
+                let mut request = api.request(call.method, call.path.as_str());
+                for (name, value) in call.headers {
+                    request = request.header(name, value);
+                }
+                if let Some(body) = call.body {
+                    request = request.body(body);
+                }
+                let mut response = request.send().map_err(api_error)?;
+                let body = response
+                    .body_mut()
+                    .with_config()
+                    .limit(BODY_LIMIT)
+                    .read_to_vec()
+                    .map_err(|e| CliError::network(&e))?;
+                Ok(ApiAnswer {
+                    version: response.version(),
+                    status: response.status(),
+                    headers: response.headers().clone(),
+                    body,
+                })
+            }
+            #[cfg(feature = "reqwest")]
+            Inner::Reqwest { transport, runtime } => runtime.block_on(async {
+                let auth = grantline_reqwest::Auth::with_authorizer(transport.clone(), authorizer);
+                let api = grantline_reqwest::ApiClient::with_base(call.base)
+                    .map_err(api_error)?
+                    .client(transport.client().clone())
+                    .auth(auth)
+                    .allow_error_status();
+                let mut request = api.request(call.method, call.path.as_str());
+                for (name, value) in call.headers {
+                    request = request.header(name, value);
+                }
+                if let Some(body) = call.body {
+                    request = request.body(body);
+                }
+                let mut response = request.send().await.map_err(api_error)?;
+                let (version, status) = (response.version(), response.status());
+                let headers = response.headers().clone();
+                let mut body = Vec::new();
+                while let Some(chunk) = response.chunk().await.map_err(|e| CliError::network(&e))? {
+                    if body.len() as u64 + chunk.len() as u64 > BODY_LIMIT {
+                        return Err(CliError::Network {
+                            message: format!(
+                                "the response body is over {BODY_LIMIT} bytes, the most `grantline api` reads"
+                            ),
+                            cause: None,
+                        });
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(ApiAnswer {
+                    version,
+                    status,
+                    headers,
+                    body,
+                })
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,6 +86,10 @@ pub(crate) struct Profile {
     /// Default redirect URI for `authorize`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) redirect_uri: Option<String>,
+    /// Where the profile's DPoP key is (the private key, in the secret store): the profile's
+    /// tokens are DPoP-bound to it. `None`: no DPoP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) dpop: Option<SecretLocation>,
 }
 
 /// The contents of `profiles.json`.

@@ -17,6 +17,7 @@
 //! | 12 | validation failed | an issuer, `state` or `iss` that does not match (a possible attack); a JWT whose signature or claims were refused; userinfo about another user |
 //! | 13 | invalid JWT | `decode` was given something that is not a JWT |
 //! | 14 | interrupted | no browser callback arrived in time, or the run was cancelled |
+//! | 15 | API error status | `grantline api`: the resource answered 4xx or 5xx (the body is still printed) |
 
 use std::fmt;
 
@@ -54,6 +55,8 @@ pub(crate) mod code {
     pub(crate) const INVALID_JWT: u8 = 13;
     /// No callback in time, or cancelled.
     pub(crate) const INTERRUPTED: u8 = 14;
+    /// `grantline api`: the resource answered with an error status (4xx, 5xx).
+    pub(crate) const API_STATUS: u8 = 15;
 }
 
 /// Everything that can make a command fail.
@@ -76,6 +79,16 @@ pub(crate) enum CliError {
     Interrupted(String),
     /// A bug or an environment failure (stdout closed, a thread panicked).
     Internal(String),
+    /// `grantline api`: the resource answered with an error status.
+    ApiStatus(String),
+    /// Getting or renewing the token for `grantline api` failed: the message, and the exit code
+    /// of what failed (the same as the token flow's own).
+    Token {
+        /// What failed.
+        message: String,
+        /// The exit code of its kind.
+        exit: u8,
+    },
 }
 
 /// A request that got no usable answer, with what the message needs to name it.
@@ -186,6 +199,8 @@ impl CliError {
             CliError::Expired(_) => code::EXPIRED,
             CliError::Interrupted(_) => code::INTERRUPTED,
             CliError::Internal(_) => code::INTERNAL,
+            CliError::ApiStatus(_) => code::API_STATUS,
+            CliError::Token { exit, .. } => *exit,
         }
     }
 
@@ -210,6 +225,25 @@ impl CliError {
             proxy,
             cause,
         }))
+    }
+
+    /// The failure of a token renewal run by an auth handler (`grantline api`): the exit code
+    /// of its kind, as if the command had run the renewal itself.
+    pub(crate) fn renewal(error: &grantline::driver::RunError) -> Self {
+        use grantline::driver::RunError;
+        let exit = match error {
+            RunError::Flow(e) => flow_exit_code(e),
+            RunError::Transport(_) => code::NETWORK,
+            _ => code::INTERRUPTED,
+        };
+        let message = match error {
+            RunError::Transport(e) => CliError::network(e).to_string(),
+            other => other.to_string(),
+        };
+        CliError::Token {
+            message: format!("could not get a token for the request: {message}"),
+            exit,
+        }
     }
 }
 
@@ -259,7 +293,9 @@ impl fmt::Display for CliError {
             | CliError::Unexpected(m)
             | CliError::Expired(m)
             | CliError::Interrupted(m)
-            | CliError::Internal(m) => f.write_str(&one_line(m)),
+            | CliError::Internal(m)
+            | CliError::ApiStatus(m)
+            | CliError::Token { message: m, .. } => f.write_str(&one_line(m)),
         }
     }
 }
@@ -615,6 +651,7 @@ mod tests {
             CliError::InvalidJwt("x".into()).exit_code(),
             CliError::Interrupted("x".into()).exit_code(),
             CliError::Internal("x".into()).exit_code(),
+            CliError::ApiStatus("x".into()).exit_code(),
         ];
         let mut unique = codes.to_vec();
         unique.sort_unstable();

@@ -15,7 +15,7 @@
 //!                           exchange --subject-token T
 //!                           jwt-bearer --assertion JWT
 //! grantline [OPTIONS] token --profile NAME          the profile's cached token, renewed if needed
-//! grantline [OPTIONS] authorize [--par] [--no-browser] [--paste]
+//! grantline [OPTIONS] authorize [--par] [--no-browser] [--paste] [--max-age S] [--request-object]
 //! grantline [OPTIONS] device                        device authorization grant (RFC 8628)
 //! grantline [OPTIONS] ciba --login-hint WHO         backchannel authentication, poll mode
 //! grantline [OPTIONS] introspect TOKEN
@@ -25,6 +25,8 @@
 //! grantline profile add NAME | list | show NAME | remove NAME
 //! grantline [OPTIONS] register [--save-profile P]  dynamic client registration (RFC 7591)
 //! grantline client list | show NAME | update NAME | delete NAME   (RFC 7592)
+//! grantline [OPTIONS] logout [--post-logout-redirect-uri URI]   RP-initiated logout URL
+//! grantline [OPTIONS] api METHOD URL [-H 'N: v'] [--data BODY]   a request with the token
 //! ```
 //!
 //! Options (before or after the subcommand): the server (`--issuer` or explicit endpoints), the
@@ -32,6 +34,7 @@
 //! `--client-secret-file`, `--auth-method`), the connection (`--transport`, `--ca-cert`,
 //! `--proxy`, `--timeout`, `--insecure-http`), the output (`--output json|text`, `-v`), and
 //! `--profile`.
+//! `--dpop`/`--dpop-key PATH` bind tokens to a key (see [`dpop`]).
 //!
 //! ## Output
 //!
@@ -78,6 +81,7 @@ mod backend;
 mod clients;
 mod commands;
 mod config;
+mod dpop;
 mod error;
 mod help;
 mod jwt;

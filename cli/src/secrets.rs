@@ -11,7 +11,8 @@
 //!
 //! The profile records which of the two holds its secret, so reading never guesses. Clients
 //! registered with `grantline register` keep their client secret and registration access token
-//! the same way (see [`Entry`] and [`crate::clients`]).
+//! the same way (see [`Entry`] and [`crate::clients`]), and so does a profile's DPoP private key
+//! (`dpop:NAME`), which never goes to `profiles.json`.
 
 use std::collections::BTreeMap;
 
@@ -56,6 +57,8 @@ pub(crate) enum Entry<'a> {
     ClientSecret(&'a str),
     /// A registered client's registration access token (RFC 7592).
     RegistrationToken(&'a str),
+    /// A profile's DPoP private key (RFC 9449), as the JWK or PEM text it was read from.
+    DpopKey(&'a str),
 }
 
 impl Entry<'_> {
@@ -64,6 +67,7 @@ impl Entry<'_> {
             Entry::Profile(name) => name.to_owned(),
             Entry::ClientSecret(name) => format!("client:{name}"),
             Entry::RegistrationToken(name) => format!("registration:{name}"),
+            Entry::DpopKey(name) => format!("dpop:{name}"),
         }
     }
 
@@ -83,6 +87,7 @@ impl Entry<'_> {
             Entry::RegistrationToken(name) => {
                 format!("the registration access token of registered client `{name}`")
             }
+            Entry::DpopKey(name) => format!("the DPoP key of profile `{name}`"),
         }
     }
 
@@ -90,6 +95,7 @@ impl Entry<'_> {
         match self {
             Entry::Profile(_) | Entry::ClientSecret(_) => "the client secret",
             Entry::RegistrationToken(_) => "the registration access token",
+            Entry::DpopKey(_) => "the DPoP key",
         }
     }
 }
@@ -186,7 +192,7 @@ pub(crate) fn load_entry(
                 read_json(&config.path().join(SECRETS_FILE))?.unwrap_or_default();
             secrets.get(&entry.member()).cloned().ok_or_else(|| {
                 let again = match entry {
-                    Entry::Profile(_) => "add the profile again",
+                    Entry::Profile(_) | Entry::DpopKey(_) => "add the profile again",
                     _ => "register the client again",
                 };
                 CliError::config(format!(

@@ -98,6 +98,50 @@ fn command_lines_with_secrets() {
         "--initial-access-token",
         INITIAL_TOKEN,
     ]));
+    parsed_clean(&with(&["logout", "--id-token-hint", ID_TOKEN]));
+    parsed_clean(&with(&[
+        "api",
+        "POST",
+        "https://api.example/",
+        "--token",
+        ACCESS_TOKEN,
+        "--header",
+        "X-Api-Key: sentinel-api-key-4e1c",
+        "--data",
+        PASSWORD,
+    ]));
+}
+
+#[test]
+fn an_api_call_and_a_dpop_key() {
+    let call = crate::commands::api::ApiCall {
+        method: http::Method::POST,
+        base: grantline::api::BaseUrl::new("https://api.example/").unwrap(),
+        path: String::new(),
+        headers: vec![(
+            http::HeaderName::from_static("x-api-key"),
+            http::HeaderValue::from_static("sentinel-api-key-4e1c"),
+        )],
+        body: Some(PASSWORD.as_bytes().to_vec()),
+    };
+    debug_clean("ApiCall", &call);
+    let answer = crate::commands::api::ApiAnswer {
+        version: http::Version::HTTP_11,
+        status: http::StatusCode::OK,
+        headers: http::HeaderMap::new(),
+        body: ACCESS_TOKEN.as_bytes().to_vec(),
+    };
+    debug_clean("ApiAnswer", &answer);
+    let cli = Cli::try_parse_from(["grantline", "--dpop", "discover"]).unwrap();
+    let key = crate::dpop::from_args(&cli.global).unwrap().unwrap();
+    let d = serde_json::from_str::<serde_json::Value>(key.text.secret()).unwrap()["d"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!format!("{key:?}").contains(&d), "{key:?}");
+    let settings = crate::settings::Settings::resolve(&cli.global, None).unwrap();
+    assert!(settings.dpop.is_some());
+    assert!(!format!("{settings:?}").contains(&d));
 }
 
 #[test]

@@ -93,6 +93,8 @@ pub(crate) struct Settings {
     pub(crate) verbose: bool,
     /// The profile in use, with its saved settings.
     pub(crate) profile: Option<(String, Profile)>,
+    /// The DPoP key tokens are bound to (`--dpop`, `--dpop-key`, or the profile's).
+    pub(crate) dpop: Option<grantline::dpop::DpopKey>,
 }
 
 impl Settings {
@@ -102,10 +104,11 @@ impl Settings {
     ///
     /// A configuration error for an unknown profile or an unreadable secret.
     pub(crate) fn resolve(args: &GlobalArgs, config: Option<&ConfigDir>) -> Result<Self, CliError> {
-        let profile = match (&args.profile, config) {
+        let mut profile = match (&args.profile, config) {
             (Some(name), Some(config)) => Some((name.clone(), config.profile(name)?)),
             _ => None,
         };
+        let dpop = crate::dpop::resolve(args, profile.as_mut(), config)?;
         let saved = profile.as_ref().map(|(_, p)| p);
 
         let mut endpoints = Vec::new();
@@ -184,6 +187,7 @@ impl Settings {
             insecure_http: args.insecure_http || saved.is_some_and(|p| p.insecure_http),
             verbose: args.verbose,
             profile,
+            dpop,
         })
     }
 
@@ -325,6 +329,9 @@ impl Settings {
         if self.insecure_http {
             builder = builder.insecure_http();
         }
+        if let Some(key) = &self.dpop {
+            builder = builder.dpop(key.clone());
+        }
         let method = match (self.auth_method, &self.client_secret) {
             (Some(method), _) => method,
             (None, _) if self.private_key.is_some() => AuthMethod::PrivateKeyJwt,
@@ -377,7 +384,7 @@ impl Settings {
 impl Settings {
     /// The `private_key_jwt` key: a JWK file, or a PEM file with `--signing-alg` (RS256 by
     /// default), with `--key-id` as its `kid`.
-    fn signing_key(&self) -> Result<SigningKey, CliError> {
+    pub(crate) fn signing_key(&self) -> Result<SigningKey, CliError> {
         let path = self.private_key.as_deref().ok_or_else(|| {
             CliError::config("private-key-jwt needs the key: pass --private-key PATH")
         })?;

@@ -216,3 +216,41 @@ fn a_forged_state_or_an_error_callback_fails_with_its_exit_code() {
     }
     assert_eq!(mini.calls("token"), 0);
 }
+
+#[test]
+fn max_age_requires_a_recent_enough_sign_in() {
+    let rt = runtime();
+    // The server answers `max_age` with an ID token whose auth_time is an hour old.
+    let mini = rt.block_on(MiniAs::start(false));
+    let age = grantline_tests::mini_as::SESSION_AGE.as_secs();
+    for transport in transports() {
+        // Asked for a sign-in within the last minute: the hour-old one is refused (12), and
+        // nothing is printed.
+        let (status, stdout, stderr) = authorize_headless(&mini, transport, &["--max-age", "60"]);
+        assert_eq!(status.code(), Some(12), "{transport}: {stderr}");
+        assert!(stdout.is_empty(), "{stdout}");
+        assert!(
+            stderr.contains("auth_time") || stderr.contains("max_age"),
+            "{stderr}"
+        );
+
+        // Within two hours: accepted, and the ID token carries the auth_time that was checked.
+        let max_age = (2 * age).to_string();
+        let (status, stdout, stderr) =
+            authorize_headless(&mini, transport, &["--max-age", &max_age]);
+        assert!(status.success(), "{transport}: {stderr}");
+        let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let claims = decode_claims(doc["id_token"].as_str().unwrap());
+        assert!(claims["auth_time"].as_u64().is_some(), "{claims}");
+    }
+}
+
+/// The claims of a JWT (not verified: the command did that).
+fn decode_claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}

@@ -249,3 +249,35 @@ fn decoded_jwt() {
     assert_ne!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("not a JWT"), "{stderr}");
 }
+
+#[test]
+fn api_token_and_body() {
+    let rt = runtime();
+    let server = server(&rt);
+    let uri = server.uri();
+    let dir = tempfile::tempdir().unwrap();
+    let output = grantline(dir.path())
+        .args(["api", "POST", &format!("{uri}/userinfo"), "--token", "-at"])
+        .args(["--data", "-body", "--header", "X-Key: -k"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let seen = seen(&rt, &server);
+    assert!(seen.contains("Bearer -at"), "{seen}");
+    assert!(seen.contains("-body"), "{seen}");
+    assert!(seen.contains("\"-k\""), "{seen}");
+}
+
+#[test]
+fn logout_id_token_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = grantline(dir.path())
+        .args(["logout", "--no-browser", "--end-session-endpoint"])
+        .args(["https://op.example/logout", "--id-token-hint", "-h.p.s"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("id_token_hint=-h.p.s"), "{stdout}");
+}

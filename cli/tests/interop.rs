@@ -488,3 +488,426 @@ fn register_manage_use_and_delete_a_client() {
         assert!(stderr.contains("invalid_client"), "{stderr}");
     }
 }
+
+/// The interop suite's private key of `pkjwt-client` (its public half is registered).
+fn pkjwt_key() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/interop/keys/client-rs256.private.jwk.json")
+}
+
+/// The claims of a JWT (the command verified it already).
+fn claims_of(jwt: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// `grantline ARGS authorize --paste --redirect-uri REDIRECT AUTHORIZE_ARGS` with `browser`
+/// playing the person (alice): the authorization URL and the printed token.
+fn authorize_pasted(
+    dir: &std::path::Path,
+    browser: &mut Browser,
+    args: &[&str],
+    authorize_args: &[&str],
+) -> (String, serde_json::Value) {
+    let mut cmd = grantline_process(dir);
+    cmd.args(args)
+        .args(["authorize", "--paste", "--redirect-uri", REDIRECT])
+        .args(authorize_args);
+    let mut child = spawn(cmd);
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let url = read_machine_line(&mut stderr, "authorization_url", &mut seen);
+    let callback = browser.oidc_provider_authorize(&url, "alice", &format!("{REDIRECT}?"));
+    writeln!(child.stdin.take().unwrap(), "{callback}").unwrap();
+    let mut err = String::new();
+    stderr.read_to_string(&mut err).unwrap();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(
+        child.wait().unwrap().success(),
+        "{args:?} {authorize_args:?}: {seen}{err}"
+    );
+    (url, one_document(out.as_bytes()))
+}
+
+/// The query parameter names of a URL.
+fn query_names(url: &str) -> Vec<String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .map(|(name, _)| name.into_owned())
+        .collect()
+}
+
+#[test]
+fn authorize_with_max_age_and_a_signed_request_object_by_value_and_pushed() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = pkjwt_key();
+    for transport in transports() {
+        let client = [
+            "--transport",
+            transport,
+            "--issuer",
+            oidc_provider().issuer(),
+            "--client-id",
+            "pkjwt-client",
+            "--private-key",
+            key.to_str().unwrap(),
+        ];
+        // By value: the URL carries the signed request, not the parameters.
+        let (url, token) = authorize_pasted(
+            dir.path(),
+            &mut Browser::new(),
+            &client,
+            &["--scope", "openid", "--request-object", "--max-age", "300"],
+        );
+        let names = query_names(&url);
+        assert!(names.contains(&"request".to_owned()), "{url}");
+        assert!(!names.contains(&"redirect_uri".to_owned()), "{url}");
+        assert!(!names.contains(&"code_challenge".to_owned()), "{url}");
+        // max_age was honoured: the (validated) ID token says when alice signed in.
+        let claims = claims_of(token["id_token"].as_str().unwrap());
+        assert!(claims["auth_time"].as_u64().is_some(), "{claims}");
+
+        // Pushed: the browser's URL carries only the request_uri.
+        let (url, token) = authorize_pasted(
+            dir.path(),
+            &mut Browser::new(),
+            &client,
+            &["--scope", "openid", "--request-object", "--par"],
+        );
+        assert_eq!(query_names(&url), ["client_id", "request_uri"], "{url}");
+        assert!(token["id_token"].is_string());
+    }
+
+    // Without a key to sign with: a configuration error naming the option.
+    let out = grantline(dir.path())
+        .args([
+            "--issuer",
+            oidc_provider().issuer(),
+            "--client-id",
+            "public-client",
+        ])
+        .args(["authorize", "--paste", "--request-object"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--private-key"));
+}
+
+#[test]
+fn dpop_profile_tokens_renew_and_call_the_userinfo_endpoint_with_the_same_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let userinfo = format!("{}/me", oidc_provider().issuer());
+    for transport in transports() {
+        let profile = format!("dpop-{transport}");
+        grantline(dir.path())
+            .args([
+                "--transport",
+                transport,
+                "--issuer",
+                oidc_provider().issuer(),
+            ])
+            .args(["--client-id", BASIC_ID, "--client-secret-file"])
+            .arg(secret_file(dir.path()))
+            .args(["profile", "add", &profile, "--dpop"])
+            .assert()
+            .success();
+        // The private key is in the secret store, never in profiles.json.
+        let profiles = std::fs::read_to_string(dir.path().join("profiles.json")).unwrap();
+        assert!(!profiles.contains("\"d\""), "{profiles}");
+        let secrets = std::fs::read_to_string(dir.path().join("secrets.json")).unwrap();
+        assert!(secrets.contains(&format!("dpop:{profile}")));
+
+        let (_, token) = authorize_pasted(
+            dir.path(),
+            &mut Browser::new(),
+            &["--profile", &profile],
+            &["--scope", "openid"],
+        );
+        assert_eq!(token["token_type"], "DPoP", "{token}");
+
+        // The userinfo endpoint, a protected resource that requires DPoP nonces, with the
+        // profile's DPoP token and key.
+        let out = grantline(dir.path())
+            .args(["api", "GET", &userinfo, "--profile", &profile])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{transport}: {out:?}");
+        let me: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(me["sub"], "alice");
+
+        // Renewed with the same key (a proof with another key would be refused), then used.
+        let renewed = grantline(dir.path())
+            .args(["token", "refresh", "--profile", &profile])
+            .output()
+            .unwrap();
+        assert!(renewed.status.success(), "{renewed:?}");
+        let renewed = one_document(&renewed.stdout);
+        assert_eq!(renewed["token_type"], "DPoP");
+        assert_ne!(renewed["access_token"], token["access_token"]);
+        let out = grantline(dir.path())
+            .args(["api", "GET", &userinfo, "--profile", &profile, "-i"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{transport}: {out:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("HTTP/1.1 200"));
+
+        // Signing in again with a pushed request (its DPoP proof and dpop_jkt): the same key.
+        let (_, pushed) = authorize_pasted(
+            dir.path(),
+            &mut Browser::new(),
+            &["--profile", &profile],
+            &["--scope", "openid", "--par"],
+        );
+        assert_eq!(pushed["token_type"], "DPoP", "{pushed}");
+        let out = grantline(dir.path())
+            .args(["api", "GET", &userinfo, "--profile", &profile])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{transport}: {out:?}");
+
+        // The same token as Bearer is refused by the resource: exit code 15, body printed.
+        let bearer = renewed["access_token"].as_str().unwrap();
+        let out = grantline(dir.path())
+            .args([
+                "--transport",
+                transport,
+                "api",
+                "GET",
+                &userinfo,
+                "--token",
+                bearer,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(15), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
+    }
+}
+
+#[test]
+fn api_with_a_bearer_profile_and_a_dpop_client_credentials_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let userinfo = format!("{}/me", oidc_provider().issuer());
+    for transport in transports() {
+        let profile = format!("bearer-{transport}");
+        let client = [
+            "--transport",
+            transport,
+            "--issuer",
+            oidc_provider().issuer(),
+            "--client-id",
+            BASIC_ID,
+        ];
+        grantline(dir.path())
+            .args(client)
+            .arg("--client-secret-file")
+            .arg(secret_file(dir.path()))
+            .args(["profile", "add", &profile])
+            .assert()
+            .success();
+        let (_, token) = authorize_pasted(
+            dir.path(),
+            &mut Browser::new(),
+            &["--profile", &profile],
+            &["--scope", "openid email"],
+        );
+        assert_eq!(token["token_type"], "Bearer");
+        let out = grantline(dir.path())
+            .args(["api", "GET", &userinfo, "--profile", &profile])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{transport}: {out:?}");
+        let me: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(me["email"], "alice@grantline.test");
+
+        // `token client-credentials --dpop`: a DPoP-bound token (the server asked for a nonce
+        // first, which the flow answered).
+        let token = run(
+            dir.path(),
+            transport,
+            &["--dpop", "token", "client-credentials"],
+        );
+        assert_eq!(token["token_type"], "DPoP", "{token}");
+        let generated = jkt_of(dir.path(), transport, &token);
+
+        // `--dpop-key FILE`: every token is bound to the file's key (the server says so).
+        let pem = pkjwt_key().with_file_name("client-es256.private.pem");
+        let pem = pem.to_str().unwrap();
+        let first = run(
+            dir.path(),
+            transport,
+            &["--dpop-key", pem, "token", "client-credentials"],
+        );
+        let second = run(
+            dir.path(),
+            transport,
+            &["--dpop-key", pem, "token", "client-credentials"],
+        );
+        let jkt = jkt_of(dir.path(), transport, &first);
+        assert_eq!(jkt, jkt_of(dir.path(), transport, &second));
+        assert_ne!(jkt, generated);
+    }
+}
+
+/// The thumbprint of the key a token is bound to, as introspection tells it (`cnf.jkt`).
+fn jkt_of(dir: &std::path::Path, transport: &str, token: &serde_json::Value) -> String {
+    let info = run(
+        dir,
+        transport,
+        &["introspect", token["access_token"].as_str().unwrap()],
+    );
+    assert_eq!(info["active"], true, "{info}");
+    info["cnf"]["jkt"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn device_flow_with_a_dpop_profile_then_api() {
+    let dir = tempfile::tempdir().unwrap();
+    for transport in transports() {
+        let profile = format!("device-dpop-{transport}");
+        grantline(dir.path())
+            .args([
+                "--transport",
+                transport,
+                "--issuer",
+                oidc_provider().issuer(),
+            ])
+            .args(["--client-id", "public-client", "--auth-method", "none"])
+            .args(["profile", "add", &profile, "--dpop"])
+            .assert()
+            .success();
+        let mut cmd = grantline_process(dir.path());
+        cmd.args(["--profile", &profile])
+            .args(["device", "--scope", "openid", "--no-qr"]);
+        let mut child = spawn(cmd);
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        let user_code = read_machine_line(&mut stderr, "user_code", &mut seen);
+        let verification = read_machine_line(&mut stderr, "verification_uri", &mut seen);
+        Browser::new().oidc_provider_device(&verification, &user_code, "bob");
+        let mut err = String::new();
+        stderr.read_to_string(&mut err).unwrap();
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "{seen}{err}");
+        assert_eq!(one_document(out.as_bytes())["token_type"], "DPoP");
+
+        let out = grantline(dir.path())
+            .args(["api", "GET", &format!("{}/me", oidc_provider().issuer())])
+            .args(["--profile", &profile])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{transport}: {out:?}");
+        let me: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(me["sub"], "bob");
+    }
+}
+
+#[test]
+fn logout_builds_the_end_session_url_the_provider_confirms() {
+    let dir = tempfile::tempdir().unwrap();
+    let logged_out = "http://127.0.0.1:9/logged-out";
+    for transport in transports() {
+        let profile = format!("logout-{transport}");
+        grantline(dir.path())
+            .args([
+                "--transport",
+                transport,
+                "--issuer",
+                oidc_provider().issuer(),
+            ])
+            .args(["--client-id", BASIC_ID, "--client-secret-file"])
+            .arg(secret_file(dir.path()))
+            .args(["profile", "add", &profile])
+            .assert()
+            .success();
+        let mut browser = Browser::new();
+        let (_, token) = authorize_pasted(
+            dir.path(),
+            &mut browser,
+            &["--profile", &profile],
+            &["--scope", "openid"],
+        );
+
+        let out = grantline(dir.path())
+            .args(["logout", "--profile", &profile, "--no-browser"])
+            .args(["--post-logout-redirect-uri", logged_out, "--state", "st-1"])
+            .arg("--forget-token")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let url = one_document(&out.stdout)["logout_url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let hint = url::Url::parse(&url)
+            .unwrap()
+            .query_pairs()
+            .find(|(n, _)| n == "id_token_hint")
+            .map(|(_, v)| v.into_owned());
+        assert_eq!(
+            hint.as_deref(),
+            token["id_token"].as_str(),
+            "the cached ID token"
+        );
+
+        // The provider's confirmation page, then back to the client with the state.
+        let page = browser.get(&url);
+        assert_eq!(page.status, 200, "{}", page.body);
+        let xsrf = page.input("xsrf").expect("the logout confirmation form");
+        let confirm = url::Url::parse(&url)
+            .unwrap()
+            .join("/session/end/confirm")
+            .unwrap();
+        let done = browser.post(confirm.as_str(), &[("xsrf", &xsrf), ("logout", "yes")]);
+        let back = browser
+            .follow(done, logged_out)
+            .expect("back to the client");
+        assert!(back.contains("state=st-1"), "{back}");
+
+        // The cached token is gone.
+        let out = grantline(dir.path())
+            .args(["token", "--profile", &profile])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3));
+
+        // A post-logout redirect URI the client did not register: refused by the provider.
+        let out = grantline(dir.path())
+            .args(["logout", "--profile", &profile, "--no-browser"])
+            .args(["--id-token-hint", token["id_token"].as_str().unwrap()])
+            .args(["--post-logout-redirect-uri", "http://127.0.0.1:9/elsewhere"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let url = one_document(&out.stdout)["logout_url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let page = Browser::new().get(&url);
+        assert_eq!(page.status, 400, "{}", page.body);
+        assert!(
+            page.body.contains("post_logout_redirect_uri"),
+            "{}",
+            page.body
+        );
+    }
+}

@@ -5,7 +5,9 @@
 //!
 //! Built on wiremock's custom responders, so the checks are real: a wrong verifier or a reused
 //! code gets `invalid_grant`, as from a real server. With `openid` in scope it issues an ID
-//! token signed with an Ed25519 key published at `/jwks`, carrying the request's nonce.
+//! token signed with an Ed25519 key published at `/jwks`, carrying the request's nonce, and, when
+//! the request asked for `max_age`, an `auth_time` of [`SESSION_AGE`] ago (the person's session
+//! is that old: the server does not make them sign in again).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,6 +22,9 @@ pub const CLIENT_ID: &str = "web-app";
 /// Its secret (with characters that need form-encoding in Basic authentication).
 pub const CLIENT_SECRET: &str = "s3cr:t+%";
 
+/// How long ago the person signed in, as the ID token's `auth_time` says when `max_age` was asked.
+pub const SESSION_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// The server's signing key (test-only).
 const SIGNING_KEY: &str = r#"{"kty":"OKP","crv":"Ed25519","kid":"mini-as-1",
     "d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
@@ -31,6 +36,7 @@ struct Grant {
     challenge: Option<(String, String)>,
     nonce: Option<String>,
     openid: bool,
+    max_age: bool,
 }
 
 #[derive(Debug, Default)]
@@ -130,6 +136,7 @@ impl Respond for Authorize {
                 challenge,
                 nonce: get(&params, "nonce").map(str::to_owned),
                 openid: get(&params, "scope").is_some_and(|s| s.split(' ').any(|t| t == "openid")),
+                max_age: get(&params, "max_age").is_some(),
             },
         );
         let Ok(mut location) = url::Url::parse(redirect_uri) else {
@@ -183,6 +190,9 @@ fn id_token(issuer: &str, grant: &Grant) -> String {
         .with_time("exp", now + std::time::Duration::from_secs(600));
     if let Some(nonce) = &grant.nonce {
         claims = claims.with("nonce", nonce.as_str());
+    }
+    if grant.max_age {
+        claims = claims.with_time("auth_time", now - SESSION_AGE);
     }
     sign(&key, JwsHeader::for_signer(&key), &claims.to_json()).expect("the test key signs")
 }

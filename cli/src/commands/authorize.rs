@@ -3,6 +3,8 @@
 //! 1. Bind the one-shot listener (unless `--paste`), which fixes the redirect URI.
 //! 2. Build the request (PKCE S256, state, nonce with `openid`) and get the browser URL,
 //!    pushing the request first with `--par`.
+//!    With `--request-object` the parameters travel as one signed JWT (RFC 9101), in the URL or
+//!    in the pushed request; with `--dpop` the code is bound to the DPoP key (`dpop_jkt`).
 //! 3. Without PAR, ask the authorization endpoint for the URL once, without following
 //!    redirects ([`Preflight`]): a server that refuses the request before any sign-in (an
 //!    unregistered redirect URI, an unknown client) ends the command with its words at once.
@@ -72,6 +74,22 @@ pub(crate) fn run(cx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
     }
     for (name, value) in &args.param {
         request = request.param(name.clone(), value.clone());
+    }
+    if let Some(seconds) = args.max_age {
+        // The core then requires the ID token's auth_time and checks it against max_age.
+        request = request.max_age(Duration::from_secs(seconds));
+    }
+    if client.dpop_key().is_some() {
+        // The code is bound to the DPoP key too (RFC 9449 §10): only this key can exchange it.
+        request = request.dpop_jkt();
+    }
+    if args.request_object {
+        if cx.settings.private_key.is_none() {
+            return Err(CliError::config(
+                "--request-object signs the request with the client's key: pass --private-key PATH (a JWK or PEM file)",
+            ));
+        }
+        request = request.request_object(cx.settings.signing_key()?, backend.now().wall());
     }
 
     let (url, pending) = if args.par {

@@ -1,11 +1,13 @@
 //! The subcommands. Each one turns its options into grantline flows, has the backend run them,
 //! and prints the result; none of them holds protocol logic of its own.
 
+pub(crate) mod api;
 mod authorize;
 mod decode;
 mod device;
 mod discover;
 mod introspect;
+mod logout;
 mod profile;
 mod register;
 mod token;
@@ -118,6 +120,8 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Command::Userinfo(args) => userinfo::run(&cx, &args),
         Command::Register(args) => register::run_register(&cx, &cli.global, &args),
         Command::Client(args) => register::run_client(&cx, &cli.global, args),
+        Command::Logout(args) => logout::run(&cx, &args),
+        Command::Api(args) => api::run(&cx, &args),
         Command::Decode(_) | Command::Profile(_) => Ok(()),
     }
 }

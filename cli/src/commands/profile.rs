@@ -38,6 +38,7 @@ pub(crate) fn run(
                 return Err(CliError::config(format!("no profile named `{name}`")));
             };
             secrets::delete(config, &name, removed.client_secret)?;
+            crate::dpop::delete(config, &name, removed.dpop)?;
             config.remove_token(&name);
             config.save_profiles(&profiles)?;
             eprintln!("grantline: removed profile `{name}`");
@@ -80,16 +81,20 @@ fn run_add(
         Some(secret) => Some(secret),
         None => prompt_secret(global)?,
     };
-    // A replaced profile must not keep an old secret or token.
-    let old = profiles
-        .profiles
-        .get(&add.name)
-        .and_then(|p| p.client_secret);
-    secrets::delete(config, &add.name, old)?;
+    let dpop = crate::dpop::from_args(global)?;
+    // A replaced profile must not keep an old secret, DPoP key or token.
+    let old = profiles.profiles.get(&add.name);
+    let (old_secret, old_dpop) = (old.and_then(|p| p.client_secret), old.and_then(|p| p.dpop));
+    secrets::delete(config, &add.name, old_secret)?;
+    crate::dpop::delete(config, &add.name, old_dpop)?;
     config.remove_token(&add.name);
     if let Some(secret) = &secret {
         let location = secrets::store(config, &add.name, secret, add.secret_store)?;
         profile.client_secret = Some(location);
+    }
+    if let Some(key) = &dpop {
+        let location = crate::dpop::store(config, &add.name, key, add.secret_store)?;
+        profile.dpop = Some(location);
     }
     profiles.profiles.insert(add.name.clone(), profile.clone());
     config.save_profiles(&profiles)?;
@@ -129,6 +134,9 @@ fn describe(name: &str, profile: &crate::config::Profile, config: &ConfigDir) ->
         map.insert("name".to_owned(), json!(name));
         if let Some(location) = profile.client_secret {
             map.insert("client_secret".to_owned(), json!(location.describe()));
+        }
+        if let Some(location) = profile.dpop {
+            map.insert("dpop".to_owned(), json!(location.describe()));
         }
         if let Some(token) = config.cached_token(name) {
             let expires = token

@@ -108,7 +108,11 @@ pub(crate) fn request_token(
 
 /// Adds scope, resources, audiences and extra parameters: the command line's, else the
 /// profile's defaults.
-fn with_options(cx: &Context, mut request: TokenRequest, options: &GrantOptions) -> TokenRequest {
+pub(crate) fn with_options(
+    cx: &Context,
+    mut request: TokenRequest,
+    options: &GrantOptions,
+) -> TokenRequest {
     let saved = cx.settings.saved();
     if let Some(scope) = scope_or_profile(cx, &options.scope) {
         request = request.scope(scope);
