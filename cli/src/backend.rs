@@ -300,6 +300,12 @@ impl Backend {
         call: crate::commands::api::ApiCall,
     ) -> Result<crate::commands::api::ApiAnswer, CliError> {
         use crate::commands::api::{ApiAnswer, BODY_LIMIT, api_error};
+        use grantline::driver::{TransportError, TransportErrorKind};
+        let target = call.target();
+        let proxy = &self.proxy;
+        let body_error = |e: TransportError, target: &Target, proxy: &Option<ProxySource>| {
+            CliError::network(&e, Some(target.clone()), proxy.clone())
+        };
         match &self.inner {
             #[cfg(feature = "ureq")]
             Inner::Ureq(transport) => {
@@ -315,13 +321,23 @@ impl Backend {
                 if let Some(body) = call.body {
                     request = request.body(body);
                 }
-                let mut response = request.send().map_err(api_error)?;
+                let mut response = request.send().map_err(|e| api_error(e, &target, proxy))?;
                 let body = response
                     .body_mut()
                     .with_config()
                     .limit(BODY_LIMIT)
                     .read_to_vec()
-                    .map_err(|e| CliError::network(&e))?;
+                    .map_err(|e| {
+                        use grantline_ureq::ureq::Error as E;
+                        let kind = match e {
+                            E::Timeout(_) => TransportErrorKind::Timeout,
+                            E::BodyExceedsLimit(limit) => {
+                                TransportErrorKind::BodyTooLarge { limit }
+                            }
+                            _ => TransportErrorKind::Io,
+                        };
+                        body_error(TransportError::with_source(kind, e), &target, &self.proxy)
+                    })?;
                 Ok(ApiAnswer {
                     version: response.version(),
                     status: response.status(),
@@ -333,7 +349,7 @@ impl Backend {
             Inner::Reqwest { transport, runtime } => runtime.block_on(async {
                 let auth = grantline_reqwest::Auth::with_authorizer(transport.clone(), authorizer);
                 let api = grantline_reqwest::ApiClient::with_base(call.base)
-                    .map_err(api_error)?
+                    .map_err(|e| api_error(e, &target, proxy))?
                     .client(transport.client().clone())
                     .auth(auth)
                     .allow_error_status();
@@ -344,18 +360,28 @@ impl Backend {
                 if let Some(body) = call.body {
                     request = request.body(body);
                 }
-                let mut response = request.send().await.map_err(api_error)?;
+                let mut response = request
+                    .send()
+                    .await
+                    .map_err(|e| api_error(e, &target, proxy))?;
                 let (version, status) = (response.version(), response.status());
                 let headers = response.headers().clone();
                 let mut body = Vec::new();
-                while let Some(chunk) = response.chunk().await.map_err(|e| CliError::network(&e))? {
+                while let Some(chunk) = response.chunk().await.map_err(|e| {
+                    let kind = if e.is_timeout() {
+                        TransportErrorKind::Timeout
+                    } else {
+                        TransportErrorKind::Io
+                    };
+                    body_error(TransportError::with_source(kind, e), &target, &self.proxy)
+                })? {
                     if body.len() as u64 + chunk.len() as u64 > BODY_LIMIT {
-                        return Err(CliError::Network {
-                            message: format!(
-                                "the response body is over {BODY_LIMIT} bytes, the most `grantline api` reads"
-                            ),
-                            cause: None,
-                        });
+                        let too_large = TransportErrorKind::BodyTooLarge { limit: BODY_LIMIT };
+                        return Err(body_error(
+                            TransportError::new(too_large),
+                            &target,
+                            &self.proxy,
+                        ));
                     }
                     body.extend_from_slice(&chunk);
                 }

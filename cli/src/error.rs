@@ -229,7 +229,10 @@ impl CliError {
 
     /// The failure of a token renewal run by an auth handler (`grantline api`): the exit code
     /// of its kind, as if the command had run the renewal itself.
-    pub(crate) fn renewal(error: &grantline::driver::RunError) -> Self {
+    pub(crate) fn renewal(
+        error: &grantline::driver::RunError,
+        proxy: &Option<ProxySource>,
+    ) -> Self {
         use grantline::driver::RunError;
         let exit = match error {
             RunError::Flow(e) => flow_exit_code(e),
@@ -237,7 +240,7 @@ impl CliError {
             _ => code::INTERRUPTED,
         };
         let message = match error {
-            RunError::Transport(e) => CliError::network(e).to_string(),
+            RunError::Transport(e) => CliError::network(e, None, proxy.clone()).to_string(),
             other => other.to_string(),
         };
         CliError::Token {

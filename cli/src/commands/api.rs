@@ -23,7 +23,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 
 use super::Context;
 use crate::args::{ApiArgs, ProfileGrant};
-use crate::error::CliError;
+use crate::error::{CliError, ProxySource, Target, one_line};
 use crate::settings::read_value;
 
 /// The most bytes of a response body the command reads.
@@ -41,6 +41,19 @@ pub(crate) struct ApiCall {
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
     /// The body, if any.
     pub(crate) body: Option<Vec<u8>>,
+}
+
+impl ApiCall {
+    /// The request, as error messages name it: the method and the URL without its query (which
+    /// may carry secrets).
+    pub(crate) fn target(&self) -> Target {
+        let url = self.base.as_url();
+        Target {
+            method: self.method.to_string(),
+            url: one_line(url.as_str()),
+            host: one_line(url.host_str().unwrap_or_default()),
+        }
+    }
 }
 
 impl std::fmt::Debug for ApiCall {
@@ -239,17 +252,19 @@ fn read_body(raw: &str) -> Result<Vec<u8>, CliError> {
     }
 }
 
-/// An API client's error, in the command's words and exit codes.
-pub(crate) fn api_error(error: ApiError) -> CliError {
+/// An API client's error, in the command's words and exit codes: `target` is the request that
+/// was sent, `proxy` the proxy it went through.
+pub(crate) fn api_error(error: ApiError, target: &Target, proxy: &Option<ProxySource>) -> CliError {
     match error {
         ApiError::Path(e) => CliError::Flow(e),
-        ApiError::Auth(e) => CliError::renewal(e.error()),
-        ApiError::Transport(e) => CliError::network(&e),
+        ApiError::Auth(e) => CliError::renewal(e.error(), proxy),
+        ApiError::Transport(e) => CliError::network(&e, Some(target.clone()), proxy.clone()),
         ApiError::Status(e) => CliError::ApiStatus(format!("the API answered HTTP {}", e.status())),
         ApiError::InvalidHeader => {
             CliError::config("a --header is not a valid HTTP header".to_owned())
         }
-        other => CliError::network(&other),
+        ApiError::Request(e) | ApiError::Body(e) => CliError::Internal(format!("{target}: {e}")),
+        other => CliError::Internal(format!("{target}: {other}")),
     }
 }
 
