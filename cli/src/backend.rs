@@ -72,14 +72,12 @@ impl Backend {
             };
         let inner = match kind {
             #[cfg(feature = "ureq")]
-            TransportKind::Ureq => {
-                Inner::Ureq(ureq_transport(
-                    connection,
-                    &certs,
-                    identity.as_ref(),
-                    transport_clock,
-                )?)
-            }
+            TransportKind::Ureq => Inner::Ureq(ureq_transport(
+                connection,
+                &certs,
+                identity.as_ref(),
+                transport_clock,
+            )?),
             #[cfg(feature = "reqwest")]
             TransportKind::Reqwest => {
                 let (transport, runtime) =
@@ -203,10 +201,7 @@ impl ClientIdentity {
             )));
         }
         let pem = std::fs::read(key).map_err(|e| {
-            CliError::config(format!(
-                "cannot read the client key {}: {e}",
-                key.display()
-            ))
+            CliError::config(format!("cannot read the client key {}: {e}", key.display()))
         })?;
         let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| {
             CliError::config(format!(
@@ -292,9 +287,8 @@ fn ureq_transport(
                 .iter()
                 .map(|der| Certificate::from_der(der).to_owned())
                 .collect();
-            let key = PrivateKey::from_pem(identity.key_pem().as_bytes()).map_err(|e| {
-                CliError::config(format!("the client key is not usable: {e}"))
-            })?;
+            let key = PrivateKey::from_pem(identity.key_pem().as_bytes())
+                .map_err(|e| CliError::config(format!("the client key is not usable: {e}")))?;
             tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
         }
         config = config.tls_config(tls.build());

@@ -141,7 +141,9 @@ fn check_grant_type(grant_type: &str) -> Result<(), CliError> {
     if REGISTERED_GRANT_TYPES.contains(&grant_type) {
         return Ok(());
     }
-    let absolute = !grant_type.chars().any(|c| c.is_whitespace() || c.is_control())
+    let absolute = !grant_type
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
         && url::Url::parse(grant_type).is_ok();
     if absolute {
         Ok(())
