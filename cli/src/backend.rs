@@ -166,7 +166,7 @@ fn read_certs(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, CliError> {
 
 /// A TLS client certificate chain and its private key, read and checked from PEM files.
 #[derive(Debug)]
-struct ClientIdentity {
+pub(crate) struct ClientIdentity {
     /// The DER certificates, the client's own first.
     chain: Vec<Vec<u8>>,
     /// The private key.
@@ -175,7 +175,12 @@ struct ClientIdentity {
 
 impl ClientIdentity {
     /// Reads `--client-cert` and `--client-key`.
-    fn read(cert: &Path, key: &Path) -> Result<Self, CliError> {
+    ///
+    /// # Errors
+    ///
+    /// A configuration error for a file that cannot be read or holds no PEM certificate (or
+    /// private key).
+    pub(crate) fn read(cert: &Path, key: &Path) -> Result<Self, CliError> {
         use rustls_pki_types::pem::PemObject as _;
         use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
