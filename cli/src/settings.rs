@@ -311,7 +311,8 @@ impl Settings {
     /// # Errors
     ///
     /// A configuration error without a client id, for a secret with `--auth-method none` or
-    /// a missing secret with `basic`/`post`; discovery's errors; the builder's (an `http`
+    /// a missing secret with `basic`/`post`, for a TLS client authentication method without
+    /// `--client-cert` (or with a secret); discovery's errors; the builder's (an `http`
     /// endpoint without `--insecure-http`).
     pub(crate) fn client(&self, backend: &Backend) -> Result<Client, CliError> {
         let client_id = self.client_id.clone().ok_or_else(|| {

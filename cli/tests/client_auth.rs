@@ -6,7 +6,8 @@
 //! - `--client-cert`/`--client-key` presented on the TLS connection (a loopback TLS server that
 //!   asks for a client certificate, made by rcgen for the test) with `--auth-method
 //!   tls-client-auth`, whose request names the client and carries no secret; the method refused
-//!   without a certificate, and a certificate refused without its key;
+//!   without a certificate, and a certificate refused without its key; with a certificate, the
+//!   requests go to the metadata's `mtls_endpoint_aliases` unless an endpoint was given;
 //! - `token custom --grant-type URI --param k=v`: the form sent, and a grant type that is not
 //!   an absolute URI refused.
 
@@ -18,7 +19,7 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use common::{form, grantline, one_document, runtime, token_json, transports};
+use common::{form, grantline, json, one_document, runtime, token_json, transports};
 use predicates::prelude::*;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer};
@@ -354,6 +355,79 @@ fn tls_client_auth_presents_the_client_certificate_on_every_transport() {
             .args(["--token-endpoint", &endpoint, "token", "client-credentials"])
             .assert()
             .code(4);
+    }
+}
+
+/// With a client certificate, the requests go to the metadata's `mtls_endpoint_aliases`
+/// (RFC 8705 §5), except an endpoint given explicitly; without one, to the plain endpoints.
+#[test]
+fn a_client_certificate_sends_requests_to_the_mtls_aliases() {
+    let rt = runtime();
+    let server = rt.block_on(async {
+        let server = MockServer::start().await;
+        let issuer = server.uri();
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(json(
+                200,
+                serde_json::json!({
+                    "issuer": issuer,
+                    "token_endpoint": format!("{issuer}/token"),
+                    "mtls_endpoint_aliases": {"token_endpoint": format!("{issuer}/mtls/token")},
+                }),
+            ))
+            .mount(&server)
+            .await;
+        for (route, token) in [
+            ("/token", "at-plain"),
+            ("/mtls/token", "at-alias"),
+            ("/explicit", "at-explicit"),
+        ] {
+            Mock::given(method("POST"))
+                .and(path(route))
+                .respond_with(token_json(token))
+                .mount(&server)
+                .await;
+        }
+        server
+    });
+    let pki = pki();
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("client.pem");
+    let key = dir.path().join("client.key");
+    std::fs::write(&cert, &pki.client_pem).unwrap();
+    std::fs::write(&key, &pki.client_key_pem).unwrap();
+    let explicit = format!("{}/explicit", server.uri());
+    for transport in transports() {
+        for (with_cert, endpoint, expected) in [
+            (false, None, "at-plain"),
+            (true, None, "at-alias"),
+            (true, Some(explicit.as_str()), "at-explicit"),
+        ] {
+            let mut cmd = grantline(dir.path());
+            cmd.args(["--transport", transport, "--issuer", &server.uri()])
+                .args(["--client-id", "device-42"]);
+            if with_cert {
+                cmd.arg("--client-cert")
+                    .arg(&cert)
+                    .arg("--client-key")
+                    .arg(&key);
+            }
+            if let Some(endpoint) = endpoint {
+                cmd.args(["--token-endpoint", endpoint]);
+            }
+            let out = cmd
+                .args(["token", "client-credentials"])
+                .assert()
+                .success()
+                .get_output()
+                .clone();
+            assert_eq!(
+                one_document(&out.stdout)["access_token"],
+                expected,
+                "{transport} cert: {with_cert}, endpoint: {endpoint:?}"
+            );
+        }
     }
 }
 

@@ -250,7 +250,8 @@ fn mtls_client_authentication_gets_certificate_bound_tokens() {
 
 /// `--basic-encoding raw` against a real server: with a secret that form-encoding leaves as it
 /// is, both encodings are the same and the raw one is accepted; with one that needs encoding,
-/// oidc-provider (which form-decodes, as RFC 6749 §2.3.1 says) refuses the raw form.
+/// oidc-provider (which form-decodes, as RFC 6749 §2.3.1 says) refuses the raw form
+/// (`invalid_request`).
 #[test]
 fn raw_basic_encoding_is_accepted_where_it_coincides_with_the_form() {
     let dir = tempfile::tempdir().unwrap();
@@ -286,7 +287,9 @@ fn raw_basic_encoding_is_accepted_where_it_coincides_with_the_form() {
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_ne!(out.status.code(), Some(0), "{stderr}");
+        // oidc-provider cannot form-decode `%/~`: "not properly encoded", exit code 5.
+        assert_eq!(out.status.code(), Some(5), "{stderr}");
+        assert!(stderr.contains("invalid_request"), "{stderr}");
         assert!(!stderr.contains(BASIC_SECRET), "{stderr}");
     }
 }
