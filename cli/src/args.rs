@@ -386,8 +386,8 @@ pub(crate) enum GrantCommand {
     /// Any other grant, named by its grant_type: an extension grant's absolute URI (RFC 6749
     /// §4.5), its parameters with --param
     #[command(
-        before_help = "Example:\n  grantline --issuer https://as.example --client-id svc token custom \\\n      --grant-type urn:ietf:params:oauth:grant-type:jwt-bearer --param assertion=\"$JWT\"",
-        after_help = "The grant type is an absolute URI (urn:..., https://...) or one of RFC 6749's names\n(authorization_code, client_credentials, password, refresh_token). The form holds\ngrant_type, then --scope, --resource, --audience and every --param, as given."
+        before_help = "Example:\n  grantline --issuer https://as.example --client-id svc token custom \\\n      --grant-type urn:ietf:params:oauth:grant-type:jwt-bearer --param-file assertion=jwt.txt",
+        after_help = "The grant type is an absolute URI (urn:..., https://...) or one of RFC 6749's names\n(authorization_code, client_credentials, password, refresh_token). The form holds\ngrant_type, then --scope, --resource, --audience, every --param and every --param-file, as given."
     )]
     Custom(CustomGrantArgs),
 }
@@ -489,6 +489,11 @@ pub(crate) struct CustomGrantArgs {
     /// Options of every token request (its parameters with --param name=value).
     #[command(flatten)]
     pub(crate) options: GrantOptions,
+    /// A parameter whose value is read from a file (trimmed; `-` reads stdin), as name=PATH
+    /// (repeatable): for a secret such as an assertion, which --param would show in the
+    /// process list
+    #[arg(long, value_name = "NAME=PATH", value_parser = parse_param)]
+    pub(crate) param_file: Vec<(String, String)>,
 }
 
 /// `grantline authorize`.

@@ -8,8 +8,8 @@
 //!   tls-client-auth`, whose request names the client and carries no secret; the method refused
 //!   without a certificate, and a certificate refused without its key; with a certificate, the
 //!   requests go to the metadata's `mtls_endpoint_aliases` unless an endpoint was given;
-//! - `token custom --grant-type URI --param k=v`: the form sent, and a grant type that is not
-//!   an absolute URI refused.
+//! - `token custom --grant-type URI --param k=v --param-file k=PATH`: the form sent, and a
+//!   grant type that is not an absolute URI refused.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -129,6 +129,7 @@ fn a_custom_grant_sends_its_type_and_parameters() {
                 ("scope", "read write"),
                 ("resource", "https://api.example/"),
                 ("audience", "backend"),
+                ("assertion", "eyJ.from-a-file"),
             ]))
             .respond_with(token_json("at-custom"))
             .mount(&server)
@@ -136,6 +137,8 @@ fn a_custom_grant_sends_its_type_and_parameters() {
         server
     });
     let dir = tempfile::tempdir().unwrap();
+    let assertion = dir.path().join("assertion.jwt");
+    std::fs::write(&assertion, "eyJ.from-a-file\n").unwrap();
     for transport in transports() {
         let out = grantline(dir.path())
             .args(["--transport", transport, "--client-id", "svc"])
@@ -147,6 +150,8 @@ fn a_custom_grant_sends_its_type_and_parameters() {
                 "--grant-type",
                 "urn:example:grant:ticket",
             ])
+            .arg("--param-file")
+            .arg(format!("assertion={}", assertion.display()))
             .args(["--param", "ticket=t-123=x", "--param", "site=-north"])
             .args([
                 "--scope",

@@ -74,7 +74,18 @@ pub(crate) fn run(cx: &Context, args: TokenArgs) -> Result<(), CliError> {
         }
         GrantCommand::Custom(args) => {
             check_grant_type(&args.grant_type)?;
-            with_options(cx, TokenRequest::custom(args.grant_type), &args.options)
+            let mut request =
+                with_options(cx, TokenRequest::custom(args.grant_type), &args.options);
+            for (name, path) in &args.param_file {
+                let source = if path == "-" {
+                    path.clone()
+                } else {
+                    format!("@{path}")
+                };
+                let value = read_value(&source, &format!("`{name}` parameter"))?;
+                request = request.param(name.clone(), value);
+            }
+            request
         }
     };
     let mut token = request_token(cx, &backend, &client, request)?;
