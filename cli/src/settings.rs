@@ -632,4 +632,59 @@ mod tests {
             vec![(EndpointKind::Token, "https://saved.example/t".to_owned())]
         );
     }
+
+    #[test]
+    fn a_profile_keeps_the_client_certificate_and_the_basic_encoding() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ConfigDir::locate_in(dir.path());
+        let mut profiles = crate::config::Profiles::default();
+        let saved = Profile {
+            issuer: Some("https://saved.example".to_owned()),
+            client_cert: Some(PathBuf::from("/keys/c.pem")),
+            client_key: Some(PathBuf::from("/keys/c.key")),
+            basic_encoding: Some(BasicEncoding::Raw),
+            ..Profile::default()
+        };
+        profiles.profiles.insert("p".to_owned(), saved.clone());
+        profiles.profiles.insert(
+            "half".to_owned(),
+            Profile {
+                client_key: None,
+                ..saved
+            },
+        );
+        config.save_profiles(&profiles).unwrap();
+        let args = |profile: &str| GlobalArgs {
+            profile: Some(profile.to_owned()),
+            ..GlobalArgs::default()
+        };
+        let settings = Settings::resolve(&args("p"), Some(&config)).unwrap();
+        assert_eq!(
+            settings.connection.client_cert,
+            Some((PathBuf::from("/keys/c.pem"), PathBuf::from("/keys/c.key")))
+        );
+        assert_eq!(settings.basic_encoding, BasicEncoding::Raw);
+        // Both from the command line win over both from the profile.
+        let given = GlobalArgs {
+            client_cert: Some(PathBuf::from("n.pem")),
+            client_key: Some(PathBuf::from("n.key")),
+            basic_encoding: Some(BasicEncoding::Form),
+            ..args("p")
+        };
+        let settings = Settings::resolve(&given, Some(&config)).unwrap();
+        assert_eq!(
+            settings.connection.client_cert,
+            Some((PathBuf::from("n.pem"), PathBuf::from("n.key")))
+        );
+        assert_eq!(settings.basic_encoding, BasicEncoding::Form);
+        // A certificate without its key is refused.
+        assert!(matches!(
+            Settings::resolve(&args("half"), Some(&config)),
+            Err(CliError::Config(_))
+        ));
+        // Without a profile: form encoding, no certificate.
+        let settings = Settings::resolve(&GlobalArgs::default(), None).unwrap();
+        assert_eq!(settings.basic_encoding, BasicEncoding::Form);
+        assert_eq!(settings.connection.client_cert, None);
+    }
 }
