@@ -135,7 +135,8 @@ pub(crate) struct GlobalArgs {
     pub(crate) client_secret_file: Option<PathBuf>,
     /// How the client authenticates: basic (client_secret_basic, the default with a secret),
     /// post (client_secret_post), client-secret-jwt, private-key-jwt (the default with
-    /// --private-key) or none (a public client, the default without a secret)
+    /// --private-key), none (a public client, the default without a secret), tls-client-auth
+    /// or self-signed-tls-client-auth (RFC 8705, with --client-cert)
     #[arg(
         long,
         global = true,
@@ -216,6 +217,48 @@ pub(crate) struct GlobalArgs {
     /// Implies --dpop. With a profile that has no key yet, the key is kept in the profile
     #[arg(long, global = true, value_name = "PATH", help_heading = "Client")]
     pub(crate) dpop_key: Option<PathBuf>,
+    /// The client's TLS certificate (PEM; its chain may follow), presented on every TLS
+    /// connection: for --auth-method tls-client-auth or self-signed-tls-client-auth and for
+    /// certificate-bound tokens (RFC 8705). Needs --client-key. With it, requests go to the
+    /// server's `mtls_endpoint_aliases` when its metadata has them
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Client",
+        requires = "client_key"
+    )]
+    pub(crate) client_cert: Option<PathBuf>,
+    /// The private key of --client-cert (PEM: PKCS#8, PKCS#1 or SEC1)
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Client",
+        requires = "client_cert"
+    )]
+    pub(crate) client_key: Option<PathBuf>,
+    /// How client_secret_basic encodes the id and secret: form (form-encoded first, as RFC 6749
+    /// §2.3.1 says; the default) or raw (as they are, what Amazon Cognito and many other
+    /// servers expect)
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "ENCODING",
+        help_heading = "Client"
+    )]
+    pub(crate) basic_encoding: Option<BasicEncoding>,
+}
+
+/// How `client_secret_basic` encodes the client id and secret before base64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum BasicEncoding {
+    /// Form-encode them first (RFC 6749 §2.3.1).
+    Form,
+    /// Send them as they are.
+    Raw,
 }
 
 /// How the client authenticates at the token endpoint and its siblings.
@@ -236,6 +279,14 @@ pub(crate) enum AuthMethod {
     PrivateKeyJwt,
     /// `none`: a public client, only `client_id` is sent.
     None,
+    /// `tls_client_auth` (RFC 8705 §2.1): the TLS client certificate (--client-cert), from a CA
+    /// the server trusts.
+    #[value(alias = "tls_client_auth")]
+    TlsClientAuth,
+    /// `self_signed_tls_client_auth` (RFC 8705 §2.2): a self-signed TLS client certificate
+    /// (--client-cert) registered with the client.
+    #[value(alias = "self_signed_tls_client_auth")]
+    SelfSignedTlsClientAuth,
 }
 
 /// The HTTP transport that runs the flows.
@@ -357,6 +408,13 @@ pub(crate) enum GrantCommand {
         before_help = "Example:\n  grantline --issuer https://as.example --client-id svc token jwt-bearer --assertion @assertion.jwt"
     )]
     JwtBearer(JwtBearerArgs),
+    /// Any other grant, named by its grant_type: an extension grant's absolute URI (RFC 6749
+    /// §4.5), its parameters with --param
+    #[command(
+        before_help = "Example:\n  grantline --issuer https://as.example --client-id svc token custom \\\n      --grant-type urn:ietf:params:oauth:grant-type:jwt-bearer --param-file assertion=jwt.txt",
+        after_help = "The grant type is an absolute URI (urn:..., https://...) or one of RFC 6749's names\n(authorization_code, client_credentials, password, refresh_token). The form holds\ngrant_type, then --scope, --resource, --audience, every --param and every --param-file, as given."
+    )]
+    Custom(CustomGrantArgs),
 }
 
 /// Options every token request takes.
@@ -445,6 +503,22 @@ pub(crate) struct JwtBearerArgs {
     /// Options of every token request.
     #[command(flatten)]
     pub(crate) options: GrantOptions,
+}
+
+/// `grantline token custom`.
+#[derive(Debug, Args)]
+pub(crate) struct CustomGrantArgs {
+    /// The grant_type: an absolute URI, or a grant type name RFC 6749 registered
+    #[arg(long, value_name = "URI")]
+    pub(crate) grant_type: String,
+    /// Options of every token request (its parameters with --param name=value).
+    #[command(flatten)]
+    pub(crate) options: GrantOptions,
+    /// A parameter whose value is read from a file (trimmed; `-` reads stdin), as name=PATH
+    /// (repeatable): for a secret such as an assertion, which --param would show in the
+    /// process list
+    #[arg(long, value_name = "NAME=PATH", value_parser = parse_param)]
+    pub(crate) param_file: Vec<(String, String)>,
 }
 
 /// `grantline authorize`.

@@ -5,7 +5,7 @@
 //! `run_with` loop over the same flows and fail with the same error (the core's `RunError`), so
 //! the rest of the program does not know which one runs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use grantline::clock::{Clock, ScaledClock, SystemClock};
@@ -26,6 +26,9 @@ pub(crate) struct Connection {
     pub(crate) timeout: Option<Duration>,
     /// Run the clock this many times faster (a testing aid).
     pub(crate) time_scale: Option<u32>,
+    /// The TLS client certificate (PEM, its chain may follow) and its private key (PEM),
+    /// presented on every TLS connection.
+    pub(crate) client_cert: Option<(PathBuf, PathBuf)>,
 }
 
 /// A configured transport.
@@ -56,6 +59,11 @@ impl Backend {
     /// A configuration error for an unreadable or invalid CA file or proxy URL.
     pub(crate) fn new(kind: TransportKind, connection: &Connection) -> Result<Self, CliError> {
         let certs = read_certs(&connection.ca_certs)?;
+        let identity = connection
+            .client_cert
+            .as_ref()
+            .map(|(cert, key)| ClientIdentity::read(cert, key))
+            .transpose()?;
         let (clock, transport_clock): (Box<dyn Clock>, TransportClock) =
             match connection.time_scale.filter(|scale| *scale > 1) {
                 Some(scale) => {
@@ -66,12 +74,16 @@ impl Backend {
             };
         let inner = match kind {
             #[cfg(feature = "ureq")]
-            TransportKind::Ureq => {
-                Inner::Ureq(ureq_transport(connection, &certs, transport_clock)?)
-            }
+            TransportKind::Ureq => Inner::Ureq(ureq_transport(
+                connection,
+                &certs,
+                identity.as_ref(),
+                transport_clock,
+            )?),
             #[cfg(feature = "reqwest")]
             TransportKind::Reqwest => {
-                let (transport, runtime) = reqwest_transport(connection, &certs, transport_clock)?;
+                let (transport, runtime) =
+                    reqwest_transport(connection, &certs, identity.as_ref(), transport_clock)?;
                 Inner::Reqwest { transport, runtime }
             }
         };
@@ -204,14 +216,107 @@ fn read_certs(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, CliError> {
     Ok(certs)
 }
 
+/// A TLS client certificate chain and its private key, read and checked from PEM files.
+#[derive(Debug)]
+pub(crate) struct ClientIdentity {
+    /// The DER certificates, the client's own first.
+    chain: Vec<Vec<u8>>,
+    /// The private key.
+    key: rustls_pki_types::PrivateKeyDer<'static>,
+}
+
+impl ClientIdentity {
+    /// Reads `--client-cert` and `--client-key`.
+    ///
+    /// # Errors
+    ///
+    /// A configuration error for a file that cannot be read or holds no PEM certificate (or
+    /// private key).
+    pub(crate) fn read(cert: &Path, key: &Path) -> Result<Self, CliError> {
+        use rustls_pki_types::pem::PemObject as _;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+        let pem = std::fs::read(cert).map_err(|e| {
+            CliError::config(format!(
+                "cannot read the client certificate {}: {e}",
+                cert.display()
+            ))
+        })?;
+        let chain = CertificateDer::pem_slice_iter(&pem)
+            .map(|c| c.map(|c| c.to_vec()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                CliError::config(format!(
+                    "the client certificate {} is not valid PEM: {e}",
+                    cert.display()
+                ))
+            })?;
+        if chain.is_empty() {
+            return Err(CliError::config(format!(
+                "the client certificate {} holds no PEM certificate (--client-cert takes a PEM file)",
+                cert.display()
+            )));
+        }
+        let pem = std::fs::read(key).map_err(|e| {
+            CliError::config(format!("cannot read the client key {}: {e}", key.display()))
+        })?;
+        let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| {
+            CliError::config(format!(
+                "the client key {} holds no usable PEM private key (PKCS#8, PKCS#1 or SEC1): {e}",
+                key.display()
+            ))
+        })?;
+        Ok(Self { chain, key })
+    }
+
+    /// The private key as PEM (ureq's `PrivateKey::from_pem`; it does not export its key kinds).
+    fn key_pem(&self) -> String {
+        use rustls_pki_types::PrivateKeyDer;
+
+        let label = match &self.key {
+            PrivateKeyDer::Pkcs1(_) => "RSA PRIVATE KEY",
+            PrivateKeyDer::Sec1(_) => "EC PRIVATE KEY",
+            _ => "PRIVATE KEY",
+        };
+        let mut pem = String::new();
+        pem_block(&mut pem, label, self.key.secret_der());
+        pem
+    }
+
+    /// The chain and key as one PEM document (reqwest's `Identity::from_pem`).
+    #[cfg(feature = "reqwest")]
+    fn to_pem(&self) -> String {
+        let mut pem = String::new();
+        for der in &self.chain {
+            pem_block(&mut pem, "CERTIFICATE", der);
+        }
+        pem.push_str(&self.key_pem());
+        pem
+    }
+}
+
+/// Appends one PEM block.
+fn pem_block(out: &mut String, label: &str, der: &[u8]) {
+    use base64::Engine as _;
+
+    let encoded = base64::engine::general_purpose::STANDARD.encode(der);
+    out.push_str(&format!("-----BEGIN {label}-----\n"));
+    for line in encoded.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+}
+
 #[cfg(feature = "ureq")]
 fn ureq_transport(
     connection: &Connection,
     certs: &[Vec<u8>],
+    identity: Option<&ClientIdentity>,
     clock: TransportClock,
 ) -> Result<grantline_ureq::Transport, CliError> {
     use grantline_ureq::ureq;
-    use ureq::tls::{Certificate, RootCerts, TlsConfig};
+    use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
 
     let mut config = ureq::Agent::config_builder();
     if let Some(proxy) = &connection.proxy {
@@ -224,16 +329,26 @@ fn ureq_transport(
     config = config
         .timeout_connect(Some(DEFAULT_CONNECT_TIMEOUT.min(timeout)))
         .timeout_global(Some(timeout));
-    if !certs.is_empty() {
-        let roots: Vec<Certificate<'static>> = certs
-            .iter()
-            .map(|der| Certificate::from_der(der).to_owned())
-            .collect();
-        config = config.tls_config(
-            TlsConfig::builder()
-                .root_certs(RootCerts::new_with_certs(&roots))
-                .build(),
-        );
+    if !certs.is_empty() || identity.is_some() {
+        let mut tls = TlsConfig::builder();
+        if !certs.is_empty() {
+            let roots: Vec<Certificate<'static>> = certs
+                .iter()
+                .map(|der| Certificate::from_der(der).to_owned())
+                .collect();
+            tls = tls.root_certs(RootCerts::new_with_certs(&roots));
+        }
+        if let Some(identity) = identity {
+            let chain: Vec<Certificate<'static>> = identity
+                .chain
+                .iter()
+                .map(|der| Certificate::from_der(der).to_owned())
+                .collect();
+            let key = PrivateKey::from_pem(identity.key_pem().as_bytes())
+                .map_err(|e| CliError::config(format!("the client key is not usable: {e}")))?;
+            tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
+        }
+        config = config.tls_config(tls.build());
     }
     let transport = grantline_ureq::Transport::with_agent(config.build().new_agent());
     Ok(match clock {
@@ -246,6 +361,7 @@ fn ureq_transport(
 fn reqwest_transport(
     connection: &Connection,
     certs: &[Vec<u8>],
+    identity: Option<&ClientIdentity>,
     clock: TransportClock,
 ) -> Result<(grantline_reqwest::Transport, tokio::runtime::Runtime), CliError> {
     use grantline_reqwest::reqwest;
@@ -270,6 +386,14 @@ fn reqwest_transport(
                 CliError::config(format!("a CA certificate (--ca-cert) is not usable: {e}"))
             })?;
         builder = builder.tls_certs_only(roots);
+    }
+    if let Some(identity) = identity {
+        let identity = reqwest::Identity::from_pem(identity.to_pem().as_bytes()).map_err(|e| {
+            CliError::config(format!(
+                "the client certificate and key are not usable together: {e}"
+            ))
+        })?;
+        builder = builder.identity(identity);
     }
     let transport = grantline_reqwest::Transport::from_builder(builder)
         .map_err(|e| CliError::config(format!("cannot set up the HTTP client: {e}")))?;

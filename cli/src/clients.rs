@@ -270,6 +270,8 @@ pub(crate) fn auth_method(name: &str) -> Option<AuthMethod> {
         "client_secret_jwt" => AuthMethod::ClientSecretJwt,
         "private_key_jwt" => AuthMethod::PrivateKeyJwt,
         "none" => AuthMethod::None,
+        "tls_client_auth" => AuthMethod::TlsClientAuth,
+        "self_signed_tls_client_auth" => AuthMethod::SelfSignedTlsClientAuth,
         _ => return None,
     })
 }
@@ -282,6 +284,8 @@ pub(crate) fn auth_method_name(method: AuthMethod) -> &'static str {
         AuthMethod::ClientSecretJwt => "client_secret_jwt",
         AuthMethod::PrivateKeyJwt => "private_key_jwt",
         AuthMethod::None => "none",
+        AuthMethod::TlsClientAuth => "tls_client_auth",
+        AuthMethod::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
     }
 }
 
@@ -297,10 +301,12 @@ mod tests {
             AuthMethod::ClientSecretJwt,
             AuthMethod::PrivateKeyJwt,
             AuthMethod::None,
+            AuthMethod::TlsClientAuth,
+            AuthMethod::SelfSignedTlsClientAuth,
         ] {
             assert_eq!(auth_method(auth_method_name(method)), Some(method));
         }
-        assert_eq!(auth_method("tls_client_auth"), None);
+        assert_eq!(auth_method("attest_jwt_client_auth"), None);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use grantline::TokenResponse;
 use serde::{Deserialize, Serialize};
 
-use crate::args::{AuthMethod, ProfileGrant, TransportKind};
+use crate::args::{AuthMethod, BasicEncoding, ProfileGrant, TransportKind};
 use crate::error::CliError;
 use crate::secrets::SecretLocation;
 
@@ -90,6 +90,15 @@ pub(crate) struct Profile {
     /// tokens are DPoP-bound to it. `None`: no DPoP.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) dpop: Option<SecretLocation>,
+    /// The TLS client certificate file (the path; the certificate stays where it is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) client_cert: Option<PathBuf>,
+    /// Its private key file (the path; the key stays where it is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) client_key: Option<PathBuf>,
+    /// How `client_secret_basic` encodes the id and secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) basic_encoding: Option<BasicEncoding>,
 }
 
 /// The contents of `profiles.json`.

@@ -310,3 +310,22 @@ fn the_browsers_request_on_the_loopback_listener() {
         debug_clean("Routed", &route(&request, &redirect));
     }
 }
+
+#[test]
+fn the_client_certificate_key() {
+    use base64::Engine as _;
+    const CLIENT_KEY: &str = "sentinel-client-key-4e7d";
+    let dir = tempfile::tempdir().unwrap();
+    let pem = |label: &str, bytes: &[u8]| {
+        let body = base64::engine::general_purpose::STANDARD.encode(bytes);
+        format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n")
+    };
+    let cert = dir.path().join("c.pem");
+    let key = dir.path().join("c.key");
+    std::fs::write(&cert, pem("CERTIFICATE", b"a certificate")).unwrap();
+    for label in ["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"] {
+        std::fs::write(&key, pem(label, CLIENT_KEY.as_bytes())).unwrap();
+        let identity = crate::backend::ClientIdentity::read(&cert, &key).unwrap();
+        assert_clean("ClientIdentity", &format!("{identity:?}"));
+    }
+}

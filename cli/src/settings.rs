@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use grantline::Client;
 use grantline::EndpointKind;
-use grantline::client_auth::{ClientSecretJwt, PrivateKeyJwt};
+use grantline::client_auth::{ClientSecretBasic, ClientSecretJwt, PrivateKeyJwt, TlsClientAuth};
 use grantline::discovery::{DiscoveryFlow, ServerMetadata};
 use grantline::jose::{Algorithm, SigningKey};
 use grantline::secret::ClientSecret;
 
-use crate::args::{AuthMethod, GlobalArgs, TransportKind};
+use crate::args::{AuthMethod, BasicEncoding, GlobalArgs, TransportKind};
 use crate::backend::{Backend, Connection};
 use crate::config::{ConfigDir, Profile};
 use crate::error::CliError;
@@ -95,6 +95,8 @@ pub(crate) struct Settings {
     pub(crate) profile: Option<(String, Profile)>,
     /// The DPoP key tokens are bound to (`--dpop`, `--dpop-key`, or the profile's).
     pub(crate) dpop: Option<grantline::dpop::DpopKey>,
+    /// How `client_secret_basic` encodes the id and secret.
+    pub(crate) basic_encoding: BasicEncoding,
 }
 
 impl Settings {
@@ -140,6 +142,25 @@ impl Settings {
         };
 
         let timeout = args.timeout.or_else(|| saved.and_then(|p| p.timeout));
+        // The certificate and its key go together: both from the command line, else both from
+        // the profile.
+        let client_cert = match (&args.client_cert, &args.client_key) {
+            (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+            (None, None) => match saved.map(|p| (&p.client_cert, &p.client_key)) {
+                Some((Some(cert), Some(key))) => Some((cert.clone(), key.clone())),
+                Some((None, None)) | None => None,
+                Some(_) => {
+                    return Err(CliError::config(
+                        "the profile has only one of client_cert and client_key: save it again with both --client-cert PATH and --client-key PATH",
+                    ));
+                }
+            },
+            _ => {
+                return Err(CliError::config(
+                    "--client-cert and --client-key go together: pass both (the certificate and its private key)",
+                ));
+            }
+        };
         let ca_certs = if args.ca_cert.is_empty() {
             saved.map(|p| p.ca_cert.clone()).unwrap_or_default()
         } else {
@@ -183,9 +204,14 @@ impl Settings {
                     .or_else(|| saved.and_then(|p| p.proxy.clone())),
                 timeout: timeout.map(Duration::from_secs),
                 time_scale: args.time_scale,
+                client_cert,
             },
             insecure_http: args.insecure_http || saved.is_some_and(|p| p.insecure_http),
             verbose: args.verbose,
+            basic_encoding: args
+                .basic_encoding
+                .or_else(|| saved.and_then(|p| p.basic_encoding))
+                .unwrap_or(BasicEncoding::Form),
             profile,
             dpop,
         })
@@ -213,6 +239,9 @@ impl Settings {
             proxy: args.proxy.clone(),
             timeout: args.timeout,
             insecure_http: args.insecure_http,
+            client_cert: args.client_cert.as_deref().map(absolute),
+            client_key: args.client_key.as_deref().map(absolute),
+            basic_encoding: args.basic_encoding,
             ..Profile::default()
         }
     }
@@ -286,7 +315,8 @@ impl Settings {
     /// # Errors
     ///
     /// A configuration error without a client id, for a secret with `--auth-method none` or
-    /// a missing secret with `basic`/`post`; discovery's errors; the builder's (an `http`
+    /// a missing secret with `basic`/`post`, for a TLS client authentication method without
+    /// `--client-cert` (or with a secret); discovery's errors; the builder's (an `http`
     /// endpoint without `--insecure-http`).
     pub(crate) fn client(&self, backend: &Backend) -> Result<Client, CliError> {
         let client_id = self.client_id.clone().ok_or_else(|| {
@@ -318,8 +348,23 @@ impl Settings {
     fn build_client(&self, backend: &Backend, client_id: String) -> Result<Client, CliError> {
         let (mut builder, metadata) = match &self.issuer {
             Some(_) => {
-                let (metadata, _) = self.discover(backend)?;
-                (Client::from_metadata(client_id, &metadata), Some(metadata))
+                let (mut metadata, _) = self.discover(backend)?;
+                // With a client certificate, requests go to the mTLS endpoint aliases (RFC
+                // 8705 §5), except where an endpoint was given explicitly.
+                if self.connection.client_cert.is_some() {
+                    if let Some(aliases) = &mut metadata.mtls_endpoint_aliases {
+                        for (kind, _) in &self.endpoints {
+                            aliases.remove(metadata_name(*kind));
+                        }
+                    }
+                }
+                let builder = Client::from_metadata(client_id, &metadata);
+                let builder = if self.connection.client_cert.is_some() {
+                    builder.use_mtls_endpoint_aliases()
+                } else {
+                    builder
+                };
+                (builder, Some(metadata))
             }
             None => (Client::builder(client_id), None),
         };
@@ -355,7 +400,12 @@ impl Settings {
             },
         };
         builder = match (method, &self.client_secret) {
-            (AuthMethod::Basic, Some(secret)) => builder.client_secret_basic(secret.clone()),
+            (AuthMethod::Basic, Some(secret)) => builder.auth(
+                ClientSecretBasic::new(secret.clone()).encoding(match self.basic_encoding {
+                    BasicEncoding::Form => grantline::client_auth::BasicEncoding::FormUrlEncoded,
+                    BasicEncoding::Raw => grantline::client_auth::BasicEncoding::Raw,
+                }),
+            ),
             (AuthMethod::Post, Some(secret)) => builder.client_secret_post(secret.clone()),
             (AuthMethod::ClientSecretJwt, Some(secret)) => {
                 let mut auth = ClientSecretJwt::new(secret.clone());
@@ -370,6 +420,22 @@ impl Settings {
                 return Err(CliError::config(
                     "a client secret was given with --auth-method none: drop one of them",
                 ));
+            }
+            (AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth, _)
+                if self.connection.client_cert.is_none() =>
+            {
+                return Err(CliError::config(
+                    "tls_client_auth and self_signed_tls_client_auth authenticate with the TLS client certificate: pass --client-cert PATH --client-key PATH",
+                ));
+            }
+            (AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth, Some(_)) => {
+                return Err(CliError::config(
+                    "a client secret was given with a TLS client authentication method: drop one of them",
+                ));
+            }
+            (AuthMethod::TlsClientAuth, None) => builder.auth(TlsClientAuth::pki()),
+            (AuthMethod::SelfSignedTlsClientAuth, None) => {
+                builder.auth(TlsClientAuth::self_signed())
             }
             (AuthMethod::Basic | AuthMethod::Post | AuthMethod::ClientSecretJwt, None) => {
                 return Err(CliError::config(
@@ -411,6 +477,22 @@ impl Settings {
             Some(kid) => key.with_key_id(kid.clone()),
             None => key,
         })
+    }
+}
+
+/// The name of an endpoint in server metadata (and in `mtls_endpoint_aliases`).
+fn metadata_name(kind: EndpointKind) -> &'static str {
+    match kind {
+        EndpointKind::Token => "token_endpoint",
+        EndpointKind::Authorization => "authorization_endpoint",
+        EndpointKind::DeviceAuthorization => "device_authorization_endpoint",
+        EndpointKind::PushedAuthorization => "pushed_authorization_request_endpoint",
+        EndpointKind::BackchannelAuthentication => "backchannel_authentication_endpoint",
+        EndpointKind::Revocation => "revocation_endpoint",
+        EndpointKind::Introspection => "introspection_endpoint",
+        EndpointKind::Userinfo => "userinfo_endpoint",
+        EndpointKind::Registration => "registration_endpoint",
+        _ => "",
     }
 }
 
@@ -556,5 +638,60 @@ mod tests {
             settings.endpoints,
             vec![(EndpointKind::Token, "https://saved.example/t".to_owned())]
         );
+    }
+
+    #[test]
+    fn a_profile_keeps_the_client_certificate_and_the_basic_encoding() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ConfigDir::locate_in(dir.path());
+        let mut profiles = crate::config::Profiles::default();
+        let saved = Profile {
+            issuer: Some("https://saved.example".to_owned()),
+            client_cert: Some(PathBuf::from("/keys/c.pem")),
+            client_key: Some(PathBuf::from("/keys/c.key")),
+            basic_encoding: Some(BasicEncoding::Raw),
+            ..Profile::default()
+        };
+        profiles.profiles.insert("p".to_owned(), saved.clone());
+        profiles.profiles.insert(
+            "half".to_owned(),
+            Profile {
+                client_key: None,
+                ..saved
+            },
+        );
+        config.save_profiles(&profiles).unwrap();
+        let args = |profile: &str| GlobalArgs {
+            profile: Some(profile.to_owned()),
+            ..GlobalArgs::default()
+        };
+        let settings = Settings::resolve(&args("p"), Some(&config)).unwrap();
+        assert_eq!(
+            settings.connection.client_cert,
+            Some((PathBuf::from("/keys/c.pem"), PathBuf::from("/keys/c.key")))
+        );
+        assert_eq!(settings.basic_encoding, BasicEncoding::Raw);
+        // Both from the command line win over both from the profile.
+        let given = GlobalArgs {
+            client_cert: Some(PathBuf::from("n.pem")),
+            client_key: Some(PathBuf::from("n.key")),
+            basic_encoding: Some(BasicEncoding::Form),
+            ..args("p")
+        };
+        let settings = Settings::resolve(&given, Some(&config)).unwrap();
+        assert_eq!(
+            settings.connection.client_cert,
+            Some((PathBuf::from("n.pem"), PathBuf::from("n.key")))
+        );
+        assert_eq!(settings.basic_encoding, BasicEncoding::Form);
+        // A certificate without its key is refused.
+        assert!(matches!(
+            Settings::resolve(&args("half"), Some(&config)),
+            Err(CliError::Config(_))
+        ));
+        // Without a profile: form encoding, no certificate.
+        let settings = Settings::resolve(&GlobalArgs::default(), None).unwrap();
+        assert_eq!(settings.basic_encoding, BasicEncoding::Form);
+        assert_eq!(settings.connection.client_cert, None);
     }
 }

@@ -101,6 +101,240 @@ fn discover_and_client_credentials_and_exchange() {
     }
 }
 
+/// Writes `cert` and its key to `dir` as `NAME.pem` and `NAME.key`; returns both paths.
+fn cert_files(
+    dir: &std::path::Path,
+    name: &str,
+    cert: &grantline_tests::interop::ClientCertificate,
+) -> (String, String) {
+    let cert_path = dir.join(format!("{name}.pem"));
+    let key_path = dir.join(format!("{name}.key"));
+    std::fs::write(&cert_path, &cert.cert_pem).unwrap();
+    std::fs::write(&key_path, &cert.key_pem).unwrap();
+    (
+        cert_path.to_str().unwrap().to_owned(),
+        key_path.to_str().unwrap().to_owned(),
+    )
+}
+
+/// A certificate's `x5t#S256` (RFC 8705 §3.1): base64url of the SHA-256 of its DER.
+fn x5t_s256(der: &[u8]) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(der))
+}
+
+/// mTLS client authentication (RFC 8705 §2) with each transport: `tls_client_auth` with the
+/// certificate the server's CA signed and `self_signed_tls_client_auth` with the registered
+/// one get client credentials tokens through the metadata's `mtls_endpoint_aliases`, bound to
+/// the certificate (introspection shows its `x5t#S256`). A certificate with the right subject
+/// that the CA did not sign, or one nobody registered, is `invalid_client` (exit code 6).
+#[test]
+fn mtls_client_authentication_gets_certificate_bound_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = oidc_provider();
+    let mtls = server.mtls();
+    let ca = dir.path().join("mtls-ca.pem");
+    std::fs::write(&ca, &mtls.ca_pem).unwrap();
+    let ca = ca.to_str().unwrap();
+    let pki = cert_files(dir.path(), "pki", &mtls.pki_client);
+    let self_signed = cert_files(dir.path(), "self-signed", &mtls.self_signed_client);
+    let stranger = cert_files(dir.path(), "stranger", &mtls.stranger);
+    let clients = [
+        (
+            "mtls-pki-client",
+            "tls-client-auth",
+            &pki,
+            &mtls.pki_client.der,
+        ),
+        (
+            "mtls-self-signed-client",
+            "self-signed-tls-client-auth",
+            &self_signed,
+            &mtls.self_signed_client.der,
+        ),
+    ];
+    for transport in transports() {
+        for (client_id, method, (cert, key), der) in clients {
+            let global = [
+                "--transport",
+                transport,
+                "--issuer",
+                server.issuer(),
+                "--client-id",
+                client_id,
+                "--auth-method",
+                method,
+                "--ca-cert",
+                ca,
+            ];
+            let out = grantline(dir.path())
+                .args(global)
+                .args(["--client-cert", cert, "--client-key", key, "--verbose"])
+                .args(["token", "client-credentials"])
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{client_id} {transport}: {stderr}");
+            assert!(
+                stderr.contains(&format!("POST {}/token", server.mtls_origin())),
+                "the token request went to the mTLS alias: {stderr}"
+            );
+            let token = one_document(&out.stdout);
+            let access = token["access_token"].as_str().unwrap();
+            let info = run(dir.path(), transport, &["introspect", access]);
+            assert_eq!(info["active"], true, "{info}");
+            assert_eq!(info["client_id"], client_id, "{info}");
+            assert_eq!(
+                info["cnf"]["x5t#S256"],
+                x5t_s256(der).as_str(),
+                "the token is bound to the certificate: {info}"
+            );
+
+            // Someone else's certificate: refused as invalid_client.
+            let out = grantline(dir.path())
+                .args(global)
+                .args(["--client-cert", &stranger.0, "--client-key", &stranger.1])
+                .args(["token", "client-credentials"])
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(6),
+                "{client_id} {transport}: {stderr}"
+            );
+            assert!(stderr.contains("invalid_client"), "{stderr}");
+        }
+    }
+
+    // A profile keeps the method and the paths (not the contents): its token is renewed with
+    // the certificate.
+    let saved = one_document(
+        &grantline(dir.path())
+            .args([
+                "--issuer",
+                server.issuer(),
+                "--client-id",
+                "mtls-pki-client",
+            ])
+            .args(["--auth-method", "tls-client-auth", "--ca-cert", ca])
+            .args(["--client-cert", &pki.0, "--client-key", &pki.1])
+            .args(["profile", "add", "mtls", "--grant", "client-credentials"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(saved["auth_method"], "tls_client_auth", "{saved}");
+    assert_eq!(saved["client_cert"], pki.0.as_str(), "{saved}");
+    assert_eq!(saved["client_key"], pki.1.as_str(), "{saved}");
+    let out = grantline(dir.path())
+        .args(["token", "--profile", "mtls"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let access = one_document(&out.stdout)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let info = run(dir.path(), transports()[0], &["introspect", &access]);
+    assert_eq!(
+        info["cnf"]["x5t#S256"],
+        x5t_s256(&mtls.pki_client.der).as_str()
+    );
+}
+
+/// `--basic-encoding raw` against a real server: with a secret that form-encoding leaves as it
+/// is, both encodings are the same and the raw one is accepted; with one that needs encoding,
+/// oidc-provider (which form-decodes, as RFC 6749 §2.3.1 says) refuses the raw form
+/// (`invalid_request`).
+#[test]
+fn raw_basic_encoding_is_accepted_where_it_coincides_with_the_form() {
+    let dir = tempfile::tempdir().unwrap();
+    for transport in transports() {
+        let out = grantline(dir.path())
+            .args([
+                "--transport",
+                transport,
+                "--issuer",
+                oidc_provider().issuer(),
+            ])
+            .args(["--client-id", "raw-basic-client"])
+            .args(["--client-secret", "raw-basic-secret_0123.abc"])
+            .args(["--basic-encoding", "raw", "token", "client-credentials"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(one_document(&out.stdout)["access_token"].is_string());
+
+        let out = grantline(dir.path())
+            .args([
+                "--transport",
+                transport,
+                "--issuer",
+                oidc_provider().issuer(),
+            ])
+            .args(["--client-id", BASIC_ID, "--client-secret", BASIC_SECRET])
+            .args(["--basic-encoding", "raw", "token", "client-credentials"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // oidc-provider cannot form-decode `%/~`: "not properly encoded", exit code 5.
+        assert_eq!(out.status.code(), Some(5), "{stderr}");
+        assert!(stderr.contains("invalid_request"), "{stderr}");
+        assert!(!stderr.contains(BASIC_SECRET), "{stderr}");
+    }
+}
+
+/// `token custom`: the JWT bearer grant the server registered (RFC 7523), named by its URI,
+/// with the assertion as a parameter, gets a token for the assertion's subject.
+#[test]
+fn a_custom_grant_gets_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = grantline::jose::SigningKey::from_pem(
+        grantline::jose::Algorithm::RS256,
+        include_str!("../../tests/interop/keys/client-rs256.private.pem"),
+    )
+    .unwrap()
+    .with_key_id("grantline-client-rs256");
+    for transport in transports() {
+        let subject = format!("custom-{transport}");
+        let assertion = grantline::jose::JwtAssertion::new(
+            "grantline-service",
+            &subject,
+            oidc_provider().issuer(),
+        )
+        .sign(
+            &key,
+            std::time::SystemTime::now(),
+            &grantline::random::SystemRandom,
+        )
+        .unwrap();
+        let token = run(
+            dir.path(),
+            transport,
+            &[
+                "token",
+                "custom",
+                "--grant-type",
+                "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "--param",
+                &format!("assertion={}", assertion.secret()),
+            ],
+        );
+        assert!(token["access_token"].is_string(), "{token}");
+        assert_eq!(token["assertion_sub"], subject.as_str(), "{token}");
+    }
+}
+
 #[test]
 fn authorize_then_refresh_introspect_revoke_userinfo_decode() {
     let dir = tempfile::tempdir().unwrap();

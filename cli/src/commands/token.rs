@@ -15,8 +15,8 @@ use grantline::{Client, TokenResponse};
 
 use super::{Context, scope_or_profile, token_document};
 use crate::args::{
-    ExchangeArgs, GrantCommand, GrantOptions, JwtBearerArgs, PasswordArgs, ProfileGrant,
-    RefreshArgs, TokenArgs,
+    CustomGrantArgs, ExchangeArgs, GrantCommand, GrantOptions, JwtBearerArgs, PasswordArgs,
+    ProfileGrant, RefreshArgs, TokenArgs,
 };
 use crate::backend::Backend;
 use crate::error::CliError;
@@ -37,7 +37,8 @@ pub(crate) fn run(cx: &Context, args: TokenArgs) -> Result<(), CliError> {
         | GrantCommand::Refresh(RefreshArgs { options, .. })
         | GrantCommand::Password(PasswordArgs { options, .. })
         | GrantCommand::Exchange(ExchangeArgs { options, .. })
-        | GrantCommand::JwtBearer(JwtBearerArgs { options, .. }) => {
+        | GrantCommand::JwtBearer(JwtBearerArgs { options, .. })
+        | GrantCommand::Custom(CustomGrantArgs { options, .. }) => {
             scope_or_profile(cx, &options.scope)
         }
     };
@@ -84,6 +85,21 @@ pub(crate) fn run(cx: &Context, args: TokenArgs) -> Result<(), CliError> {
         GrantCommand::JwtBearer(args) => {
             let assertion = read_value(&args.assertion, "assertion")?;
             with_options(cx, TokenRequest::jwt_bearer(assertion), &args.options)
+        }
+        GrantCommand::Custom(args) => {
+            check_grant_type(&args.grant_type)?;
+            let mut request =
+                with_options(cx, TokenRequest::custom(args.grant_type), &args.options);
+            for (name, path) in &args.param_file {
+                let source = if path == "-" {
+                    path.clone()
+                } else {
+                    format!("@{path}")
+                };
+                let value = read_value(&source, &format!("`{name}` parameter"))?;
+                request = request.param(name.clone(), value);
+            }
+            request
         }
     };
     let mut token = request_token(cx, &backend, &client, request)?;
@@ -137,6 +153,35 @@ pub(crate) fn with_options(
         request = request.param(name.clone(), value.clone());
     }
     request
+}
+
+/// The grant types RFC 6749 names (§4.1.3, §4.3.2, §4.4.2, §6); every other is an absolute URI
+/// (§4.5).
+const REGISTERED_GRANT_TYPES: [&str; 4] = [
+    "authorization_code",
+    "password",
+    "client_credentials",
+    "refresh_token",
+];
+
+/// Refuses a `token custom --grant-type` that is neither an absolute URI nor a name RFC 6749
+/// registered.
+fn check_grant_type(grant_type: &str) -> Result<(), CliError> {
+    if REGISTERED_GRANT_TYPES.contains(&grant_type) {
+        return Ok(());
+    }
+    let absolute = !grant_type
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+        && url::Url::parse(grant_type).is_ok();
+    if absolute {
+        Ok(())
+    } else {
+        Err(CliError::config(format!(
+            "`{grant_type}` is not a grant type: pass an absolute URI (an extension grant's, e.g. urn:ietf:params:oauth:grant-type:jwt-bearer) or one of {}",
+            REGISTERED_GRANT_TYPES.join(", ")
+        )))
+    }
 }
 
 /// The profile's cached refresh token, for `token refresh` without an argument.
@@ -236,4 +281,27 @@ fn cached(cx: &Context) -> Result<(), CliError> {
         .token()
         .ok_or_else(|| CliError::Internal("the token manager has no token".to_owned()))?;
     cx.finish_with_token(&backend, token, asked.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_custom_grant_type_is_an_absolute_uri_or_a_registered_name() {
+        for good in [
+            "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "https://grants.example/ticket",
+            "client_credentials",
+            "refresh_token",
+        ] {
+            assert!(check_grant_type(good).is_ok(), "{good}");
+        }
+        for bad in ["", "jwt-bearer", "my_grant", "/relative", "urn:has space"] {
+            assert!(
+                matches!(check_grant_type(bad), Err(CliError::Config(_))),
+                "{bad}"
+            );
+        }
+    }
 }

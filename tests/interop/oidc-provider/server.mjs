@@ -7,6 +7,7 @@
 // a CIBA request. See ../../../../shared/peers.md for the facts this configuration relies on.
 
 import http from 'node:http';
+import https from 'node:https';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import Provider, { errors } from 'oidc-provider';
@@ -60,6 +61,43 @@ const clients = [
     redirect_uris: REDIRECT_URIS,
   },
 ];
+// Basic authentication with a secret that form-encoding leaves as it is, so the raw encoding
+// (`grantline --basic-encoding raw`, what Amazon Cognito expects) is understood too.
+clients.push(confidential('raw-basic-client', 'raw-basic-secret_0123.abc', 'client_secret_basic'));
+
+// mTLS (RFC 8705), when the test harness hands over its TLS material (GRANTLINE_MTLS: JSON with
+// server_cert, server_key, ca and self_signed_cert, all PEM, made by rcgen for the run). The
+// provider's endpoints are then also served over https with client certificates, named in the
+// metadata's mtls_endpoint_aliases; the socket's peer certificate is the provider's
+// getCertificate (in production a TLS terminator forwards it).
+const mtls = process.env.GRANTLINE_MTLS ? JSON.parse(process.env.GRANTLINE_MTLS) : undefined;
+if (mtls) {
+  const selfSigned = new crypto.X509Certificate(mtls.self_signed_cert);
+  const mtlsClient = (client_id, method, extra) => ({
+    client_id,
+    token_endpoint_auth_method: method,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    tls_client_certificate_bound_access_tokens: true,
+    ...extra,
+  });
+  clients.push(
+    mtlsClient('mtls-pki-client', 'tls_client_auth', { tls_client_auth_subject_dn: 'CN=grantline-mtls-client' }),
+    mtlsClient('mtls-self-signed-client', 'self_signed_tls_client_auth', {
+      jwks: { keys: [{ ...selfSigned.publicKey.export({ format: 'jwk' }), x5c: [selfSigned.raw.toString('base64')] }] },
+    }),
+  );
+}
+// The peer certificate of an https request, PEM (none on plain http).
+const peerCertificate = (ctx) => {
+  const { socket } = ctx.req;
+  if (typeof socket.getPeerCertificate !== 'function') return undefined;
+  const peer = socket.getPeerCertificate();
+  return peer && peer.raw ? new crypto.X509Certificate(peer.raw).toString() : undefined;
+};
+let mtlsAliases;
+
 for (const c of clients) if (c.client_secret === undefined) delete c.client_secret;
 
 // CIBA requests triggered and not yet decided, by login hint.
@@ -87,7 +125,26 @@ const makeConfig = () => ({
   scopes: ['openid', 'offline_access', 'profile', 'email', 'api:read', 'api:write'],
   // Refresh tokens whenever the client may use them (without the offline_access + consent dance).
   issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+  ...(mtlsAliases ? { discovery: { mtls_endpoint_aliases: mtlsAliases } } : {}),
+  // The five default methods and RFC 8705's two.
+  clientAuthMethods: ['client_secret_basic', 'client_secret_jwt', 'client_secret_post', 'private_key_jwt', 'none',
+    'tls_client_auth', 'self_signed_tls_client_auth'],
   features: {
+    mTLS: {
+      enabled: true,
+      certificateBoundAccessTokens: true,
+      tlsClientAuth: true,
+      selfSignedTlsClientAuth: true,
+      getCertificate: peerCertificate,
+      // Chain verified against the CA by the https server (requestCert, ca).
+      certificateAuthorized: (ctx) => ctx.req.socket.authorized === true,
+      // The subject as an RFC 4514 string (Node lists the RDNs in certificate order).
+      certificateSubjectMatches: (ctx, property, expected) => {
+        const pem = peerCertificate(ctx);
+        if (!pem || property !== 'tls_client_auth_subject_dn') return false;
+        return new crypto.X509Certificate(pem).subject.split('\n').reverse().join(',') === expected;
+      },
+    },
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
     revocation: { enabled: true },
@@ -207,6 +264,32 @@ const makeProvider = (issuer) => {
   return provider;
 };
 
+// The https server of the mTLS endpoint aliases: it asks every client for a certificate and
+// lets the provider decide (tls_client_auth needs one the CA signed, self_signed_tls_client_auth
+// the registered one).
+let mtlsHandler = (req, res) => {
+  res.statusCode = 503;
+  res.end();
+};
+let mtlsOrigin;
+if (mtls) {
+  const mtlsServer = https.createServer({
+    cert: mtls.server_cert,
+    key: mtls.server_key,
+    ca: [mtls.ca],
+    requestCert: true,
+    rejectUnauthorized: false,
+  });
+  mtlsServer.on('request', (req, res) => mtlsHandler(req, res));
+  await new Promise((resolve) => mtlsServer.listen(0, '127.0.0.1', resolve));
+  mtlsOrigin = `https://127.0.0.1:${mtlsServer.address().port}`;
+  mtlsAliases = Object.fromEntries(
+    [['token_endpoint', '/token'], ['introspection_endpoint', '/token/introspection'],
+      ['revocation_endpoint', '/token/revocation'], ['userinfo_endpoint', '/me']]
+      .map(([name, path]) => [name, `${mtlsOrigin}${path}`]),
+  );
+}
+
 const server = http.createServer();
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address();
@@ -253,8 +336,9 @@ server.listen(0, '127.0.0.1', () => {
     }
     callback(req, res);
   });
+  mtlsHandler = (req, res) => callback(req, res);
 
-  process.stdout.write(`${JSON.stringify({ issuer, api_resource: API_RESOURCE })}\n`);
+  process.stdout.write(`${JSON.stringify({ issuer, api_resource: API_RESOURCE, mtls_origin: mtlsOrigin })}\n`);
 });
 
 // Stop when the process that started us goes away.

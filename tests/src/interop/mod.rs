@@ -15,3 +15,6 @@ pub use server::{OidcProvider, oidc_provider};
 
 mod django;
 pub use django::{Django, DjangoApp, django};
+
+mod mtls;
+pub use mtls::{ClientCertificate, MtlsMaterial, PKI_CLIENT_SUBJECT};

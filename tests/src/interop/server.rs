@@ -67,6 +67,7 @@ pub(crate) fn start(mut command: Command, what: &str, setup_hint: &str) -> Runni
 #[derive(Debug)]
 pub struct OidcProvider {
     running: Running,
+    mtls: super::MtlsMaterial,
 }
 
 impl OidcProvider {
@@ -98,6 +99,23 @@ impl OidcProvider {
 }
 
 impl OidcProvider {
+    /// The TLS material of its mTLS endpoints (RFC 8705): the CA to trust, and the client
+    /// certificates of `mtls-pki-client` (`tls_client_auth`, subject
+    /// [`PKI_CLIENT_SUBJECT`](super::PKI_CLIENT_SUBJECT)) and `mtls-self-signed-client`
+    /// (`self_signed_tls_client_auth`), both with certificate-bound access tokens, and a
+    /// stranger's.
+    pub fn mtls(&self) -> &super::MtlsMaterial {
+        &self.mtls
+    }
+
+    /// The origin of its mTLS endpoints (`https://127.0.0.1:PORT`), which its metadata names in
+    /// `mtls_endpoint_aliases`.
+    pub fn mtls_origin(&self) -> &str {
+        self.running.ready["mtls_origin"]
+            .as_str()
+            .unwrap_or_default()
+    }
+
     /// Rotates the server's signing key: a new key signs from now on, the old ones stay
     /// published. Returns the new key's `kid`.
     pub fn rotate_keys(&self) -> String {
@@ -122,10 +140,15 @@ pub fn oidc_provider() -> &'static OidcProvider {
             "oidc-provider is not installed in {}; {hint}",
             dir.display()
         );
+        let mtls = super::MtlsMaterial::generate();
         let mut command = Command::new("node");
-        command.arg("server.mjs").current_dir(&dir);
+        command
+            .arg("server.mjs")
+            .current_dir(&dir)
+            .env("GRANTLINE_MTLS", mtls.server_json());
         OidcProvider {
             running: start(command, "the oidc-provider test server", hint),
+            mtls,
         }
     })
 }
