@@ -348,16 +348,10 @@ impl Settings {
     fn build_client(&self, backend: &Backend, client_id: String) -> Result<Client, CliError> {
         let (mut builder, metadata) = match &self.issuer {
             Some(_) => {
-                let (mut metadata, _) = self.discover(backend)?;
+                let (metadata, _) = self.discover(backend)?;
                 // With a client certificate, requests go to the mTLS endpoint aliases (RFC
-                // 8705 §5), except where an endpoint was given explicitly.
-                if self.connection.client_cert.is_some() {
-                    if let Some(aliases) = &mut metadata.mtls_endpoint_aliases {
-                        for (kind, _) in &self.endpoints {
-                            aliases.remove(metadata_name(*kind));
-                        }
-                    }
-                }
+                // 8705 §5), except where an endpoint was given explicitly (set below: the
+                // library keeps an endpoint set by hand).
                 let builder = Client::from_metadata(client_id, &metadata);
                 let builder = if self.connection.client_cert.is_some() {
                     builder.use_mtls_endpoint_aliases()
@@ -477,22 +471,6 @@ impl Settings {
             Some(kid) => key.with_key_id(kid.clone()),
             None => key,
         })
-    }
-}
-
-/// The name of an endpoint in server metadata (and in `mtls_endpoint_aliases`).
-fn metadata_name(kind: EndpointKind) -> &'static str {
-    match kind {
-        EndpointKind::Token => "token_endpoint",
-        EndpointKind::Authorization => "authorization_endpoint",
-        EndpointKind::DeviceAuthorization => "device_authorization_endpoint",
-        EndpointKind::PushedAuthorization => "pushed_authorization_request_endpoint",
-        EndpointKind::BackchannelAuthentication => "backchannel_authentication_endpoint",
-        EndpointKind::Revocation => "revocation_endpoint",
-        EndpointKind::Introspection => "introspection_endpoint",
-        EndpointKind::Userinfo => "userinfo_endpoint",
-        EndpointKind::Registration => "registration_endpoint",
-        _ => "",
     }
 }
 

@@ -881,6 +881,13 @@ fn dpop_profile_tokens_renew_and_call_the_userinfo_endpoint_with_the_same_key() 
         assert!(out.status.success(), "{transport}: {out:?}");
         let me: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(me["sub"], "alice");
+        // `userinfo` sends the profile's token as DPoP too, with a proof by the same key.
+        let out = grantline(dir.path())
+            .args(["userinfo", "--profile", &profile])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{transport}: {out:?}");
+        assert_eq!(one_document(&out.stdout)["sub"], "alice");
 
         // Renewed with the same key (a proof with another key would be refused), then used.
         let renewed = grantline(dir.path())

@@ -520,7 +520,8 @@ impl ClientBuilder {
     /// Sends requests to the server's mTLS endpoint aliases (RFC 8705 §5, `mtls_endpoint_aliases`
     /// in the metadata given with [`server_metadata`](Self::server_metadata) or
     /// [`Client::from_metadata`]) instead of its plain endpoints, for a client that
-    /// authenticates with its TLS certificate or gets certificate-bound tokens.
+    /// authenticates with its TLS certificate or gets certificate-bound tokens. An endpoint set
+    /// by hand with [`endpoint`](Self::endpoint) (another URL than the metadata's) is kept.
     ///
     /// ```
     /// use grantline::{Client, discovery::ServerMetadata, EndpointKind};
@@ -603,10 +604,20 @@ impl ClientBuilder {
         }
         let mut endpoints = HashMap::with_capacity(self.endpoints.len());
         let mut configured = self.endpoints.clone();
-        if self.mtls_aliases {
-            for (kind, alias) in self.metadata.iter().flat_map(mtls_aliases) {
-                configured.retain(|(k, _)| *k != kind);
-                configured.push((kind, alias));
+        if let Some(metadata) = self.metadata.as_ref().filter(|_| self.mtls_aliases) {
+            for (kind, alias) in mtls_aliases(metadata) {
+                // An endpoint set by hand (not the metadata's own URL) wins over the alias.
+                let plain = metadata
+                    .endpoints()
+                    .find(|(k, _)| *k == kind)
+                    .map(|(_, u)| u);
+                let by_hand = configured
+                    .iter()
+                    .any(|(k, url)| *k == kind && Some(url.as_str()) != plain);
+                if !by_hand {
+                    configured.retain(|(k, _)| *k != kind);
+                    configured.push((kind, alias));
+                }
             }
         }
         for (kind, raw) in &configured {
@@ -769,6 +780,23 @@ mod tests {
         assert_eq!(
             mtls.endpoint(EndpointKind::Revocation).unwrap().as_str(),
             "https://as.example/revoke"
+        );
+        // An endpoint set by hand wins over its alias; the others still move to theirs.
+        let by_hand = Client::from_metadata("c", &metadata)
+            .token_endpoint("https://proxy.example/token")
+            .tls_client_auth()
+            .build()
+            .unwrap();
+        assert_eq!(
+            by_hand.endpoint(EndpointKind::Token).unwrap().as_str(),
+            "https://proxy.example/token"
+        );
+        assert_eq!(
+            by_hand
+                .endpoint(EndpointKind::Introspection)
+                .unwrap()
+                .as_str(),
+            "https://mtls.as.example/introspect"
         );
         // An alias is an endpoint like any other: plain http off loopback is refused.
         metadata.mtls_endpoint_aliases =

@@ -1,6 +1,9 @@
 //! `grantline userinfo`: the OpenID Connect userinfo endpoint, called with an access token,
 //! through grantline's `UserinfoFlow`.
 //!
+//! The token is sent as its type says: a DPoP profile's token (or a token given with `--dpop` /
+//! `--dpop-key`) with `Authorization: DPoP` and a proof by the key, others as `Bearer`.
+//!
 //! A plain JSON answer is printed as it came. A signed (`application/jwt`) answer is accepted
 //! with `--signed`: the issuer's JWK Set is fetched and the flow verifies the signature, `iss`
 //! and `aud` before anything is printed.
@@ -8,6 +11,7 @@
 use grantline::jose::Algorithm;
 use grantline::oidc::{IdTokenValidator, JwksFetch, UserinfoFlow};
 use grantline::secret::AccessToken;
+use grantline::{TokenResponse, TokenType};
 
 use super::Context;
 use crate::args::UserinfoArgs;
@@ -18,13 +22,21 @@ use crate::settings::read_value;
 /// Runs `userinfo`.
 pub(crate) fn run(cx: &Context, args: &UserinfoArgs) -> Result<(), CliError> {
     let token = match &args.token {
-        Some(raw) => read_value(raw, "access token")?,
-        None => profile_access_token(cx)?,
+        // A token given by hand is DPoP-bound when the command was given a DPoP key.
+        Some(raw) => {
+            let kind = if cx.settings.dpop.is_some() {
+                TokenType::DPoP
+            } else {
+                TokenType::Bearer
+            };
+            TokenResponse::new(AccessToken::new(read_value(raw, "access token")?), kind)
+        }
+        None => profile_token(cx)?,
     };
     let backend = cx.settings.backend()?;
     let verbose = cx.settings.verbose;
     let client = cx.settings.client_for_token_calls(&backend)?;
-    let mut flow = UserinfoFlow::new(&client, &AccessToken::new(token))?;
+    let mut flow = UserinfoFlow::for_token(&client, &token)?;
     if let Some(subject) = &args.expect_subject {
         flow = flow.expect_subject(subject.clone());
     }
@@ -64,17 +76,14 @@ pub(crate) fn run(cx: &Context, args: &UserinfoArgs) -> Result<(), CliError> {
         .print(&serde_json::Value::Object(info.claims().clone()))
 }
 
-/// The profile's cached access token.
-fn profile_access_token(cx: &Context) -> Result<String, CliError> {
+/// The profile's cached token, with its type.
+fn profile_token(cx: &Context) -> Result<TokenResponse, CliError> {
     let name = cx.settings.profile_name().ok_or_else(|| {
         CliError::config("no access token: pass it (or `-` to read stdin), or use --profile NAME")
     })?;
-    cx.config()?
-        .cached_token(name)
-        .map(|t| t.access_token().secret().to_owned())
-        .ok_or_else(|| {
-            CliError::config(format!(
-                "profile `{name}` has no cached token: run `grantline token --profile {name}` first"
-            ))
-        })
+    cx.config()?.cached_token(name).ok_or_else(|| {
+        CliError::config(format!(
+            "profile `{name}` has no cached token: run `grantline token --profile {name}` first"
+        ))
+    })
 }
