@@ -60,6 +60,8 @@
 
 mod callback;
 mod exchange;
+#[cfg(feature = "jose")]
+mod jarm;
 mod pending;
 mod pkce;
 mod pushed;
@@ -68,11 +70,15 @@ mod request;
 
 pub use callback::Callback;
 pub use exchange::{AuthorizationCode, CodeExchangeFlow};
+#[cfg(feature = "jose")]
+pub use jarm::CallbackVerification;
 pub use pending::PendingAuthorization;
 pub use pkce::PkceMethod;
 pub use pushed::{PushFlow, PushedAuthorization};
 pub use redirect_uri::RedirectUri;
 pub use request::AuthorizationRequest;
 
+#[cfg(test)]
+mod fapi2_tests;
 #[cfg(test)]
 mod tests;
