@@ -1,0 +1,147 @@
+//! The FAPI 2.0 Security Profile and its Message Signing parts against a real FAPI 2.0 server:
+//! oidc-provider with `features.fapi` profile `2.0`, JARM and JWT introspection on
+//! (`tests/interop/oidc-provider/fapi-server.mjs`), through both transports.
+//!
+//! One line (`ClientBuilder::fapi2`) makes the client a FAPI 2.0 client; the code flow then runs
+//! through PAR + JAR (signed request object) + JARM (signed response) + private_key_jwt (`aud`
+//! the issuer) + DPoP, and the access token is introspected as a signed JWT (RFC 9701).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod interop_common;
+
+use std::time::SystemTime;
+
+use grantline::discovery::DiscoveryFlow;
+use grantline::dpop::DpopKey;
+use grantline::error::{ConfigError, Fapi2Rule, JoseError, ValidationError};
+use grantline::jose::{Algorithm, SigningKey};
+use grantline::token::TargetToken;
+use grantline::{Client, Error, TokenType};
+use grantline_tests::interop::{Browser, oidc_provider_fapi};
+use interop_common::{REDIRECT, REDIRECT_PREFIX, RunError, Runner, runners};
+
+/// The key `fapi-client` is registered with (its public part), ES256.
+fn client_key() -> SigningKey {
+    SigningKey::from_jwk(include_str!(
+        "../interop/keys/client-es256.private.jwk.json"
+    ))
+    .unwrap()
+}
+
+/// The FAPI 2.0 client, built from the server's metadata: one line turns the profile on.
+fn fapi_client(runner: &Runner) -> Client {
+    let metadata = runner
+        .run(DiscoveryFlow::openid(oidc_provider_fapi().issuer()).unwrap())
+        .unwrap();
+    Client::from_metadata("fapi-client", &metadata)
+        .redirect_uri(REDIRECT)
+        .private_key_jwt(client_key())
+        .dpop(DpopKey::generate(Algorithm::ES256).unwrap())
+        .fapi2()
+        .jarm()
+        .build()
+        .unwrap()
+}
+
+/// Pushes a signed authorization request and logs `login` in; returns the pending state and the
+/// URL the browser came back to.
+fn authorize(
+    runner: &Runner,
+    client: &Client,
+    login: &str,
+) -> (grantline::authorization::PendingAuthorization, String) {
+    let (flow, pending) = client
+        .authorization_request()
+        .scope("openid profile")
+        .request_object(client_key(), SystemTime::now())
+        .into_pushed()
+        .unwrap();
+    let pushed = runner.run(flow).unwrap();
+    let callback =
+        Browser::new().oidc_provider_authorize(pushed.url().as_str(), login, REDIRECT_PREFIX);
+    (pending, callback)
+}
+
+fn flow_error(result: Result<impl std::fmt::Debug, RunError>) -> Error {
+    match result {
+        Err(RunError::Flow(e)) => e,
+        other => panic!("not a flow error: {other:?}"),
+    }
+}
+
+#[test]
+fn the_code_flow_through_par_jar_jarm_private_key_jwt_and_dpop_then_jwt_introspection() {
+    for runner in runners() {
+        let client = fapi_client(&runner);
+        let (pending, callback) = authorize(&runner, &client, "alice");
+        // The response came back signed: one `response` JWT, nothing in the clear.
+        let url = url::Url::parse(&callback).unwrap();
+        let names: Vec<_> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        assert_eq!(names, ["response"], "{}", runner.name());
+
+        let code = runner.run(client.verify_callback(pending, callback.as_str()).unwrap());
+        let code = code.unwrap();
+        let token = runner.run(client.exchange_code(code).unwrap()).unwrap();
+        assert_eq!(token.token_type(), &TokenType::DPoP);
+        let claims = token.id_token_claims().unwrap();
+        assert_eq!(claims.subject(), "alice");
+        assert_eq!(claims.algorithm(), Algorithm::ES256);
+
+        // The access token, introspected as a signed JWT (RFC 9701) and verified.
+        let info = runner
+            .run(
+                client
+                    .introspect_jwt(TargetToken::from(token.access_token()))
+                    .unwrap(),
+            )
+            .unwrap();
+        assert!(info.active(), "{}", runner.name());
+        assert_eq!(info.sub(), Some("alice"));
+        let jkt = client.dpop_key().unwrap().thumbprint();
+        assert_eq!(info.extra()["cnf"]["jkt"], jkt);
+        // The plain path beside it: the same server answers JSON when no JWT is asked for.
+        let plain = runner
+            .run(
+                client
+                    .introspect(TargetToken::from(token.access_token()))
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(plain.sub(), Some("alice"));
+    }
+}
+
+#[test]
+fn a_tampered_or_misdirected_jarm_response_gives_no_code() {
+    for runner in runners() {
+        let client = fapi_client(&runner);
+        let (pending, callback) = authorize(&runner, &client, "bob");
+
+        // The real response presented to another pending request: signed, but not for it.
+        let (_flow, other) = client.authorization_request().into_pushed().unwrap();
+        let e = flow_error(runner.run(client.verify_callback(other, callback.as_str()).unwrap()));
+        assert!(
+            matches!(e, Error::Validation(ValidationError::StateMismatch)),
+            "{e:?}"
+        );
+
+        // The JWT with one signature byte changed.
+        let jwt = callback.split_once("response=").unwrap().1;
+        let (signed, signature) = jwt.rsplit_once('.').unwrap();
+        let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
+        let forged = format!("{REDIRECT}?response={signed}.{flipped}{}", &signature[1..]);
+        let e = flow_error(runner.run(client.verify_callback(pending, forged.as_str()).unwrap()));
+        assert!(
+            matches!(e, Error::Jose(JoseError::InvalidSignature)),
+            "{e:?}"
+        );
+
+        // The code flow's plain path is refused before anything is sent.
+        let e = client.authorization_request().into_redirect().unwrap_err();
+        assert!(matches!(
+            e,
+            Error::Config(ConfigError::Fapi2(Fapi2Rule::PushedAuthorizationRequests))
+        ));
+    }
+}
