@@ -599,7 +599,7 @@ impl ClientBuilder {
     /// | --- | --- | --- |
     /// | pushed authorization requests only | `into_redirect` refused; use `into_pushed` | §5.3.2.2 |
     /// | PKCE with S256 | `insecure_pkce_plain` and `insecure_without_pkce` refused | §5.3.2.2 |
-    /// | `response_type=code` | the only response type grantline sends | §5.3.2.2 |
+    /// | `response_type=code` | nothing to refuse: the only response type grantline sends (`response_type` is a reserved parameter) | §5.3.2.2 |
     /// | `iss` in the authorization response | the issuer must be known; a response without `iss` is refused | §5.3.2.2 |
     /// | sender-constrained tokens | DPoP ([`dpop`](Self::dpop)) or mutual TLS (`tls_client_auth` or [`use_mtls_endpoint_aliases`](Self::use_mtls_endpoint_aliases)) at build; [`insecure_dpop_allow_bearer`](Self::insecure_dpop_allow_bearer) refused; a `Bearer` answer to a DPoP request refused | §5.3.2.1 |
     /// | client authentication | `private_key_jwt`, `tls_client_auth` or `self_signed_tls_client_auth` only | §5.3.2.1 |

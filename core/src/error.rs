@@ -996,8 +996,6 @@ pub enum Fapi2Rule {
     PushedAuthorizationRequests,
     /// PKCE with `S256` on every authorization request (`plain` and no PKCE are refused).
     PkceS256,
-    /// The response type is `code` (grantline sends nothing else; listed for completeness).
-    ResponseTypeCode,
     /// Access tokens are sender-constrained, by DPoP (RFC 9449) or mutual TLS (RFC 8705): a
     /// client with neither, a client that accepts `Bearer` answers to DPoP requests, or a
     /// `Bearer` token in the answer to a DPoP-bound request.
@@ -1032,7 +1030,6 @@ impl Fapi2Rule {
         match self {
             Fapi2Rule::PushedAuthorizationRequests
             | Fapi2Rule::PkceS256
-            | Fapi2Rule::ResponseTypeCode
             | Fapi2Rule::IssParameter => "§5.3.2.2",
             Fapi2Rule::SenderConstrainedTokens
             | Fapi2Rule::ClientAuthentication
@@ -1055,7 +1052,6 @@ impl Fapi2Rule {
                 "authorization requests must be pushed (RFC 9126): use into_pushed"
             }
             Fapi2Rule::PkceS256 => "every authorization request must use PKCE with S256",
-            Fapi2Rule::ResponseTypeCode => "the response type must be `code`",
             Fapi2Rule::SenderConstrainedTokens => {
                 "access tokens must be sender-constrained by DPoP or mutual TLS, and a Bearer token is refused"
             }
