@@ -1,4 +1,5 @@
-//! Token introspection (RFC 7662).
+//! Token introspection (RFC 7662), with JSON answers ([`Client::introspect`]) or signed JWT
+//! answers verified with the issuer's keys (RFC 9701, [`Client::introspect_jwt`]).
 //!
 //! ```
 //! use grantline::{Client, Flow, Now, Step, token::TargetToken};
