@@ -597,16 +597,19 @@ impl ClientBuilder {
     ///
     /// | rule | enforced | section |
     /// | --- | --- | --- |
-    /// | pushed authorization requests only | `into_redirect` refused; use `into_pushed` | §5.3.2.2 |
-    /// | PKCE with S256 | `insecure_pkce_plain` and `insecure_without_pkce` refused | §5.3.2.2 |
-    /// | `response_type=code` | nothing to refuse: the only response type grantline sends (`response_type` is a reserved parameter) | §5.3.2.2 |
-    /// | `iss` in the authorization response | the issuer must be known; a response without `iss` is refused | §5.3.2.2 |
-    /// | sender-constrained tokens | DPoP ([`dpop`](Self::dpop)) or mutual TLS (`tls_client_auth` or [`use_mtls_endpoint_aliases`](Self::use_mtls_endpoint_aliases)) at build; [`insecure_dpop_allow_bearer`](Self::insecure_dpop_allow_bearer) refused; a `Bearer` answer to a DPoP request refused | §5.3.2.1 |
-    /// | client authentication | `private_key_jwt`, `tls_client_auth` or `self_signed_tls_client_auth` only | §5.3.2.1 |
-    /// | assertion audience | a client assertion's `aud` is the issuer (the default [`AssertionAudience::Endpoint`](crate::jose::AssertionAudience::Endpoint) becomes the issuer; another value is refused) | §5.3.2.1 |
+    /// | pushed authorization requests only | `into_redirect` refused; use `into_pushed` | §5.3.3.2 |
+    /// | PKCE with S256 | `insecure_pkce_plain` and `insecure_without_pkce` refused | §5.3.3.2 |
+    /// | `response_type=code` | nothing to refuse: the only response type grantline sends (`response_type` is a reserved parameter) | §5.3.3.2 |
+    /// | `iss` in the authorization response | the issuer must be known; a response without `iss` is refused | §5.3.3.2 |
+    /// | sender-constrained tokens | DPoP ([`dpop`](Self::dpop)) or mutual TLS (`tls_client_auth` or [`use_mtls_endpoint_aliases`](Self::use_mtls_endpoint_aliases)) at build; [`insecure_dpop_allow_bearer`](Self::insecure_dpop_allow_bearer) refused; a `Bearer` answer to a DPoP request refused | §5.3.3.1 |
+    /// | client authentication | `private_key_jwt`, `tls_client_auth` or `self_signed_tls_client_auth` only | §5.3.3.1 |
+    /// | assertion audience | a client assertion's `aud` is the issuer (the default [`AssertionAudience::Endpoint`](crate::jose::AssertionAudience::Endpoint) becomes the issuer; another value is refused) | §5.3.3.1 |
     /// | algorithms | PS256, ES256, EdDSA for the client assertion, request objects and the DPoP key, and for the ID tokens, JARM responses and JWT introspection answers accepted | §5.4.1 |
-    /// | lifetimes | a `request_uri` living 600 seconds or more is refused | §5.3.1.2 |
-    /// | server metadata | when given, it must name a PAR endpoint, allow S256 (if it lists methods) and say it sends `iss` | §5.3.2.1 |
+    /// | lifetimes | a `request_uri` living 600 seconds or more is refused (the server's rule, checked) | §5.3.2.2 |
+    /// | server metadata | when given, it must name a PAR endpoint, allow S256 (if it lists methods) and say it sends `iss` (the server's rules, checked) | §5.3.2.1 |
+    ///
+    /// Sections are those of the final FAPI 2.0 Security Profile (February 2025): §5.3.2 holds the
+    /// authorization server's rules, §5.3.3 the client's, §5.4 the cryptography.
     ///
     /// The profile does not make responses signed; for the Message Signing profile add
     /// [`jarm`](Self::jarm) and [`Client::introspect_jwt`].

@@ -986,7 +986,7 @@ impl fmt::Display for ValidationError {
 ///
 /// ```
 /// use grantline::error::Fapi2Rule;
-/// assert_eq!(Fapi2Rule::PushedAuthorizationRequests.section(), "§5.3.2.2");
+/// assert_eq!(Fapi2Rule::PushedAuthorizationRequests.section(), "§5.3.3.2");
 /// assert!(Fapi2Rule::SigningAlgorithm.requirement().contains("PS256"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1020,7 +1020,9 @@ pub enum Fapi2Rule {
 }
 
 impl Fapi2Rule {
-    /// The section of the FAPI 2.0 Security Profile the rule comes from.
+    /// The section of the FAPI 2.0 Security Profile (final) the rule comes from: §5.3.3 for the
+    /// client's own rules, §5.3.2 for the server's rules the client checks, §5.4.1 for the
+    /// algorithms.
     ///
     /// ```
     /// assert_eq!(grantline::error::Fapi2Rule::SigningAlgorithm.section(), "§5.4.1");
@@ -1030,12 +1032,12 @@ impl Fapi2Rule {
         match self {
             Fapi2Rule::PushedAuthorizationRequests
             | Fapi2Rule::PkceS256
-            | Fapi2Rule::IssParameter => "§5.3.2.2",
+            | Fapi2Rule::IssParameter => "§5.3.3.2",
             Fapi2Rule::SenderConstrainedTokens
             | Fapi2Rule::ClientAuthentication
-            | Fapi2Rule::AssertionAudience
-            | Fapi2Rule::ServerMetadata => "§5.3.2.1",
-            Fapi2Rule::Lifetime => "§5.3.1.2",
+            | Fapi2Rule::AssertionAudience => "§5.3.3.1",
+            Fapi2Rule::ServerMetadata => "§5.3.2.1",
+            Fapi2Rule::Lifetime => "§5.3.2.2",
             Fapi2Rule::SigningAlgorithm => "§5.4.1",
         }
     }

@@ -182,7 +182,7 @@ fn the_pushed_request_carries_s256_and_an_assertion_for_the_issuer() {
     assert_eq!(value(&form, "response_type"), Some("code"));
     let assertion = UnverifiedJws::parse(value(&form, "client_assertion").unwrap()).unwrap();
     let claims: serde_json::Value = serde_json::from_slice(assertion.unverified_payload()).unwrap();
-    // §5.3.2.1: the issuer, as a single string (not the PAR endpoint's URL).
+    // §5.3.3.1: the issuer, as a single string (not the PAR endpoint's URL).
     assert_eq!(claims["aud"], ISSUER);
 }
 
@@ -273,4 +273,74 @@ fn a_response_without_iss_is_refused() {
         e,
         Error::Validation(ValidationError::IssuerParameterMissing)
     ));
+}
+
+#[test]
+fn a_dpop_key_outside_the_profile_is_refused() {
+    let rsa = DpopKey::from_signing_key(rsa_key()).unwrap();
+    assert_eq!(
+        rule(base().private_key_jwt(client_key()).dpop(rsa).build()),
+        Fapi2Rule::SigningAlgorithm
+    );
+}
+
+#[test]
+fn an_rs256_id_token_is_refused_under_the_profile() {
+    use crate::jose::{self, Claims, JwkSet, JwsHeader};
+    let client = base()
+        .jwks_uri("https://as.example/jwks")
+        .private_key_jwt(client_key())
+        .dpop(dpop())
+        .build()
+        .unwrap();
+    let (flow, pending) = client
+        .authorization_request()
+        .scope("openid")
+        .into_pushed()
+        .unwrap();
+    let mut driver = Driver::new().reply_json(201, r#"{"request_uri":"urn:r:1","expires_in":60}"#);
+    driver.run(flow).unwrap();
+    let server = rsa_key().with_key_id("as-rsa");
+    let now = driver.now().wall();
+    let id_token = jose::sign(
+        &server,
+        JwsHeader::for_signer(&server),
+        &Claims::new()
+            .with("iss", ISSUER)
+            .with("sub", "alice")
+            .with("aud", "app")
+            .with("nonce", pending.nonce().unwrap())
+            .with_time("iat", now)
+            .with_time("exp", now + std::time::Duration::from_secs(300))
+            .to_json(),
+    )
+    .unwrap();
+    let state = pending.state().to_owned();
+    let code = pending
+        .validate_callback(
+            format!("https://app.example/cb?code=c&state={state}&iss=https%3A%2F%2Fas.example")
+                .as_str(),
+        )
+        .unwrap();
+    let keys = JwkSet::from(server.public_jwk().unwrap())
+        .to_public_json()
+        .to_string();
+    driver.push_reply(
+        http::Response::builder()
+            .header("content-type", "application/json")
+            .body(
+                format!(r#"{{"access_token":"at","token_type":"DPoP","id_token":"{id_token}"}}"#)
+                    .into_bytes(),
+            )
+            .unwrap(),
+    );
+    driver.push_reply(http::Response::new(keys.into_bytes()));
+    let e = driver.run(client.exchange_code(code).unwrap()).unwrap_err();
+    assert!(
+        matches!(
+            e.flow_error(),
+            Some(Error::Jose(crate::error::JoseError::AlgorithmNotAllowed(_)))
+        ),
+        "{e}"
+    );
 }

@@ -76,7 +76,7 @@ pub struct PushFlow(OneShot<PushedAuthorization>);
 
 impl PushFlow {
     /// `fapi2`: the client is a FAPI 2.0 client, so a `request_uri` living 600 seconds or
-    /// more is refused (§5.3.1.2).
+    /// more is refused (§5.3.2.2).
     pub(crate) fn new(
         call: EndpointCall,
         authorization: Url,

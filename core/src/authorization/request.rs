@@ -583,7 +583,7 @@ impl AuthorizationRequest {
             .iter()
             .find(|(n, _)| n == "max_age")
             .and_then(|(_, v)| v.parse().ok());
-        // FAPI 2.0 §5.3.2.2: the response's issuer is always checked.
+        // FAPI 2.0 §5.3.3.2: the response's issuer is always checked.
         let iss_required = fapi2
             || self
                 .client

@@ -324,7 +324,7 @@ impl AssertionSettings {
         target: &mut AuthTarget,
     ) -> Result<(), Error> {
         let audience = match ctx.fapi2_issuer {
-            // FAPI 2.0 §5.3.2.1: the issuer, as one string; the default becomes it.
+            // FAPI 2.0 §5.3.3.1: the issuer, as one string; the default becomes it.
             Some(issuer) => {
                 if !crate::jose::fapi2_allows(signer.algorithm()) {
                     return Err(ConfigError::Fapi2(Fapi2Rule::SigningAlgorithm).into());
