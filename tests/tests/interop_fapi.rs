@@ -145,3 +145,45 @@ fn a_tampered_or_misdirected_jarm_response_gives_no_code() {
         ));
     }
 }
+
+#[test]
+fn jarm_and_jwt_introspection_on_their_own_without_the_profile() {
+    for runner in runners() {
+        let metadata = runner
+            .run(DiscoveryFlow::openid(oidc_provider_fapi().issuer()).unwrap())
+            .unwrap();
+        let client = Client::from_metadata("jarm-client", &metadata)
+            .redirect_uri(REDIRECT)
+            .client_secret_basic("jarm-secret")
+            .jarm()
+            .build()
+            .unwrap();
+        assert!(!client.is_fapi2());
+        // A plain front-channel request, answered with a signed response.
+        let (url, pending) = client
+            .authorization_request()
+            .scope("openid")
+            .response_mode("query.jwt")
+            .into_redirect()
+            .unwrap();
+        let callback =
+            Browser::new().oidc_provider_authorize(url.as_str(), "dave", REDIRECT_PREFIX);
+        assert!(callback.contains("?response="), "{callback}");
+        // The plain validator does not take it: it must be verified.
+        let code = runner
+            .run(client.verify_callback(pending, callback.as_str()).unwrap())
+            .unwrap();
+        let token = runner.run(client.exchange_code(code).unwrap()).unwrap();
+        assert_eq!(token.token_type(), &TokenType::Bearer);
+        assert_eq!(token.id_token_claims().unwrap().subject(), "dave");
+        let info = runner
+            .run(
+                client
+                    .introspect_jwt(TargetToken::from(token.access_token()))
+                    .unwrap(),
+            )
+            .unwrap();
+        assert!(info.active());
+        assert_eq!(info.sub(), Some("dave"));
+    }
+}

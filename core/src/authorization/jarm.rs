@@ -44,6 +44,9 @@ impl Client {
     /// [`JoseError::Expired`]: crate::error::JoseError::Expired
     /// [`JoseError::MissingClaim`]: crate::error::JoseError::MissingClaim
     ///
+    /// An encrypted response (a JWE, JARM §2.2) is refused as
+    /// [`JoseError::Malformed`](crate::error::JoseError::Malformed): grantline does not decrypt.
+    ///
     /// # Errors
     ///
     /// What can be told without the keys fails here already: a plain response's failed check,

@@ -4,9 +4,10 @@
 // (RFC 9701, features.jwtIntrospection), required pushed and signed authorization requests.
 //
 // Like server.mjs: listens on 127.0.0.1 on a free port, prints one JSON line {"issuer": ...} when
-// it is ready, and exits when its stdin closes. Its only client, `fapi-client`, authenticates
-// with private_key_jwt (../keys/client-es256.private.jwk.json, public part) and gets DPoP-bound
-// tokens; everything the server signs is ES256.
+// it is ready, and exits when its stdin closes. The profile applies to `fapi-client`, which
+// authenticates with private_key_jwt (../keys/client-es256.private.jwk.json, public part) and
+// gets DPoP-bound tokens; `jarm-client` (client_secret_basic, outside the profile) shows JARM and
+// JWT introspection on their own. Everything the server signs is ES256.
 
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -39,6 +40,19 @@ const config = {
       id_token_signed_response_alg: 'ES256',
       introspection_signed_response_alg: 'ES256',
       dpop_bound_access_tokens: true,
+      require_pushed_authorization_requests: true,
+    },
+    {
+      client_id: 'jarm-client',
+      client_secret: 'jarm-secret',
+      token_endpoint_auth_method: 'client_secret_basic',
+      application_type: 'native',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: REDIRECT_URIS,
+      authorization_signed_response_alg: 'ES256',
+      id_token_signed_response_alg: 'ES256',
+      introspection_signed_response_alg: 'ES256',
     },
   ],
   jwks: { keys: [serverKey] },
@@ -59,12 +73,12 @@ const config = {
     userinfoSigningAlgValues: FAPI_ALGS,
   },
   features: {
-    fapi: { enabled: true, profile: '2.0' },
+    fapi: { enabled: true, profile: (ctx, client) => (client?.clientId === 'fapi-client' ? '2.0' : undefined) },
     jwtResponseModes: { enabled: true },
     jwtIntrospection: { enabled: true },
     introspection: { enabled: true },
-    requestObjects: { enabled: true, requireSignedRequestObject: true },
-    pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true },
+    requestObjects: { enabled: true },
+    pushedAuthorizationRequests: { enabled: true },
     dPoP: { enabled: true },
   },
 };
