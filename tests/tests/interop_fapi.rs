@@ -187,3 +187,115 @@ fn jarm_and_jwt_introspection_on_their_own_without_the_profile() {
         assert_eq!(info.sub(), Some("dave"));
     }
 }
+
+/// The test PKI of the mTLS listener (`tests/interop/keys/mtls`).
+const MTLS_CA: &str = include_str!("../interop/keys/mtls/ca.pem");
+const MTLS_CLIENT_CERT: &str = include_str!("../interop/keys/mtls/client.pem");
+const MTLS_CLIENT_KEY: &str = include_str!("../interop/keys/mtls/client.key.pem");
+
+/// Both transports, configured by the user as a FAPI client with a certificate is: the test CA
+/// trusted, the client certificate presented.
+fn mtls_runners() -> Vec<Runner> {
+    let agent = || {
+        let mut items = ureq::tls::parse_pem(MTLS_CLIENT_CERT.as_bytes())
+            .chain(ureq::tls::parse_pem(MTLS_CLIENT_KEY.as_bytes()));
+        let (
+            Some(Ok(ureq::tls::PemItem::Certificate(cert))),
+            Some(Ok(ureq::tls::PemItem::PrivateKey(key))),
+        ) = (items.next(), items.next())
+        else {
+            panic!("the test client certificate and key")
+        };
+        let ca = ureq::tls::Certificate::from_pem(MTLS_CA.as_bytes()).unwrap();
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::new_with_certs(&[ca]))
+            .client_cert(Some(ureq::tls::ClientCert::new_with_certs(&[cert], key)))
+            .build();
+        ureq::Agent::config_builder()
+            .proxy(None)
+            .tls_config(tls)
+            .build()
+            .new_agent()
+    };
+    let client = || {
+        let identity =
+            reqwest::Identity::from_pem(format!("{MTLS_CLIENT_CERT}{MTLS_CLIENT_KEY}").as_bytes())
+                .unwrap();
+        let ca = reqwest::Certificate::from_pem(MTLS_CA.as_bytes()).unwrap();
+        grantline_reqwest::Transport::from_builder(
+            reqwest::Client::builder()
+                .no_proxy()
+                .tls_certs_only([ca])
+                .identity(identity),
+        )
+        .unwrap()
+    };
+    vec![
+        Runner::Ureq {
+            transport: grantline_ureq::Transport::with_agent(agent()),
+            fast: grantline_ureq::Transport::with_agent(agent()),
+        },
+        Runner::Reqwest {
+            transport: client(),
+            fast: client(),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+        },
+    ]
+}
+
+#[test]
+fn the_code_flow_with_tls_client_auth_and_certificate_bound_tokens() {
+    let server = oidc_provider_fapi();
+    for runner in mtls_runners() {
+        let metadata = runner
+            .run(DiscoveryFlow::openid(server.issuer()).unwrap())
+            .unwrap();
+        // tls_client_auth: the certificate authenticates the client and binds its tokens, at the
+        // server's mTLS endpoint aliases; no DPoP, no client assertion.
+        let client = Client::from_metadata("fapi-mtls-client", &metadata)
+            .redirect_uri(REDIRECT)
+            .tls_client_auth()
+            .fapi2()
+            .jarm()
+            .build()
+            .unwrap();
+        let pushed_to = client
+            .endpoint(grantline::EndpointKind::PushedAuthorization)
+            .unwrap();
+        assert!(
+            pushed_to.as_str().starts_with(server.mtls_base()),
+            "{pushed_to}"
+        );
+        let (flow, pending) = client
+            .authorization_request()
+            .scope("openid")
+            .into_pushed()
+            .unwrap();
+        let pushed = runner.run(flow).unwrap();
+        let callback =
+            Browser::new().oidc_provider_authorize(pushed.url().as_str(), "erin", REDIRECT_PREFIX);
+        let code = runner
+            .run(client.verify_callback(pending, callback.as_str()).unwrap())
+            .unwrap();
+        let token = runner.run(client.exchange_code(code).unwrap()).unwrap();
+        assert_eq!(token.id_token_claims().unwrap().subject(), "erin");
+        // Bound to the certificate (RFC 8705 §3): introspection shows its thumbprint.
+        let info = runner
+            .run(
+                client
+                    .introspect_jwt(TargetToken::from(token.access_token()))
+                    .unwrap(),
+            )
+            .unwrap();
+        assert!(info.active(), "{}", runner.name());
+        assert!(
+            info.extra()["cnf"]["x5t#S256"].is_string(),
+            "{}: {:?}",
+            runner.name(),
+            info.extra()
+        );
+    }
+}

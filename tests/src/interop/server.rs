@@ -142,6 +142,12 @@ impl FapiProvider {
     pub fn issuer(&self) -> &str {
         self.running.ready["issuer"].as_str().unwrap_or_default()
     }
+
+    /// The base URL of its https listener that asks for a client certificate (the mTLS
+    /// endpoint aliases of its metadata point there).
+    pub fn mtls_base(&self) -> &str {
+        self.running.ready["mtls"].as_str().unwrap_or_default()
+    }
 }
 
 /// The FAPI 2.0 oidc-provider server for this test process, started on first use, the way
