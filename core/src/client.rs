@@ -606,6 +606,7 @@ impl ClientBuilder {
     /// | assertion audience | a client assertion's `aud` is the issuer (the default [`AssertionAudience::Endpoint`](crate::jose::AssertionAudience::Endpoint) becomes the issuer; another value is refused) | §5.3.3.1 |
     /// | algorithms | PS256, ES256, EdDSA for the client assertion, request objects and the DPoP key, and for the ID tokens, JARM responses and JWT introspection answers accepted | §5.4.1 |
     /// | lifetimes | a `request_uri` living 600 seconds or more is refused (the server's rule, checked) | §5.3.2.2 |
+    /// | TLS | [`insecure_http`](Self::insecure_http) refused (plain `http` stays allowed on loopback only, as for every client) | §5.2.1 |
     /// | server metadata | when given, it must name a PAR endpoint, allow S256 (if it lists methods) and say it sends `iss` (the server's rules, checked) | §5.3.2.1 |
     ///
     /// Sections are those of the final FAPI 2.0 Security Profile (February 2025): §5.3.2 holds the
@@ -770,6 +771,9 @@ impl ClientBuilder {
         }
         if self.issuer.as_deref().is_none_or(str::is_empty) {
             return Err(ConfigError::Fapi2(Fapi2Rule::IssParameter));
+        }
+        if self.insecure_http {
+            return Err(ConfigError::Fapi2(Fapi2Rule::Tls));
         }
         #[cfg(feature = "jose")]
         let dpop = self.dpop.as_ref();

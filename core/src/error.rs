@@ -1014,6 +1014,9 @@ pub enum Fapi2Rule {
     /// Lifetimes: a `request_uri` from the pushed authorization endpoint lives less than 600
     /// seconds.
     Lifetime,
+    /// Every endpoint is reached over TLS: plain `http` off loopback
+    /// ([`ClientBuilder::insecure_http`](crate::ClientBuilder::insecure_http)) is refused.
+    Tls,
     /// The server's metadata must offer what the profile needs: a pushed authorization request
     /// endpoint, `S256` among the code challenge methods, the `iss` response parameter.
     ServerMetadata,
@@ -1021,8 +1024,8 @@ pub enum Fapi2Rule {
 
 impl Fapi2Rule {
     /// The section of the FAPI 2.0 Security Profile (final) the rule comes from: §5.3.3 for the
-    /// client's own rules, §5.3.2 for the server's rules the client checks, §5.4.1 for the
-    /// algorithms.
+    /// client's own rules, §5.3.2 for the server's rules the client checks, §5.2.1 for TLS,
+    /// §5.4.1 for the algorithms.
     ///
     /// ```
     /// assert_eq!(grantline::error::Fapi2Rule::SigningAlgorithm.section(), "§5.4.1");
@@ -1039,6 +1042,7 @@ impl Fapi2Rule {
             Fapi2Rule::ServerMetadata => "§5.3.2.1",
             Fapi2Rule::Lifetime => "§5.3.2.2",
             Fapi2Rule::SigningAlgorithm => "§5.4.1",
+            Fapi2Rule::Tls => "§5.2.1",
         }
     }
 
@@ -1068,6 +1072,7 @@ impl Fapi2Rule {
                 "the authorization response's `iss` must be checked: the client must know its issuer"
             }
             Fapi2Rule::Lifetime => "a request_uri must expire in less than 600 seconds",
+            Fapi2Rule::Tls => "endpoints must be reached over TLS: insecure_http is refused",
             Fapi2Rule::ServerMetadata => {
                 "the server's metadata must offer a pushed authorization request endpoint, S256 and the iss response parameter"
             }

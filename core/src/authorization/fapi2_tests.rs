@@ -108,6 +108,16 @@ fn the_client_setup_is_checked_at_build_time() {
         .fapi2()
         .build();
     assert_eq!(rule(no_issuer), Fapi2Rule::IssParameter);
+    assert_eq!(
+        rule(
+            base()
+                .private_key_jwt(client_key())
+                .dpop(dpop())
+                .insecure_http()
+                .build()
+        ),
+        Fapi2Rule::Tls
+    );
     // Mutual TLS is sender-constraining on its own.
     assert!(base().tls_client_auth().build().unwrap().is_fapi2());
     assert!(fapi_client().is_fapi2());
