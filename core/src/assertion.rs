@@ -302,6 +302,7 @@ mod tests {
             endpoint_kind: EndpointKind::Token,
             now: Now::system(),
             randomness: &crate::random::SystemRandom,
+            fapi2_issuer: None,
         };
         source.assertion(&ctx)
     }

@@ -54,6 +54,10 @@ struct Inner {
     /// The DPoP key, the servers' nonces, and whether a Bearer answer is acceptable.
     #[cfg(feature = "jose")]
     dpop: Option<Dpop>,
+    /// The FAPI 2.0 Security Profile is on ([`ClientBuilder::fapi2`]).
+    fapi2: bool,
+    /// Authorization responses are asked for as JWTs (JARM) by default ([`ClientBuilder::jarm`]).
+    jarm: bool,
 }
 
 /// A client's DPoP settings.
@@ -73,6 +77,8 @@ impl std::fmt::Debug for Client {
             .field("endpoints", &self.inner.endpoints)
             .field("issuer", &self.inner.issuer)
             .field("redirect_uri", &self.inner.redirect_uri)
+            .field("fapi2", &self.inner.fapi2)
+            .field("jarm", &self.inner.jarm)
             .finish_non_exhaustive()
     }
 }
@@ -97,7 +103,34 @@ impl Client {
             mtls_aliases: false,
             #[cfg(feature = "jose")]
             dpop: None,
+            fapi2: false,
+            jarm: false,
         }
+    }
+
+    /// Whether the client enforces the FAPI 2.0 Security Profile ([`ClientBuilder::fapi2`]).
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("c").build()?;
+    /// assert!(!client.is_fapi2());
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[must_use]
+    pub fn is_fapi2(&self) -> bool {
+        self.inner.fapi2
+    }
+
+    /// Whether the client's authorization requests ask for JWT-secured responses (JARM) by
+    /// default ([`ClientBuilder::jarm`]).
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("c").build()?;
+    /// assert!(!client.uses_jarm());
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[must_use]
+    pub fn uses_jarm(&self) -> bool {
+        self.inner.jarm
     }
 
     /// The authorization server's issuer identifier, if known (set explicitly or from
@@ -267,6 +300,8 @@ pub struct ClientBuilder {
     mtls_aliases: bool,
     #[cfg(feature = "jose")]
     dpop: Option<(crate::dpop::DpopKey, bool)>,
+    fapi2: bool,
+    jarm: bool,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -277,6 +312,8 @@ impl std::fmt::Debug for ClientBuilder {
             .field("endpoints", &self.endpoints)
             .field("insecure_http", &self.insecure_http)
             .field("redirect_uri", &self.redirect_uri)
+            .field("fapi2", &self.fapi2)
+            .field("jarm", &self.jarm)
             .finish_non_exhaustive()
     }
 }
@@ -553,6 +590,84 @@ impl ClientBuilder {
             .use_mtls_endpoint_aliases()
     }
 
+    /// Makes this a FAPI 2.0 client: [`build`](Self::build) and every flow then enforce the
+    /// client rules of the FAPI 2.0 Security Profile, and refuse anything outside them with
+    /// [`ConfigError::Fapi2`] (the client's own setup or request) or
+    /// [`ValidationError::Fapi2`](crate::error::ValidationError::Fapi2) (the server's answer),
+    /// naming the rule ([`Fapi2Rule`](crate::error::Fapi2Rule), with its section).
+    ///
+    /// | rule | enforced | section |
+    /// | --- | --- | --- |
+    /// | pushed authorization requests only | `into_redirect` refused; use `into_pushed` | §5.3.3.2 |
+    /// | PKCE with S256 | `insecure_pkce_plain` and `insecure_without_pkce` refused | §5.3.3.2 |
+    /// | `response_type=code` | nothing to refuse: the only response type grantline sends (`response_type` is a reserved parameter) | §5.3.3.2 |
+    /// | `iss` in the authorization response | the issuer must be known; a response without `iss` is refused | §5.3.3.2 |
+    /// | sender-constrained tokens | DPoP ([`dpop`](Self::dpop)) or mutual TLS (`tls_client_auth` or [`use_mtls_endpoint_aliases`](Self::use_mtls_endpoint_aliases)) at build; [`insecure_dpop_allow_bearer`](Self::insecure_dpop_allow_bearer) refused; a `Bearer` answer to a DPoP request refused | §5.3.3.1 |
+    /// | client authentication | `private_key_jwt`, `tls_client_auth` or `self_signed_tls_client_auth` only | §5.3.3.1 |
+    /// | assertion audience | a client assertion's `aud` is the issuer (the default [`AssertionAudience::Endpoint`](crate::jose::AssertionAudience::Endpoint) becomes the issuer; another value is refused) | §5.3.3.1 |
+    /// | algorithms | PS256, ES256, EdDSA for the client assertion, request objects and the DPoP key, and for the ID tokens, JARM responses and JWT introspection answers accepted | §5.4.1 |
+    /// | lifetimes | a `request_uri` living 600 seconds or more is refused (the server's rule, checked) | §5.3.2.2 |
+    /// | TLS | [`insecure_http`](Self::insecure_http) refused (plain `http` stays allowed on loopback only, as for every client) | §5.2.1 |
+    /// | server metadata | when given, it must name a PAR endpoint, allow S256 (if it lists methods) and say it sends `iss` (the server's rules, checked) | §5.3.2.1 |
+    ///
+    /// Sections are those of the final FAPI 2.0 Security Profile (February 2025): §5.3.2 holds the
+    /// authorization server's rules, §5.3.3 the client's, §5.4 the cryptography.
+    ///
+    /// The profile does not make responses signed; for the Message Signing profile add
+    /// [`jarm`](Self::jarm) and [`Client::introspect_jwt`].
+    ///
+    /// ```
+    /// use grantline::{Error, dpop::DpopKey, error::{ConfigError, Fapi2Rule}, jose::{Algorithm, SigningKey}};
+    /// let key = SigningKey::from_jwk(r#"{"kty":"OKP","crv":"Ed25519","kid":"k1",
+    ///     "d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
+    ///     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#)?;
+    /// let builder = || grantline::Client::builder("app")
+    ///     .issuer("https://as.example")
+    ///     .authorization_endpoint("https://as.example/authorize")
+    ///     .endpoint(grantline::EndpointKind::PushedAuthorization, "https://as.example/par")
+    ///     .token_endpoint("https://as.example/token")
+    ///     .redirect_uri("https://app.example/cb")
+    ///     .fapi2();
+    /// // A client secret is outside the profile:
+    /// let e = builder().client_secret_basic("s").dpop(DpopKey::generate(Algorithm::ES256)?).build().unwrap_err();
+    /// assert!(matches!(e, Error::Config(ConfigError::Fapi2(Fapi2Rule::ClientAuthentication))));
+    /// // private_key_jwt and DPoP are inside it; a plain authorization request is not:
+    /// let client = builder().private_key_jwt(key).dpop(DpopKey::generate(Algorithm::ES256)?).build()?;
+    /// let e = client.authorization_request().into_redirect().unwrap_err();
+    /// assert!(matches!(e, Error::Config(ConfigError::Fapi2(Fapi2Rule::PushedAuthorizationRequests))));
+    /// assert!(client.authorization_request().into_pushed().is_ok());
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[cfg(feature = "jose")]
+    pub fn fapi2(mut self) -> Self {
+        self.fapi2 = true;
+        self
+    }
+
+    /// Asks for JWT-secured authorization responses (JARM) on every authorization request
+    /// (`response_mode=jwt`, unless the request sets another mode): the callback is then
+    /// verified with the issuer's keys by [`Client::verify_callback`]. See
+    /// [`crate::authorization`] for the checks.
+    ///
+    /// ```
+    /// let client = grantline::Client::builder("app")
+    ///     .issuer("https://as.example")
+    ///     .jwks_uri("https://as.example/jwks")
+    ///     .authorization_endpoint("https://as.example/authorize")
+    ///     .token_endpoint("https://as.example/token")
+    ///     .redirect_uri("https://app.example/cb")
+    ///     .jarm()
+    ///     .build()?;
+    /// let (url, _pending) = client.authorization_request().into_redirect()?;
+    /// assert!(url.query_pairs().any(|(k, v)| k == "response_mode" && v == "jwt"));
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[cfg(feature = "jose")]
+    pub fn jarm(mut self) -> Self {
+        self.jarm = true;
+        self
+    }
+
     /// Allows plain `http` endpoints on hosts that are not loopback addresses.
     ///
     /// Everything sent to such an endpoint (client secrets, tokens, codes) can be read and changed
@@ -624,6 +739,9 @@ impl ClientBuilder {
             let url = check_endpoint(*kind, raw, self.insecure_http)?;
             endpoints.insert(*kind, url);
         }
+        if self.fapi2 {
+            self.check_fapi2()?;
+        }
         let redirect_uri = self.redirect_uri.map(RedirectUri::new).transpose()?;
         #[cfg(feature = "jose")]
         // Already checked above, with the builder's http policy.
@@ -647,8 +765,58 @@ impl ClientBuilder {
                     nonces: crate::dpop::DpopNonces::default(),
                     allow_bearer,
                 }),
+                fapi2: self.fapi2,
+                jarm: self.jarm,
             }),
         })
+    }
+
+    /// The client rules of the FAPI 2.0 Security Profile that can be checked before anything
+    /// is sent (see [`fapi2`](Self::fapi2)).
+    fn check_fapi2(&self) -> Result<(), ConfigError> {
+        use crate::error::Fapi2Rule;
+        let method = self.auth.method();
+        let mtls_auth = matches!(method, "tls_client_auth" | "self_signed_tls_client_auth");
+        if !mtls_auth && method != "private_key_jwt" {
+            return Err(ConfigError::Fapi2(Fapi2Rule::ClientAuthentication));
+        }
+        if self.issuer.as_deref().is_none_or(str::is_empty) {
+            return Err(ConfigError::Fapi2(Fapi2Rule::IssParameter));
+        }
+        if self.insecure_http {
+            return Err(ConfigError::Fapi2(Fapi2Rule::Tls));
+        }
+        #[cfg(feature = "jose")]
+        let dpop = self.dpop.as_ref();
+        #[cfg(not(feature = "jose"))]
+        let dpop: Option<&((), bool)> = None;
+        match dpop {
+            Some((_, true)) => return Err(ConfigError::Fapi2(Fapi2Rule::SenderConstrainedTokens)),
+            None if !mtls_auth && !self.mtls_aliases => {
+                return Err(ConfigError::Fapi2(Fapi2Rule::SenderConstrainedTokens));
+            }
+            _ => {}
+        }
+        #[cfg(feature = "jose")]
+        if let Some((key, _)) = dpop {
+            if !crate::jose::fapi2_allows(key.algorithm()) {
+                return Err(ConfigError::Fapi2(Fapi2Rule::SigningAlgorithm));
+            }
+        }
+        if let Some(metadata) = &self.metadata {
+            let s256 = metadata.code_challenge_methods_supported.is_empty()
+                || metadata
+                    .code_challenge_methods_supported
+                    .iter()
+                    .any(|m| m == "S256");
+            if metadata.pushed_authorization_request_endpoint.is_none()
+                || !s256
+                || !metadata.authorization_response_iss_parameter_supported
+            {
+                return Err(ConfigError::Fapi2(Fapi2Rule::ServerMetadata));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -88,6 +88,10 @@ pub struct AuthContext<'a> {
     pub(crate) endpoint_kind: EndpointKind,
     pub(crate) now: Now,
     pub(crate) randomness: &'a dyn Randomness,
+    /// The issuer, when the client is a FAPI 2.0 client: a client assertion's `aud` must then
+    /// be it, and its algorithm one the profile allows.
+    #[cfg_attr(not(feature = "jose"), allow(dead_code))]
+    pub(crate) fapi2_issuer: Option<&'a str>,
 }
 
 impl AuthContext<'_> {
@@ -605,6 +609,7 @@ mod tests {
             endpoint_kind: EndpointKind::Token,
             now: Now::system(),
             randomness: &SystemRandom,
+            fapi2_issuer: None,
         };
         let mut target = AuthTarget::default();
         auth.authenticate(&ctx, &mut target)?;

@@ -292,6 +292,11 @@ impl DpopKey {
         })
     }
 
+    /// The algorithm the key signs proofs with.
+    pub(crate) fn algorithm(&self) -> crate::jose::Algorithm {
+        self.signer.algorithm()
+    }
+
     /// The public key, as a JWK.
     ///
     /// ```

@@ -784,6 +784,9 @@ pub enum ConfigError {
         /// What went wrong (never the assertion itself).
         reason: String,
     },
+    /// The client is a FAPI 2.0 client ([`ClientBuilder::fapi2`](crate::ClientBuilder::fapi2))
+    /// and its setup or this request breaks a rule of the profile. Nothing was sent.
+    Fapi2(Fapi2Rule),
 }
 
 impl fmt::Display for ConfigError {
@@ -834,6 +837,12 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::ParRequired => f.write_str(
                 "the server requires pushed authorization requests: push the request first (into_pushed) and send the person to the URL it returns",
+            ),
+            ConfigError::Fapi2(rule) => write!(
+                f,
+                "the FAPI 2.0 Security Profile forbids this ({}): {}",
+                rule.section(),
+                rule.requirement()
             ),
         }
     }
@@ -909,6 +918,15 @@ pub enum ValidationError {
     RedirectUriMismatch,
     /// The callback could not be read at all.
     MalformedCallback(&'static str),
+    /// A signed answer was asked for and a plain one came: a callback without the JARM
+    /// `response` JWT when `response_mode` was `jwt`, `query.jwt`, `fragment.jwt` or
+    /// `form_post.jwt`, or a JSON introspection answer when a JWT one (RFC 9701) was asked for.
+    /// The string names the answer.
+    UnsignedResponse(&'static str),
+    /// The client is a FAPI 2.0 client and the server's answer breaks a rule of the profile
+    /// (a `Bearer` token where a sender-constrained one is required, a `request_uri` that lives
+    /// too long). Nothing from the answer was used.
+    Fapi2(Fapi2Rule),
 }
 
 impl fmt::Display for ValidationError {
@@ -946,6 +964,117 @@ impl fmt::Display for ValidationError {
             }
             ValidationError::MalformedCallback(reason) => {
                 write!(f, "the callback cannot be read: {reason}")
+            }
+            ValidationError::UnsignedResponse(what) => write!(
+                f,
+                "the {what} is not signed, though a signed one was asked for: do not use it; start again"
+            ),
+            ValidationError::Fapi2(rule) => write!(
+                f,
+                "the server's answer breaks the FAPI 2.0 Security Profile ({}): {}",
+                rule.section(),
+                rule.requirement()
+            ),
+        }
+    }
+}
+
+/// A rule of the FAPI 2.0 Security Profile (OpenID Foundation, final, February 2025) that a
+/// FAPI 2.0 client ([`ClientBuilder::fapi2`](crate::ClientBuilder::fapi2)) enforces on itself
+/// and on the server. Carried by [`ConfigError::Fapi2`] (the client's own setup or request) and
+/// [`ValidationError::Fapi2`] (the server's answer).
+///
+/// ```
+/// use grantline::error::Fapi2Rule;
+/// assert_eq!(Fapi2Rule::PushedAuthorizationRequests.section(), "§5.3.3.2");
+/// assert!(Fapi2Rule::SigningAlgorithm.requirement().contains("PS256"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Fapi2Rule {
+    /// Authorization requests are pushed (RFC 9126): a plain front-channel request is refused.
+    PushedAuthorizationRequests,
+    /// PKCE with `S256` on every authorization request (`plain` and no PKCE are refused).
+    PkceS256,
+    /// Access tokens are sender-constrained, by DPoP (RFC 9449) or mutual TLS (RFC 8705): a
+    /// client with neither, a client that accepts `Bearer` answers to DPoP requests, or a
+    /// `Bearer` token in the answer to a DPoP-bound request.
+    SenderConstrainedTokens,
+    /// The client authenticates with `private_key_jwt` or mutual TLS (`tls_client_auth`,
+    /// `self_signed_tls_client_auth`) only.
+    ClientAuthentication,
+    /// A client assertion's `aud` is the issuer identifier, as a single string.
+    AssertionAudience,
+    /// JWS algorithms are PS256, ES256 or EdDSA (Ed25519), for what the client signs and for
+    /// what it accepts.
+    SigningAlgorithm,
+    /// The authorization response's issuer is checked (RFC 9207): the client must know its
+    /// issuer, and a response without `iss` is refused.
+    IssParameter,
+    /// Lifetimes: a `request_uri` from the pushed authorization endpoint lives less than 600
+    /// seconds.
+    Lifetime,
+    /// Every endpoint is reached over TLS: plain `http` off loopback
+    /// ([`ClientBuilder::insecure_http`](crate::ClientBuilder::insecure_http)) is refused.
+    Tls,
+    /// The server's metadata must offer what the profile needs: a pushed authorization request
+    /// endpoint, `S256` among the code challenge methods, the `iss` response parameter.
+    ServerMetadata,
+}
+
+impl Fapi2Rule {
+    /// The section of the FAPI 2.0 Security Profile (final) the rule comes from: §5.3.3 for the
+    /// client's own rules, §5.3.2 for the server's rules the client checks, §5.2.1 for TLS,
+    /// §5.4.1 for the algorithms.
+    ///
+    /// ```
+    /// assert_eq!(grantline::error::Fapi2Rule::SigningAlgorithm.section(), "§5.4.1");
+    /// ```
+    #[must_use]
+    pub const fn section(self) -> &'static str {
+        match self {
+            Fapi2Rule::PushedAuthorizationRequests
+            | Fapi2Rule::PkceS256
+            | Fapi2Rule::IssParameter => "§5.3.3.2",
+            Fapi2Rule::SenderConstrainedTokens
+            | Fapi2Rule::ClientAuthentication
+            | Fapi2Rule::AssertionAudience => "§5.3.3.1",
+            Fapi2Rule::ServerMetadata => "§5.3.2.1",
+            Fapi2Rule::Lifetime => "§5.3.2.2",
+            Fapi2Rule::SigningAlgorithm => "§5.4.1",
+            Fapi2Rule::Tls => "§5.2.1",
+        }
+    }
+
+    /// What the rule requires, in one sentence.
+    ///
+    /// ```
+    /// assert!(grantline::error::Fapi2Rule::PkceS256.requirement().contains("S256"));
+    /// ```
+    #[must_use]
+    pub const fn requirement(self) -> &'static str {
+        match self {
+            Fapi2Rule::PushedAuthorizationRequests => {
+                "authorization requests must be pushed (RFC 9126): use into_pushed"
+            }
+            Fapi2Rule::PkceS256 => "every authorization request must use PKCE with S256",
+            Fapi2Rule::SenderConstrainedTokens => {
+                "access tokens must be sender-constrained by DPoP or mutual TLS, and a Bearer token is refused"
+            }
+            Fapi2Rule::ClientAuthentication => {
+                "the client must authenticate with private_key_jwt, tls_client_auth or self_signed_tls_client_auth"
+            }
+            Fapi2Rule::AssertionAudience => {
+                "a client assertion's `aud` must be the issuer identifier"
+            }
+            Fapi2Rule::SigningAlgorithm => "JWS algorithms must be PS256, ES256 or EdDSA",
+            Fapi2Rule::IssParameter => {
+                "the authorization response's `iss` must be checked: the client must know its issuer"
+            }
+            Fapi2Rule::Lifetime => "a request_uri must expire in less than 600 seconds",
+            Fapi2Rule::Tls => "endpoints must be reached over TLS: insecure_http is refused",
+            Fapi2Rule::ServerMetadata => {
+                "the server's metadata must offer a pushed authorization request endpoint, S256 and the iss response parameter"
             }
         }
     }

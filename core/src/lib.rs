@@ -36,12 +36,15 @@
 //! - The protocol: request building, response parsing and validation, client authentication,
 //!   state machines for every exchange ([`Flow`]).
 //! - The authorization code flow with PKCE, PAR, signed request objects and RFC 9207 `iss`
-//!   ([`authorization`]), with ID-token validation ([`oidc`]) and discovery ([`discovery`]).
+//!   ([`authorization`]), with ID-token validation ([`oidc`]) and discovery ([`discovery`]);
+//!   JWT-secured authorization responses (JARM) and the FAPI 2.0 Security Profile, enforced by
+//!   one line on the [`ClientBuilder`] (`fapi2`, with the `jose` feature).
 //! - Token endpoint grants ([`grant`]): client credentials, refresh token, password, token
 //!   exchange (RFC 8693), JWT bearer (RFC 7523), custom grants.
 //! - The resource side: keeping a token fresh for many callers ([`token_manager`]) and attaching
 //!   it to API requests as Bearer or DPoP, with resend-once after a refusal ([`authorizer`]).
-//! - Revocation ([`revocation`], RFC 7009) and introspection ([`introspection`], RFC 7662).
+//! - Revocation ([`revocation`], RFC 7009) and introspection ([`introspection`], RFC 7662),
+//!   with signed JWT answers verified (RFC 9701).
 //! - The device authorization grant ([`device`], RFC 8628) and CIBA poll mode ([`ciba`]), on
 //!   one polling engine that obeys `slow_down`, `Retry-After` and expiry ([`flow`]).
 //!

@@ -1671,3 +1671,111 @@ fn fleet_values_operations_steps_and_the_redis_store() {
     let error = grantline_redis::RedisStore::open(&bad_url).unwrap_err();
     error_clean("grantline_redis::ConfigError", &error);
 }
+
+// ---------------------------------------------------------------------------------------------
+// JWT-secured authorization responses (JARM) and JWT introspection answers (RFC 9701).
+
+#[test]
+fn jarm_callback_verification_and_jwt_introspection() {
+    use grantline::authorization::Callback;
+    use grantline::jose::{Claims, JwkSet, JwsHeader, SigningKey};
+    use grantline::token::TargetToken;
+
+    let server = SigningKey::from_jwk(EC_JWK).unwrap().with_key_id("as-1");
+    let keys = JwkSet::from(server.public_jwk().unwrap())
+        .to_public_json()
+        .to_string();
+    let mut metadata = grantline::discovery::ServerMetadata::default();
+    metadata.issuer = "https://as.example".into();
+    metadata.jwks_uri = Some("https://as.example/jwks".into());
+    metadata.authorization_endpoint = Some("https://as.example/authorize".into());
+    metadata.token_endpoint = Some("https://as.example/token".into());
+    metadata.introspection_endpoint = Some("https://as.example/introspect".into());
+    for member in [
+        "authorization_signing_alg_values_supported",
+        "introspection_signing_alg_values_supported",
+    ] {
+        metadata
+            .extra
+            .insert(member.into(), serde_json::json!(["ES256"]));
+    }
+    let client = Client::from_metadata("app-7", &metadata)
+        .redirect_uri("https://app.example/cb")
+        .client_secret_basic(CLIENT_SECRET)
+        .jarm()
+        .build()
+        .unwrap();
+    let now = Driver::new().now();
+    let sign = |claims: Claims| {
+        grantline::jose::sign(&server, JwsHeader::for_signer(&server), &claims.to_json()).unwrap()
+    };
+    let claims = |state: &str| {
+        Claims::new()
+            .with("iss", "https://as.example")
+            .with("aud", "app-7")
+            .with_time("exp", now.wall() + std::time::Duration::from_secs(60))
+            .with("code", CODE)
+            .with("state", state)
+    };
+
+    // The verification flow holds the pending state and the response JWT (with the code).
+    let (_url, pending) = client
+        .authorization_request()
+        .state(STATE)
+        .nonce(NONCE)
+        .into_redirect()
+        .unwrap();
+    let callback = format!("https://app.example/cb?response={}", sign(claims(STATE)));
+    debug_clean("Callback (JARM)", &Callback::from(callback.as_str()));
+    let flow = client.verify_callback(pending, callback.as_str()).unwrap();
+    debug_clean("CallbackVerification", &flow);
+    let code = Driver::new().reply_json(200, &keys).run(flow).unwrap();
+    // The code really came out of the JWT: the exchange sends it.
+    let mut exchange = client.exchange_code(code).unwrap();
+    let request = first_request("CodeExchangeFlow (after JARM)", &mut exchange);
+    assert!(request_carries(&request, CODE));
+
+    // A JARM error response that echoes the code: a clean OAuth error.
+    let (_url, pending) = client.authorization_request().into_redirect().unwrap();
+    let echo = format!(
+        "https://app.example/cb?response={}",
+        sign(claims(pending.state()).with("error", "access_denied"))
+    );
+    let flow = client.verify_callback(pending, echo.as_str()).unwrap();
+    let e = Driver::new().reply_json(200, &keys).run(flow).unwrap_err();
+    assert!(matches!(e.flow_error(), Some(grantline::Error::OAuth(_))));
+    error_clean("a JARM error response", e.flow_error().unwrap());
+
+    // JWT introspection: the flow and its errors (an answer echoing the token) are clean.
+    let mut flow = client
+        .introspect_jwt(TargetToken::new(ACCESS_TOKEN))
+        .unwrap();
+    let request = first_request("IntrospectionFlow (JWT)", &mut flow);
+    assert!(request_carries(&request, ACCESS_TOKEN));
+    let answer = sign(
+        Claims::new()
+            .with("iss", "https://as.example")
+            .with("aud", "another-client")
+            .with("iat", 1_700_000_000)
+            .with(
+                "token_introspection",
+                serde_json::json!({"active": true, "token": ACCESS_TOKEN}),
+            ),
+    );
+    let response = http::Response::builder()
+        .header("content-type", "application/token-introspection+jwt")
+        .body(answer.into_bytes())
+        .unwrap();
+    let flow = client
+        .introspect_jwt(TargetToken::new(ACCESS_TOKEN))
+        .unwrap();
+    let e = Driver::new()
+        .reply(response)
+        .reply_json(200, &keys)
+        .run(flow)
+        .unwrap_err();
+    error_clean(
+        "a refused JWT introspection answer",
+        e.flow_error().unwrap(),
+    );
+}

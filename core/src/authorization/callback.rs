@@ -119,6 +119,68 @@ impl<'a> CallbackParams<'a> {
     }
 }
 
+impl CallbackParams<'_> {
+    /// The one parameter a JWT-secured response (JARM §2.3) carries: the `response` JWT.
+    /// Code, state and error must be inside it; an `iss` beside it (RFC 9207) is returned to be
+    /// checked too.
+    #[cfg(feature = "jose")]
+    pub(crate) fn jarm_response(&self) -> Result<(String, Option<String>), Error> {
+        let Some((_, response)) = self.others.iter().find(|(name, _)| name == "response") else {
+            return Err(ValidationError::UnsignedResponse("authorization response").into());
+        };
+        if self.code.is_some() || self.state.is_some() || self.error.is_some() {
+            return Err(ValidationError::MalformedCallback(
+                "a JWT-secured response carries code, state and error inside its JWT only",
+            )
+            .into());
+        }
+        Ok((
+            response.clone().into_owned(),
+            self.iss.clone().map(Cow::into_owned),
+        ))
+    }
+}
+
+impl<'a> CallbackParams<'a> {
+    /// The parameters a JARM JWT carried as its claims (JARM §2.1): every claim but the JWT's
+    /// own (`aud`, `exp`, `iat`, `nbf`, `jti`) is a parameter, and `iss` is the RFC 9207
+    /// parameter. The parameters grantline reads must be strings; others are kept as their
+    /// JSON text.
+    #[cfg(feature = "jose")]
+    pub(crate) fn from_claims(
+        claims: &'a serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Self, Error> {
+        let mut params = CallbackParams::default();
+        for (name, value) in claims {
+            let slot = match name.as_str() {
+                "aud" | "exp" | "iat" | "nbf" | "jti" => continue,
+                "code" => &mut params.code,
+                "state" => &mut params.state,
+                "iss" => &mut params.iss,
+                "error" => &mut params.error,
+                "error_description" => &mut params.error_description,
+                "error_uri" => &mut params.error_uri,
+                _ => {
+                    let value = match value {
+                        serde_json::Value::String(text) => Cow::Borrowed(text.as_str()),
+                        other => Cow::Owned(other.to_string()),
+                    };
+                    params.others.push((Cow::Borrowed(name.as_str()), value));
+                    continue;
+                }
+            };
+            let serde_json::Value::String(text) = value else {
+                return Err(ValidationError::MalformedCallback(
+                    "a parameter in the JWT-secured response is not a string",
+                )
+                .into());
+            };
+            *slot = Some(Cow::Borrowed(text.as_str()));
+        }
+        Ok(params)
+    }
+}
+
 /// Whether `url` is at the redirect URI: same scheme, host, port and path.
 fn same_endpoint(url: &Url, expected: &Url) -> bool {
     url.scheme() == expected.scheme()

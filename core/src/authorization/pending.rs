@@ -47,6 +47,11 @@ pub struct PendingAuthorization {
     /// The `max_age` sent, in seconds, if any.
     #[serde(default)]
     max_age: Option<u64>,
+    /// Whether a JWT-secured response (JARM) was asked for: the callback must then carry it,
+    /// and is verified by [`Client::verify_callback`]. Left out when false, so what was stored
+    /// before it existed and what is stored now read the same.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    jarm: bool,
 }
 
 impl std::fmt::Debug for PendingAuthorization {
@@ -65,6 +70,7 @@ impl std::fmt::Debug for PendingAuthorization {
             .field("iss_required", &self.iss_required)
             .field("openid", &self.openid)
             .field("max_age", &self.max_age)
+            .field("jarm", &self.jarm)
             .finish()
     }
 }
@@ -93,7 +99,36 @@ impl PendingAuthorization {
             iss_required,
             openid: false,
             max_age: None,
+            jarm: false,
         }
+    }
+
+    /// Records that a JWT-secured response (JARM) was asked for.
+    pub(crate) fn with_jarm(mut self, jarm: bool) -> Self {
+        self.jarm = jarm;
+        self
+    }
+
+    /// Whether a JWT-secured response (JARM) was asked for (`response_mode` `jwt`,
+    /// `query.jwt`, `fragment.jwt` or `form_post.jwt`): the callback is then verified with the
+    /// issuer's keys by [`Client::verify_callback`], not by
+    /// [`validate_callback`](Self::validate_callback).
+    ///
+    /// ```
+    /// # let client = grantline::Client::builder("app")
+    /// #     .redirect_uri("https://app.example/cb")
+    /// #     .authorization_endpoint("https://as.example/authorize")
+    /// #     .issuer("https://as.example")
+    /// #     .token_endpoint("https://as.example/token")
+    /// #     .jwks_uri("https://as.example/jwks")
+    /// #     .build()?;
+    /// let (_url, pending) = client.authorization_request().response_mode("query.jwt").into_redirect()?;
+    /// assert!(pending.expects_jarm());
+    /// # Ok::<(), grantline::Error>(())
+    /// ```
+    #[must_use]
+    pub fn expects_jarm(&self) -> bool {
+        self.jarm
     }
 
     /// Records that `openid` was in scope, and the `max_age` sent: the code exchange then
@@ -168,11 +203,18 @@ impl PendingAuthorization {
     /// present, equals the issuer, and is present when the server says it always sends it
     /// (RFC 9207); an `error` becomes [`Error::OAuth`]; the `code` is there.
     ///
+    /// A JWT-secured response (JARM, [`expects_jarm`](Self::expects_jarm)) needs the
+    /// issuer's keys: verify it with [`Client::verify_callback`], which runs these same checks
+    /// on what the JWT carries.
+    ///
     /// # Errors
     ///
     /// [`Error::Validation`] for a failed check (discard the response: it may be an attack),
     /// [`Error::OAuth`] when the server answered with an error (`access_denied`, ...; its
-    /// `status` is 302, the redirect that carried it).
+    /// `status` is 302, the redirect that carried it); [`ConfigError::InvalidParameter`] for
+    /// `response_mode` when a JWT-secured response was asked for.
+    ///
+    /// [`ConfigError::InvalidParameter`]: crate::error::ConfigError::InvalidParameter
     ///
     /// ```
     /// use grantline::{Error, error::{ErrorCode, ValidationError}};
@@ -192,9 +234,21 @@ impl PendingAuthorization {
         self,
         callback: impl Into<Callback>,
     ) -> Result<AuthorizationCode, Error> {
+        if self.jarm {
+            return Err(crate::error::ConfigError::InvalidParameter {
+                name: "response_mode".to_owned(),
+                reason: "a JWT-secured response (JARM) is verified with the issuer's keys: use Client::verify_callback",
+            }
+            .into());
+        }
         let callback = callback.into();
         let params = callback.parameters(self.redirect_uri.url())?;
+        self.check(params)
+    }
 
+    /// The checks of an authorization response's parameters, read from the callback itself or
+    /// from the JARM JWT it carried: `state`, `iss`, an error, the `code`.
+    pub(crate) fn check(self, params: CallbackParams<'_>) -> Result<AuthorizationCode, Error> {
         match &params.state {
             Some(state) if !constant_time_eq(state.as_bytes(), self.state.as_bytes()) => {
                 return Err(ValidationError::StateMismatch.into());
@@ -229,6 +283,11 @@ impl PendingAuthorization {
             _ => return Err(ValidationError::CodeMissing.into()),
         };
         Ok(AuthorizationCode::new(code, self))
+    }
+
+    #[cfg_attr(not(feature = "jose"), allow(dead_code))]
+    pub(crate) fn redirect_uri_url(&self) -> &url::Url {
+        self.redirect_uri.url()
     }
 
     pub(crate) fn client_id(&self) -> &str {

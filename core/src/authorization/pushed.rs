@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::error::InvalidResponse;
+use crate::error::{Fapi2Rule, InvalidResponse, ValidationError};
 use crate::flow::{EndpointCall, OneShot};
 use crate::response::{field, success_object};
 use crate::{Error, Now};
@@ -75,12 +75,22 @@ impl PushedAuthorization {
 pub struct PushFlow(OneShot<PushedAuthorization>);
 
 impl PushFlow {
-    pub(crate) fn new(call: EndpointCall, authorization: Url, client_id: String) -> Self {
+    /// `fapi2`: the client is a FAPI 2.0 client, so a `request_uri` living 600 seconds or
+    /// more is refused (§5.3.2.2).
+    pub(crate) fn new(
+        call: EndpointCall,
+        authorization: Url,
+        client_id: String,
+        fapi2: bool,
+    ) -> Self {
         Self(OneShot::new(call, move |response, _now: Now| {
             let mut object = success_object(response)?;
             let request_uri = field::required_string(&mut object, "request_uri")?;
             let expires_in = field::seconds(&mut object, "expires_in")?
                 .ok_or(InvalidResponse::new("expires_in", "is missing"))?;
+            if fapi2 && expires_in >= Duration::from_secs(600) {
+                return Err(ValidationError::Fapi2(Fapi2Rule::Lifetime).into());
+            }
             let mut url = authorization.clone();
             url.query_pairs_mut()
                 .append_pair("client_id", &client_id)

@@ -9,7 +9,7 @@ use super::pkce::{PkceMethod, check_verifier, encode_token, random_bytes};
 use super::pushed::PushFlow;
 use super::redirect_uri::RedirectUri;
 use crate::EndpointKind;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, Fapi2Rule};
 use crate::flow::{EndpointCall, Params};
 use crate::{Client, Error, Scope};
 
@@ -469,6 +469,9 @@ impl AuthorizationRequest {
                 name: "request".to_owned(),
                 reason: "a request object's audience is the issuer: build the client from metadata or set ClientBuilder::issuer",
             })?;
+            if client.is_fapi2() && !crate::jose::fapi2_allows(signer.algorithm()) {
+                return Err(ConfigError::Fapi2(Fapi2Rule::SigningAlgorithm).into());
+            }
             let object = crate::jose::RequestObject::new(client.client_id(), issuer)
                 .params(params.iter().filter(|(n, _)| n != "client_id").cloned());
             let signed = object.sign(&*signer, now, client.randomness())?;
@@ -499,9 +502,36 @@ impl AuthorizationRequest {
 
     /// Checks the request, generates what was not given, and returns what it sends and the
     /// state to keep.
-    fn prepare(self) -> Result<Prepared, Error> {
+    fn prepare(mut self) -> Result<Prepared, Error> {
         if let Some(invalid) = self.invalid {
             return Err(invalid.into());
+        }
+        let fapi2 = self.client.is_fapi2();
+        if fapi2 && self.pkce != Pkce::On(PkceMethod::S256) {
+            return Err(ConfigError::Fapi2(Fapi2Rule::PkceS256).into());
+        }
+        // JARM: asked for by the request's response mode, or by the client's default.
+        let mut jarm = false;
+        match self.params.iter().find(|(n, _)| n == "response_mode") {
+            Some((_, mode)) => jarm = is_jarm_mode(mode),
+            None if self.client.uses_jarm() => {
+                self.params
+                    .push(("response_mode".to_owned(), "jwt".to_owned()));
+                jarm = true;
+            }
+            None => {}
+        }
+        if jarm {
+            // The response is verified with the issuer's keys, against the issuer: checked
+            // before the person is sent away.
+            crate::flow::require_validation_setup(&self.client, self.client.issuer())?;
+            if !cfg!(feature = "jose") {
+                return Err(ConfigError::InvalidParameter {
+                    name: "response_mode".to_owned(),
+                    reason: "a JWT response mode (JARM) needs grantline's `jose` feature",
+                }
+                .into());
+            }
         }
         let redirect_uri = self
             .redirect_uri_or_client()
@@ -553,13 +583,16 @@ impl AuthorizationRequest {
             .iter()
             .find(|(n, _)| n == "max_age")
             .and_then(|(_, v)| v.parse().ok());
-        let iss_required = self
-            .client
-            .metadata()
-            .is_some_and(|m| m.authorization_response_iss_parameter_supported);
+        // FAPI 2.0 §5.3.3.2: the response's issuer is always checked.
+        let iss_required = fapi2
+            || self
+                .client
+                .metadata()
+                .is_some_and(|m| m.authorization_response_iss_parameter_supported);
         let pending =
             PendingAuthorization::new(&self.client, redirect_uri, state, nonce, pkce, iss_required)
-                .with_openid(validate_id_token, max_age);
+                .with_openid(validate_id_token, max_age)
+                .with_jarm(jarm);
         Ok(Prepared {
             client: self.client,
             scope: self.scope.filter(|s| !s.is_empty()),
@@ -595,6 +628,9 @@ impl AuthorizationRequest {
             .client
             .require_endpoint(EndpointKind::Authorization)?
             .clone();
+        if self.client.is_fapi2() {
+            return Err(ConfigError::Fapi2(Fapi2Rule::PushedAuthorizationRequests).into());
+        }
         if self
             .client
             .metadata()
@@ -662,10 +698,21 @@ impl AuthorizationRequest {
         let params = Self::finish_params(&client, params, true, signing)?;
         let call = EndpointCall::new(&client, EndpointKind::PushedAuthorization, params, &[])?;
         Ok((
-            PushFlow::new(call, authorization, client.client_id().to_owned()),
+            PushFlow::new(
+                call,
+                authorization,
+                client.client_id().to_owned(),
+                client.is_fapi2(),
+            ),
             pending,
         ))
     }
+}
+
+/// Whether `mode` is one of JARM's response modes (`jwt`, `query.jwt`, `fragment.jwt`,
+/// `form_post.jwt`).
+fn is_jarm_mode(mode: &str) -> bool {
+    matches!(mode, "jwt" | "query.jwt" | "fragment.jwt" | "form_post.jwt")
 }
 
 /// A checked authorization request, its generated values made: what it sends, and the state to

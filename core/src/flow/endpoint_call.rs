@@ -31,6 +31,9 @@ pub(crate) struct EndpointCall {
         &'static str,
         std::sync::Arc<dyn crate::assertion::AssertionSource>,
     )>,
+    /// The media type asked for (`Accept`): JSON, unless a flow wants another (a signed
+    /// introspection answer, RFC 9701).
+    accept: &'static str,
 }
 
 impl std::fmt::Debug for EndpointCall {
@@ -85,7 +88,15 @@ impl EndpointCall {
             kind,
             form: form.into_string(),
             dynamic: Vec::new(),
+            accept: "application/json",
         })
+    }
+
+    /// Asks for `media_type` (`Accept`) instead of JSON.
+    #[cfg_attr(not(feature = "jose"), allow(dead_code))]
+    pub(crate) fn with_accept(mut self, media_type: &'static str) -> Self {
+        self.accept = media_type;
+        self
     }
 
     /// Adds a parameter whose value `source` gives for every request built.
@@ -107,6 +118,11 @@ impl EndpointCall {
             endpoint_kind: self.kind,
             now,
             randomness: self.client.randomness(),
+            fapi2_issuer: self
+                .client
+                .is_fapi2()
+                .then(|| self.client.issuer())
+                .flatten(),
         };
         // The request's own headers: client authentication adds to (or replaces in) them.
         let mut headers = http::HeaderMap::with_capacity(4);
@@ -114,7 +130,7 @@ impl EndpointCall {
             CONTENT_TYPE,
             HeaderValue::from_static("application/x-www-form-urlencoded"),
         );
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(ACCEPT, HeaderValue::from_static(self.accept));
         let mut target = AuthTarget {
             headers,
             params: Vec::new(),
@@ -356,6 +372,12 @@ impl EndpointCall {
             .dpop()
             .filter(|_| self.kind == EndpointKind::Token)
         {
+            if self.client.is_fapi2() && token.token_type() != &crate::TokenType::DPoP {
+                return Err(crate::error::ValidationError::Fapi2(
+                    crate::error::Fapi2Rule::SenderConstrainedTokens,
+                )
+                .into());
+            }
             if !dpop.allow_bearer && token.token_type() != &crate::TokenType::DPoP {
                 return Err(crate::error::InvalidResponse::new(
                     "token_type",

@@ -345,7 +345,7 @@ mod jose {
             if let Some(original) = &check.refresh_of {
                 validator = validator.for_refresh_of(original);
             }
-            let allowed: Vec<Algorithm> = check
+            let mut allowed: Vec<Algorithm> = check
                 .client
                 .metadata()
                 .map(|m| m.id_token_signing_alg_values_supported.iter())
@@ -354,6 +354,13 @@ mod jose {
                 .filter_map(|name| Algorithm::from_name(name))
                 .filter(|alg| !alg.is_symmetric())
                 .collect();
+            if check.client.is_fapi2() {
+                // FAPI 2.0 §5.4.1: PS256, ES256 or EdDSA only.
+                allowed.retain(|alg| crate::jose::fapi2_allows(*alg));
+                if allowed.is_empty() {
+                    allowed = crate::jose::FAPI2_ALGORITHMS.to_vec();
+                }
+            }
             if !allowed.is_empty() {
                 validator = validator.algorithms(allowed);
             }

@@ -11,7 +11,7 @@ use super::jws::{JwsHeader, sign};
 use super::signing_key::{JwsSigner, SigningKey};
 use crate::Error;
 use crate::client_auth::{AuthContext, AuthTarget, ClientAuthentication};
-use crate::error::ConfigError;
+use crate::error::{ConfigError, Fapi2Rule};
 use crate::random::Randomness;
 use crate::secret::{Assertion, ClientSecret};
 
@@ -323,12 +323,26 @@ impl AssertionSettings {
         ctx: &AuthContext<'_>,
         target: &mut AuthTarget,
     ) -> Result<(), Error> {
-        let mut assertion = JwtAssertion::new(
-            ctx.client_id(),
-            ctx.client_id(),
-            self.audience.resolve(ctx.endpoint()),
-        )
-        .lifetime(self.lifetime.unwrap_or(DEFAULT_LIFETIME));
+        let audience = match ctx.fapi2_issuer {
+            // FAPI 2.0 §5.3.3.1: the issuer, as one string; the default becomes it.
+            Some(issuer) => {
+                if !crate::jose::fapi2_allows(signer.algorithm()) {
+                    return Err(ConfigError::Fapi2(Fapi2Rule::SigningAlgorithm).into());
+                }
+                match &self.audience {
+                    AssertionAudience::Endpoint => issuer.to_owned(),
+                    AssertionAudience::Issuer(value) | AssertionAudience::Value(value)
+                        if value == issuer =>
+                    {
+                        issuer.to_owned()
+                    }
+                    _ => return Err(ConfigError::Fapi2(Fapi2Rule::AssertionAudience).into()),
+                }
+            }
+            None => self.audience.resolve(ctx.endpoint()),
+        };
+        let mut assertion = JwtAssertion::new(ctx.client_id(), ctx.client_id(), audience)
+            .lifetime(self.lifetime.unwrap_or(DEFAULT_LIFETIME));
         if self.explicit_type {
             assertion = assertion.token_type(CLIENT_AUTH_TYPE);
         }

@@ -92,6 +92,20 @@ pub use jws::{JwsHeader, MAX_COMPACT_LEN, UnverifiedJws, VerifiedJws, sign};
 pub use request_object::RequestObject;
 pub use signing_key::{JwsSigner, SigningKey, ecdsa_der_to_jose};
 
+/// The JWS algorithms the FAPI 2.0 Security Profile allows (§5.4.1): PS256, ES256, and EdDSA
+/// with Ed25519 (under either of its names).
+pub(crate) const FAPI2_ALGORITHMS: [Algorithm; 4] = [
+    Algorithm::PS256,
+    Algorithm::ES256,
+    Algorithm::EdDSA,
+    Algorithm::Ed25519,
+];
+
+/// Whether the FAPI 2.0 Security Profile allows `alg`.
+pub(crate) fn fapi2_allows(alg: Algorithm) -> bool {
+    FAPI2_ALGORITHMS.contains(&alg)
+}
+
 pub(crate) use crypto::{constant_time_eq, digest, generate_pkcs8};
 pub(crate) use jwk::{b64_decode, b64_encode};
 pub(crate) use signing_key::{pkcs8_from_parts, pkcs8_private_part};

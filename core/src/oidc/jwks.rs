@@ -336,3 +336,140 @@ impl KeyRefresh {
         Ok(())
     }
 }
+
+/// A JWT answer signed by the issuer (a JARM response, an RFC 9701 introspection answer),
+/// verified with the client's cache of the issuer's keys: the same cache, refresh and rotation
+/// rules as ID tokens ([`KeyRefresh`]).
+#[derive(Debug)]
+pub(crate) struct SignedAnswer {
+    jws: Option<crate::jose::UnverifiedJws>,
+    keys: KeyRefresh,
+}
+
+impl SignedAnswer {
+    pub(crate) fn new(jws: crate::jose::UnverifiedJws) -> Self {
+        Self {
+            jws: Some(jws),
+            keys: KeyRefresh::default(),
+        }
+    }
+
+    fn cache(client: &Client) -> Result<&std::sync::Mutex<JwksCache>, Error> {
+        client
+            .jwks_cache()
+            .ok_or_else(|| ConfigError::MissingEndpoint(EndpointKind::Jwks).into())
+    }
+
+    /// A key set request to run first, or `None` when the cached keys are the ones to use.
+    pub(crate) fn next<T>(&mut self, client: &Client, now: Now) -> Result<Option<Step<T>>, Error> {
+        let jws = self.jws.as_ref().ok_or(Misuse::AlreadyDone)?;
+        let cache = Self::cache(client)?
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.keys.next(&cache, jws.header(), now)
+    }
+
+    /// Takes the key set response into the client's cache.
+    pub(crate) fn handle_response(
+        &mut self,
+        client: &Client,
+        response: http::Response<Vec<u8>>,
+        now: Now,
+    ) -> Result<(), Error> {
+        let mut cache = Self::cache(client)?
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.keys.handle_response(&mut cache, response, now)
+    }
+
+    /// Verifies the signature with the cached keys under one of `allowed` (once: the JWS is
+    /// used up), then the claims every signed answer has: `iss` the issuer, `aud` holding the
+    /// client id, and `exp`, when present or `require_exp`, not past (with `skew`).
+    pub(crate) fn verify(
+        &mut self,
+        client: &Client,
+        allowed: &[crate::jose::Algorithm],
+        issuer: &str,
+        require_exp: bool,
+        now: std::time::SystemTime,
+    ) -> Result<crate::jose::Claims, Error> {
+        let jws = self.jws.take().ok_or(Misuse::AlreadyDone)?;
+        let keys = Self::cache(client)?
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .unwrap_or_default();
+        let claims = jws.verify(&keys, allowed)?.claims()?;
+        check_answer_claims(&claims, issuer, client.client_id(), require_exp, now)?;
+        Ok(claims)
+    }
+}
+
+/// `iss`, `aud` and `exp` of a signed answer (JARM §2.1 and §4.4, RFC 9701 §5).
+fn check_answer_claims(
+    claims: &crate::jose::Claims,
+    issuer: &str,
+    client_id: &str,
+    require_exp: bool,
+    now: std::time::SystemTime,
+) -> Result<(), crate::error::JoseError> {
+    use crate::error::JoseError;
+    match claims.get("iss") {
+        None => return Err(JoseError::MissingClaim("iss")),
+        Some(serde_json::Value::String(iss)) if iss == issuer => {}
+        Some(serde_json::Value::String(iss)) => {
+            return Err(JoseError::IssuerMismatch {
+                found: crate::error::bounded(iss, 512),
+            });
+        }
+        Some(_) => {
+            return Err(JoseError::InvalidClaim {
+                claim: "iss",
+                problem: "is not a string",
+            });
+        }
+    }
+    if claims.get("aud").is_none() {
+        return Err(JoseError::MissingClaim("aud"));
+    }
+    let audience = claims.audience().map_err(|_| JoseError::InvalidClaim {
+        claim: "aud",
+        problem: "is neither a string nor an array of strings",
+    })?;
+    if !audience.contains(&client_id) {
+        return Err(JoseError::AudienceMismatch);
+    }
+    let skew = super::DEFAULT_CLOCK_SKEW;
+    match claims.numeric_date("exp")? {
+        Some(exp) if now >= exp.checked_add(skew).unwrap_or(exp) => Err(JoseError::Expired),
+        Some(_) => Ok(()),
+        None if require_exp => Err(JoseError::MissingClaim("exp")),
+        None => Ok(()),
+    }
+}
+
+/// The algorithms a signed answer may use: the FAPI 2.0 ones for a FAPI 2.0 client (§5.4.1);
+/// otherwise the asymmetric ones the server's metadata lists under `member`, or RS256 (the
+/// default of JARM and RFC 9701) when it lists none.
+pub(crate) fn answer_algorithms(client: &Client, member: &str) -> Vec<crate::jose::Algorithm> {
+    use crate::jose::Algorithm;
+    if client.is_fapi2() {
+        return crate::jose::FAPI2_ALGORITHMS.to_vec();
+    }
+    let listed: Vec<Algorithm> = client
+        .metadata()
+        .and_then(|m| m.extra.get(member))
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+        .filter_map(Algorithm::from_name)
+        .filter(|alg| !alg.is_symmetric())
+        .collect();
+    if listed.is_empty() {
+        vec![Algorithm::RS256]
+    } else {
+        listed
+    }
+}

@@ -80,8 +80,8 @@ mod userinfo;
 #[cfg(feature = "jose")]
 pub use id_token::{DEFAULT_CLOCK_SKEW, IdTokenClaims, IdTokenValidator, IdTokenVerification};
 #[cfg(feature = "jose")]
-pub(crate) use jwks::KeyRefresh;
-#[cfg(feature = "jose")]
 pub use jwks::{DEFAULT_MAX_AGE, DEFAULT_REFETCH_COOLDOWN, JwksCache, JwksFetch};
+#[cfg(feature = "jose")]
+pub(crate) use jwks::{KeyRefresh, SignedAnswer, answer_algorithms};
 pub use logout::EndSessionRequest;
 pub use userinfo::{Userinfo, UserinfoFlow};

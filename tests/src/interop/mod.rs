@@ -11,7 +11,7 @@ mod browser;
 mod server;
 
 pub use browser::{Browser, Page};
-pub use server::{OidcProvider, oidc_provider};
+pub use server::{FapiProvider, OidcProvider, oidc_provider, oidc_provider_fapi};
 
 mod django;
 pub use django::{Django, DjangoApp, django};

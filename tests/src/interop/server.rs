@@ -152,3 +152,43 @@ pub fn oidc_provider() -> &'static OidcProvider {
         }
     })
 }
+
+/// The FAPI 2.0 oidc-provider test server: `tests/interop/oidc-provider/fapi-server.mjs` (the
+/// FAPI 2.0 profile, JARM and JWT introspection on; one client, `fapi-client`).
+#[derive(Debug)]
+pub struct FapiProvider {
+    running: Running,
+}
+
+impl FapiProvider {
+    /// Its issuer identifier (`http://127.0.0.1:PORT`).
+    pub fn issuer(&self) -> &str {
+        self.running.ready["issuer"].as_str().unwrap_or_default()
+    }
+
+    /// The base URL of its https listener that asks for a client certificate (the mTLS
+    /// endpoint aliases of its metadata point there).
+    pub fn mtls_base(&self) -> &str {
+        self.running.ready["mtls"].as_str().unwrap_or_default()
+    }
+}
+
+/// The FAPI 2.0 oidc-provider server for this test process, started on first use, the way
+/// [`oidc_provider`] starts the plain one.
+pub fn oidc_provider_fapi() -> &'static FapiProvider {
+    static SERVER: OnceLock<FapiProvider> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let dir = interop_dir().join("oidc-provider");
+        let hint = "run tests/interop/setup.sh first (it installs the servers)";
+        assert!(
+            dir.join("node_modules").join("oidc-provider").exists(),
+            "oidc-provider is not installed in {}; {hint}",
+            dir.display()
+        );
+        let mut command = Command::new("node");
+        command.arg("fapi-server.mjs").current_dir(&dir);
+        FapiProvider {
+            running: start(command, "the oidc-provider FAPI 2.0 test server", hint),
+        }
+    })
+}
