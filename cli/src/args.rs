@@ -249,6 +249,16 @@ pub(crate) struct GlobalArgs {
         help_heading = "Client"
     )]
     pub(crate) basic_encoding: Option<BasicEncoding>,
+    /// The FAPI 2.0 Security Profile: pushed requests (as --par), PKCE S256, tokens bound by
+    /// --dpop or --client-cert, --auth-method private-key-jwt or tls-client-auth, PS256, ES256
+    /// or EdDSA only, the issuer checked on every answer; anything else is refused, naming the
+    /// rule
+    #[arg(long, global = true, help_heading = "Client")]
+    pub(crate) fapi2: bool,
+    /// Ask for signed authorization responses (JARM, `response_mode=jwt`): the response JWT
+    /// is verified with the issuer's keys before its code is used
+    #[arg(long, global = true, help_heading = "Client")]
+    pub(crate) jarm: bool,
 }
 
 /// How `client_secret_basic` encodes the client id and secret before base64.
@@ -653,6 +663,10 @@ pub(crate) struct IntrospectArgs {
     /// What kind of token it is
     #[arg(long, value_enum)]
     pub(crate) token_type_hint: Option<TokenHint>,
+    /// Ask for a signed answer (RFC 9701, `application/token-introspection+jwt`) and verify
+    /// it with the issuer's keys before printing it (needs --issuer)
+    #[arg(long)]
+    pub(crate) signed: bool,
 }
 
 /// `grantline revoke`.

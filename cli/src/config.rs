@@ -99,6 +99,12 @@ pub(crate) struct Profile {
     /// How `client_secret_basic` encodes the id and secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) basic_encoding: Option<BasicEncoding>,
+    /// The FAPI 2.0 Security Profile (`--fapi2`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) fapi2: bool,
+    /// Signed authorization responses (`--jarm`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) jarm: bool,
 }
 
 /// The contents of `profiles.json`.

@@ -23,7 +23,7 @@ use std::fmt;
 
 use grantline::EndpointKind;
 use grantline::driver::{TransportError, TransportErrorKind};
-use grantline::error::{ConfigError, ErrorCode, Expired, ValidationError};
+use grantline::error::{ConfigError, ErrorCode, Expired, Fapi2Rule, ValidationError};
 
 /// Exit codes, one per kind of failure (see the [module documentation](self)).
 pub(crate) mod code {
@@ -501,6 +501,11 @@ pub(crate) fn flow_message(error: &grantline::Error) -> String {
         E::Expired(Expired::BackchannelRequest) => "the backchannel authentication request \
              expired before the user approved it: run `grantline ciba` again"
             .to_owned(),
+        E::Validation(ValidationError::Fapi2(rule)) => format!(
+            "the server's answer breaks the FAPI 2.0 Security Profile ({}): {}",
+            rule.section(),
+            fapi2_rule(*rule)
+        ),
         E::Validation(ValidationError::IssuerMismatch { .. }) => format!(
             "{}; check that --issuer is exactly the server's issuer (a trailing slash counts)",
             one_line(&error.to_string())
@@ -596,8 +601,46 @@ fn config_message(error: &ConfigError) -> String {
         ConfigError::ParRequired => "the server requires pushed authorization requests: add \
              --par (`grantline authorize --par`)"
             .to_owned(),
+        ConfigError::Fapi2(rule) => format!(
+            "--fapi2 (FAPI 2.0 Security Profile {}): {}",
+            rule.section(),
+            fapi2_rule(*rule)
+        ),
         other => without_library_advice(&other.to_string()),
     }
+}
+
+/// A FAPI 2.0 rule in the command's terms: what it asks for, and the options that meet it.
+fn fapi2_rule(rule: Fapi2Rule) -> String {
+    match rule {
+        Fapi2Rule::PushedAuthorizationRequests => "authorization requests are pushed: add --par",
+        Fapi2Rule::PkceS256 => "every authorization request uses PKCE with S256",
+        Fapi2Rule::SenderConstrainedTokens => {
+            "tokens must be bound to a key the client holds, and a Bearer token is refused: add \
+             --dpop, or --client-cert and --client-key with --auth-method tls-client-auth"
+        }
+        Fapi2Rule::ClientAuthentication => {
+            "the client authenticates with --auth-method private-key-jwt (and --private-key), \
+             tls-client-auth or self-signed-tls-client-auth (and --client-cert)"
+        }
+        Fapi2Rule::AssertionAudience => "a client assertion's `aud` must be the issuer",
+        Fapi2Rule::SigningAlgorithm => {
+            "only PS256, ES256 or EdDSA are allowed: pass --signing-alg PS256 with an RSA \
+             --private-key, or use a P-256 or Ed25519 key"
+        }
+        Fapi2Rule::IssParameter => {
+            "the authorization response's issuer is checked: pass --issuer URL (and the server \
+             must send `iss`)"
+        }
+        Fapi2Rule::Lifetime => "a pushed request's request_uri must expire in under 600 seconds",
+        Fapi2Rule::Tls => "every endpoint must use https: drop --insecure-http",
+        Fapi2Rule::ServerMetadata => {
+            "the server's metadata must offer a pushed authorization request endpoint, S256 and \
+             the `iss` response parameter (is the FAPI 2.0 profile on at the server?)"
+        }
+        other => return without_library_advice(other.requirement()),
+    }
+    .to_owned()
 }
 
 /// Text made safe for one line of a terminal: control characters escaped, bounded.
@@ -687,7 +730,7 @@ mod tests {
             .map(|(at, _)| {
                 message[at..]
                     .chars()
-                    .take_while(|c| *c == '-' || c.is_ascii_lowercase())
+                    .take_while(|c| *c == '-' || c.is_ascii_lowercase() || c.is_ascii_digit())
                     .collect::<String>()
             })
             .filter(|flag| flag.len() > 2)
@@ -785,6 +828,7 @@ mod tests {
                 reason: "the file is empty".to_owned(),
             },
         ]);
+        errors.extend(every_fapi2_rule().map(ConfigError::Fapi2));
         let mut library_worded = 0;
         for error in errors {
             library_worded += usize::from(names_library(&error.to_string()));
@@ -793,6 +837,43 @@ mod tests {
         }
         // The core's own words name its API (right for library users): the mapping matters.
         assert!(library_worded >= 15, "{library_worded}");
+    }
+
+    fn every_fapi2_rule() -> [Fapi2Rule; 10] {
+        [
+            Fapi2Rule::PushedAuthorizationRequests,
+            Fapi2Rule::PkceS256,
+            Fapi2Rule::SenderConstrainedTokens,
+            Fapi2Rule::ClientAuthentication,
+            Fapi2Rule::AssertionAudience,
+            Fapi2Rule::SigningAlgorithm,
+            Fapi2Rule::IssParameter,
+            Fapi2Rule::Lifetime,
+            Fapi2Rule::Tls,
+            Fapi2Rule::ServerMetadata,
+        ]
+    }
+
+    #[test]
+    fn fapi2_rules_name_the_profile_section_and_the_options_that_meet_them() {
+        let flags = all_flags();
+        for rule in every_fapi2_rule() {
+            let config = CliError::Flow(ConfigError::Fapi2(rule).into()).to_string();
+            assert!(
+                config.starts_with("--fapi2") && config.contains(rule.section()),
+                "{config}"
+            );
+            let answer = CliError::Flow(ValidationError::Fapi2(rule).into()).to_string();
+            assert!(answer.contains(rule.section()), "{answer}");
+            assert_cli_terms(&answer, &flags);
+        }
+        let binding = CliError::Flow(ConfigError::Fapi2(Fapi2Rule::SenderConstrainedTokens).into());
+        assert!(binding.to_string().contains("--dpop"), "{binding}");
+        let auth = CliError::Flow(ConfigError::Fapi2(Fapi2Rule::ClientAuthentication).into());
+        assert!(
+            auth.to_string().contains("--auth-method private-key-jwt"),
+            "{auth}"
+        );
     }
 
     #[test]

@@ -144,6 +144,13 @@ mod tests {
     /// prose): `      --long <VALUE>  ...` or `  -s, --long ...`.
     fn lists(text: &str, long: &str) -> usize {
         text.lines()
+            // An option's own line is indented by at most six spaces (`  -o, --output`,
+            // `      --issuer`); its wrapped description deeper, where a line may start with
+            // another option's name.
+            .filter(|line| {
+                let indent = line.len() - line.trim_start().len();
+                indent <= 6 && line.trim_start().starts_with('-')
+            })
             .filter(|line| {
                 let line = line.trim_start();
                 let mut chars = line.chars();

@@ -97,6 +97,10 @@ pub(crate) struct Settings {
     pub(crate) dpop: Option<grantline::dpop::DpopKey>,
     /// How `client_secret_basic` encodes the id and secret.
     pub(crate) basic_encoding: BasicEncoding,
+    /// The FAPI 2.0 Security Profile (`--fapi2`, or the profile's).
+    pub(crate) fapi2: bool,
+    /// Signed authorization responses (`--jarm`, or the profile's).
+    pub(crate) jarm: bool,
 }
 
 impl Settings {
@@ -212,6 +216,8 @@ impl Settings {
                 .basic_encoding
                 .or_else(|| saved.and_then(|p| p.basic_encoding))
                 .unwrap_or(BasicEncoding::Form),
+            fapi2: args.fapi2 || saved.is_some_and(|p| p.fapi2),
+            jarm: args.jarm || saved.is_some_and(|p| p.jarm),
             profile,
             dpop,
         })
@@ -242,6 +248,8 @@ impl Settings {
             client_cert: args.client_cert.as_deref().map(absolute),
             client_key: args.client_key.as_deref().map(absolute),
             basic_encoding: args.basic_encoding,
+            fapi2: args.fapi2,
+            jarm: args.jarm,
             ..Profile::default()
         }
     }
@@ -370,6 +378,12 @@ impl Settings {
         }
         if let Some(key) = &self.dpop {
             builder = builder.dpop(key.clone());
+        }
+        if self.fapi2 {
+            builder = builder.fapi2();
+        }
+        if self.jarm {
+            builder = builder.jarm();
         }
         let method = match (self.auth_method, &self.client_secret) {
             (Some(method), _) => method,

@@ -10,7 +10,7 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use common::{
     browser_get, grantline, grantline_process, one_document, read_machine_line, spawn, transports,
 };
-use grantline_tests::interop::{Browser, DjangoApp, django, oidc_provider};
+use grantline_tests::interop::{Browser, DjangoApp, django, oidc_provider, oidc_provider_fapi};
 
 const BASIC_ID: &str = "basic-client";
 const BASIC_SECRET: &str = "basic secret:+%/~!";
@@ -1150,5 +1150,97 @@ fn logout_builds_the_end_session_url_the_provider_confirms() {
             "{}",
             page.body
         );
+    }
+}
+
+/// The key `fapi-client` is registered with at the FAPI 2.0 server (ES256, a private JWK).
+fn fapi_key() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/interop/keys/client-es256.private.jwk.json")
+}
+
+#[test]
+fn fapi2_and_jarm_from_the_command_line_against_a_fapi2_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let issuer = oidc_provider_fapi().issuer();
+    let key = fapi_key();
+    let key = key.to_str().unwrap();
+    for transport in transports() {
+        let fapi = [
+            "--transport",
+            transport,
+            "--issuer",
+            issuer,
+            "--client-id",
+            "fapi-client",
+            "--private-key",
+            key,
+            "--dpop",
+            "--fapi2",
+            "--jarm",
+        ];
+        // PAR (without --par: the profile pushes), JAR, JARM, private_key_jwt, DPoP.
+        let (url, token) = authorize_pasted(
+            dir.path(),
+            &mut Browser::new(),
+            &fapi,
+            &["--scope", "openid", "--request-object"],
+        );
+        assert_eq!(query_names(&url), ["client_id", "request_uri"], "{url}");
+        assert_eq!(token["token_type"], "DPoP", "{token}");
+        assert!(token["id_token"].is_string(), "{token}");
+
+        // RFC 9701: the answer is a signed JWT, verified, printed as its claims.
+        let access_token = token["access_token"].as_str().unwrap();
+        let out = grantline(dir.path())
+            .args(fapi)
+            .args(["introspect", "--signed", access_token])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{transport}: {out:?}");
+        let answer = one_document(&out.stdout);
+        assert_eq!(answer["active"], true, "{answer}");
+        assert!(answer["cnf"]["jkt"].is_string(), "{answer}");
+
+        // The profile refuses what it forbids before anything is sent, naming the rule and
+        // the option: here, tokens that would not be sender-constrained (no --dpop).
+        let no_dpop: Vec<&str> = fapi.iter().copied().filter(|a| *a != "--dpop").collect();
+        let out = grantline(dir.path())
+            .args(&no_dpop)
+            .args([
+                "authorize",
+                "--paste",
+                "--redirect-uri",
+                "http://127.0.0.1:9/callback",
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
+        assert!(
+            stderr.contains("FAPI 2.0") && stderr.contains("--dpop"),
+            "{stderr}"
+        );
+
+        // JARM on its own, for a client outside the profile: the response comes back signed
+        // and is verified before the code is used.
+        let jarm = [
+            "--transport",
+            transport,
+            "--issuer",
+            issuer,
+            "--client-id",
+            "jarm-client",
+            "--client-secret",
+            "jarm-secret",
+            "--jarm",
+        ];
+        let (_, token) = authorize_pasted(
+            dir.path(),
+            &mut Browser::new(),
+            &jarm,
+            &["--scope", "openid"],
+        );
+        assert_eq!(token["token_type"], "Bearer", "{token}");
     }
 }

@@ -92,7 +92,8 @@ pub(crate) fn run(cx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
         request = request.request_object(cx.settings.signing_key()?, backend.now().wall());
     }
 
-    let (url, pending) = if args.par {
+    // The FAPI 2.0 profile allows pushed requests only (FAPI 2.0 Security Profile §5.3.3.2).
+    let (url, pending) = if args.par || cx.settings.fapi2 {
         let (flow, pending) = request.into_pushed()?;
         let pushed = backend.run(Observed::new(flow, cx.settings.verbose), |_, _| {})?;
         (pushed.url().clone(), pending)
@@ -114,22 +115,36 @@ pub(crate) fn run(cx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
             );
             let arrived = listener.wait(Duration::from_secs(args.wait))?;
             let callback = arrived.callback.clone();
-            match pending.validate_callback(callback) {
+            match verify(cx, &backend, &client, pending, callback) {
                 Ok(code) => {
                     arrived.reply(Ok(()));
                     code
                 }
                 Err(e) => {
-                    arrived.reply(Err(&crate::error::flow_message(&e)));
-                    return Err(e.into());
+                    arrived.reply(Err(&e.to_string()));
+                    return Err(e);
                 }
             }
         }
-        None => pending.validate_callback(read_pasted()?)?,
+        None => verify(cx, &backend, &client, pending, read_pasted()?)?,
     };
     let flow = client.exchange_code(code)?;
     let token = backend.run(Observed::new(flow, cx.settings.verbose), |_, _| {})?;
     cx.finish_with_token(&backend, &token, scope.as_deref())
+}
+
+/// Checks the callback against the request: `state`, `iss`, the error the server sent; with
+/// `--jarm` (or `--fapi2` and a server that signs its responses) the response JWT is verified
+/// first with the issuer's keys (fetched once).
+fn verify(
+    cx: &Context,
+    backend: &crate::backend::Backend,
+    client: &grantline::Client,
+    pending: grantline::authorization::PendingAuthorization,
+    callback: Callback,
+) -> Result<grantline::authorization::AuthorizationCode, CliError> {
+    let flow = client.verify_callback(pending, callback)?;
+    backend.run(Observed::new(flow, cx.settings.verbose), |_, _| {})
 }
 
 /// Opens the browser, or prints the URL for the person (and for scripts).
