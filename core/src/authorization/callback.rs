@@ -92,18 +92,28 @@ pub(crate) struct CallbackParams<'a> {
 }
 
 impl<'a> CallbackParams<'a> {
+    /// The field of a parameter grantline reads (`code`, `state`, `iss`, `error`,
+    /// `error_description`, `error_uri`); `None` for every other parameter. The one list of
+    /// them, for the query, the form and a JARM JWT's claims alike.
+    fn slot(&mut self, name: &str) -> Option<&mut Option<Cow<'a, str>>> {
+        Some(match name {
+            "code" => &mut self.code,
+            "state" => &mut self.state,
+            "iss" => &mut self.iss,
+            "error" => &mut self.error,
+            "error_description" => &mut self.error_description,
+            "error_uri" => &mut self.error_uri,
+            _ => return None,
+        })
+    }
+
     /// Reads `raw` (`application/x-www-form-urlencoded`), refusing a name given twice.
     fn read(raw: &'a str) -> Result<Self, Error> {
         let mut params = CallbackParams::default();
         for (name, value) in url::form_urlencoded::parse(raw.as_bytes()) {
-            let slot = match &*name {
-                "code" => &mut params.code,
-                "state" => &mut params.state,
-                "iss" => &mut params.iss,
-                "error" => &mut params.error,
-                "error_description" => &mut params.error_description,
-                "error_uri" => &mut params.error_uri,
-                _ => {
+            let slot = match params.slot(&name) {
+                Some(slot) => slot,
+                None => {
                     if params.others.iter().any(|(n, _)| *n == name) {
                         return Err(ValidationError::DuplicateParameter(name.into_owned()).into());
                     }
@@ -152,15 +162,12 @@ impl<'a> CallbackParams<'a> {
     ) -> Result<Self, Error> {
         let mut params = CallbackParams::default();
         for (name, value) in claims {
-            let slot = match name.as_str() {
-                "aud" | "exp" | "iat" | "nbf" | "jti" => continue,
-                "code" => &mut params.code,
-                "state" => &mut params.state,
-                "iss" => &mut params.iss,
-                "error" => &mut params.error,
-                "error_description" => &mut params.error_description,
-                "error_uri" => &mut params.error_uri,
-                _ => {
+            if matches!(name.as_str(), "aud" | "exp" | "iat" | "nbf" | "jti") {
+                continue;
+            }
+            let slot = match params.slot(name) {
+                Some(slot) => slot,
+                None => {
                     let value = match value {
                         serde_json::Value::String(text) => Cow::Borrowed(text.as_str()),
                         other => Cow::Owned(other.to_string()),
