@@ -114,6 +114,7 @@ pub mod introspection;
 #[cfg(feature = "jose")]
 pub mod jose;
 pub mod oidc;
+pub mod providers;
 pub mod random;
 pub mod registration;
 pub mod revocation;
