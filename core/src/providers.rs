@@ -282,7 +282,7 @@ impl Preset {
     ///
     /// ```
     /// use grantline::client_auth::PublicClient;
-    /// let client = grantline::providers::github("id").auth(PublicClient).builder(None)?.build()?;
+    /// let client = grantline::providers::github("id").auth(PublicClient::default()).builder(None)?.build()?;
     /// assert_eq!(client.auth_method(), "none");
     /// # Ok::<(), grantline::Error>(())
     /// ```
@@ -406,13 +406,13 @@ impl Preset {
     /// let preset = grantline::providers::auth0("acme.eu.auth0.com", "id")?.audience("https://api.example");
     /// let client = grantline::Client::builder("id")
     ///     .authorization_endpoint("https://acme.eu.auth0.com/authorize")
+    ///     .token_endpoint("https://acme.eu.auth0.com/oauth/token")
     ///     .redirect_uri("http://127.0.0.1:8080/cb")
     ///     .build()?;
     /// let (url, _) = preset.authorization_request(&client).into_redirect()?;
     /// assert!(url.query_pairs().any(|(k, v)| k == "audience" && v == "https://api.example"));
     /// # Ok::<(), grantline::Error>(())
     /// ```
-    #[must_use]
     pub fn authorization_request(&self, client: &Client) -> AuthorizationRequest {
         let mut request = client.authorization_request();
         if let Some(mode) = self.response_mode {
@@ -432,7 +432,6 @@ impl Preset {
     /// let _ = preset.token_request(TokenRequest::client_credentials());
     /// # Ok::<(), grantline::Error>(())
     /// ```
-    #[must_use]
     pub fn token_request(&self, request: TokenRequest) -> TokenRequest {
         match &self.audience {
             Some(audience) => request.audience(audience.clone()),
