@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use base64::Engine as _;
-use common::{SECRET, grantline, one_document, runtime, secret_file, transports};
+use common::{
+    SECRET, grantline, grantline_process, one_document, read_machine_line, runtime, secret_file,
+    spawn, transports,
+};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -454,5 +457,87 @@ fn apple_signs_its_client_secret() {
         assert_eq!(claims["iss"], "DEF123GHIJ");
         assert_eq!(claims["sub"], "com.example.web");
         assert_eq!(claims["aud"], "https://appleid.apple.com");
+    }
+}
+
+/// `authorize` with Apple: the request asks for `response_mode=form_post`, the browser (played
+/// here) posts the code to the loopback listener, and the code is exchanged with a signed client
+/// secret.
+#[test]
+fn apple_authorize_takes_the_posted_callback() {
+    use std::io::{BufReader, Read as _};
+
+    let rt = runtime();
+    for transport in transports() {
+        let server = mock(
+            &rt,
+            "apple",
+            &[
+                (
+                    "GET",
+                    "/.well-known/openid-configuration",
+                    &["openid-configuration.http"],
+                ),
+                ("POST", "/auth/token", &["token.http"]),
+            ],
+        );
+        rt.block_on(
+            Mock::given(method("GET"))
+                .and(path("/auth/authorize"))
+                .respond_with(ResponseTemplate::new(200).set_body_string("Sign in with Apple"))
+                .mount(&server),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("AuthKey_ABC123DEFG.p8");
+        std::fs::write(&key, TEST_P256_PEM).unwrap();
+        let mut cmd = grantline_process(dir.path());
+        cmd.args(["--transport", transport, "--provider", "apple"])
+            .args(["--provider-origin", &server.uri()])
+            .args(["--team-id", "DEF123GHIJ", "--key-id", "ABC123DEFG"])
+            .arg("--private-key")
+            .arg(&key)
+            .args(["--client-id", "com.example.web"])
+            .args(["authorize", "--no-browser", "--scope", "name email"])
+            .args(["--wait", "30"]);
+        let mut child = spawn(cmd);
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        let url = read_machine_line(&mut stderr, "authorization_url", &mut seen);
+        let url = url::Url::parse(&url).unwrap();
+        let query = |name: &str| {
+            url.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        assert_eq!(query("response_mode").as_deref(), Some("form_post"));
+
+        // Apple posts the callback to the redirect URI.
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let body = format!("code=c1a2b3&state={}", query("state").unwrap());
+        let response = agent
+            .post(query("redirect_uri").unwrap())
+            .content_type("application/x-www-form-urlencoded")
+            .send(body.as_bytes())
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{seen}");
+
+        let mut rest = String::new();
+        stderr.read_to_string(&mut rest).unwrap();
+        seen.push_str(&rest);
+        let mut stdout = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "{seen}");
+        assert_eq!(access_token(stdout.as_bytes()), "adg61...67Or9");
+        let sent = &received(&rt, &server, "/auth/token")[0];
+        assert_eq!(param(sent, "code").as_deref(), Some("c1a2b3"));
+        assert!(param(sent, "client_secret").is_some());
     }
 }
