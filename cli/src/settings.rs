@@ -579,7 +579,7 @@ impl Settings {
                     "--tenant",
                     "the tenant's id or domain, or common or organizations for a multi-tenant client",
                 )?;
-                providers::entra_id(Tenant::parse(&tenant), client_id)
+                providers::entra_id(Tenant::parse(&tenant), client_id)?
             }
             Provider::Auth0 => providers::auth0(
                 &need(

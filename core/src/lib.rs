@@ -44,6 +44,8 @@
 //! - Revocation ([`revocation`], RFC 7009) and introspection ([`introspection`], RFC 7662).
 //! - The device authorization grant ([`device`], RFC 8628) and CIBA poll mode ([`ciba`]), on
 //!   one polling engine that obeys `slow_down`, `Retry-After` and expiry ([`flow`]).
+//! - Presets for the providers people meet first ([`providers`]): GitHub, Google, Entra ID,
+//!   Auth0, Okta, Keycloak, Amazon Cognito and Sign in with Apple, each quirk a visible setting.
 //!
 //! ## Out of scope
 //! - Sockets, TLS, proxies, timeouts, connection pools: the transport's (and so yours).

@@ -196,8 +196,9 @@ impl Preset {
     ///
     /// ```
     /// use grantline::providers::{entra_id, Tenant};
-    /// assert!(entra_id(Tenant::Common, "id").tenant_template());
-    /// assert!(!entra_id(Tenant::Id("contoso.onmicrosoft.com".into()), "id").tenant_template());
+    /// assert!(entra_id(Tenant::Common, "id")?.tenant_template());
+    /// assert!(!entra_id(Tenant::Id("contoso.onmicrosoft.com".into()), "id")?.tenant_template());
+    /// # Ok::<(), grantline::Error>(())
     /// ```
     #[must_use]
     pub fn tenant_template(&self) -> bool {
@@ -648,19 +649,23 @@ impl Tenant {
 /// `tid` put in. Client credentials on Entra ID ask for a resource's `.default` scope
 /// ([`entra_default_scope`]).
 ///
-/// An empty tenant id, or one with `/`, `?`, `#` or spaces, is
-/// [`ConfigError::InvalidParameter`] when discovery starts.
+/// # Errors
+///
+/// [`ConfigError::InvalidParameter`] (`tenant`) for an empty tenant id, or one with `/`, `?`,
+/// `#` or spaces.
 ///
 /// ```
 /// use grantline::providers::{entra_id, Tenant};
-/// let preset = entra_id(Tenant::Organizations, "id");
+/// let preset = entra_id(Tenant::Organizations, "id")?;
 /// assert_eq!(
 ///     preset.issuer().as_deref(),
 ///     Some("https://login.microsoftonline.com/organizations/v2.0")
 /// );
+/// assert!(entra_id(Tenant::Id("".into()), "id").is_err());
+/// # Ok::<(), grantline::Error>(())
 /// ```
-#[must_use]
-pub fn entra_id(tenant: Tenant, client_id: impl Into<String>) -> Preset {
+pub fn entra_id(tenant: Tenant, client_id: impl Into<String>) -> Result<Preset, Error> {
+    segment("tenant", tenant.as_str())?;
     let tenant_template = !matches!(tenant, Tenant::Id(_));
     let issuer = format!("https://login.microsoftonline.com/{}/v2.0", tenant.as_str());
     let mut preset =
@@ -672,7 +677,7 @@ pub fn entra_id(tenant: Tenant, client_id: impl Into<String>) -> Preset {
         },
         other => other,
     };
-    preset
+    Ok(preset)
 }
 
 /// The `.default` scope Entra ID wants for client credentials: every application permission
@@ -985,5 +990,78 @@ impl ClientAuthentication for AppleClientSecret {
         target.add_param("client_id", ctx.client_id());
         target.add_param("client_secret", jwt.secret());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(result: Result<Preset, Error>, name: &str) {
+        match result {
+            Err(Error::Config(ConfigError::InvalidParameter { name: n, .. })) => {
+                assert_eq!(n, name);
+            }
+            other => panic!("expected {name} to be rejected, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_locations_are_named() {
+        rejected(cognito("AbCdEf123", "c"), "user pool id");
+        rejected(cognito("eu-west-1_", "c"), "user pool id");
+        rejected(cognito("eu-west-1_a/b", "c"), "user pool id");
+        rejected(keycloak("https://sso.example", "a/b", "c"), "realm");
+        rejected(keycloak("sso.example", "acme", "c"), "base URL");
+        rejected(okta("", AuthServer::Org, "c"), "domain");
+        rejected(
+            okta("acme.okta.com", AuthServer::Custom("x?y".into()), "c"),
+            "authorization server",
+        );
+        rejected(auth0("acme.auth0.com/path", "c"), "domain");
+        rejected(entra_id(Tenant::Id("a b".into()), "c"), "tenant");
+        rejected(github("c").origin("not a url"), "origin");
+    }
+
+    #[test]
+    fn a_scheme_given_with_a_domain_is_dropped() {
+        let preset = auth0("https://acme.eu.auth0.com/", "c").unwrap();
+        assert_eq!(
+            preset.issuer().as_deref(),
+            Some("https://acme.eu.auth0.com/")
+        );
+    }
+
+    #[test]
+    fn discovery_needs_metadata_and_fixed_endpoints_do_not() {
+        rejected(google("c").builder(None).map(|_| google("c")), "metadata");
+        assert!(github("c").builder(None).is_ok());
+    }
+
+    #[test]
+    fn origin_keeps_each_path_and_query() {
+        let preset = keycloak("https://sso.example/auth", "acme", "c")
+            .unwrap()
+            .origin("http://127.0.0.1:9/")
+            .unwrap();
+        assert_eq!(
+            preset.issuer().as_deref(),
+            Some("http://127.0.0.1:9/auth/realms/acme")
+        );
+        let google = google("c").origin("http://127.0.0.1:9").unwrap();
+        assert_eq!(google.issuer().as_deref(), Some("http://127.0.0.1:9"));
+    }
+
+    #[cfg(feature = "jose")]
+    #[test]
+    fn apple_wants_an_es256_key_with_its_id() {
+        use crate::jose::{Algorithm, SigningKey};
+        let rsa_like = SigningKey::hmac(Algorithm::HS256, b"k")
+            .unwrap()
+            .with_key_id("K");
+        assert!(matches!(
+            AppleClientSecret::new("T", rsa_like),
+            Err(Error::Config(ConfigError::InvalidCredentials(_)))
+        ));
     }
 }

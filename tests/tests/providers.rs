@@ -425,6 +425,7 @@ fn entra_id_multi_tenant_accepts_the_tenantid_issuer_and_asks_for_default(via: V
     );
     let (preset, metadata) = entra.discover(
         providers::entra_id(Tenant::Common, "6731de76-14a6-49ae-97bc-6eba6914391e")
+            .unwrap()
             .client_secret("entra-s3cr3t"),
     );
     let metadata = metadata.unwrap();
@@ -465,7 +466,8 @@ fn entra_id_single_tenant_discovers_its_tenant(via: Via) {
         &format!("/{tenant}/v2.0/.well-known/openid-configuration"),
         &["openid-configuration-tenant.http"],
     );
-    let (preset, metadata) = entra.discover(providers::entra_id(Tenant::Id(tenant.into()), "app"));
+    let (preset, metadata) =
+        entra.discover(providers::entra_id(Tenant::Id(tenant.into()), "app").unwrap());
     let metadata = metadata.unwrap();
     assert!(!metadata.is_tenant_template());
     let client = preset.builder(Some(&metadata)).unwrap().build().unwrap();
@@ -482,6 +484,7 @@ fn entra_id_single_tenant_discovers_its_tenant(via: Via) {
         &["openid-configuration-common.http"],
     );
     let preset = providers::entra_id(Tenant::Id(tenant.into()), "app")
+        .unwrap()
         .origin(&other.base())
         .unwrap();
     match other.run(preset.discovery().unwrap().unwrap()) {
