@@ -555,8 +555,11 @@ pub const GOOGLE_TOKEN_ENDPOINT: &str = "https://oauth2.googleapis.com/token";
 
 /// A Google service account's JWT bearer assertion (RFC 7523 §2.1), signed anew for each
 /// request: `iss` the service account's address, `scope` the scopes asked for, `aud` Google's
-/// token endpoint, one hour at most. `subject` is the user to act for with domain-wide
-/// delegation; without delegation, pass the service account's own address.
+/// token endpoint, one hour at most. `subject` goes in `sub`: the user to act for with
+/// domain-wide delegation. Google documents `sub` only for delegation, while grantline's JWT
+/// assertions always carry one; without delegation pass the service account's own address
+/// (that Google accepts this was not checked against Google: the fixtures replay only its
+/// documented answer).
 ///
 /// Use it with a client built from [`google`]'s discovery (or on [`GOOGLE_TOKEN_ENDPOINT`]):
 /// `client.request_token(TokenRequest::jwt_bearer_from(source))`.
