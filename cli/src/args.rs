@@ -259,6 +259,67 @@ pub(crate) struct GlobalArgs {
     /// is verified with the issuer's keys before its code is used
     #[arg(long, global = true, help_heading = "Client")]
     pub(crate) jarm: bool,
+
+    /// Use a provider's preset: its discovery (or endpoints) and its quirks (see the README's
+    /// Providers section). Some presets need the options below
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "NAME",
+        help_heading = "Server"
+    )]
+    pub(crate) provider: Option<Provider>,
+    /// Entra ID (--provider entra-id): the tenant (its id or domain), or `common` or `organizations` for a
+    /// multi-tenant client
+    #[arg(long, global = true, value_name = "TENANT", help_heading = "Server")]
+    pub(crate) tenant: Option<String>,
+    /// Auth0 and Okta (--provider auth0, okta): the tenant's domain (acme.eu.auth0.com, acme.okta.com)
+    #[arg(long, global = true, value_name = "DOMAIN", help_heading = "Server")]
+    pub(crate) domain: Option<String>,
+    /// Okta (--provider okta): a custom authorization server's id (`default`, ...); without it, the
+    /// org authorization server
+    #[arg(long, global = true, value_name = "ID", help_heading = "Server")]
+    pub(crate) auth_server: Option<String>,
+    /// Keycloak (--provider keycloak): the server's URL (with `/auth` for Keycloak 16 and older)
+    #[arg(long, global = true, value_name = "URL", help_heading = "Server")]
+    pub(crate) server_url: Option<String>,
+    /// Keycloak (--provider keycloak): the realm
+    #[arg(long, global = true, value_name = "REALM", help_heading = "Server")]
+    pub(crate) realm: Option<String>,
+    /// Amazon Cognito (--provider cognito): the user pool's id (`eu-west-1_AbCdEf123`)
+    #[arg(long, global = true, value_name = "ID", help_heading = "Server")]
+    pub(crate) user_pool: Option<String>,
+    /// Sign in with Apple (--provider apple): the team id. The client secret JWT is signed
+    /// with the private key option (the .p8 file) and its key id
+    #[arg(long, global = true, value_name = "ID", help_heading = "Server")]
+    pub(crate) team_id: Option<String>,
+    /// Testing aid: send a --provider's requests to this origin (a loopback mock) instead of
+    /// the provider's hosts. Not for real use.
+    #[arg(long, global = true, value_name = "URL", hide = true)]
+    pub(crate) provider_origin: Option<String>,
+}
+
+/// The providers `--provider` knows (`grantline::providers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Provider {
+    /// GitHub (fixed endpoints; needs nothing else).
+    Github,
+    /// Google (accounts.google.com).
+    Google,
+    /// Microsoft Entra ID (needs --tenant).
+    EntraId,
+    /// Auth0 (needs --domain).
+    Auth0,
+    /// Okta (needs --domain; --auth-server for a custom authorization server).
+    Okta,
+    /// Keycloak (needs --server-url and --realm).
+    Keycloak,
+    /// Amazon Cognito (needs --user-pool).
+    Cognito,
+    /// Sign in with Apple (needs --team-id, --private-key and --key-id).
+    Apple,
 }
 
 /// How `client_secret_basic` encodes the client id and secret before base64.

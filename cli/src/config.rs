@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use grantline::TokenResponse;
 use serde::{Deserialize, Serialize};
 
-use crate::args::{AuthMethod, BasicEncoding, ProfileGrant, TransportKind};
+use crate::args::{AuthMethod, BasicEncoding, ProfileGrant, Provider, TransportKind};
 use crate::error::CliError;
 use crate::secrets::SecretLocation;
 
@@ -105,6 +105,59 @@ pub(crate) struct Profile {
     /// Signed authorization responses (`--jarm`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) jarm: bool,
+    /// The provider preset (`--provider`) and its options.
+    #[serde(default, skip_serializing_if = "ProviderSettings::is_empty")]
+    pub(crate) provider: ProviderSettings,
+}
+
+/// A provider preset and the options it needs, as `--provider` and its companions give them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ProviderSettings {
+    /// Which provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) name: Option<Provider>,
+    /// Entra ID's tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tenant: Option<String>,
+    /// Auth0's or Okta's domain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) domain: Option<String>,
+    /// Okta's custom authorization server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) auth_server: Option<String>,
+    /// Keycloak's server URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) server_url: Option<String>,
+    /// Keycloak's realm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) realm: Option<String>,
+    /// Cognito's user pool.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) user_pool: Option<String>,
+    /// Apple's team id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) team_id: Option<String>,
+}
+
+impl ProviderSettings {
+    /// Nothing set.
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Each setting of `self`, else `fallback`'s.
+    pub(crate) fn or(self, fallback: &Self) -> Self {
+        Self {
+            name: self.name.or(fallback.name),
+            tenant: self.tenant.or_else(|| fallback.tenant.clone()),
+            domain: self.domain.or_else(|| fallback.domain.clone()),
+            auth_server: self.auth_server.or_else(|| fallback.auth_server.clone()),
+            server_url: self.server_url.or_else(|| fallback.server_url.clone()),
+            realm: self.realm.or_else(|| fallback.realm.clone()),
+            user_pool: self.user_pool.or_else(|| fallback.user_pool.clone()),
+            team_id: self.team_id.or_else(|| fallback.team_id.clone()),
+        }
+    }
 }
 
 /// The contents of `profiles.json`.

@@ -12,9 +12,11 @@ use grantline::discovery::{DiscoveryFlow, ServerMetadata};
 use grantline::jose::{Algorithm, SigningKey};
 use grantline::secret::ClientSecret;
 
-use crate::args::{AuthMethod, BasicEncoding, GlobalArgs, TransportKind};
+use grantline::providers::{self, AuthServer, Preset, Tenant};
+
+use crate::args::{AuthMethod, BasicEncoding, GlobalArgs, Provider, TransportKind};
 use crate::backend::{Backend, Connection};
-use crate::config::{ConfigDir, Profile};
+use crate::config::{ConfigDir, Profile, ProviderSettings};
 use crate::error::CliError;
 use crate::observe::Observed;
 use crate::secrets;
@@ -101,6 +103,24 @@ pub(crate) struct Settings {
     pub(crate) fapi2: bool,
     /// Signed authorization responses (`--jarm`, or the profile's).
     pub(crate) jarm: bool,
+    /// The provider preset and its options (`--provider`).
+    pub(crate) provider: ProviderSettings,
+    /// Testing aid: where a preset's requests go instead of the provider's hosts.
+    pub(crate) provider_origin: Option<String>,
+}
+
+/// The provider options the command line gave.
+fn provider_args(args: &GlobalArgs) -> ProviderSettings {
+    ProviderSettings {
+        name: args.provider,
+        tenant: args.tenant.clone(),
+        domain: args.domain.clone(),
+        auth_server: args.auth_server.clone(),
+        server_url: args.server_url.clone(),
+        realm: args.realm.clone(),
+        user_pool: args.user_pool.clone(),
+        team_id: args.team_id.clone(),
+    }
 }
 
 impl Settings {
@@ -170,11 +190,22 @@ impl Settings {
         } else {
             args.ca_cert.clone()
         };
+        let provider = match saved {
+            Some(p) => provider_args(args).or(&p.provider),
+            None => provider_args(args),
+        };
+        let issuer = args
+            .issuer
+            .clone()
+            .or_else(|| saved.and_then(|p| p.issuer.clone()));
+        if let (Some(name), Some(_)) = (provider.name, &issuer) {
+            return Err(CliError::config(format!(
+                "both --provider {} and --issuer were given (on the command line or in the profile): the preset knows its issuer, so drop --issuer",
+                provider_name(name)
+            )));
+        }
         Ok(Self {
-            issuer: args
-                .issuer
-                .clone()
-                .or_else(|| saved.and_then(|p| p.issuer.clone())),
+            issuer,
             endpoints,
             client_id: args
                 .client_id
@@ -220,6 +251,8 @@ impl Settings {
             jarm: args.jarm || saved.is_some_and(|p| p.jarm),
             profile,
             dpop,
+            provider,
+            provider_origin: args.provider_origin.clone(),
         })
     }
 
@@ -250,6 +283,7 @@ impl Settings {
             basic_encoding: args.basic_encoding,
             fapi2: args.fapi2,
             jarm: args.jarm,
+            provider: provider_args(args),
             ..Profile::default()
         }
     }
@@ -284,6 +318,17 @@ impl Settings {
         &self,
         backend: &Backend,
     ) -> Result<(ServerMetadata, serde_json::Value), CliError> {
+        if self.provider.name.is_some() {
+            let preset = self.preset(self.client_id.as_deref().unwrap_or("grantline-cli"))?;
+            let flow = preset.discovery()?.ok_or_else(|| {
+                CliError::config(format!(
+                    "{} publishes no metadata to discover: its endpoints are fixed, and --provider {} sets them",
+                    preset.name(),
+                    preset.name()
+                ))
+            })?;
+            return self.run_discovery(backend, flow);
+        }
         let issuer = self.issuer.as_deref().ok_or_else(|| {
             CliError::config("no issuer: pass --issuer URL (or use a profile that has one)")
         })?;
@@ -354,8 +399,19 @@ impl Settings {
     }
 
     fn build_client(&self, backend: &Backend, client_id: String) -> Result<Client, CliError> {
-        let (mut builder, metadata) = match &self.issuer {
-            Some(_) => {
+        let preset = match self.provider.name {
+            Some(_) => Some(self.preset(&client_id)?),
+            None => None,
+        };
+        let (mut builder, metadata) = match (&preset, &self.issuer) {
+            (Some(preset), _) => {
+                let metadata = match preset.discovery()? {
+                    Some(flow) => Some(self.run_discovery(backend, flow)?.0),
+                    None => None,
+                };
+                (preset.builder(metadata.as_ref())?, metadata)
+            }
+            (None, Some(_)) => {
                 let (metadata, _) = self.discover(backend)?;
                 // With a client certificate, requests go to the mTLS endpoint aliases (RFC
                 // 8705 §5), except where an endpoint was given explicitly (set below: the
@@ -368,7 +424,7 @@ impl Settings {
                 };
                 (builder, Some(metadata))
             }
-            None => (Client::builder(client_id), None),
+            (None, None) => (Client::builder(client_id), None),
         };
         for (kind, url) in &self.endpoints {
             builder = builder.endpoint(*kind, url.clone());
@@ -384,6 +440,11 @@ impl Settings {
         }
         if self.jarm {
             builder = builder.jarm();
+        }
+        // A preset authenticates its provider's way (set in `preset`) unless a method or a key
+        // was chosen.
+        if preset.is_some() && self.preset_authenticates() {
+            return Ok(builder.build()?);
         }
         let method = match (self.auth_method, &self.client_secret) {
             (Some(method), _) => method,
@@ -459,6 +520,12 @@ impl Settings {
     /// The `private_key_jwt` key: a JWK file, or a PEM file with `--signing-alg` (RS256 by
     /// default), with `--key-id` as its `kid`.
     pub(crate) fn signing_key(&self) -> Result<SigningKey, CliError> {
+        self.signing_key_or(Algorithm::RS256)
+    }
+
+    /// The key, as [`signing_key`](Self::signing_key), with `default` as a PEM key's algorithm
+    /// when `--signing-alg` is not given.
+    fn signing_key_or(&self, default: Algorithm) -> Result<SigningKey, CliError> {
         let path = self.private_key.as_deref().ok_or_else(|| {
             CliError::config("private-key-jwt needs the key: pass --private-key PATH")
         })?;
@@ -477,7 +544,7 @@ impl Settings {
         } else {
             let alg = match &self.signing_alg {
                 Some(alg) => algorithm(alg)?,
-                None => Algorithm::RS256,
+                None => default,
             };
             SigningKey::from_pem(alg, &text)?
         };
@@ -485,6 +552,121 @@ impl Settings {
             Some(kid) => key.with_key_id(kid.clone()),
             None => key,
         })
+    }
+}
+
+impl Settings {
+    /// Whether a preset's own client authentication is used: no --auth-method, and no
+    /// --private-key (except for Apple, whose client secret is signed with it).
+    fn preset_authenticates(&self) -> bool {
+        self.auth_method.is_none()
+            && (self.private_key.is_none() || self.provider.name == Some(Provider::Apple))
+    }
+
+    /// The `--provider` preset for `client_id`, with its options, its client authentication
+    /// (the client secret sent the provider's way; Apple's signed client secret) and the
+    /// testing origin.
+    ///
+    /// # Errors
+    ///
+    /// A configuration error naming the option a provider needs and did not get, and the
+    /// preset's own (a malformed domain, realm or user pool id).
+    pub(crate) fn preset(&self, client_id: &str) -> Result<Preset, CliError> {
+        let p = &self.provider;
+        let Some(name) = p.name else {
+            return Err(CliError::Internal("no provider".to_owned()));
+        };
+        let need = |value: &Option<String>, option: &str, what: &str| {
+            value.clone().ok_or_else(|| {
+                CliError::config(format!(
+                    "--provider {} needs {option}: {what}",
+                    provider_name(name)
+                ))
+            })
+        };
+        let preset = match name {
+            Provider::Github => providers::github(client_id),
+            Provider::Google => providers::google(client_id),
+            Provider::EntraId => {
+                let tenant = need(
+                    &p.tenant,
+                    "--tenant",
+                    "the tenant's id or domain, or common or organizations for a multi-tenant client",
+                )?;
+                providers::entra_id(Tenant::parse(&tenant), client_id)?
+            }
+            Provider::Auth0 => providers::auth0(
+                &need(
+                    &p.domain,
+                    "--domain",
+                    "the tenant's domain, as in acme.eu.auth0.com",
+                )?,
+                client_id,
+            )?,
+            Provider::Okta => {
+                let domain = need(
+                    &p.domain,
+                    "--domain",
+                    "the org's domain, as in acme.okta.com",
+                )?;
+                let server = match &p.auth_server {
+                    Some(id) => AuthServer::Custom(id.clone()),
+                    None => AuthServer::Org,
+                };
+                providers::okta(&domain, server, client_id)?
+            }
+            Provider::Keycloak => providers::keycloak(
+                &need(&p.server_url, "--server-url", "the Keycloak server's URL")?,
+                &need(&p.realm, "--realm", "the realm's name")?,
+                client_id,
+            )?,
+            Provider::Cognito => providers::cognito(
+                &need(
+                    &p.user_pool,
+                    "--user-pool",
+                    "the user pool's id, as in eu-west-1_AbCdEf123",
+                )?,
+                client_id,
+            )?,
+            Provider::Apple => {
+                let team = need(&p.team_id, "--team-id", "the Apple developer team's id")?;
+                if self.private_key.is_none() || self.key_id.is_none() {
+                    return Err(CliError::config(
+                        "--provider apple signs its client secret with your Sign in with Apple key: pass --private-key PATH (the .p8 file) and --key-id KID",
+                    ));
+                }
+                providers::apple(client_id, &team, self.signing_key_or(Algorithm::ES256)?)?
+            }
+        };
+        let preset = match (&self.client_secret, name) {
+            (Some(_), Provider::Apple) if self.preset_authenticates() => {
+                return Err(CliError::config(
+                    "--provider apple makes its client secret itself (a JWT signed with --private-key): drop the client secret",
+                ));
+            }
+            (Some(secret), _) if self.preset_authenticates() => {
+                preset.client_secret(secret.clone())
+            }
+            _ => preset,
+        };
+        Ok(match &self.provider_origin {
+            Some(origin) => preset.origin(origin)?,
+            None => preset,
+        })
+    }
+}
+
+/// A provider's name as `--provider` spells it.
+fn provider_name(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Github => "github",
+        Provider::Google => "google",
+        Provider::EntraId => "entra-id",
+        Provider::Auth0 => "auth0",
+        Provider::Okta => "okta",
+        Provider::Keycloak => "keycloak",
+        Provider::Cognito => "cognito",
+        Provider::Apple => "apple",
     }
 }
 

@@ -47,6 +47,8 @@
 //!   with signed JWT answers verified (RFC 9701).
 //! - The device authorization grant ([`device`], RFC 8628) and CIBA poll mode ([`ciba`]), on
 //!   one polling engine that obeys `slow_down`, `Retry-After` and expiry ([`flow`]).
+//! - Presets for the providers people meet first ([`providers`]): GitHub, Google, Entra ID,
+//!   Auth0, Okta, Keycloak, Amazon Cognito and Sign in with Apple, each quirk a visible setting.
 //!
 //! ## Out of scope
 //! - Sockets, TLS, proxies, timeouts, connection pools: the transport's (and so yours).
@@ -117,6 +119,7 @@ pub mod introspection;
 #[cfg(feature = "jose")]
 pub mod jose;
 pub mod oidc;
+pub mod providers;
 pub mod random;
 pub mod registration;
 pub mod revocation;

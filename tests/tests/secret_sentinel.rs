@@ -1779,3 +1779,40 @@ fn jarm_callback_verification_and_jwt_introspection() {
         e.flow_error().unwrap(),
     );
 }
+
+/// Provider presets (`grantline::providers`): a preset holding a client secret, and Sign in
+/// with Apple's client secret signer holding its private key.
+#[test]
+fn provider_presets() {
+    use grantline::jose::{Algorithm, SigningKey};
+    use grantline::providers;
+
+    let preset = providers::github("app").client_secret(CLIENT_SECRET);
+    let client = preset.builder(None).unwrap().build().unwrap();
+    let mut flow = client
+        .request_token(TokenRequest::client_credentials())
+        .unwrap();
+    let Ok(Step::Send(request)) = flow.next(Now::system()) else {
+        panic!("a request")
+    };
+    assert!(request_carries(&request, CLIENT_SECRET));
+    debug_clean("Preset (with a client secret)", &preset);
+
+    let key = SigningKey::from_jwk(EC_JWK)
+        .unwrap()
+        .with_algorithm(Algorithm::ES256)
+        .unwrap()
+        .with_key_id("ABC123DEFG");
+    let secret = providers::AppleClientSecret::new("DEF123GHIJ", key.clone()).unwrap();
+    let text = format!("{secret:?} {secret:#?}");
+    assert!(
+        !text.contains(EC_D),
+        "AppleClientSecret leaks the private key: {text}"
+    );
+    let apple = providers::apple("com.example.web", "DEF123GHIJ", key).unwrap();
+    let text = format!("{apple:?} {apple:#?}");
+    assert!(
+        !text.contains(EC_D),
+        "Preset (apple) leaks the private key: {text}"
+    );
+}

@@ -50,7 +50,16 @@ pub(crate) fn run(cx: &Context, args: &AuthorizeArgs) -> Result<(), CliError> {
         None => redirect_uri.unwrap_or_else(|| PASTE_REDIRECT_URI.to_owned()),
     })?;
 
-    let mut request = client.authorization_request().redirect_uri(redirect_uri);
+    // A provider preset adds its parameters (Apple: response_mode=form_post, which the
+    // listener takes as a POST).
+    let request = match cx.settings.provider.name {
+        Some(_) => cx
+            .settings
+            .preset(client.client_id())?
+            .authorization_request(&client),
+        None => client.authorization_request(),
+    };
+    let mut request = request.redirect_uri(redirect_uri);
     let scope = scope_or_profile(cx, &args.scope);
     if let Some(scope) = &scope {
         request = request.scope(scope.clone());

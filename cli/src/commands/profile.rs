@@ -62,9 +62,9 @@ fn run_add(
         )));
     }
     let mut profile = Settings::profile_from_args(global);
-    if profile.issuer.is_none() && profile.endpoints.is_empty() {
+    if profile.issuer.is_none() && profile.endpoints.is_empty() && profile.provider.name.is_none() {
         return Err(CliError::config(
-            "a profile needs a server: pass --issuer URL or endpoints (--token-endpoint, ...)",
+            "a profile needs a server: pass --issuer URL, --provider NAME or endpoints (--token-endpoint, ...)",
         ));
     }
     profile.grant = add.grant;

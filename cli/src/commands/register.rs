@@ -411,6 +411,7 @@ fn server_settings(saved: Option<&Profile>, given: Profile) -> Profile {
     settings.proxy = given.proxy.or(settings.proxy);
     settings.timeout = given.timeout.or(settings.timeout);
     settings.insecure_http |= given.insecure_http;
+    settings.provider = given.provider.or(&settings.provider);
     settings
 }
 
