@@ -12,7 +12,7 @@ use http::{HeaderName, HeaderValue, Method};
 
 use crate::auth::Exchange;
 use crate::{ApiError, Auth, StatusError, TransportError, TransportErrorKind};
-use crate::{build_without_redirects, classify, default_builder, read_capped};
+use crate::{build_default, build_without_redirects, classify, read_capped};
 
 /// A client for one API: every request goes to a path under its [`BaseUrl`], carries the
 /// [`Auth`] handler's token, and fails with [`ApiError::Status`] on a 4xx or 5xx unless asked
@@ -108,7 +108,7 @@ impl ApiClient {
     pub fn with_base(base: BaseUrl) -> Result<Self, ApiError> {
         Ok(Self {
             base,
-            client: build_without_redirects(default_builder())?,
+            client: build_default()?,
             auth: None,
             error_for_status: true,
             body_limit: DEFAULT_BODY_LIMIT,
