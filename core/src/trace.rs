@@ -109,6 +109,7 @@ pub(crate) struct RunTrace {
 #[cfg_attr(not(feature = "tracing"), allow(clippy::unused_self))]
 impl RunTrace {
     /// The trace of a run of a flow of type `F`.
+    #[cfg_attr(not(feature = "tracing"), allow(clippy::extra_unused_type_parameters))]
     pub(crate) fn new<F>() -> Self {
         Self {
             #[cfg(feature = "tracing")]
