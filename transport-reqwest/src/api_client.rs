@@ -156,9 +156,15 @@ impl ApiClient {
     /// another URL than the one requested is refused with
     /// [`TransportErrorKind::Redirected`], but by then the request went out.
     ///
+    /// With the `rustls` feature, give the client a TLS configuration from
+    /// [`tls`](crate::tls) (reqwest has no crypto provider of its own there).
+    ///
     /// ```
-    /// use grantline_reqwest::{ApiClient, reqwest};
-    /// let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    /// use grantline_reqwest::{ApiClient, reqwest, tls};
+    /// let client = reqwest::Client::builder()
+    ///     .tls_backend_preconfigured(tls::client_config()?)
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()?;
     /// let api = ApiClient::new("https://api.example/")?.client(client);
     /// # let _ = api;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
