@@ -207,6 +207,7 @@ impl Clients {
             ureq3,
             ureq2: ureq2::AgentBuilder::new().redirects(0).build(),
             reqwest013: reqwest::Client::builder()
+                .tls_backend_preconfigured(grantline_reqwest::tls::client_config()?)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?,
             reqwest012: reqwest012::Client::builder()

@@ -189,7 +189,8 @@ pub(crate) struct GlobalArgs {
         help_heading = "Output"
     )]
     pub(crate) output: OutputFormat,
-    /// Print each HTTP exchange on stderr, secrets masked and JWTs decoded
+    /// Print each HTTP exchange on stderr, secrets masked and JWTs decoded, with grantline's
+    /// tracing events (status and duration of each exchange, renewals, retries, waits)
     #[arg(long, short = 'v', global = true, help_heading = "Output")]
     pub(crate) verbose: bool,
 

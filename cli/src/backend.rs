@@ -282,17 +282,6 @@ impl ClientIdentity {
         pem_block(&mut pem, label, self.key.secret_der());
         pem
     }
-
-    /// The chain and key as one PEM document (reqwest's `Identity::from_pem`).
-    #[cfg(feature = "reqwest")]
-    fn to_pem(&self) -> String {
-        let mut pem = String::new();
-        for der in &self.chain {
-            pem_block(&mut pem, "CERTIFICATE", der);
-        }
-        pem.push_str(&self.key_pem());
-        pem
-    }
 }
 
 /// Appends one PEM block.
@@ -377,24 +366,7 @@ fn reqwest_transport(
     builder = builder
         .timeout(timeout)
         .connect_timeout(DEFAULT_CONNECT_TIMEOUT.min(timeout));
-    if !certs.is_empty() {
-        let roots = certs
-            .iter()
-            .map(|der| reqwest::Certificate::from_der(der))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| {
-                CliError::config(format!("a CA certificate (--ca-cert) is not usable: {e}"))
-            })?;
-        builder = builder.tls_certs_only(roots);
-    }
-    if let Some(identity) = identity {
-        let identity = reqwest::Identity::from_pem(identity.to_pem().as_bytes()).map_err(|e| {
-            CliError::config(format!(
-                "the client certificate and key are not usable together: {e}"
-            ))
-        })?;
-        builder = builder.identity(identity);
-    }
+    builder = builder.tls_backend_preconfigured(reqwest_tls(certs, identity)?);
     let transport = grantline_reqwest::Transport::from_builder(builder)
         .map_err(|e| CliError::config(format!("cannot set up the HTTP client: {e}")))?;
     let transport = match clock {
@@ -406,6 +378,54 @@ fn reqwest_transport(
         .build()
         .map_err(|e| CliError::Internal(format!("cannot start the async runtime: {e}")))?;
     Ok((transport, runtime))
+}
+
+/// The rustls configuration of the reqwest transport, on *ring* (the core's crypto library, the
+/// one crypto library of the build): only the `--ca-cert` CAs when given (else the platform's
+/// store, as reqwest), and the `--client-cert` identity.
+#[cfg(feature = "reqwest")]
+fn reqwest_tls(
+    certs: &[Vec<u8>],
+    identity: Option<&ClientIdentity>,
+) -> Result<grantline_reqwest::tls::rustls::ClientConfig, CliError> {
+    use grantline_reqwest::tls::{self, rustls};
+    use rustls::pki_types::CertificateDer;
+
+    let setup = |e: &dyn std::fmt::Display| CliError::config(format!("cannot set up TLS: {e}"));
+    let builder = if certs.is_empty() {
+        tls::client_config_builder().map_err(|e| setup(&e))?
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        for der in certs {
+            roots.add(CertificateDer::from(der.clone())).map_err(|e| {
+                CliError::config(format!("a CA certificate (--ca-cert) is not usable: {e}"))
+            })?;
+        }
+        rustls::ClientConfig::builder_with_provider(tls::provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| setup(&e))?
+            .with_root_certificates(roots)
+    };
+    let mut config = match identity {
+        Some(identity) => {
+            let chain = identity
+                .chain
+                .iter()
+                .map(|der| CertificateDer::from(der.clone()))
+                .collect();
+            builder
+                .with_client_auth_cert(chain, identity.key.clone_key())
+                .map_err(|e| {
+                    CliError::config(format!(
+                        "the client certificate and key are not usable together: {e}"
+                    ))
+                })?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    // What reqwest offers without its `http2` feature.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 /// `grantline api`: one request through the transport's `ApiClient` and `Auth` handler.

@@ -109,6 +109,9 @@ fn main() -> ExitCode {
             };
         }
     };
+    if cli.global.verbose {
+        observe::trace_to_stderr();
+    }
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -133,6 +133,29 @@ impl<F: Flow> Flow for Observed<F> {
     }
 }
 
+/// `--verbose`: the library's own `tracing` events on stderr (target `grantline`, the transports'
+/// `tracing` feature): each flow and exchange with its URL without the query, grant type, status
+/// and duration, and what no single exchange shows (token renewals, single-flight waits, retries,
+/// polling waits, resends). They carry no secret: the library's secret sentinel test captures
+/// them and searches them. The masked detail of each exchange is [`Observed`]'s.
+pub(crate) fn trace_to_stderr() {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_level(false)
+        .with_target(false);
+    let only_grantline = Targets::new().with_target("grantline", LevelFilter::DEBUG);
+    // Only fails when a subscriber is already installed (it then stays).
+    let _ = tracing_subscriber::registry()
+        .with(layer)
+        .with(only_grantline)
+        .try_init();
+}
+
 /// The `--verbose` text for a request: method, URL, headers, form or JSON body, secrets masked.
 pub(crate) fn describe_request(request: &http::Request<Vec<u8>>) -> String {
     let mut out = String::new();

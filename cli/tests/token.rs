@@ -388,6 +388,11 @@ fn verbose_shows_the_exchange_and_masks_every_secret() {
             assert!(stderr.contains("> POST http://127.0.0.1:"), "{stderr}");
             assert!(stderr.contains("< HTTP 200 OK"), "{stderr}");
             assert!(stderr.contains("[masked, "), "{stderr}");
+            // The library's tracing events: the exchange, without its query, and its status.
+            let traced = format!("url={}/token", server.uri());
+            assert!(stderr.contains(&traced), "{stderr}");
+            assert!(stderr.contains("response received status=200"), "{stderr}");
+            assert!(stderr.contains("flow done"), "{stderr}");
             for secret in [SECRET, encoded.as_str(), basic_b64, "sentinel"] {
                 assert!(!stderr.contains(secret), "stderr shows {secret}: {stderr}");
             }

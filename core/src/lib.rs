@@ -132,6 +132,7 @@ mod client;
 mod endpoint;
 mod response;
 mod scope;
+mod trace;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -49,6 +49,7 @@ fn bearer(access_token: &str, expires_in_secs: i64) -> TokenResponse {
 fn no_proxy() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
+        .tls_backend_preconfigured(grantline_reqwest::tls::client_config().unwrap())
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
@@ -583,7 +584,13 @@ async fn the_api_client_never_sends_a_request_outside_its_base_url() {
     // A client that follows redirects (against the docs): the answer from elsewhere is refused.
     let following = ApiClient::new(&format!("{}/api/v1/", server.uri()))
         .unwrap()
-        .client(reqwest::Client::builder().no_proxy().build().unwrap());
+        .client(
+            reqwest::Client::builder()
+                .no_proxy()
+                .tls_backend_preconfigured(grantline_reqwest::tls::client_config().unwrap())
+                .build()
+                .unwrap(),
+        );
     let error = following.get("x").send().await.unwrap_err();
     assert!(
         matches!(error, ApiError::Transport(ref e) if e.kind() == grantline_reqwest::TransportErrorKind::Redirected),

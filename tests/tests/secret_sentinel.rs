@@ -872,7 +872,11 @@ fn ureq_agent() -> ureq::Agent {
 }
 
 fn no_proxy() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
+    reqwest::Client::builder()
+        .no_proxy()
+        .tls_backend_preconfigured(grantline_reqwest::tls::client_config().unwrap())
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -1814,5 +1818,218 @@ fn provider_presets() {
     assert!(
         !text.contains(EC_D),
         "Preset (apple) leaks the private key: {text}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The `tracing` output (issue 23): real flows through both transports, with a subscriber that
+// captures everything down to TRACE. `cargo test -p grantline-tests --features tracing --test
+// secret_sentinel` (.ci/run).
+
+/// A `tracing` writer into a shared buffer.
+#[cfg(feature = "tracing")]
+struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+#[cfg(feature = "tracing")]
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `/token` issues a token whose every member is a sentinel; `/bad-token` refuses, echoing the
+/// secrets it was sent; `/api/` refuses every token with `invalid_token` (so the authorizer
+/// renews and resends once), echoing the token in a header and its body.
+#[cfg(feature = "tracing")]
+fn traced_server() -> httpmock::MockServer {
+    let server = httpmock::MockServer::start();
+    server.mock(|when, then| {
+        when.path("/token");
+        then.status(200)
+            .header("content-type", "application/json")
+            .body(token_body());
+    });
+    let echo = format!(
+        r#"{{"error":"invalid_grant","refresh_token":"{REFRESH_TOKEN}","client_secret":"{CLIENT_SECRET}"}}"#
+    );
+    server.mock(move |when, then| {
+        when.path("/bad-token");
+        then.status(400)
+            .header("content-type", "application/json")
+            .body(echo);
+    });
+    server.mock(|when, then| {
+        when.path_prefix("/api/");
+        then.status(401)
+            .header("www-authenticate", r#"Bearer error="invalid_token""#)
+            .header("x-echo", ACCESS_TOKEN)
+            .body(token_body());
+    });
+    server
+}
+
+/// A client of `server` whose token endpoint (`path`) carries a sentinel in its query.
+#[cfg(feature = "tracing")]
+fn traced_client(server: &httpmock::MockServer, path: &str) -> Client {
+    Client::builder("app-7")
+        .token_endpoint(server.url(format!("{path}?state={STATE}")))
+        .client_secret_basic(CLIENT_SECRET)
+        .build()
+        .unwrap()
+}
+
+#[cfg(feature = "tracing")]
+fn traced_ureq(server: &httpmock::MockServer) {
+    use grantline_ureq::{ApiClient, Auth, Transport};
+    let transport = Transport::with_agent(ureq_agent());
+    let ok = traced_client(server, "/token");
+    let token = transport
+        .run(
+            ok.request_token(TokenRequest::refresh_token(REFRESH_TOKEN))
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(token.access_token().secret(), ACCESS_TOKEN);
+    transport
+        .run(
+            ok.request_token(TokenRequest::jwt_bearer(ASSERTION))
+                .unwrap(),
+        )
+        .unwrap();
+    let bad = traced_client(server, "/bad-token");
+    transport
+        .run(
+            bad.request_token(TokenRequest::password("alice", PASSWORD))
+                .unwrap(),
+        )
+        .unwrap_err();
+
+    // An API call: the expired token is renewed (single flight), refused, renewed and resent.
+    let manager = TokenManager::refreshing(
+        ok,
+        token_response().with_expires_at(Some(std::time::UNIX_EPOCH)),
+    )
+    .unwrap();
+    let api = ApiClient::new(&server.url("/api/"))
+        .unwrap()
+        .agent(ureq_agent())
+        .auth(Auth::new(Transport::with_agent(ureq_agent()), manager));
+    let response = api
+        .post("things")
+        .query("code", CODE)
+        .header("x-api-key", API_HEADER_SECRET)
+        .json(&serde_json::json!({ "secret": API_BODY_SECRET }))
+        .send();
+    // Refused twice: the 401 as a status error (ureq's API client) or as the response.
+    match response {
+        Ok(response) => assert_eq!(response.status(), 401),
+        Err(error) => error_clean("the traced API call's error", &error),
+    }
+}
+
+#[cfg(feature = "tracing")]
+async fn traced_reqwest(server: &httpmock::MockServer) {
+    use grantline_reqwest::{ApiClient, Auth, Transport};
+    let transport = Transport::from_client(no_proxy());
+    let ok = traced_client(server, "/token");
+    let token = transport
+        .run(
+            ok.request_token(TokenRequest::refresh_token(REFRESH_TOKEN))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(token.access_token().secret(), ACCESS_TOKEN);
+    let bad = traced_client(server, "/bad-token");
+    transport
+        .run(
+            bad.request_token(TokenRequest::password("alice", PASSWORD))
+                .unwrap(),
+        )
+        .await
+        .unwrap_err();
+
+    let manager = TokenManager::refreshing(
+        ok,
+        token_response().with_expires_at(Some(std::time::UNIX_EPOCH)),
+    )
+    .unwrap();
+    let api = ApiClient::new(&server.url("/api/"))
+        .unwrap()
+        .client(no_proxy())
+        .auth(Auth::new(Transport::from_client(no_proxy()), manager));
+    let response = api
+        .post("things")
+        .query("code", CODE)
+        .header("x-api-key", API_HEADER_SECRET)
+        .json(&serde_json::json!({ "secret": API_BODY_SECRET }))
+        .send()
+        .await;
+    match response {
+        Ok(response) => assert_eq!(response.status(), 401),
+        Err(error) => error_clean("the traced API call's error", &error),
+    }
+}
+
+#[cfg(feature = "tracing")]
+#[test]
+fn tracing_output_of_real_flows_through_both_transports() {
+    use std::sync::{Arc, Mutex};
+
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&captured);
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || Sink(Arc::clone(&sink)))
+        .finish();
+    let server = traced_server();
+    // This thread's subscriber: the reqwest flows run on a current-thread runtime here too.
+    tracing::subscriber::with_default(subscriber, || {
+        traced_ureq(&server);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(traced_reqwest(&server));
+    });
+    let text = String::from_utf8(captured.lock().unwrap().clone()).unwrap();
+
+    assert_clean("the tracing output", &text);
+    // Not vacuous: every exchange, grant, status, renewal and resend is in it, with the URL
+    // without its query.
+    let token_url = format!("url={}", server.url("/token"));
+    let expected = [
+        "sending the request",
+        "response received",
+        token_url.as_str(),
+        r#"grant_type="refresh_token""#,
+        r#"grant_type="password""#,
+        r#"grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer""#,
+        "status=200",
+        "status=400",
+        "status=401",
+        "duration_ms=",
+        "flow done",
+        "flow failed",
+        "invalid_grant",
+        "this caller renews",
+        "token renewed",
+        "token attached",
+        "resending once",
+    ];
+    for needle in expected {
+        assert!(text.contains(needle), "the trace lacks {needle:?}:\n{text}");
+    }
+    // Both transports reported: two refresh-token flows (one per transport), two failures.
+    let refreshes = text.matches(r#"exchange{method=POST url="#).count();
+    assert!(refreshes >= 5, "{text}");
+    assert!(
+        !text.contains("?state") && !text.contains("?code"),
+        "{text}"
     );
 }

@@ -353,7 +353,12 @@ async fn a_prebuilt_client_that_follows_redirects_is_caught_by_the_url_check() {
         })
         .await;
     // reqwest::Client::new() follows redirects: exactly what from_client's docs forbid.
-    let transport = Transport::from_client(reqwest::Client::new());
+    let transport = Transport::from_client(
+        reqwest::Client::builder()
+            .tls_backend_preconfigured(grantline_reqwest::tls::client_config().unwrap())
+            .build()
+            .unwrap(),
+    );
 
     let e = transport
         .execute(get(&server.url("/start")))

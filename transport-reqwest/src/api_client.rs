@@ -12,7 +12,7 @@ use http::{HeaderName, HeaderValue, Method};
 
 use crate::auth::Exchange;
 use crate::{ApiError, Auth, StatusError, TransportError, TransportErrorKind};
-use crate::{build_without_redirects, classify, default_builder, read_capped};
+use crate::{build_default, build_without_redirects, classify, read_capped};
 
 /// A client for one API: every request goes to a path under its [`BaseUrl`], carries the
 /// [`Auth`] handler's token, and fails with [`ApiError::Status`] on a 4xx or 5xx unless asked
@@ -108,7 +108,7 @@ impl ApiClient {
     pub fn with_base(base: BaseUrl) -> Result<Self, ApiError> {
         Ok(Self {
             base,
-            client: build_without_redirects(default_builder())?,
+            client: build_default()?,
             auth: None,
             error_for_status: true,
             body_limit: DEFAULT_BODY_LIMIT,
@@ -156,9 +156,15 @@ impl ApiClient {
     /// another URL than the one requested is refused with
     /// [`TransportErrorKind::Redirected`], but by then the request went out.
     ///
+    /// With the `rustls` feature, give the client a TLS configuration from
+    /// [`tls`](crate::tls) (reqwest has no crypto provider of its own there).
+    ///
     /// ```
-    /// use grantline_reqwest::{ApiClient, reqwest};
-    /// let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    /// use grantline_reqwest::{ApiClient, reqwest, tls};
+    /// let client = reqwest::Client::builder()
+    ///     .tls_backend_preconfigured(tls::client_config()?)
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()?;
     /// let api = ApiClient::new("https://api.example/")?.client(client);
     /// # let _ = api;
     /// # Ok::<(), Box<dyn std::error::Error>>(())

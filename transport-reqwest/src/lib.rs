@@ -43,6 +43,11 @@
 //! (30 s); give your own builder timeouts too: without one, a server that never answers keeps the
 //! request waiting forever.
 //!
+//! TLS runs on *ring*, the crypto library the core already uses (feature `rustls`): reqwest is
+//! built without a crypto provider of its own, [`Transport::new`] hands it a rustls configuration
+//! on *ring* ([`tls::client_config`]), and a builder of yours without one gets *ring* installed as
+//! the process's rustls provider if none is (see [`tls`]).
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use grantline_reqwest::{Transport, reqwest};
@@ -95,6 +100,8 @@ mod api_client;
 mod auth;
 #[cfg(feature = "reqwest-middleware")]
 mod middleware;
+#[cfg(feature = "rustls")]
+pub mod tls;
 
 pub use api_client::{ApiClient, ApiRequest};
 pub use auth::Auth;
@@ -179,7 +186,7 @@ impl Transport {
     /// # Ok::<(), grantline_reqwest::TransportError>(())
     /// ```
     pub fn new() -> Result<Self, TransportError> {
-        Self::from_builder(default_builder())
+        Ok(Self::from_client(build_default()?))
     }
 
     /// A transport on a client built from your own `builder` (proxies, CA certificates,
@@ -188,6 +195,11 @@ impl Transport {
     /// The transport sets [`redirect(Policy::none())`](reqwest::ClientBuilder::redirect) on the
     /// builder, whatever redirect policy it had: a followed redirect would re-send credentials to
     /// another location.
+    ///
+    /// With the `rustls` feature, a builder without
+    /// [`tls_backend_preconfigured`](reqwest::ClientBuilder::tls_backend_preconfigured) needs a
+    /// process-wide rustls crypto provider: if none is installed, this installs *ring*'s (see
+    /// [`tls`](crate::tls)).
     ///
     /// # Errors
     ///
@@ -218,15 +230,19 @@ impl Transport {
     /// request went out. Prefer [`from_builder`](Self::from_builder), which turns redirects off
     /// for you.
     ///
+    /// With the `rustls` feature, reqwest has no crypto provider of its own: give the builder a
+    /// configuration from [`tls`](crate::tls), or install a process-wide provider first.
+    ///
     /// ```
-    /// use grantline_reqwest::{Transport, reqwest};
+    /// use grantline_reqwest::{Transport, reqwest, tls};
     ///
     /// let client = reqwest::Client::builder()
+    ///     .tls_backend_preconfigured(tls::client_config()?)
     ///     .redirect(reqwest::redirect::Policy::none())
     ///     .build()?;
     /// let transport = Transport::from_client(client);
     /// # let _ = transport;
-    /// # Ok::<(), reqwest::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn from_client(client: reqwest::Client) -> Self {
@@ -458,18 +474,28 @@ impl Transport {
     }
 }
 
-/// The builder of [`Transport::new`] (and of an `ApiClient` given none): the default timeouts.
-/// Redirects are turned off where it is built.
-pub(crate) fn default_builder() -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
+/// The client of [`Transport::new`] (and of an `ApiClient` given none): the default timeouts,
+/// no redirects, and (feature `rustls`) TLS on *ring* configured here, not process-wide.
+pub(crate) fn build_default() -> Result<reqwest::Client, TransportError> {
+    let builder = reqwest::Client::builder()
         .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
-        .timeout(DEFAULT_TIMEOUT)
+        .timeout(DEFAULT_TIMEOUT);
+    #[cfg(feature = "rustls")]
+    let builder = builder.tls_backend_preconfigured(tls::client_config()?);
+    build(builder)
 }
 
-/// Builds `builder`'s client following no redirects (whatever its policy was).
+/// Builds the caller's `builder`'s client following no redirects (whatever its policy was).
 pub(crate) fn build_without_redirects(
     builder: reqwest::ClientBuilder,
 ) -> Result<reqwest::Client, TransportError> {
+    // reqwest panics on a builder without preconfigured TLS when no provider is installed.
+    #[cfg(feature = "rustls")]
+    tls::ensure_default_provider();
+    build(builder)
+}
+
+fn build(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, TransportError> {
     let builder = builder.redirect(reqwest::redirect::Policy::none());
     let built = builder.build();
     built.map_err(|e| TransportError::with_source(TransportErrorKind::Builder, e))

@@ -100,6 +100,7 @@ use crate::fleet::{Fleet, SharedRenewal, StoreKey, TokenId};
 #[cfg(feature = "jose")]
 use crate::token_manager::DpopProofs;
 use crate::token_manager::{Access, Renewal, Resend, TokenManager, resend_reason};
+use crate::trace::event;
 use crate::{Now, TokenResponse};
 
 /// How long a caller waits for another caller's renewal before it gives up with
@@ -219,6 +220,15 @@ impl<'a> Target<'a> {
         match self.uri {
             TargetUri::Uri(uri) => uri.to_string().into(),
             TargetUri::Url(url) => url.as_str().into(),
+        }
+    }
+
+    /// The URL as it may be shown in a trace: no user info, query or fragment.
+    #[cfg(feature = "tracing")]
+    fn shown(&self) -> String {
+        match self.uri {
+            TargetUri::Uri(uri) => crate::trace::Url(uri).to_string(),
+            TargetUri::Url(url) => crate::trace::url_text(url),
         }
     }
 
@@ -670,6 +680,7 @@ impl Authorizer {
             .only_under
             .is_some_and(|base| !target.is_under(base))
         {
+            event!(TRACE, method = %target.method, url = %target.shown(), "outside the API's base: no token attached");
             return Ok(Authorize::Skip);
         }
         target
@@ -678,6 +689,14 @@ impl Authorizer {
         match self.decide(attempt, now)? {
             Decision::Attach(header) => {
                 let dpop = self.proof(&header, Some(target), now)?;
+                event!(
+                    TRACE,
+                    method = %target.method,
+                    url = %target.shown(),
+                    dpop = matches!(dpop, DpopHeader::Proof(_)),
+                    resend = attempt.resent,
+                    "token attached"
+                );
                 attempt.sent = Some(header.clone());
                 Ok(Authorize::Attach(Authorization {
                     authorization: header,
@@ -768,6 +787,12 @@ impl Authorizer {
                     if let Some(flight) = self.flight.as_ref().filter(|f| f.ticket == waited) {
                         let after = now.monotonic().saturating_duration_since(flight.started);
                         if after >= self.renewal_bound {
+                            event!(
+                                DEBUG,
+                                ticket = waited.0,
+                                after_ms = crate::trace::millis(after),
+                                "gave up waiting for another caller's renewal (renewal bound)"
+                            );
                             return Err(RunError::RenewalTimedOut { after }.into());
                         }
                         // Woken early (or spuriously): keep waiting for the same renewal.
@@ -786,6 +811,12 @@ impl Authorizer {
             if after >= self.renewal_bound {
                 // The renewal outlived the bound: give it up; this caller starts another.
                 let ticket = flight.ticket;
+                event!(
+                    DEBUG,
+                    ticket = ticket.0,
+                    after_ms = crate::trace::millis(after),
+                    "a renewal outlived the renewal bound: given up"
+                );
                 self.abandon(ticket, now);
             }
         }
@@ -799,12 +830,22 @@ impl Authorizer {
                     started: now.monotonic(),
                 });
                 attempt.waited = Some(ticket);
+                event!(
+                    DEBUG,
+                    ticket = ticket.0,
+                    "token renewal: this caller renews, others wait for it (single flight)"
+                );
                 Ok(Decision::Other(Authorize::Renew(renewal, ticket)))
             }
             Access::Wait => match &self.flight {
                 Some(flight) => {
                     let after = now.monotonic().saturating_duration_since(flight.started);
                     attempt.waited = Some(flight.ticket);
+                    event!(
+                        DEBUG,
+                        ticket = flight.ticket.0,
+                        "waiting for another caller's renewal (single flight)"
+                    );
                     Ok(Decision::Other(Authorize::Wait(
                         flight.ticket,
                         self.renewal_bound.saturating_sub(after),
@@ -860,8 +901,15 @@ impl Authorizer {
     /// ```
     pub fn finish(&mut self, ticket: Ticket, result: Result<TokenResponse, RunError>, now: Now) {
         if !self.is_pending(ticket) {
+            event!(
+                DEBUG,
+                ticket = ticket.0,
+                "a renewal ended after it was given up: ignored"
+            );
             return;
         }
+        #[cfg(feature = "tracing")]
+        let started = self.flight.as_ref().map(|f| f.started);
         self.flight = None;
         let outcome = match result
             .map_err(AuthError::new)
@@ -873,6 +921,22 @@ impl Authorizer {
                 Outcome::Failed(error)
             }
         };
+        #[cfg(feature = "tracing")]
+        {
+            let duration_ms = started.map_or(0, |at| {
+                crate::trace::millis(now.monotonic().saturating_duration_since(at))
+            });
+            match &outcome {
+                Outcome::Failed(error) => event!(
+                    DEBUG,
+                    ticket = ticket.0,
+                    duration_ms,
+                    error = %error,
+                    "token renewal failed (every waiter gets this error)"
+                ),
+                _ => event!(DEBUG, ticket = ticket.0, duration_ms, "token renewed"),
+            }
+        }
         self.finished = Some((ticket, outcome));
     }
 
@@ -895,6 +959,11 @@ impl Authorizer {
         }
         self.flight = None;
         let _ = self.manager.renewal_failed(now);
+        event!(
+            DEBUG,
+            ticket = ticket.0,
+            "token renewal abandoned: a waiter takes over"
+        );
         self.finished = Some((ticket, Outcome::Abandoned));
     }
 
@@ -955,13 +1024,24 @@ impl Authorizer {
         let Some(sent) = attempt.sent.take() else {
             return AfterResponse::Done;
         };
-        let another_try_helps = match resend_reason(status, headers) {
+        let reason = resend_reason(status, headers);
+        let another_try_helps = match reason {
             Some(Resend::InvalidToken) => self.manager.reject(&sent),
             Some(Resend::UseDpopNonce) => self.has_dpop() && crate::token_manager::is_dpop(&sent),
             _ => false,
         };
         if another_try_helps && attempt.replayable && !attempt.resent {
             attempt.resent = true;
+            event!(
+                DEBUG,
+                status = status.as_u16(),
+                url = %target.shown(),
+                reason = match reason {
+                    Some(Resend::UseDpopNonce) => "use_dpop_nonce",
+                    _ => "invalid_token",
+                },
+                "the API refused the token: resending once"
+            );
             AfterResponse::Resend
         } else {
             AfterResponse::Done

@@ -74,6 +74,7 @@ mod error;
 
 use std::time::Duration;
 
+use crate::trace::RunTrace;
 use crate::{Flow, Now, Progress, Recovery, Step};
 
 /// The most bytes of a response body a driver reads unless told otherwise: 1 MiB.
@@ -168,6 +169,8 @@ pub use error::{
 pub struct Run<F, O = fn(&F, Progress)> {
     flow: F,
     observer: O,
+    /// The `tracing` spans and events of the run (nothing without the `tracing` feature).
+    trace: RunTrace,
 }
 
 impl<F: Flow> Run<F> {
@@ -185,6 +188,7 @@ impl<F: Flow> Run<F> {
         Self {
             flow,
             observer: |_, _| {},
+            trace: RunTrace::new::<F>(),
         }
     }
 }
@@ -202,7 +206,11 @@ impl<F: Flow, O: FnMut(&F, Progress)> Run<F, O> {
     /// ```
     #[must_use]
     pub fn observed(flow: F, observer: O) -> Self {
-        Self { flow, observer }
+        Self {
+            flow,
+            observer,
+            trace: RunTrace::new::<F>(),
+        }
     }
 
     /// The flow's next step; `Send` and `Wait` are reported to the observer.
@@ -219,11 +227,23 @@ impl<F: Flow, O: FnMut(&F, Progress)> Run<F, O> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn next(&mut self, now: Now) -> Result<Step<F::Output>, RunError> {
-        let step = self.flow.next(now)?;
+        let step = match self.flow.next(now) {
+            Ok(step) => step,
+            Err(error) => {
+                self.trace.done(Some(&error), now);
+                return Err(error.into());
+            }
+        };
         match &step {
-            Step::Send(_) => (self.observer)(&self.flow, Progress::Sending),
-            Step::Wait(duration) => (self.observer)(&self.flow, Progress::Waiting(*duration)),
-            Step::Done(_) => {}
+            Step::Send(request) => {
+                self.trace.sending(request, now);
+                (self.observer)(&self.flow, Progress::Sending);
+            }
+            Step::Wait(duration) => {
+                self.trace.waiting(*duration);
+                (self.observer)(&self.flow, Progress::Waiting(*duration));
+            }
+            Step::Done(_) => self.trace.done(None, now),
         }
         Ok(step)
     }
@@ -256,16 +276,25 @@ impl<F: Flow, O: FnMut(&F, Progress)> Run<F, O> {
         match result {
             Ok(response) => {
                 let status = response.status();
-                self.flow.handle_response(response, now)?;
+                self.trace.received(status, now);
+                if let Err(error) = self.flow.handle_response(response, now) {
+                    self.trace.done(Some(&error), now);
+                    return Err(error.into());
+                }
                 (self.observer)(&self.flow, Progress::Received(status));
                 Ok(())
             }
             Err(error) => match self.flow.handle_transport_error(now) {
                 Recovery::Retry => {
+                    self.trace.transport_failed(&error, true, now);
                     (self.observer)(&self.flow, Progress::TransportFailed);
                     Ok(())
                 }
-                Recovery::GiveUp => Err(RunError::Transport(error)),
+                Recovery::GiveUp => {
+                    self.trace.transport_failed(&error, false, now);
+                    self.trace.done(Some(&error), now);
+                    Err(RunError::Transport(error))
+                }
             },
         }
     }

@@ -246,6 +246,7 @@ impl SharedRenewal {
             Ok(reply) => reply,
             Err(error) => {
                 plan.fleet.store_failed(&error);
+                crate::trace::event!(DEBUG, error = %error, "fleet store failed: going on without it");
                 self.state = match state {
                     State::Acquire => State::Renew(None),
                     State::Publish(token, _) => State::Done(Ok(token)),
@@ -260,17 +261,23 @@ impl SharedRenewal {
                 match serde_json::from_slice::<TokenResponse>(value.secret()) {
                     Ok(token) => {
                         plan.fleet.store_answered();
+                        crate::trace::event!(DEBUG, "fleet store: another process's fresh token");
                         State::Done(Ok(token))
                     }
                     Err(_) => {
                         plan.fleet
                             .store_failed(&StoreError::new(StoreErrorKind::Corrupt));
+                        crate::trace::event!(
+                            DEBUG,
+                            "fleet store: the stored token is unreadable: renewing here"
+                        );
                         State::Renew(None)
                     }
                 }
             }
             (State::Acquire, StoreReply::Acquired(fence)) => {
                 plan.fleet.store_answered();
+                crate::trace::event!(DEBUG, "fleet store: lease acquired: this process renews");
                 State::Renew(Some(fence))
             }
             (State::Acquire, StoreReply::Held) => {
@@ -280,23 +287,43 @@ impl SharedRenewal {
                     .get_or_insert_with(|| now.monotonic() + plan.fleet.inner.lease * 2);
                 if now.monotonic() >= give_up_at {
                     // Leaders keep failing to publish: renew here rather than wait on.
+                    crate::trace::event!(
+                        DEBUG,
+                        "fleet store: the lease holder published nothing in time: renewing here"
+                    );
                     State::Renew(None)
                 } else {
+                    crate::trace::event!(
+                        DEBUG,
+                        poll_ms = crate::trace::millis(plan.fleet.inner.poll),
+                        "fleet store: another process renews: waiting for its token"
+                    );
                     State::Waiting(now.monotonic() + plan.fleet.inner.poll)
                 }
             }
-            (State::Publish(token, _), StoreReply::Published | StoreReply::Refused) => {
+            (State::Publish(token, _), reply @ (StoreReply::Published | StoreReply::Refused)) => {
                 plan.fleet.store_answered();
+                crate::trace::event!(
+                    DEBUG,
+                    published = matches!(reply, StoreReply::Published),
+                    "fleet store: token published (or refused: a newer one is stored)"
+                );
+                let _ = reply;
                 State::Done(Ok(token))
             }
             (State::Release(_, error), StoreReply::Released) => {
                 plan.fleet.store_answered();
+                crate::trace::event!(DEBUG, "fleet store: lease released after a failed renewal");
                 State::Done(Err(error))
             }
             // A reply that does not answer the operation: the store is not one we understand.
             (state, _) => {
                 plan.fleet
                     .store_failed(&StoreError::new(StoreErrorKind::Corrupt));
+                crate::trace::event!(
+                    DEBUG,
+                    "fleet store: an answer to another operation: ignored"
+                );
                 match state {
                     State::Acquire => State::Renew(None),
                     State::Publish(token, _) => State::Done(Ok(token)),
