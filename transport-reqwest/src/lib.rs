@@ -199,7 +199,7 @@ impl Transport {
     /// With the `rustls` feature, a builder without
     /// [`tls_backend_preconfigured`](reqwest::ClientBuilder::tls_backend_preconfigured) needs a
     /// process-wide rustls crypto provider: if none is installed, this installs *ring*'s (see
-    /// [`tls`](crate::tls)).
+    /// [`tls`]).
     ///
     /// # Errors
     ///
@@ -231,7 +231,7 @@ impl Transport {
     /// for you.
     ///
     /// With the `rustls` feature, reqwest has no crypto provider of its own: give the builder a
-    /// configuration from [`tls`](crate::tls), or install a process-wide provider first.
+    /// configuration from [`tls`], or install a process-wide provider first.
     ///
     /// ```
     /// use grantline_reqwest::{Transport, reqwest, tls};
