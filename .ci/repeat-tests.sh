@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Hunts flaky tests: runs every test step of .ci/run (the workspace tests, the CLI's tests with
-# both transports, the interop suite against the real servers) N times in a row (default 5),
+# Hunts flaky tests: runs every test step of .ci/run (the workspace tests, the secret sentinel over
+# the tracing output, the CLI's tests with both transports, the interop suite against the real
+# servers) N times in a row (default 5),
 # and stops at the first failure with its log. Run it on a clean clone after one full .ci/run
 # (which installs the servers and builds everything):
 #
@@ -14,6 +15,7 @@ for i in $(seq 1 "$runs"); do
   start=$(date +%s)
   if ! {
     cargo test --workspace &&
+      cargo test -p grantline-tests --features tracing --test secret_sentinel &&
       cargo test -p grantline-cli --features reqwest &&
       tests/interop/run.sh
   } >"$log" 2>&1; then

@@ -1822,8 +1822,8 @@ fn provider_presets() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The `tracing` output (issue 23): real flows through both transports, with a subscriber that
-// captures everything down to TRACE. `cargo test -p grantline-tests --features tracing --test
+// The `tracing` output (issue 23): real flows through both transports and the tower Layer, with a
+// subscriber that captures everything down to TRACE. `cargo test -p grantline-tests --features tracing --test
 // secret_sentinel` (.ci/run).
 
 /// A `tracing` writer into a shared buffer.
@@ -1974,6 +1974,83 @@ async fn traced_reqwest(server: &httpmock::MockServer) {
         Ok(response) => assert_eq!(response.status(), 401),
         Err(error) => error_clean("the traced API call's error", &error),
     }
+}
+
+/// The tower Layer over a service that plays the authorization server and the API: the expired
+/// token is renewed, attached, refused with `invalid_token` (the refusal echoing the token), and
+/// the request resent once with a new token.
+#[cfg(feature = "tracing")]
+#[test]
+fn tracing_output_of_the_tower_layer() {
+    use std::sync::{Arc, Mutex};
+
+    use bytes::Bytes;
+    use http_body_util::Full;
+    use tower::{Layer as _, Service as _};
+
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&captured);
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || Sink(Arc::clone(&sink)))
+        .finish();
+    let inner = tower::service_fn(|request: http::Request<Full<Bytes>>| async move {
+        let response = if request.uri().path() == "/token" {
+            http::Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(token_body())))
+        } else {
+            http::Response::builder()
+                .status(401)
+                .header("www-authenticate", r#"Bearer error="invalid_token""#)
+                .header("x-echo", ACCESS_TOKEN)
+                .body(Full::new(Bytes::from(token_body())))
+        };
+        Ok::<_, std::convert::Infallible>(response.unwrap())
+    });
+    let expired = token_response().with_expires_at(Some(std::time::UNIX_EPOCH));
+    let layer =
+        grantline_tower::AuthLayer::new(TokenManager::refreshing(client(), expired).unwrap());
+    let mut service = layer.layer(inner);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = tracing::subscriber::with_default(subscriber, || {
+        runtime.block_on(async {
+            let request = http::Request::post(format!("https://api.example/things?code={CODE}"))
+                .header("x-api-key", API_HEADER_SECRET)
+                .body(Full::new(Bytes::from(API_BODY_SECRET)))
+                .unwrap();
+            match service.call(request).await {
+                Ok(response) => response.status(),
+                Err(error) => {
+                    error_clean("the traced tower call's error", &error);
+                    panic!("the layer returns the API's second refusal: {error}")
+                }
+            }
+        })
+    });
+    assert_eq!(status, 401, "the API refuses every token");
+    let text = String::from_utf8(captured.lock().unwrap().clone()).unwrap();
+
+    assert_clean("the tower Layer's tracing output", &text);
+    // Not vacuous: the renewal's exchange, the renewal, the token attached, the resend.
+    let expected = [
+        r#"exchange{method=POST url=https://as.example/token"#,
+        r#"grant_type="refresh_token""#,
+        "status=200",
+        "this caller renews",
+        "token renewed",
+        "token attached",
+        "resending once",
+        "resend=true",
+    ];
+    for needle in expected {
+        assert!(text.contains(needle), "the trace lacks {needle:?}:\n{text}");
+    }
+    assert!(!text.contains("?code"), "{text}");
 }
 
 #[cfg(feature = "tracing")]
