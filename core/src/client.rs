@@ -600,7 +600,7 @@ impl ClientBuilder {
     /// | --- | --- | --- |
     /// | pushed authorization requests only | `into_redirect` refused; use `into_pushed` | §5.3.3.2 |
     /// | PKCE with S256 | `insecure_pkce_plain` and `insecure_without_pkce` refused | §5.3.3.2 |
-    /// | `response_type=code` | nothing to refuse: the only response type grantline sends (`response_type` is a reserved parameter) | §5.3.3.2 |
+    /// | `response_type=code` | nothing to refuse: the only response type grantline sends (`response_type` is a reserved parameter) | §5.3.3.2 (the authorization code grant), §5.3.2.2 |
     /// | `iss` in the authorization response | the issuer must be known; a response without `iss` is refused | §5.3.3.2 |
     /// | sender-constrained tokens | DPoP ([`dpop`](Self::dpop)) or mutual TLS (`tls_client_auth` or [`use_mtls_endpoint_aliases`](Self::use_mtls_endpoint_aliases)) at build; [`insecure_dpop_allow_bearer`](Self::insecure_dpop_allow_bearer) refused; a `Bearer` answer to a DPoP request refused | §5.3.3.1 |
     /// | client authentication | `private_key_jwt`, `tls_client_auth` or `self_signed_tls_client_auth` only | §5.3.3.1 |
@@ -608,7 +608,7 @@ impl ClientBuilder {
     /// | algorithms | PS256, ES256, EdDSA for the client assertion, request objects and the DPoP key, and for the ID tokens, JARM responses and JWT introspection answers accepted | §5.4.1 |
     /// | lifetimes | a `request_uri` living 600 seconds or more is refused (the server's rule, checked) | §5.3.2.2 |
     /// | TLS | [`insecure_http`](Self::insecure_http) refused (plain `http` stays allowed on loopback only, as for every client) | §5.2.1 |
-    /// | server metadata | when given, it must name a PAR endpoint, allow S256 (if it lists methods) and say it sends `iss` (the server's rules, checked) | §5.3.2.1 |
+    /// | server metadata | when given, it must name a PAR endpoint, allow S256 (if it lists methods) and say it sends `iss` (the server's rules, checked) | §5.3.2.2 |
     ///
     /// Sections are those of the final FAPI 2.0 Security Profile (February 2025): §5.3.2 holds the
     /// authorization server's rules, §5.3.3 the client's, §5.4 the cryptography.

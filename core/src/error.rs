@@ -1039,8 +1039,7 @@ impl Fapi2Rule {
             Fapi2Rule::SenderConstrainedTokens
             | Fapi2Rule::ClientAuthentication
             | Fapi2Rule::AssertionAudience => "§5.3.3.1",
-            Fapi2Rule::ServerMetadata => "§5.3.2.1",
-            Fapi2Rule::Lifetime => "§5.3.2.2",
+            Fapi2Rule::ServerMetadata | Fapi2Rule::Lifetime => "§5.3.2.2",
             Fapi2Rule::SigningAlgorithm => "§5.4.1",
             Fapi2Rule::Tls => "§5.2.1",
         }
