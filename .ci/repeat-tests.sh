@@ -15,7 +15,7 @@ for i in $(seq 1 "$runs"); do
   start=$(date +%s)
   if ! {
     cargo test --workspace &&
-      cargo test -p grantline-tests --features tracing --test secret_sentinel &&
+      cargo test -p grantline-tests --features tracing --test tracing_sentinel &&
       cargo test -p grantline-cli --features reqwest &&
       tests/interop/run.sh
   } >"$log" 2>&1; then
