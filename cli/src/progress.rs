@@ -90,8 +90,47 @@ struct State {
     interval: Duration,
     /// Requests sent so far.
     polls: u32,
+    /// The poll whose answer was shown last.
+    shown: u32,
     /// The last answer: an OAuth error code or an HTTP status.
     last: Option<String>,
+}
+
+impl State {
+    /// Takes a driver event of poll number `polls`; returns the plain line to print, if any:
+    /// one per poll answered, one per poll without an answer. An answer to any other request of
+    /// the flow (the JWK Set it fetches to validate the ID token, after the token came) is not a
+    /// poll and changes nothing.
+    fn take(
+        &mut self,
+        polls: u32,
+        interval: Duration,
+        time_left: Duration,
+        event: Progress,
+        last: Option<String>,
+    ) -> Option<String> {
+        match event {
+            Progress::Received(http_status) if polls != self.shown => {
+                self.shown = polls;
+                let last = last.unwrap_or_else(|| format!("HTTP {}", http_status.as_u16()));
+                let line = format!(
+                    "grantline: poll {polls}: {last}; polling every {}s; {} left",
+                    interval.as_secs(),
+                    human_duration(time_left)
+                );
+                self.last = Some(last);
+                Some(line)
+            }
+            Progress::TransportFailed => {
+                self.last = Some("no answer, backing off".to_owned());
+                Some(format!(
+                    "grantline: poll {polls}: no answer; backing off; {} left",
+                    human_duration(time_left)
+                ))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A progress line while a polling flow waits for approval.
@@ -136,30 +175,9 @@ impl PollProgress {
         state.deadline = Some(Instant::now() + time_left);
         state.interval = status.interval;
         state.polls = status.polls;
-        match event {
-            Progress::Received(http_status) => {
-                state.last = Some(last.unwrap_or_else(|| format!("HTTP {}", http_status.as_u16())));
-                if self.spinner.is_none() {
-                    eprintln!(
-                        "grantline: poll {}: {}; polling every {}s; {} left",
-                        status.polls,
-                        state.last.as_deref().unwrap_or_default(),
-                        status.interval.as_secs(),
-                        human_duration(time_left)
-                    );
-                }
-            }
-            Progress::TransportFailed => {
-                state.last = Some("no answer, backing off".to_owned());
-                if self.spinner.is_none() {
-                    eprintln!(
-                        "grantline: poll {}: no answer; backing off; {} left",
-                        status.polls,
-                        human_duration(time_left)
-                    );
-                }
-            }
-            _ => {}
+        let line = state.take(status.polls, status.interval, time_left, event, last);
+        if let Some(line) = line.filter(|_| self.spinner.is_none()) {
+            eprintln!("{line}");
         }
     }
 
@@ -222,6 +240,34 @@ fn spin(what: &str, state: &Mutex<State>, stop: &AtomicBool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_line_per_poll_not_per_request() {
+        let mut state = State::default();
+        let interval = Duration::from_secs(5);
+        let left = Duration::from_secs(594);
+        let pending = Some("authorization_pending".to_owned());
+        let ok = Progress::Received(http::StatusCode::OK);
+        let bad = Progress::Received(http::StatusCode::BAD_REQUEST);
+        assert_eq!(
+            state.take(1, interval, left, bad, pending).as_deref(),
+            Some("grantline: poll 1: authorization_pending; polling every 5s; 9m 54s left")
+        );
+        assert_eq!(
+            state
+                .take(2, interval, left, Progress::TransportFailed, None)
+                .as_deref(),
+            Some("grantline: poll 2: no answer; backing off; 9m 54s left")
+        );
+        assert_eq!(
+            state.take(2, interval, left, ok, None).as_deref(),
+            Some("grantline: poll 2: HTTP 200; polling every 5s; 9m 54s left")
+        );
+        // The token came; the flow then fetches the JWK Set to validate its ID token: no poll.
+        assert_eq!(state.take(2, interval, left, ok, None), None);
+        assert_eq!(state.last.as_deref(), Some("HTTP 200"));
+        assert_eq!(state.take(2, interval, left, Progress::Sending, None), None);
+    }
 
     #[test]
     fn qr_codes_are_drawn() {

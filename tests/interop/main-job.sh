@@ -16,8 +16,11 @@ tests/interop/setup.sh oidc-provider
 echo "== 2/4 building grantline (the first build compiles about 300 crates: several minutes on 2 cores; then seconds)"
 cargo build -p grantline-cli
 cargo build -p grantline-tests --features interop --example approve_device
-grantline="$root/target/debug/grantline"
-approve="$root/target/debug/examples/approve_device"
+# Where cargo put them: `target/` unless CARGO_TARGET_DIR or a cargo config says otherwise.
+target_dir="$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+grantline="$target_dir/debug/grantline"
+approve="$target_dir/debug/examples/approve_device"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
